@@ -1,0 +1,67 @@
+#pragma once
+
+#include <roadrunner/errors.hpp>
+#include <roadrunner/options.hpp>
+#include <roadrunner/stats.hpp>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace roadrunner {
+
+// -- messages -----------------------------------------------------------------
+
+/// `port` -> the bound TCP port (`uint16_t`).
+using port_atom = caf::atom_constant<caf::atom("port")>;
+/// `info` -> `listener_info`.
+using info_atom = caf::atom_constant<caf::atom("info")>;
+/// `status` -> `listener_status`.
+using status_atom = caf::atom_constant<caf::atom("status")>;
+/// `stop` -> `ok` once the listen socket is closed, the acceptors have ended
+/// and the live connections were told to close; the listener then exits.
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+/// The lifecycle phase answered to `status`.
+enum class listener_status : uint8_t { accepting, draining };
+
+/// "accepting" or "draining".
+const char* to_string(listener_status x) noexcept;
+
+/// CAF inspection of `listener_info` (makes it a message type).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, listener_info& x) {
+  return f(caf::meta::type_name("roadrunner::listener_info"), x.active_clients,
+           x.max_clients, x.requests_served, x.rejected);
+}
+
+/// The listener's messaging interface. Runs on: the CAF scheduler.
+using listener_actor = caf::typed_actor<
+  caf::replies_to<port_atom>::with<uint16_t>,
+  caf::replies_to<info_atom>::with<listener_info>,
+  caf::replies_to<status_atom>::with<listener_status>,
+  caf::replies_to<stop_atom>::with<caf::ok_atom>>;
+
+// -- starting -----------------------------------------------------------------
+
+/// Validates `opts`, binds the listen socket and spawns the listener with its
+/// `num_acceptors` acceptor actors on the reactors of `roadrunner::module`.
+///
+/// Errors (category "roadrunner"): `invalid_listener_opt` /
+/// `listener_opt_conflict` naming the option, value and reason;
+/// `listen_failed` (e.g. the port is in use); `module_not_loaded`.
+/// Never blocks: binding is a non-blocking system call.
+caf::expected<listener_actor> start_listener(caf::actor_system& sys,
+                                             std::string name,
+                                             listener_options opts);
+
+} // namespace roadrunner
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::listener_status)

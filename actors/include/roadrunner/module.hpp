@@ -1,0 +1,74 @@
+#pragma once
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/detail/type_list.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace roadrunner {
+
+namespace detail {
+class reactor;
+} // namespace detail
+
+/// The reactor threads of an actor system, loaded like CAF's middleman:
+///
+///     cfg.load<roadrunner::module>();   // or CAF_MAIN(roadrunner::module)
+///
+/// Config: `roadrunner.reactors` (default: one per core). The reactors start
+/// with the actor system and stop after every actor is done; all listeners
+/// of the system share them. CAF 0.17 has a fixed table of module slots, so
+/// this module occupies the `network_manager` slot (unused by CAF 0.17's
+/// core and io libraries).
+class module : public caf::actor_system::module {
+public:
+  explicit module(caf::actor_system& sys);
+  ~module() override;
+
+  /// Factory used by `actor_system_config::load`.
+  static caf::actor_system::module* make(caf::actor_system& sys,
+                                         caf::detail::type_list<>);
+
+  /// The loaded module of `sys`, or nullptr when not loaded.
+  static module* from(caf::actor_system& sys) noexcept;
+
+  void start() override;
+  void stop() override;
+  void init(caf::actor_system_config& cfg) override;
+  id_t id() const override;
+  void* subtype_ptr() override;
+
+  /// Number of reactor threads.
+  size_t num_reactors() const noexcept {
+    return reactors_.size();
+  }
+
+  /// Reactor `i` (0 <= i < num_reactors()).
+  detail::reactor& reactor_at(size_t i) noexcept {
+    return *reactors_[i];
+  }
+
+  /// The next reactor in round-robin order.
+  detail::reactor& next_reactor() noexcept;
+
+private:
+  caf::actor_system& sys_;
+  size_t wanted_ = 0;
+  std::vector<std::unique_ptr<detail::reactor>> reactors_;
+  std::atomic<size_t> next_{0};
+};
+
+/// An actor system config prepared for roadrunner: it loads the module,
+/// declares its options (`roadrunner.reactors`, settable from the CLI as
+/// `--roadrunner.reactors=N` or in the INI file) and registers the error
+/// renderer of the "roadrunner" category. Derive your config from it.
+class system_config : public caf::actor_system_config {
+public:
+  system_config();
+};
+
+} // namespace roadrunner

@@ -1,0 +1,132 @@
+#include "acceptor.hpp"
+
+#include "connection.hpp"
+#include "io/socket.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include <sys/epoll.h>
+
+#include <cerrno>
+
+namespace roadrunner::detail {
+
+namespace {
+
+// Connections accepted per readiness event before yielding to the other
+// sockets of the reactor (fairness under a connection storm).
+constexpr int accept_batch_size = 32;
+
+// Pause after running out of descriptors or memory, before trying again.
+constexpr int64_t backoff_ms = 100;
+
+} // namespace
+
+acceptor::acceptor(caf::actor_config& cfg, reactor* home, int listen_fd,
+                   listener_shared_ptr shared)
+  : hosted_actor(cfg, home), fd_(listen_fd), shared_(std::move(shared)) {
+  backoff_timer_.owner = this;
+}
+
+acceptor::~acceptor() {
+  io::close_fd(fd_);
+}
+
+caf::behavior acceptor::make_behavior() {
+  self_ref_ = ctrl();
+  set_down_handler([this](caf::down_msg& dm) {
+    // Exactly-once slot release: only a connection still in the map holds
+    // a slot; on_exit releases whatever is left.
+    if (conns_.erase(dm.source.id()) > 0)
+      shared_->stats.release_slot();
+  });
+  if (!watch())
+    back_off();
+  // Nothing to answer: the acceptor reacts to its socket, timers, down
+  // messages and exit messages (from the linked listener).
+  return {[](caf::ok_atom) {}};
+}
+
+bool acceptor::watch() {
+  // EPOLLEXCLUSIVE: one acceptor wakes per pending connection, not all.
+  watching_ = home().add(fd_, EPOLLIN | EPOLLEXCLUSIVE, this);
+  return watching_;
+}
+
+void acceptor::back_off() {
+  if (watching_) {
+    home().remove(fd_, this);
+    watching_ = false;
+  }
+  home().arm(backoff_timer_, backoff_ms);
+}
+
+void acceptor::on_timer() {
+  if (!watch())
+    back_off();
+  else
+    accept_batch();
+}
+
+void acceptor::on_io(uint32_t) {
+  accept_batch();
+}
+
+void acceptor::accept_batch() {
+  auto& stats = shared_->stats;
+  for (int i = 0; i < accept_batch_size; ++i) {
+    peer_address peer;
+    int fd = io::accept_connection(fd_, peer);
+    if (fd < 0) {
+      switch (errno) {
+        case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+        case EWOULDBLOCK:
+#endif
+          return;
+        case EMFILE:
+        case ENFILE:
+        case ENOBUFS:
+        case ENOMEM:
+          back_off();
+          return;
+        default:
+          // ECONNABORTED, EPROTO, EPERM (firewall), EINTR...: skip it.
+          continue;
+      }
+    }
+    if (!stats.try_acquire_slot()) {
+      io::close_fd(fd);
+      continue;
+    }
+    auto conn = system().spawn<connection>(&home(), fd, shared_,
+                                           std::move(peer));
+    monitor(conn);
+    conns_.emplace(conn.id(), std::move(conn));
+  }
+}
+
+void acceptor::on_exit() {
+  backoff_timer_.owner = this;
+  home().disarm(backoff_timer_);
+  if (watching_) {
+    home().remove(fd_, this);
+    watching_ = false;
+  }
+  io::close_fd(fd_);
+  fd_ = -1;
+  // Nobody will hear these connections' down messages any more: end them
+  // and release their slots here (each exactly once: they leave the map).
+  for (auto& [id, conn] : conns_) {
+    caf::anon_send_exit(conn, caf::exit_reason::user_shutdown);
+    shared_->stats.release_slot();
+  }
+  conns_.clear();
+  if (self_ref_)
+    home().release_later(std::move(self_ref_));
+}
+
+} // namespace roadrunner::detail

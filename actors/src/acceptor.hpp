@@ -1,0 +1,54 @@
+#pragma once
+
+#include "hosted_actor.hpp"
+#include "listener_shared.hpp"
+#include "reactor.hpp"
+
+#include <caf/actor.hpp>
+
+#include <unordered_map>
+
+namespace roadrunner::detail {
+
+/// Accepts connections from (a duplicate of) the listener's socket and
+/// spawns one connection actor per socket on its own reactor.
+///
+/// Each accepted socket takes a `max_clients` slot; over the cap it is
+/// closed at once and counted as `rejected`. The acceptor monitors its
+/// connections: a connection's end, however it happens (close, error, crash,
+/// `exit_reason::kill`), releases its slot exactly once through the
+/// `down_msg`. Accept errors never end the acceptor: EMFILE/ENFILE/ENOBUFS/
+/// ENOMEM back off for a while, the others are skipped.
+/// Runs on: its home reactor thread.
+class acceptor : public hosted_actor, public io_handler, public timer_handler {
+public:
+  acceptor(caf::actor_config& cfg, reactor* home, int listen_fd,
+           listener_shared_ptr shared);
+  ~acceptor() override;
+
+  caf::behavior make_behavior() override;
+
+  void on_io(uint32_t events) override;
+
+  void on_timer() override;
+
+  void on_exit() override;
+
+  const char* name() const override {
+    return "roadrunner.acceptor";
+  }
+
+private:
+  bool watch();
+  void accept_batch();
+  void back_off();
+
+  int fd_;
+  listener_shared_ptr shared_;
+  timer_node backoff_timer_;
+  bool watching_ = false;
+  caf::strong_actor_ptr self_ref_;
+  std::unordered_map<caf::actor_id, caf::actor> conns_;
+};
+
+} // namespace roadrunner::detail

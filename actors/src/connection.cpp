@@ -1,0 +1,479 @@
+#include "connection.hpp"
+
+#include "date_cache.hpp"
+#include "http1/serializer.hpp"
+#include "io/socket.hpp"
+
+#include <roadrunner/response.hpp>
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace roadrunner::detail {
+
+namespace {
+
+// First read buffer; grows (to the head limits or a Content-Length body)
+// only when a request needs it.
+constexpr size_t initial_buffer = 4096;
+
+// Smallest free space worth a read() call.
+constexpr size_t min_read_space = 1024;
+
+// After a response that closes the connection we shut our write side and
+// read (and discard) until the peer closes or this much time passed, so that
+// unread input does not turn the close into a RST that destroys the
+// response in flight (RFC 9112 9.6).
+constexpr int64_t lingering_ms = 1000;
+
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool allows_body(int status) {
+  // RFC 9110 6.4.1: 1xx, 204 and 304 responses have no content.
+  return status >= 200 && status != 204 && status != 304;
+}
+
+} // namespace
+
+connection::connection(caf::actor_config& cfg, reactor* home, int fd,
+                       listener_shared_ptr shared, peer_address peer)
+  : hosted_actor(cfg, home),
+    fd_(fd),
+    shared_(std::move(shared)),
+    parser_(shared_->limits),
+    chunked_(shared_->limits,
+             static_cast<uint64_t>(shared_->opts.max_content_length)) {
+  info_.peer = std::move(peer);
+  info_.listener_name = shared_->name;
+  info_.stats = &shared_->stats;
+  timer_.owner = this;
+  rate_.conn = this;
+  rate_node_.owner = &rate_;
+}
+
+connection::~connection() {
+  io::close_fd(fd_);
+}
+
+caf::behavior connection::make_behavior() {
+  self_ref_ = ctrl();
+  // Edge-triggered, registered once: no epoll_ctl per request.
+  if (!home().add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this)) {
+    teardown();
+    return {}; // no behavior: the actor ends, the acceptor frees the slot
+  }
+  // The first request's deadline counts from the accept (seed: the header
+  // read timeout of a fresh connection).
+  phase_ = phase::idle;
+  home().arm(timer_, shared_->opts.request_timeout.count());
+  return {[](caf::ok_atom) {}};
+}
+
+// -- events -------------------------------------------------------------------
+
+void connection::on_io(uint32_t events) {
+  if (phase_ == phase::closed)
+    return;
+  if ((events & EPOLLERR) != 0) {
+    close_now();
+    return;
+  }
+  if ((events & EPOLLOUT) != 0 && write_blocked_) {
+    flush();
+    if (phase_ == phase::closed || write_blocked_)
+      return;
+    if (read_paused_) {
+      read_paused_ = false;
+      process_input();
+    }
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 || read_paused_)
+    read_input();
+}
+
+void connection::on_timer() {
+  switch (phase_) {
+    case phase::idle:
+      if (served_ > 0) {
+        // keep_alive_timeout between requests: a silent close.
+        close_now();
+        return;
+      }
+      [[fallthrough]]; // no byte of the first request: request_timeout
+    case phase::head:
+    case phase::body:
+      respond_error(408);
+      flush();
+      return;
+    case phase::lingering:
+      close_now();
+      return;
+    case phase::closed:
+      return;
+  }
+}
+
+void connection::rate_timer::on_timer() {
+  conn->on_rate_check();
+}
+
+void connection::on_rate_check() {
+  if (phase_ != phase::head && phase_ != phase::body)
+    return;
+  auto elapsed = home().now_ms() - request_start_ms_;
+  auto min_rate = static_cast<uint64_t>(shared_->opts.min_bytes_per_second);
+  // A one-second grace, then the average since the request's first byte
+  // must reach min_bytes_per_second (slow-loris guard): else a silent close.
+  if (elapsed >= 1000
+      && request_bytes_ * 1000 < min_rate * static_cast<uint64_t>(elapsed)) {
+    close_now();
+    return;
+  }
+  home().arm(rate_node_, shared_->opts.rate_check_interval.count());
+}
+
+void connection::on_exit() {
+  teardown();
+}
+
+// -- input --------------------------------------------------------------------
+
+void connection::read_input() {
+  while (phase_ != phase::closed) {
+    if (write_blocked_) {
+      // Backpressure: leave input in the socket until the peer reads.
+      read_paused_ = true;
+      return;
+    }
+    if (!make_room(min_read_space)) {
+      close_now();
+      return;
+    }
+    auto space = cap_ - end_;
+    auto n = ::read(fd_, buf_.get() + end_, space);
+    if (n > 0) {
+      auto got = static_cast<size_t>(n);
+      if (phase_ == phase::lingering) {
+        begin_ = end_ = 0; // discard
+      } else {
+        end_ += got;
+        request_bytes_ += got;
+        process_input();
+      }
+      // Edge-triggered: a short read drained the socket; the next arrival
+      // raises a new edge.
+      if (got < space)
+        break;
+      continue;
+    }
+    if (n == 0) {
+      // The peer closed (or half-closed) its side: nothing more to serve.
+      if (!out_.empty() && phase_ != phase::lingering) {
+        closing_ = true;
+        flush();
+        if (phase_ != phase::closed)
+          close_now();
+        return;
+      }
+      close_now();
+      return;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      break;
+    close_now();
+    return;
+  }
+  flush();
+}
+
+void connection::process_input() {
+  while (!closing_ && !write_blocked_ && phase_ != phase::closed
+         && phase_ != phase::lingering) {
+    if (!head_complete_) {
+      if (begin_ == end_)
+        return;
+      if (phase_ == phase::idle)
+        begin_request_timing();
+      auto st = parser_.parse({buf_.get() + begin_, end_ - begin_});
+      if (st == http1::parse_status::need_more)
+        return;
+      if (st == http1::parse_status::reject) {
+        respond_error(http1::status_of(parser_.error()));
+        return;
+      }
+      head_complete_ = true;
+      shared_->stats.requests_served.fetch_add(1, std::memory_order_relaxed);
+      if (!start_body())
+        return;
+    }
+    if (!body_ready())
+      return;
+  }
+}
+
+bool connection::start_body() {
+  auto& h = parser_.head();
+  auto head_len = parser_.consumed();
+  auto max_body = static_cast<uint64_t>(shared_->opts.max_content_length);
+  phase_ = phase::body;
+  if (h.framing == http1::body_framing::none)
+    return true;
+  if (h.framing == http1::body_framing::content_length) {
+    // 413 decided from Content-Length before reading the body (RFC 9110
+    // 15.5.14); no 100 Continue is sent for it.
+    if (h.content_length > max_body) {
+      respond_error(413);
+      return false;
+    }
+    auto need = head_len + static_cast<size_t>(h.content_length);
+    if (begin_ + need > cap_)
+      relocate(std::max(need, cap_));
+  } else {
+    chunked_.reset();
+    chunked_body_.clear();
+    body_pos_ = begin_ + head_len;
+  }
+  auto& head = parser_.head(); // relocate() re-parsed the head
+  if (head.expect_continue && end_ - begin_ == head_len) {
+    // RFC 9110 10.1.1: the client waits for this before sending the body.
+    out_.buffer().append(continue_line);
+    flush();
+  }
+  return true;
+}
+
+bool connection::body_ready() {
+  auto& h = parser_.head();
+  auto head_len = parser_.consumed();
+  size_t used = 0;
+  switch (h.framing) {
+    case http1::body_framing::none:
+      used = head_len;
+      dispatch({});
+      break;
+    case http1::body_framing::content_length: {
+      auto len = static_cast<size_t>(h.content_length);
+      if (end_ - begin_ < head_len + len)
+        return false;
+      used = head_len + len;
+      dispatch({buf_.get() + begin_ + head_len, len});
+      break;
+    }
+    case http1::body_framing::chunked: {
+      auto st = chunked_.decode(
+        {buf_.get() + body_pos_, end_ - body_pos_},
+        [this](std::string_view data) { chunked_body_.append(data); });
+      body_pos_ += chunked_.consumed();
+      if (st == http1::parse_status::need_more)
+        return false;
+      if (st == http1::parse_status::reject) {
+        respond_error(http1::status_of(chunked_.error()));
+        return false;
+      }
+      used = body_pos_ - begin_;
+      dispatch(chunked_body_);
+      break;
+    }
+  }
+  // The request is done: drop its bytes, keep any pipelined ones.
+  begin_ += used;
+  head_complete_ = false;
+  parser_.reset();
+  if (chunked_body_.capacity() > 65536)
+    chunked_body_ = std::string{};
+  if (begin_ == end_)
+    begin_ = end_ = 0;
+  if (closing_)
+    return false;
+  if (begin_ == end_)
+    enter_idle();
+  else
+    begin_request_timing(); // a pipelined request is already here
+  return true;
+}
+
+// -- requests -----------------------------------------------------------------
+
+void connection::dispatch(std::string_view body) {
+  auto& h = parser_.head();
+  home().disarm(timer_);
+  home().disarm(rate_node_);
+  roadrunner::request req{h, body, info_};
+  roadrunner::response resp;
+  try {
+    resp = shared_->dispatch(req);
+  } catch (...) {
+    // A throwing handler answers 500; the connection stays usable.
+    resp = roadrunner::response::text(500, "Internal Server Error");
+  }
+  if (!http1::is_writable(resp))
+    resp = roadrunner::response::text(500, "Internal Server Error");
+  ++served_;
+  auto max_requests
+    = static_cast<uint64_t>(shared_->opts.max_keep_alive_requests);
+  bool close = !h.keep_alive || served_ >= max_requests;
+  for (auto& f : resp.fields())
+    if (http1::iequals(f.name, "connection")
+        && http1::has_token(f.value, "close"))
+      close = true;
+  auto conn_field = http1::connection_field::none;
+  if (close)
+    conn_field = http1::connection_field::close;
+  else if (h.version_minor == 0)
+    conn_field = http1::connection_field::keep_alive;
+  auto body_size = allows_body(resp.status()) ? resp.body().size() : 0;
+  http1::write_head(out_.buffer(), resp, body_size, http_date(), conn_field);
+  // RFC 9110 9.3.2: HEAD gets the GET headers without the content.
+  if (body_size > 0 && h.method != "HEAD")
+    out_.append_body(resp.take_body());
+  if (close)
+    closing_ = true;
+}
+
+void connection::respond_error(int status) {
+  home().disarm(timer_);
+  home().disarm(rate_node_);
+  http1::write_error(out_.buffer(), status, http_date());
+  closing_ = true;
+  head_complete_ = false;
+  begin_ = end_ = 0; // nothing after a rejected request is trustworthy
+}
+
+void connection::begin_request_timing() {
+  phase_ = phase::head;
+  request_start_ms_ = home().now_ms();
+  request_bytes_ = end_ - begin_;
+  // The first request keeps the deadline armed at accept.
+  if (served_ > 0)
+    home().arm(timer_, shared_->opts.request_timeout.count());
+  if (shared_->opts.min_bytes_per_second > 0)
+    home().arm(rate_node_, shared_->opts.rate_check_interval.count());
+}
+
+void connection::enter_idle() {
+  phase_ = phase::idle;
+  home().disarm(rate_node_);
+  home().arm(timer_, shared_->opts.keep_alive_timeout.count());
+}
+
+// -- output -------------------------------------------------------------------
+
+void connection::flush() {
+  if (phase_ == phase::closed)
+    return;
+  if (!out_.empty()) {
+    switch (out_.flush(fd_)) {
+      case io::output_queue::result::done:
+        write_blocked_ = false;
+        break;
+      case io::output_queue::result::blocked:
+        write_blocked_ = true;
+        return;
+      case io::output_queue::result::failed:
+        close_now();
+        return;
+    }
+  }
+  if (closing_ && phase_ != phase::lingering)
+    start_lingering();
+}
+
+void connection::start_lingering() {
+  phase_ = phase::lingering;
+  home().disarm(rate_node_);
+  ::shutdown(fd_, SHUT_WR);
+  begin_ = end_ = 0;
+  home().arm(timer_, lingering_ms);
+}
+
+// -- buffer -------------------------------------------------------------------
+
+bool connection::make_room(size_t min_free) {
+  if (!buf_) {
+    cap_ = initial_buffer;
+    buf_ = std::make_unique<char[]>(cap_);
+    begin_ = end_ = 0;
+  }
+  if (cap_ - end_ >= min_free)
+    return true;
+  if (head_complete_ && parser_.head().framing == http1::body_framing::chunked) {
+    // Decoded chunk bytes are copied out already: move the undecoded tail
+    // down to the end of the head, which stays in place (its views too).
+    auto keep_from = begin_ + parser_.consumed();
+    if (body_pos_ > keep_from) {
+      std::memmove(buf_.get() + keep_from, buf_.get() + body_pos_,
+                   end_ - body_pos_);
+      end_ -= body_pos_ - keep_from;
+      body_pos_ = keep_from;
+      if (cap_ - end_ >= min_free)
+        return true;
+    }
+  }
+  auto used = end_ - begin_;
+  if (!head_complete_ && begin_ > 0 && cap_ - used >= min_free) {
+    // The parser keeps offsets from begin_, so sliding is safe.
+    std::memmove(buf_.get(), buf_.get() + begin_, used);
+    begin_ = 0;
+    end_ = used;
+    return true;
+  }
+  relocate(std::max(cap_ * 2, used + min_free));
+  return true;
+}
+
+void connection::relocate(size_t new_capacity) {
+  auto used = end_ - begin_;
+  auto fresh = std::make_unique<char[]>(new_capacity);
+  std::memcpy(fresh.get(), buf_.get() + begin_, used);
+  if (head_complete_)
+    body_pos_ -= begin_;
+  buf_ = std::move(fresh);
+  cap_ = new_capacity;
+  begin_ = 0;
+  end_ = used;
+  if (head_complete_) {
+    // The head's views pointed into the old buffer: parse it again (same
+    // bytes, same result).
+    parser_.reset();
+    parser_.parse({buf_.get(), end_});
+  }
+}
+
+// -- closing ------------------------------------------------------------------
+
+void connection::close_now() {
+  if (phase_ == phase::closed)
+    return;
+  teardown();
+  // End the actor now (we are not inside a message handler): cleanup sends
+  // the down message that releases the slot.
+  quit();
+  finalize();
+}
+
+void connection::teardown() noexcept {
+  if (phase_ == phase::closed)
+    return;
+  phase_ = phase::closed;
+  home().disarm(timer_);
+  home().disarm(rate_node_);
+  if (fd_ >= 0) {
+    home().remove(fd_, this);
+    io::close_fd(fd_);
+    fd_ = -1;
+  }
+  out_.clear();
+  buf_.reset();
+  cap_ = begin_ = end_ = 0;
+  if (self_ref_)
+    home().release_later(std::move(self_ref_));
+}
+
+} // namespace roadrunner::detail

@@ -1,0 +1,107 @@
+#pragma once
+
+#include "hosted_actor.hpp"
+#include "io/output_queue.hpp"
+#include "listener_shared.hpp"
+#include "reactor.hpp"
+
+#include <roadrunner/http1/parser.hpp>
+#include <roadrunner/request.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace roadrunner::detail {
+
+/// One connection actor per accepted socket (the seed's `roadrunner_conn`).
+///
+/// Socket readiness and timers are handled inline on the home reactor's
+/// thread, with no mailbox hop; plain-callable handlers run inline too.
+/// Requests are parsed in place over the read buffer; responses of a batch
+/// of pipelined requests leave in one `writev`.
+/// Runs on: its home reactor thread (state is never touched elsewhere).
+class connection : public hosted_actor,
+                   public io_handler,
+                   public timer_handler {
+public:
+  connection(caf::actor_config& cfg, reactor* home, int fd,
+             listener_shared_ptr shared, peer_address peer);
+  ~connection() override;
+
+  caf::behavior make_behavior() override;
+
+  void on_io(uint32_t events) override;
+
+  void on_timer() override;
+
+  void on_exit() override;
+
+  const char* name() const override {
+    return "roadrunner.connection";
+  }
+
+private:
+  // What the connection waits for; decides what a timer expiry means.
+  enum class phase : uint8_t {
+    idle,      // keep-alive: no byte of the next request yet
+    head,      // reading a request head
+    body,      // reading a Content-Length or chunked body
+    lingering, // response sent, write side shut, discarding input
+    closed,
+  };
+
+  /// A second timer for the slow-client guard (min_bytes_per_second).
+  struct rate_timer : timer_handler {
+    connection* conn = nullptr;
+    void on_timer() override;
+  };
+
+  void read_input();
+  void process_input();
+  bool start_body();
+  bool body_ready();
+  void dispatch(std::string_view body);
+  void respond_error(int status);
+  void flush();
+  void begin_request_timing();
+  void enter_idle();
+  void start_lingering();
+  void close_now();
+  void teardown() noexcept;
+  void on_rate_check();
+  bool make_room(size_t min_free);
+  void relocate(size_t new_capacity);
+
+  int fd_;
+  listener_shared_ptr shared_;
+  connection_info info_;
+  http1::request_parser parser_;
+  http1::chunked_decoder chunked_;
+  io::output_queue out_;
+
+  // Read buffer: [begin_, end_) holds unprocessed bytes.
+  std::unique_ptr<char[]> buf_;
+  size_t cap_ = 0;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+
+  // Current request.
+  phase phase_ = phase::head;
+  bool head_complete_ = false;
+  size_t body_pos_ = 0;    // chunked: first undecoded byte (offset)
+  std::string chunked_body_;
+  uint64_t served_ = 0;
+  bool closing_ = false;       // close once the output is flushed
+  bool write_blocked_ = false; // waiting for EPOLLOUT
+  bool read_paused_ = false;   // input left unread (output backlog)
+  int64_t request_start_ms_ = 0;
+  uint64_t request_bytes_ = 0;
+
+  timer_node timer_;
+  rate_timer rate_;
+  timer_node rate_node_;
+  caf::strong_actor_ptr self_ref_;
+};
+
+} // namespace roadrunner::detail

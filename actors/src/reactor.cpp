@@ -1,0 +1,245 @@
+#include "reactor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace roadrunner::detail {
+
+namespace {
+
+// How many messages one actor may process before the loop moves on.
+constexpr size_t max_throughput = 64;
+
+void release(caf::resumable* ptr) {
+  ptr->intrusive_ptr_release_impl();
+}
+
+} // namespace
+
+reactor::reactor(caf::actor_system& sys, size_t index)
+  : caf::execution_unit(&sys), index_(index) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0)
+    throw std::runtime_error("roadrunner: cannot create reactor fds");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr; // the wake-up fd is the only nullptr registration
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  refresh_now();
+}
+
+reactor::~reactor() {
+  stop();
+  ::close(wake_fd_);
+  ::close(epoll_fd_);
+}
+
+void reactor::start() {
+  thread_ = std::thread{[this] { run(); }};
+}
+
+void reactor::stop() {
+  if (!thread_.joinable())
+    return;
+  stopping_ = true;
+  uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+  thread_.join();
+  // Whatever is still queued holds a reference taken by `enqueue`.
+  drain_remote();
+  for (auto* p : local_)
+    release(p);
+  local_.clear();
+  releases_.clear();
+}
+
+void reactor::exec_later(caf::resumable* ptr) {
+  if (ptr->subtype() != caf::resumable::io_actor) {
+    system().scheduler().enqueue(ptr);
+    return;
+  }
+  if (on_thread()) {
+    local_.push_back(ptr);
+    return;
+  }
+  bool was_empty;
+  {
+    std::lock_guard<std::mutex> guard{remote_mtx_};
+    was_empty = remote_.empty();
+    remote_.push_back(ptr);
+  }
+  // One wake-up per batch: the loop reads the eventfd before taking the
+  // queue, so a push after the take sees an empty queue and writes again.
+  if (was_empty) {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+bool reactor::add(int fd, uint32_t events, io_handler* handler) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handler;
+  return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+void reactor::remove(int fd, io_handler* handler) {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  removed_.push_back(handler);
+}
+
+void reactor::release_later(caf::strong_actor_ptr ref) {
+  releases_.push_back(std::move(ref));
+}
+
+// -- timers -------------------------------------------------------------------
+
+void reactor::arm(timer_node& node, int64_t duration_ms) {
+  disarm(node);
+  timer_list* list = nullptr;
+  for (auto& l : timer_lists_)
+    if (l->duration == duration_ms) {
+      list = l.get();
+      break;
+    }
+  if (list == nullptr) {
+    timer_lists_.emplace_back(std::make_unique<timer_list>());
+    list = timer_lists_.back().get();
+    list->duration = duration_ms;
+  }
+  node.deadline = now_ms_ + duration_ms;
+  node.list = list;
+  node.next = nullptr;
+  node.prev = list->tail;
+  if (list->tail != nullptr)
+    list->tail->next = &node;
+  else
+    list->head = &node;
+  list->tail = &node;
+}
+
+void reactor::disarm(timer_node& node) noexcept {
+  auto* list = node.list;
+  if (list == nullptr)
+    return;
+  if (node.prev != nullptr)
+    node.prev->next = node.next;
+  else
+    list->head = node.next;
+  if (node.next != nullptr)
+    node.next->prev = node.prev;
+  else
+    list->tail = node.prev;
+  node.prev = node.next = nullptr;
+  node.list = nullptr;
+}
+
+int reactor::next_timeout() const noexcept {
+  int64_t best = std::numeric_limits<int64_t>::max();
+  for (auto& l : timer_lists_)
+    if (l->head != nullptr)
+      best = std::min(best, l->head->deadline);
+  if (best == std::numeric_limits<int64_t>::max())
+    return -1;
+  auto wait = best - now_ms_;
+  if (wait <= 0)
+    return 0;
+  return static_cast<int>(std::min<int64_t>(wait, 3600 * 1000));
+}
+
+void reactor::fire_timers() {
+  // Index loop: a handler may arm a timer of a new duration, which appends
+  // to timer_lists_ (the lists themselves are stable, they are heap nodes).
+  for (size_t i = 0; i < timer_lists_.size(); ++i) {
+    auto* l = timer_lists_[i].get();
+    while (l->head != nullptr && l->head->deadline <= now_ms_) {
+      auto* node = l->head;
+      disarm(*node);
+      node->owner->on_timer(); // may disarm or re-arm other nodes
+    }
+  }
+}
+
+// -- loop -------------------------------------------------------------------
+
+void reactor::refresh_now() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  now_ms_ = static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void reactor::drain_remote() {
+  uint64_t count;
+  [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof(count));
+  std::lock_guard<std::mutex> guard{remote_mtx_};
+  local_.insert(local_.end(), remote_.begin(), remote_.end());
+  remote_.clear();
+}
+
+void reactor::run_local() {
+  running_.swap(local_);
+  for (auto* job : running_) {
+    switch (job->resume(this, max_throughput)) {
+      case caf::resumable::resume_later:
+        local_.push_back(job);
+        break;
+      case caf::resumable::done:
+      case caf::resumable::awaiting_message:
+        release(job);
+        break;
+      default:
+        release(job);
+        break;
+    }
+  }
+  running_.clear();
+}
+
+void reactor::run() {
+  thread_id_ = std::this_thread::get_id();
+  auto name = "rr.reactor." + std::to_string(index_);
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  system().thread_started();
+  constexpr int max_events = 256;
+  epoll_event events[max_events];
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    int timeout = local_.empty() ? next_timeout() : 0;
+    int n = ::epoll_wait(epoll_fd_, events, max_events, timeout);
+    refresh_now();
+    if (n < 0 && errno != EINTR)
+      break;
+    for (int i = 0; i < n; ++i) {
+      auto* h = static_cast<io_handler*>(events[i].data.ptr);
+      if (h == nullptr) {
+        drain_remote();
+        continue;
+      }
+      if (!removed_.empty()
+          && std::find(removed_.begin(), removed_.end(), h) != removed_.end())
+        continue;
+      h->on_io(events[i].events);
+    }
+    removed_.clear();
+    fire_timers();
+    run_local();
+    removed_.clear();
+    releases_.clear();
+  }
+  system().thread_terminates();
+}
+
+} // namespace roadrunner::detail

@@ -1,0 +1,135 @@
+#pragma once
+
+#include <caf/execution_unit.hpp>
+#include <caf/intrusive_ptr.hpp>
+#include <caf/resumable.hpp>
+#include <caf/actor_control_block.hpp>
+#include <caf/fwd.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace roadrunner::detail {
+
+/// Receives readiness events of one fd. Runs on: the reactor's thread.
+class io_handler {
+public:
+  virtual ~io_handler() = default;
+  virtual void on_io(uint32_t events) = 0;
+};
+
+/// Receives the expiry of a timer. Runs on: the reactor's thread.
+class timer_handler {
+public:
+  virtual ~timer_handler() = default;
+  virtual void on_timer() = 0;
+};
+
+struct timer_list;
+
+/// An intrusive timer: at most one pending deadline per node.
+struct timer_node {
+  timer_node* prev = nullptr;
+  timer_node* next = nullptr;
+  timer_list* list = nullptr;
+  int64_t deadline = 0;
+  timer_handler* owner = nullptr;
+
+  bool armed() const noexcept {
+    return list != nullptr;
+  }
+};
+
+/// All timers of one duration, in deadline order (a FIFO: same duration,
+/// increasing start times). Arming, re-arming and disarming are O(1).
+struct timer_list {
+  int64_t duration = 0;
+  timer_node* head = nullptr;
+  timer_node* tail = nullptr;
+};
+
+/// One I/O thread: an epoll loop that is also a `caf::execution_unit`.
+///
+/// Actors whose `subtype()` is `io_actor` and whose home is this reactor run
+/// here (their mailboxes are drained on this thread); any other resumable
+/// handed to `exec_later` is forwarded to the CAF scheduler. Sockets and
+/// timers registered here call back on this thread without a mailbox hop.
+class reactor : public caf::execution_unit {
+public:
+  reactor(caf::actor_system& sys, size_t index);
+  ~reactor() override;
+
+  reactor(const reactor&) = delete;
+  reactor& operator=(const reactor&) = delete;
+
+  /// Starts the thread.
+  void start();
+
+  /// Stops and joins the thread, then releases every resumable still queued.
+  void stop();
+
+  void exec_later(caf::resumable* ptr) override;
+
+  /// Registers `fd` for `events` (EPOLLIN, EPOLLOUT, EPOLLET...).
+  /// Returns false with errno set on failure. Reactor thread only.
+  bool add(int fd, uint32_t events, io_handler* handler);
+
+  /// Deregisters `fd`; pending events for `handler` in the current batch are
+  /// dropped. Reactor thread only.
+  void remove(int fd, io_handler* handler);
+
+  /// Arms (or re-arms) `node` to fire `duration_ms` from now.
+  void arm(timer_node& node, int64_t duration_ms);
+
+  /// Disarms `node` (no-op when not armed).
+  void disarm(timer_node& node) noexcept;
+
+  /// Drops `ref` after the current loop iteration (keeps an actor alive
+  /// until no event of this batch can reach it any more).
+  void release_later(caf::strong_actor_ptr ref);
+
+  /// Monotonic milliseconds, refreshed once per loop iteration.
+  int64_t now_ms() const noexcept {
+    return now_ms_;
+  }
+
+  /// True on this reactor's own thread.
+  bool on_thread() const noexcept {
+    return std::this_thread::get_id() == thread_id_;
+  }
+
+  size_t index() const noexcept {
+    return index_;
+  }
+
+private:
+  void run();
+  void refresh_now() noexcept;
+  int next_timeout() const noexcept;
+  void fire_timers();
+  void drain_remote();
+  void run_local();
+
+  size_t index_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::thread::id thread_id_;
+  std::atomic<bool> stopping_{false};
+  int64_t now_ms_ = 0;
+
+  std::vector<caf::resumable*> local_;   // reactor thread only
+  std::vector<caf::resumable*> running_; // reactor thread only
+  std::mutex remote_mtx_;
+  std::vector<caf::resumable*> remote_; // guarded by remote_mtx_
+
+  std::vector<io_handler*> removed_; // handlers removed during this batch
+  std::vector<std::unique_ptr<timer_list>> timer_lists_;
+  std::vector<caf::strong_actor_ptr> releases_;
+};
+
+} // namespace roadrunner::detail

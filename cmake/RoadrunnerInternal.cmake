@@ -1,0 +1,18 @@
+# One INTERFACE target that every roadrunner target links PRIVATE: warnings as
+# errors and the optional sanitizers (ROADRUNNER_SANITIZERS).
+add_library(roadrunner_internal INTERFACE)
+target_compile_options(roadrunner_internal INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Werror)
+if(ROADRUNNER_SANITIZERS)
+  string(REPLACE "," ";" _san_list "${ROADRUNNER_SANITIZERS}")
+  set(_san_flags "")
+  foreach(_s IN LISTS _san_list)
+    list(APPEND _san_flags "-fsanitize=${_s}")
+  endforeach()
+  # Sanitizers must reach every object and the final link, including the
+  # library targets, so they go global rather than on the interface target.
+  add_compile_options(${_san_flags} -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(${_san_flags})
+endif()

@@ -1,0 +1,233 @@
+// roadrunner-demo: the demo server. Every listener option is a flag named
+// after it with dashes (durations in milliseconds), plus --port, --bind and
+// --reactors; flags can also come from an INI file (--config-file=FILE).
+//
+// Prints exactly one line `roadrunner-demo listening on http://ADDR:PORT`
+// once it accepts connections, and runs until SIGINT or SIGTERM.
+#include <roadrunner/roadrunner.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+using namespace std::chrono_literals;
+using roadrunner::request;
+using roadrunner::response;
+
+struct demo_config : roadrunner::system_config {
+  // -- demo flags ---------------------------------------------------------
+  int64_t port = 8080;
+  std::string bind = "127.0.0.1";
+  size_t reactors = 0; // 0: one per core
+  // -- listener options (seed names with dashes; durations in ms) ---------
+  roadrunner::listener_options defaults;
+  int64_t max_content_length = defaults.max_content_length;
+  int64_t request_timeout = defaults.request_timeout.count();
+  int64_t keep_alive_timeout = defaults.keep_alive_timeout.count();
+  int64_t num_acceptors = defaults.num_acceptors;
+  int64_t max_keep_alive_requests = defaults.max_keep_alive_requests;
+  int64_t max_clients = defaults.max_clients;
+  int64_t min_bytes_per_second = defaults.min_bytes_per_second;
+  int64_t rate_check_interval = defaults.rate_check_interval.count();
+  std::string body_buffering = "auto";
+  int64_t slot_reconciliation = 0; // 0: disabled
+  bool graceful_drain = true;
+  int64_t hibernate_after = 0;         // 0: unset
+  int64_t max_concurrent_requests = 0; // 0: infinity
+  int64_t socket_backlog = defaults.socket_backlog;
+  std::string protocols = "http1";
+  int64_t max_request_line = 8192;
+  int64_t max_header_line = 8192;
+  int64_t max_header_block = 10240;
+  int64_t max_header_count = 100;
+
+  demo_config() {
+    opt_group{custom_options_, "global"}
+      .add(port, "port", "TCP port (0: the kernel picks one)")
+      .add(bind, "bind", "address to bind")
+      .add(reactors, "reactors", "reactor threads (0: one per core)")
+      .add(max_content_length, "max-content-length", "request body cap")
+      .add(request_timeout, "request-timeout", "ms for a request")
+      .add(keep_alive_timeout, "keep-alive-timeout", "ms idle keep-alive")
+      .add(num_acceptors, "num-acceptors", "acceptor actors")
+      .add(max_keep_alive_requests, "max-keep-alive-requests",
+           "requests per connection")
+      .add(max_clients, "max-clients", "concurrent connections")
+      .add(min_bytes_per_second, "min-bytes-per-second",
+           "slow-client guard (0 disables)")
+      .add(rate_check_interval, "rate-check-interval", "ms between checks")
+      .add(body_buffering, "body-buffering", "auto or manual")
+      .add(slot_reconciliation, "slot-reconciliation",
+           "reconciliation interval in ms (0: disabled)")
+      .add(graceful_drain, "graceful-drain", "join the drain group")
+      .add(hibernate_after, "hibernate-after", "ms (0: unset)")
+      .add(max_concurrent_requests, "max-concurrent-requests",
+           "requests in flight (0: infinity)")
+      .add(socket_backlog, "socket-backlog", "listen backlog")
+      .add(protocols, "protocols", "comma-separated: http1,http2")
+      .add(max_request_line, "max-request-line", "http1 limit -> 414")
+      .add(max_header_line, "max-header-line", "http1 limit -> 431")
+      .add(max_header_block, "max-header-block", "http1 limit -> 431")
+      .add(max_header_count, "max-header-count", "http1 limit -> 431");
+  }
+
+  // Builds the listener options; an unknown protocol name is an error.
+  bool make_options(roadrunner::listener_options& o, std::string& err) const {
+    o.port = static_cast<int>(port);
+    o.bind_address = bind;
+    o.max_content_length = max_content_length;
+    o.request_timeout = roadrunner::millis{request_timeout};
+    o.keep_alive_timeout = roadrunner::millis{keep_alive_timeout};
+    o.num_acceptors = num_acceptors;
+    o.max_keep_alive_requests = max_keep_alive_requests;
+    o.max_clients = max_clients;
+    o.min_bytes_per_second = min_bytes_per_second;
+    o.rate_check_interval = roadrunner::millis{rate_check_interval};
+    if (body_buffering == "auto") {
+      o.body_buffering = roadrunner::body_buffering::automatic;
+    } else if (body_buffering == "manual") {
+      o.body_buffering = roadrunner::body_buffering::manual;
+    } else {
+      err = "invalid --body-buffering=" + body_buffering + " (auto|manual)";
+      return false;
+    }
+    if (slot_reconciliation != 0)
+      o.slot_reconciliation = roadrunner::millis{slot_reconciliation};
+    o.graceful_drain = graceful_drain;
+    if (hibernate_after != 0)
+      o.hibernate_after = roadrunner::millis{hibernate_after};
+    if (max_concurrent_requests != 0)
+      o.max_concurrent_requests = max_concurrent_requests;
+    o.socket_backlog = socket_backlog;
+    o.protocols.clear();
+    std::stringstream in{protocols};
+    for (std::string item; std::getline(in, item, ',');) {
+      roadrunner::protocol_entry e;
+      if (item == "http1") {
+        e.proto = roadrunner::protocol::http1;
+      } else if (item == "http2") {
+        e.proto = roadrunner::protocol::http2;
+      } else {
+        err = "invalid --protocols=" + protocols + " (unknown \"" + item
+              + "\")";
+        return false;
+      }
+      e.http1.max_request_line = max_request_line;
+      e.http1.max_header_line = max_header_line;
+      e.http1.max_header_block = max_header_block;
+      e.http1.max_header_count = max_header_count;
+      o.protocols.push_back(e);
+    }
+    return true;
+  }
+};
+
+// Signals are blocked before any thread starts so that every thread
+// inherits the mask and main can sigwait for them.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+const std::string& large_body() {
+  static const std::string body(65536, 'x');
+  return body;
+}
+
+response route(request& req) {
+  auto path = req.path();
+  auto method = req.method();
+  bool get = method == "GET" || method == "HEAD";
+  if (path == "/" && get)
+    return response::text(200, "Hello, World!");
+  if (path == "/echo" && method == "POST") {
+    response r{200};
+    r.header("content-type", std::string{req.header("content-type").value_or(
+                               "application/octet-stream")});
+    r.body(std::string{req.body()});
+    return r;
+  }
+  if (path == "/json" && get)
+    return response::json(200, R"({"message":"Hello, World!"})");
+  if (path == "/large" && get) {
+    response r{200};
+    r.header("content-type", "application/octet-stream");
+    r.body(large_body());
+    return r;
+  }
+  if (path == "/info" && get) {
+    auto info = req.listener_stats();
+    nlohmann::json j = {{"active_clients", info.active_clients},
+                        {"max_clients", info.max_clients},
+                        {"requests_served", info.requests_served},
+                        {"rejected", info.rejected}};
+    return response::json(200, j.dump());
+  }
+  if (path == "/" || path == "/echo" || path == "/json" || path == "/large"
+      || path == "/info") {
+    response r{405};
+    r.header("allow", path == "/echo" ? "POST" : "GET, HEAD");
+    return r;
+  }
+  return response::text(404, "Not Found");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto signals = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  demo_config cfg;
+  if (auto err = cfg.parse(argc, argv)) {
+    std::cerr << "roadrunner-demo: " << cfg.render(err) << std::endl;
+    return 2;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  if (cfg.reactors > 0)
+    cfg.set("roadrunner.reactors", cfg.reactors);
+  roadrunner::listener_options opts;
+  std::string err;
+  if (!cfg.make_options(opts, err)) {
+    std::cerr << "roadrunner-demo: " << err << std::endl;
+    return 2;
+  }
+  opts.routes = route;
+  caf::actor_system sys{cfg};
+  auto listener = roadrunner::start_listener(sys, "demo", std::move(opts));
+  if (!listener) {
+    std::cerr << "roadrunner-demo: " << sys.render(listener.error())
+              << std::endl;
+    return 1;
+  }
+  caf::scoped_actor self{sys};
+  uint16_t port = 0;
+  self->request(*listener, 5s, roadrunner::port_atom::value)
+    .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
+  auto host = cfg.bind.find(':') != std::string::npos ? "[" + cfg.bind + "]"
+                                                      : cfg.bind;
+  std::printf("roadrunner-demo listening on http://%s:%u\n", host.c_str(),
+              static_cast<unsigned>(port));
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  self->request(*listener, 10s, roadrunner::stop_atom::value)
+    .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  return 0;
+}

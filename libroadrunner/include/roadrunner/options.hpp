@@ -1,0 +1,174 @@
+#pragma once
+
+#include <roadrunner/request.hpp>
+#include <roadrunner/response.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace roadrunner {
+
+/// A plain-callable handler: runs inline on the connection's reactor thread,
+/// so it must not block or compute for long. An exception thrown from it
+/// becomes a 500 response and the connection stays usable.
+using handler = std::function<response(request&)>;
+
+/// Continuation passed to a middleware: calls the rest of the pipeline.
+using next_fn = std::function<response(request&)>;
+
+/// A middleware: (request, next) -> response. Not supported yet (routing
+/// issue); a non-empty `middlewares` list fails `start_listener`.
+using middleware = std::function<response(request&, const next_fn&)>;
+
+/// The `routes` option. Empty: the default handler (404 with a short help
+/// text). A single handler (the seed's `routes => Module`): every request goes
+/// to it. Route lists arrive with the routing issue.
+class routes {
+public:
+  routes() = default;
+
+  /// Single-handler dispatch.
+  template <class F>
+    requires std::is_invocable_r_v<response, F&, request&>
+  routes(F f) : single_(std::move(f)) { // NOLINT: implicit on purpose
+  }
+
+  bool empty() const noexcept {
+    return !single_;
+  }
+
+  /// The single handler (empty when `empty()`).
+  const handler& single() const noexcept {
+    return single_;
+  }
+
+private:
+  handler single_;
+};
+
+/// Milliseconds, the unit of every duration option (as in the seed).
+using millis = std::chrono::milliseconds;
+
+/// `body_buffering`: read the whole body before the handler runs, or let the
+/// handler pull it.
+enum class body_buffering { automatic, manual };
+
+/// `{http1, Opts}` tunables (RFC 9112 limits). Each must be 1..2^31-1.
+struct http1_options {
+  /// Request line (method SP target SP version) bytes -> 414 when exceeded.
+  int64_t max_request_line = 8192;
+  /// One header field line -> 431.
+  int64_t max_header_line = 8192;
+  /// All header field lines together -> 431.
+  int64_t max_header_block = 10240;
+  /// Number of header fields -> 431.
+  int64_t max_header_count = 100;
+};
+
+/// `{http2, Opts}` tunables (seed ranges; HTTP/2 is not supported yet).
+struct http2_options {
+  int64_t conn_window = 65535;
+  int64_t stream_window = 65535;
+  int64_t window_refill_threshold = 32768;
+  int64_t max_concurrent_streams = 100;
+};
+
+/// A protocol this listener speaks.
+enum class protocol { http1, http2 };
+
+/// One entry of `protocols`: a protocol and its tunables.
+struct protocol_entry {
+  protocol proto = protocol::http1;
+  http1_options http1;
+  http2_options http2;
+
+  protocol_entry() = default;
+  protocol_entry(protocol p) : proto(p) { // NOLINT: implicit on purpose
+  }
+};
+
+/// Certificate material for HTTPS (not supported yet: the TLS issue).
+struct tls_options {
+  std::string cert_file;
+  std::string key_file;
+};
+
+/// Every option of the Erlang seed's `opts()`, with the seed's default.
+/// Durations are milliseconds. `start_listener` validates all of them and
+/// fails with `invalid_listener_opt` / `listener_opt_conflict`, naming the
+/// option and the value. Options whose feature has not landed yet accept only
+/// their default and reject anything else with a clear reason.
+struct listener_options {
+  /// TCP port, required: 0..65535 (0 = the kernel picks; ask `port`).
+  int port = -1;
+  /// Address to bind ("0.0.0.0", "127.0.0.1", "::1", "::"). Not in the seed,
+  /// which binds every IPv4 interface; this default keeps that behaviour.
+  std::string bind_address = "0.0.0.0";
+  /// Dispatch: empty = default handler; otherwise a single handler.
+  roadrunner::routes routes;
+  /// Listener-wide middlewares (not supported yet: must stay empty).
+  std::vector<middleware> middlewares;
+  /// Request body cap in bytes (10 MiB): over it -> 413.
+  int64_t max_content_length = 10485760;
+  /// Deadline for a request's head and body, from its first byte -> 408.
+  millis request_timeout{30000};
+  /// Idle time allowed between requests on a keep-alive connection -> close.
+  millis keep_alive_timeout{60000};
+  /// Acceptor actors pulling from the listen socket, >= 1.
+  int64_t num_acceptors = 10;
+  /// Requests served per connection before it closes, >= 1.
+  int64_t max_keep_alive_requests = 1000;
+  /// Concurrent connections, >= 1; over it a new socket is closed at once.
+  int64_t max_clients = 150;
+  /// Slow-client guard while a request is read (0 disables).
+  int64_t min_bytes_per_second = 100;
+  /// How often the slow-client guard checks, >= 1 ms.
+  millis rate_check_interval{1000};
+  /// `auto` (default) or `manual` (not supported yet).
+  roadrunner::body_buffering body_buffering = body_buffering::automatic;
+  /// Reconciliation interval (`disabled` when empty; not supported yet).
+  std::optional<millis> slot_reconciliation;
+  /// Join the drain group (drain arrives with the lifecycle issue).
+  bool graceful_drain = true;
+  /// Release idle connection buffers after this long (not supported yet).
+  std::optional<millis> hibernate_after;
+  /// Protocols in preference order; default `[http1]`.
+  std::vector<protocol_entry> protocols{protocol::http1};
+  /// HTTPS material (not supported yet).
+  std::optional<tls_options> tls;
+  /// Listener-wide cap on requests in flight (empty = infinity; not supported
+  /// yet).
+  std::optional<int64_t> max_concurrent_requests;
+  /// Listen backlog (Linux clamps it to net.core.somaxconn), >= 1.
+  int64_t socket_backlog = 1024;
+};
+
+/// Which kind of start-up error an option produced.
+enum class option_error_kind {
+  /// The seed's `{invalid_listener_opt, Key, Value}`.
+  invalid_listener_opt,
+  /// The seed's `{listener_opt_conflict, Key, Value, Reason}`.
+  listener_opt_conflict,
+};
+
+/// A rejected option: which one, its value as text and why.
+struct option_error {
+  option_error_kind kind = option_error_kind::invalid_listener_opt;
+  std::string option;
+  std::string value;
+  std::string reason;
+};
+
+/// Checks every option; returns the first problem found, in declaration order.
+std::optional<option_error> validate(const listener_options& opts);
+
+/// The parser limits of the `http1` entry (defaults when http1 is absent).
+http1::limits http1_limits(const listener_options& opts) noexcept;
+
+} // namespace roadrunner

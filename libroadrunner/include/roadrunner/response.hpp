@@ -1,0 +1,94 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace roadrunner {
+
+/// A buffered HTTP response: status, header fields and a body.
+///
+/// The server adds `content-length` (from the body size) and a cached `date`
+/// automatically; a handler never frames the body itself. Header names and
+/// values must not contain CR, LF or NUL: the server refuses such a response
+/// with a 500 instead of writing it (no header injection).
+class response {
+public:
+  /// One response header field. Names are written as given (use lowercase).
+  struct field {
+    std::string name;
+    std::string value;
+  };
+
+  response() = default;
+
+  /// A response with `status` and an empty body.
+  explicit response(int status) : status_(status) {
+  }
+
+  /// `text/plain; charset=utf-8` body.
+  static response text(int status, std::string body);
+
+  /// `text/html; charset=utf-8` body.
+  static response html(int status, std::string body);
+
+  /// `application/json` body; `body` must already be serialized JSON.
+  static response json(int status, std::string body);
+
+  /// A bare status with an empty body (`content-length: 0`).
+  static response status_only(int status) {
+    return response{status};
+  }
+
+  /// Appends a header field and returns `*this` for chaining.
+  response& header(std::string name, std::string value) {
+    fields_.push_back(field{std::move(name), std::move(value)});
+    return *this;
+  }
+
+  /// Replaces the body.
+  response& body(std::string data) {
+    body_ = std::move(data);
+    return *this;
+  }
+
+  /// The status code (100..999 is written as-is; see the serializer).
+  int status() const noexcept {
+    return status_;
+  }
+
+  /// Header fields in insertion order, excluding `content-type` when set by
+  /// the typed helpers (see `content_type()`).
+  const std::vector<field>& fields() const noexcept {
+    return fields_;
+  }
+
+  /// The content type set by `text`/`html`/`json` (a static string), or empty.
+  std::string_view content_type() const noexcept {
+    return content_type_;
+  }
+
+  /// The body bytes.
+  const std::string& body() const noexcept {
+    return body_;
+  }
+
+  /// Moves the body out (used by the connection to avoid a copy).
+  std::string take_body() noexcept {
+    return std::move(body_);
+  }
+
+private:
+  response(int status, std::string_view type, std::string body)
+    : status_(status), content_type_(type), body_(std::move(body)) {
+  }
+
+  int status_ = 200;
+  std::string_view content_type_; // always a string literal
+  std::vector<field> fields_;
+  std::string body_;
+};
+
+} // namespace roadrunner

@@ -1,0 +1,152 @@
+#include <roadrunner/options.hpp>
+
+#include <limits>
+#include <string>
+
+namespace roadrunner {
+
+namespace {
+
+constexpr int64_t max_int31 = std::numeric_limits<int32_t>::max();
+
+option_error invalid(std::string option, std::string value,
+                     std::string reason) {
+  return option_error{option_error_kind::invalid_listener_opt,
+                      std::move(option), std::move(value), std::move(reason)};
+}
+
+std::string ms_text(millis x) {
+  return std::to_string(x.count());
+}
+
+const char* name_of(protocol p) {
+  return p == protocol::http1 ? "http1" : "http2";
+}
+
+std::string protocols_text(const std::vector<protocol_entry>& xs) {
+  std::string out = "[";
+  for (auto& x : xs) {
+    if (out.size() > 1)
+      out += ", ";
+    out += name_of(x.proto);
+  }
+  out += "]";
+  return out;
+}
+
+std::optional<option_error> check_protocols(const listener_options& opts) {
+  auto& xs = opts.protocols;
+  auto raw = protocols_text(xs);
+  if (xs.empty())
+    return invalid("protocols", raw, "must not be empty");
+  bool seen[2] = {false, false};
+  for (auto& x : xs) {
+    auto idx = x.proto == protocol::http1 ? 0 : 1;
+    if (seen[idx])
+      return invalid("protocols", raw, "duplicate entry");
+    seen[idx] = true;
+  }
+  if (seen[0] && seen[1] && !opts.tls)
+    return option_error{option_error_kind::listener_opt_conflict, "protocols",
+                        raw, "no_h2c_upgrade"};
+  for (auto& x : xs) {
+    if (x.proto == protocol::http2)
+      return invalid("protocols", raw,
+                     "http2 is not supported yet (TLS/HTTP/2 issue)");
+    auto& h = x.http1;
+    auto in_range = [](int64_t v) { return v >= 1 && v <= max_int31; };
+    const std::pair<const char*, int64_t> limits[] = {
+      {"max_request_line", h.max_request_line},
+      {"max_header_line", h.max_header_line},
+      {"max_header_block", h.max_header_block},
+      {"max_header_count", h.max_header_count},
+    };
+    for (auto& [key, value] : limits)
+      if (!in_range(value))
+        return invalid("protocols", raw + " http1." + key + "=" +
+                                      std::to_string(value),
+                       std::string{key} + " must be 1..2147483647");
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<option_error> validate(const listener_options& opts) {
+  if (opts.port < 0 || opts.port > 65535)
+    return invalid("port", std::to_string(opts.port),
+                   opts.port == -1 ? "required: 0..65535"
+                                   : "must be 0..65535");
+  if (opts.bind_address.empty())
+    return invalid("bind_address", "\"\"", "must be an IPv4 or IPv6 address");
+  if (!opts.middlewares.empty())
+    return invalid("middlewares",
+                   std::to_string(opts.middlewares.size()) + " middlewares",
+                   "not supported yet (routing issue); must be empty");
+  if (opts.max_content_length < 0)
+    return invalid("max_content_length",
+                   std::to_string(opts.max_content_length),
+                   "must be >= 0");
+  if (opts.request_timeout.count() < 0)
+    return invalid("request_timeout", ms_text(opts.request_timeout),
+                   "must be >= 0 ms");
+  if (opts.keep_alive_timeout.count() < 0)
+    return invalid("keep_alive_timeout", ms_text(opts.keep_alive_timeout),
+                   "must be >= 0 ms");
+  if (opts.num_acceptors < 1 || opts.num_acceptors > 1024)
+    return invalid("num_acceptors", std::to_string(opts.num_acceptors),
+                   "must be 1..1024");
+  if (opts.max_keep_alive_requests < 1)
+    return invalid("max_keep_alive_requests",
+                   std::to_string(opts.max_keep_alive_requests),
+                   "must be >= 1");
+  if (opts.max_clients < 1)
+    return invalid("max_clients", std::to_string(opts.max_clients),
+                   "must be >= 1");
+  if (opts.min_bytes_per_second < 0)
+    return invalid("min_bytes_per_second",
+                   std::to_string(opts.min_bytes_per_second), "must be >= 0");
+  if (opts.rate_check_interval.count() < 1)
+    return invalid("rate_check_interval", ms_text(opts.rate_check_interval),
+                   "must be >= 1 ms");
+  if (opts.body_buffering != body_buffering::automatic)
+    return invalid("body_buffering", "manual",
+                   "not supported yet (HTTP/1.1 issue); use auto");
+  if (opts.slot_reconciliation)
+    return invalid("slot_reconciliation", ms_text(*opts.slot_reconciliation),
+                   "not supported yet (lifecycle issue); must be disabled");
+  if (!opts.graceful_drain)
+    return invalid("graceful_drain", "false",
+                   "not supported yet (lifecycle issue); must be true");
+  if (opts.hibernate_after)
+    return invalid("hibernate_after", ms_text(*opts.hibernate_after),
+                   "not supported yet (HTTP/1.1 issue); must be unset");
+  if (auto err = check_protocols(opts))
+    return err;
+  if (opts.tls)
+    return invalid("tls", opts.tls->cert_file,
+                   "not supported yet (TLS/HTTP/2 issue)");
+  if (opts.max_concurrent_requests)
+    return invalid("max_concurrent_requests",
+                   std::to_string(*opts.max_concurrent_requests),
+                   "not supported yet (lifecycle issue); must be infinity");
+  if (opts.socket_backlog < 1 || opts.socket_backlog > max_int31)
+    return invalid("socket_backlog", std::to_string(opts.socket_backlog),
+                   "must be 1..2147483647");
+  return std::nullopt;
+}
+
+http1::limits http1_limits(const listener_options& opts) noexcept {
+  http1::limits lim;
+  for (auto& x : opts.protocols) {
+    if (x.proto == protocol::http1) {
+      lim.max_request_line = static_cast<uint32_t>(x.http1.max_request_line);
+      lim.max_header_line = static_cast<uint32_t>(x.http1.max_header_line);
+      lim.max_header_block = static_cast<uint32_t>(x.http1.max_header_block);
+      lim.max_header_count = static_cast<uint32_t>(x.http1.max_header_count);
+    }
+  }
+  return lim;
+}
+
+} // namespace roadrunner
