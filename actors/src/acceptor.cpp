@@ -3,6 +3,8 @@
 #include "connection.hpp"
 #include "io/socket.hpp"
 
+#include <roadrunner/listener.hpp>
+
 #include <caf/actor_system.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/exit_reason.hpp>
@@ -47,7 +49,15 @@ caf::behavior acceptor::make_behavior() {
     back_off();
   // Nothing to answer: the acceptor reacts to its socket, timers, down
   // messages and exit messages (from the linked listener).
-  return {[](caf::ok_atom) {}};
+  return {
+    [this](connections_atom) {
+      std::vector<caf::actor> xs;
+      xs.reserve(conns_.size());
+      for (auto& kvp : conns_)
+        xs.push_back(kvp.second);
+      return xs;
+    },
+  };
 }
 
 bool acceptor::watch() {

@@ -103,6 +103,35 @@ listener_actor::behavior_type listener_impl(listener_ptr self,
     [self](port_atom) { return self->state.port; },
     [self](info_atom) { return self->state.shared->stats.snapshot(); },
     [self](status_atom) { return self->state.status; },
+    [self](connections_atom) -> caf::result<std::vector<caf::actor>> {
+      // Each acceptor knows the connections it spawned; gather them all.
+      struct gather {
+        caf::typed_response_promise<std::vector<caf::actor>> rp;
+        std::vector<caf::actor> all;
+        size_t pending;
+      };
+      auto& s = self->state;
+      auto g = std::make_shared<gather>(
+        gather{self->make_response_promise<std::vector<caf::actor>>(), {},
+               s.acceptors.size()});
+      if (g->pending == 0) {
+        g->rp.deliver(g->all);
+        return g->rp;
+      }
+      auto done = [g] {
+        if (--g->pending == 0)
+          g->rp.deliver(std::move(g->all));
+      };
+      for (auto& a : s.acceptors)
+        self->request(a, caf::infinite, connections_atom::value)
+          .then(
+            [g, done](std::vector<caf::actor>& xs) {
+              g->all.insert(g->all.end(), xs.begin(), xs.end());
+              done();
+            },
+            [done](caf::error&) { done(); });
+      return g->rp;
+    },
     [self](stop_atom) -> caf::result<caf::ok_atom> {
       auto& s = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();

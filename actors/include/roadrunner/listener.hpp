@@ -4,6 +4,7 @@
 #include <roadrunner/options.hpp>
 #include <roadrunner/stats.hpp>
 
+#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/expected.hpp>
@@ -14,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace roadrunner {
 
@@ -28,6 +30,10 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 /// `stop` -> `ok` once the listen socket is closed, the acceptors have ended
 /// and the live connections were told to close; the listener then exits.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+/// `connections` -> the live connection actors (`std::vector<caf::actor>`),
+/// e.g. to inspect or end them; each one's end releases its slot.
+using connections_atom = caf::atom_constant<caf::atom("conns")>;
 
 /// The lifecycle phase answered to `status`.
 enum class listener_status : uint8_t { accepting, draining };
@@ -47,6 +53,7 @@ using listener_actor = caf::typed_actor<
   caf::replies_to<port_atom>::with<uint16_t>,
   caf::replies_to<info_atom>::with<listener_info>,
   caf::replies_to<status_atom>::with<listener_status>,
+  caf::replies_to<connections_atom>::with<std::vector<caf::actor>>,
   caf::replies_to<stop_atom>::with<caf::ok_atom>>;
 
 // -- starting -----------------------------------------------------------------

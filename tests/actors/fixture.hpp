@@ -1,0 +1,90 @@
+#pragma once
+
+// An actor system with roadrunner loaded, a scoped actor to talk to
+// listeners, and automatic stop of every listener a test started (an
+// unstopped listener would keep the system's destructor waiting).
+
+#include <roadrunner/roadrunner.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/after.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace rrtest {
+
+struct test_config : roadrunner::system_config {
+  test_config() {
+    set("roadrunner.reactors", size_t{2});
+    set("scheduler.max-threads", size_t{2});
+  }
+};
+
+struct fixture {
+  test_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  std::vector<roadrunner::listener_actor> started;
+
+  ~fixture() {
+    for (auto& l : started)
+      self->request(l, std::chrono::seconds(10), roadrunner::stop_atom::value)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  }
+
+  static roadrunner::listener_options loopback() {
+    roadrunner::listener_options opts;
+    opts.port = 0;
+    opts.bind_address = "127.0.0.1";
+    return opts;
+  }
+
+  roadrunner::listener_actor start(roadrunner::listener_options opts) {
+    auto res = roadrunner::start_listener(sys, "test", std::move(opts));
+    REQUIRE_MESSAGE(res, (res ? std::string{} : sys.render(res.error())));
+    started.push_back(*res);
+    return *res;
+  }
+
+  template <class T, class... Ts>
+  T ask(const roadrunner::listener_actor& l, Ts... xs) {
+    T result{};
+    bool ok = false;
+    self->request(l, std::chrono::seconds(10), xs...)
+      .receive(
+        [&](T& x) {
+          result = std::move(x);
+          ok = true;
+        },
+        [&](caf::error& err) { FAIL(sys.render(err)); });
+    REQUIRE(ok);
+    return result;
+  }
+
+  uint16_t port_of(const roadrunner::listener_actor& l) {
+    return ask<uint16_t>(l, roadrunner::port_atom::value);
+  }
+
+  roadrunner::listener_info info_of(const roadrunner::listener_actor& l) {
+    return ask<roadrunner::listener_info>(l, roadrunner::info_atom::value);
+  }
+
+  /// Polls `info` until active_clients == n or 5 s passed (slot release is
+  /// asynchronous: it follows the connection's down message).
+  bool await_active(const roadrunner::listener_actor& l, uint64_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (info_of(l).active_clients == n)
+        return true;
+      self->receive(caf::after(std::chrono::milliseconds(5)) >> [] {});
+    }
+    return info_of(l).active_clients == n;
+  }
+};
+
+} // namespace rrtest
