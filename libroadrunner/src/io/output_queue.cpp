@@ -1,5 +1,6 @@
 #include "io/output_queue.hpp"
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -41,7 +42,12 @@ output_queue::result output_queue::flush(int fd) {
       iov[i].iov_base = s.data() + skip;
       iov[i].iov_len = s.size() - skip;
     }
-    auto written = ::writev(fd, iov, static_cast<int>(n));
+    // sendmsg = writev with flags: MSG_NOSIGNAL turns a write to a reset
+    // peer into EPIPE instead of a process-killing SIGPIPE.
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = n;
+    auto written = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (written < 0) {
       if (errno == EINTR)
         continue;

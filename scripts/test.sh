@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds and runs the whole test suite twice:
+# a normal build (build/) and an AddressSanitizer + UBSan build
+# (build-asan/). Exits non-zero if anything fails.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+"$root/scripts/deps.sh" test
+
+run_suite() { # dir, extra cmake args...
+  local dir=$1; shift
+  echo "== configure and build $dir" >&2
+  cmake -S "$root" -B "$root/$dir" "$@" >/dev/null
+  cmake --build "$root/$dir" -j"$jobs"
+  echo "== test $dir" >&2
+  (cd "$root/$dir" && ctest --output-on-failure -j1)
+}
+
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug \
+    -DROADRUNNER_SANITIZERS=address,undefined -DROADRUNNER_BUILD_BENCHMARKS=OFF
