@@ -8,6 +8,14 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -321,6 +329,53 @@ TEST_CASE("requests_served counts parsed heads, not malformed requests") {
   CHECK(res->status == 400);
   CHECK(bad.closed_by_peer());
   CHECK(fx.info_of(l).requests_served == 3);
+}
+
+TEST_CASE("EMFILE on accept backs off; the acceptor keeps serving after") {
+  fixture fx;
+  auto opts = fixture::loopback();
+  opts.num_acceptors = 1;
+  opts.routes = hello;
+  auto l = fx.start(opts);
+  auto port = fx.port_of(l);
+  // Use up every descriptor but one (under a tight limit, so this stays
+  // small), connect with that one: the server's accept4 then fails with
+  // EMFILE and the acceptor must back off instead of spinning or dying.
+  int highest = 0;
+  if (auto* d = ::opendir("/proc/self/fd")) {
+    while (auto* e = ::readdir(d))
+      highest = std::max(highest, std::atoi(e->d_name));
+    ::closedir(d);
+  }
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+  rlimit tight = old;
+  tight.rlim_cur = static_cast<rlim_t>(highest + 16);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  std::vector<int> fillers;
+  for (int i = 0; i <= highest + 16; ++i) { // bounded by the limit
+    int fd = ::dup(0);
+    if (fd < 0)
+      break;
+    fillers.push_back(fd);
+  }
+  REQUIRE(!fillers.empty());
+  REQUIRE(errno == EMFILE);
+  ::close(fillers.back());
+  fillers.pop_back();
+  auto starved = std::make_unique<client>(port); // takes the last descriptor
+  REQUIRE(starved->send(get_root));
+  CHECK_FALSE(starved->read_response(300ms)); // cannot be accepted yet
+  for (int fd : fillers)
+    ::close(fd);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &old) == 0);
+  // The acceptor retries after its back-off and serves the waiting client.
+  auto res = starved->read_response(10s);
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  client late{port};
+  REQUIRE(late.send(get_root));
+  CHECK(late.read_response());
 }
 
 } // TEST_SUITE

@@ -222,13 +222,19 @@ private:
   bool expect_continue_ = false;
 };
 
+class data_sink;
+
+/// A callable `void(std::string_view)` other than data_sink itself.
+template <class F>
+concept data_callback = !std::is_same_v<std::remove_cv_t<F>, data_sink> &&
+                        std::is_invocable_v<F&, std::string_view>;
+
 /// A non-owning reference to a callable `void(std::string_view)`; valid while
 /// the referenced callable lives (like the proposed std::function_ref).
 class data_sink {
 public:
-  template <class F>
-  requires(!std::is_same_v<std::remove_cv_t<F>, data_sink>) data_sink(F& f)
-  noexcept // NOLINT: implicit by design
+  template <data_callback F>
+  data_sink(F& f) noexcept
     : obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
       call_(&invoke<F>) {}
 
