@@ -12,12 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <pthread.h>
 #include <signal.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <pthread.h>
 #include <sstream>
 #include <string>
 
@@ -121,8 +121,8 @@ struct demo_config : roadrunner::system_config {
       } else if (item == "http2") {
         e.proto = roadrunner::protocol::http2;
       } else {
-        err = "invalid --protocols=" + protocols + " (unknown \"" + item
-              + "\")";
+        err =
+          "invalid --protocols=" + protocols + " (unknown \"" + item + "\")";
         return false;
       }
       e.http1.max_request_line = max_request_line;
@@ -158,8 +158,10 @@ response route(request& req) {
     return response::text(200, "Hello, World!");
   if (path == "/echo" && method == "POST") {
     response r{200};
-    r.header("content-type", std::string{req.header("content-type").value_or(
-                               "application/octet-stream")});
+    r.header(
+      "content-type",
+      std::string{
+        req.header("content-type").value_or("application/octet-stream")});
     r.body(std::string{req.body()});
     return r;
   }
@@ -179,8 +181,8 @@ response route(request& req) {
                         {"rejected", info.rejected}};
     return response::json(200, j.dump());
   }
-  if (path == "/" || path == "/echo" || path == "/json" || path == "/large"
-      || path == "/info") {
+  if (path == "/" || path == "/echo" || path == "/json" || path == "/large" ||
+      path == "/info") {
     response r{405};
     r.header("allow", path == "/echo" ? "POST" : "GET, HEAD");
     return r;
@@ -220,8 +222,8 @@ int main(int argc, char** argv) {
   uint16_t port = 0;
   self->request(*listener, 5s, roadrunner::port_atom::value)
     .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
-  auto host = cfg.bind.find(':') != std::string::npos ? "[" + cfg.bind + "]"
-                                                      : cfg.bind;
+  auto host =
+    cfg.bind.find(':') != std::string::npos ? "[" + cfg.bind + "]" : cfg.bind;
   std::printf("roadrunner-demo listening on http://%s:%u\n", host.c_str(),
               static_cast<unsigned>(port));
   std::fflush(stdout);

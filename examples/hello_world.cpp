@@ -43,16 +43,19 @@ void caf_main(caf::actor_system& sys, const config& cfg) {
     return;
   }
   caf::scoped_actor self{sys};
-  self->request(*listener, std::chrono::seconds(1), roadrunner::port_atom::value)
-    .receive([](uint16_t port) { std::cout << "listening on " << port << std::endl; },
-             [](caf::error&) {});
+  self
+    ->request(*listener, std::chrono::seconds(1), roadrunner::port_atom::value)
+    .receive(
+      [](uint16_t port) { std::cout << "listening on " << port << std::endl; },
+      [](caf::error&) {});
   // Serve until SIGINT; then stop the listener so the system can shut down.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   int sig = 0;
   sigwait(&set, &sig);
-  self->request(*listener, std::chrono::seconds(5), roadrunner::stop_atom::value)
+  self
+    ->request(*listener, std::chrono::seconds(5), roadrunner::stop_atom::value)
     .receive([](caf::ok_atom) {}, [](caf::error&) {});
 }
 

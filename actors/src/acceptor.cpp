@@ -2,13 +2,12 @@
 
 #include "connection.hpp"
 #include "io/socket.hpp"
-
 #include <roadrunner/listener.hpp>
 
 #include <caf/actor_system.hpp>
-#include <caf/system_messages.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 
 #include <sys/epoll.h>
 
@@ -92,28 +91,28 @@ void acceptor::accept_batch() {
     int fd = io::accept_connection(fd_, peer);
     if (fd < 0) {
       switch (errno) {
-        case EAGAIN:
+      case EAGAIN:
 #if EAGAIN != EWOULDBLOCK
-        case EWOULDBLOCK:
+      case EWOULDBLOCK:
 #endif
-          return;
-        case EMFILE:
-        case ENFILE:
-        case ENOBUFS:
-        case ENOMEM:
-          back_off();
-          return;
-        default:
-          // ECONNABORTED, EPROTO, EPERM (firewall), EINTR...: skip it.
-          continue;
+        return;
+      case EMFILE:
+      case ENFILE:
+      case ENOBUFS:
+      case ENOMEM:
+        back_off();
+        return;
+      default:
+        // ECONNABORTED, EPROTO, EPERM (firewall), EINTR...: skip it.
+        continue;
       }
     }
     if (!stats.try_acquire_slot()) {
       io::close_fd(fd);
       continue;
     }
-    auto conn = system().spawn<connection>(&home(), fd, shared_,
-                                           std::move(peer));
+    auto conn =
+      system().spawn<connection>(&home(), fd, shared_, std::move(peer));
     monitor(conn);
     conns_.emplace(conn.id(), std::move(conn));
   }

@@ -34,9 +34,7 @@ public:
 
   void on_exit() override;
 
-  const char* name() const override {
-    return "roadrunner.acceptor";
-  }
+  const char* name() const override { return "roadrunner.acceptor"; }
 
 private:
   bool watch();

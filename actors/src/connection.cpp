@@ -3,7 +3,6 @@
 #include "date_cache.hpp"
 #include "http1/serializer.hpp"
 #include "io/socket.hpp"
-
 #include <roadrunner/response.hpp>
 
 #include <sys/epoll.h>
@@ -42,9 +41,7 @@ bool allows_body(int status) {
 
 connection::connection(caf::actor_config& cfg, reactor* home, int fd,
                        listener_shared_ptr shared, peer_address peer)
-  : hosted_actor(cfg, home),
-    fd_(fd),
-    shared_(std::move(shared)),
+  : hosted_actor(cfg, home), fd_(fd), shared_(std::move(shared)),
     parser_(shared_->limits),
     chunked_(shared_->limits,
              static_cast<uint64_t>(shared_->opts.max_content_length)) {
@@ -98,23 +95,23 @@ void connection::on_io(uint32_t events) {
 
 void connection::on_timer() {
   switch (phase_) {
-    case phase::idle:
-      if (served_ > 0) {
-        // keep_alive_timeout between requests: a silent close.
-        close_now();
-        return;
-      }
-      [[fallthrough]]; // no byte of the first request: request_timeout
-    case phase::head:
-    case phase::body:
-      respond_error(408);
-      flush();
-      return;
-    case phase::lingering:
+  case phase::idle:
+    if (served_ > 0) {
+      // keep_alive_timeout between requests: a silent close.
       close_now();
       return;
-    case phase::closed:
-      return;
+    }
+    [[fallthrough]]; // no byte of the first request: request_timeout
+  case phase::head:
+  case phase::body:
+    respond_error(408);
+    flush();
+    return;
+  case phase::lingering:
+    close_now();
+    return;
+  case phase::closed:
+    return;
   }
 }
 
@@ -129,8 +126,8 @@ void connection::on_rate_check() {
   auto min_rate = static_cast<uint64_t>(shared_->opts.min_bytes_per_second);
   // A one-second grace, then the average since the request's first byte
   // must reach min_bytes_per_second (slow-loris guard): else a silent close.
-  if (elapsed >= 1000
-      && request_bytes_ * 1000 < min_rate * static_cast<uint64_t>(elapsed)) {
+  if (elapsed >= 1000 &&
+      request_bytes_ * 1000 < min_rate * static_cast<uint64_t>(elapsed)) {
     close_now();
     return;
   }
@@ -194,8 +191,8 @@ void connection::read_input() {
 }
 
 void connection::process_input() {
-  while (!closing_ && !write_blocked_ && phase_ != phase::closed
-         && phase_ != phase::lingering) {
+  while (!closing_ && !write_blocked_ && phase_ != phase::closed &&
+         phase_ != phase::lingering) {
     if (!head_complete_) {
       if (begin_ == end_)
         return;
@@ -254,33 +251,33 @@ bool connection::body_ready() {
   auto head_len = parser_.consumed();
   size_t used = 0;
   switch (h.framing) {
-    case http1::body_framing::none:
-      used = head_len;
-      dispatch({});
-      break;
-    case http1::body_framing::content_length: {
-      auto len = static_cast<size_t>(h.content_length);
-      if (end_ - begin_ < head_len + len)
-        return false;
-      used = head_len + len;
-      dispatch({buf_.get() + begin_ + head_len, len});
-      break;
+  case http1::body_framing::none:
+    used = head_len;
+    dispatch({});
+    break;
+  case http1::body_framing::content_length: {
+    auto len = static_cast<size_t>(h.content_length);
+    if (end_ - begin_ < head_len + len)
+      return false;
+    used = head_len + len;
+    dispatch({buf_.get() + begin_ + head_len, len});
+    break;
+  }
+  case http1::body_framing::chunked: {
+    auto st = chunked_.decode(
+      {buf_.get() + body_pos_, end_ - body_pos_},
+      [this](std::string_view data) { chunked_body_.append(data); });
+    body_pos_ += chunked_.consumed();
+    if (st == http1::parse_status::need_more)
+      return false;
+    if (st == http1::parse_status::reject) {
+      respond_error(http1::status_of(chunked_.error()));
+      return false;
     }
-    case http1::body_framing::chunked: {
-      auto st = chunked_.decode(
-        {buf_.get() + body_pos_, end_ - body_pos_},
-        [this](std::string_view data) { chunked_body_.append(data); });
-      body_pos_ += chunked_.consumed();
-      if (st == http1::parse_status::need_more)
-        return false;
-      if (st == http1::parse_status::reject) {
-        respond_error(http1::status_of(chunked_.error()));
-        return false;
-      }
-      used = body_pos_ - begin_;
-      dispatch(chunked_body_);
-      break;
-    }
+    used = body_pos_ - begin_;
+    dispatch(chunked_body_);
+    break;
+  }
   }
   // The request is done: drop its bytes, keep any pipelined ones.
   begin_ += used;
@@ -316,12 +313,12 @@ void connection::dispatch(std::string_view body) {
   if (!http1::is_writable(resp))
     resp = roadrunner::response::text(500, "Internal Server Error");
   ++served_;
-  auto max_requests
-    = static_cast<uint64_t>(shared_->opts.max_keep_alive_requests);
+  auto max_requests =
+    static_cast<uint64_t>(shared_->opts.max_keep_alive_requests);
   bool close = !h.keep_alive || served_ >= max_requests;
   for (auto& f : resp.fields())
-    if (http1::iequals(f.name, "connection")
-        && http1::has_token(f.value, "close"))
+    if (http1::iequals(f.name, "connection") &&
+        http1::has_token(f.value, "close"))
       close = true;
   auto conn_field = http1::connection_field::none;
   if (close)
@@ -370,15 +367,15 @@ void connection::flush() {
     return;
   if (!out_.empty()) {
     switch (out_.flush(fd_)) {
-      case io::output_queue::result::done:
-        write_blocked_ = false;
-        break;
-      case io::output_queue::result::blocked:
-        write_blocked_ = true;
-        return;
-      case io::output_queue::result::failed:
-        close_now();
-        return;
+    case io::output_queue::result::done:
+      write_blocked_ = false;
+      break;
+    case io::output_queue::result::blocked:
+      write_blocked_ = true;
+      return;
+    case io::output_queue::result::failed:
+      close_now();
+      return;
     }
   }
   if (closing_ && phase_ != phase::lingering)
@@ -403,7 +400,8 @@ bool connection::make_room(size_t min_free) {
   }
   if (cap_ - end_ >= min_free)
     return true;
-  if (head_complete_ && parser_.head().framing == http1::body_framing::chunked) {
+  if (head_complete_ &&
+      parser_.head().framing == http1::body_framing::chunked) {
     // Decoded chunk bytes are copied out already: move the undecoded tail
     // down to the end of the head, which stays in place (its views too).
     auto keep_from = begin_ + parser_.consumed();

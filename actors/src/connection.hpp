@@ -4,7 +4,6 @@
 #include "io/output_queue.hpp"
 #include "listener_shared.hpp"
 #include "reactor.hpp"
-
 #include <roadrunner/http1/parser.hpp>
 #include <roadrunner/request.hpp>
 
@@ -37,9 +36,7 @@ public:
 
   void on_exit() override;
 
-  const char* name() const override {
-    return "roadrunner.connection";
-  }
+  const char* name() const override { return "roadrunner.connection"; }
 
 private:
   // What the connection waits for; decides what a timer expiry means.
@@ -89,7 +86,7 @@ private:
   // Current request.
   phase phase_ = phase::head;
   bool head_complete_ = false;
-  size_t body_pos_ = 0;    // chunked: first undecoded byte (offset)
+  size_t body_pos_ = 0; // chunked: first undecoded byte (offset)
   std::string chunked_body_;
   uint64_t served_ = 0;
   bool closing_ = false;       // close once the output is flushed

@@ -7,11 +7,16 @@ namespace roadrunner {
 
 const char* to_string(errc x) noexcept {
   switch (x) {
-    case errc::invalid_listener_opt: return "invalid_listener_opt";
-    case errc::listener_opt_conflict: return "listener_opt_conflict";
-    case errc::listen_failed: return "listen_failed";
-    case errc::module_not_loaded: return "module_not_loaded";
-    case errc::no_routes: return "no_routes";
+  case errc::invalid_listener_opt:
+    return "invalid_listener_opt";
+  case errc::listener_opt_conflict:
+    return "listener_opt_conflict";
+  case errc::listen_failed:
+    return "listen_failed";
+  case errc::module_not_loaded:
+    return "module_not_loaded";
+  case errc::no_routes:
+    return "no_routes";
   }
   return "unknown";
 }
@@ -37,11 +42,11 @@ std::string render_error(uint8_t code, caf::atom_value,
 }
 
 void add_error_category(caf::actor_system_config& cfg) {
-  cfg.add_error_category(error_category,
-                         [](uint8_t code, caf::atom_value category,
-                            const caf::message& ctx) {
-                           return render_error(code, category, ctx);
-                         });
+  cfg.add_error_category(
+    error_category,
+    [](uint8_t code, caf::atom_value category, const caf::message& ctx) {
+      return render_error(code, category, ctx);
+    });
 }
 
 } // namespace roadrunner

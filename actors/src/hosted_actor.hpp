@@ -13,8 +13,7 @@ namespace roadrunner::detail {
 class hosted_actor : public caf::event_based_actor {
 public:
   hosted_actor(caf::actor_config& cfg, reactor* home)
-    : caf::event_based_actor(cfg), home_(home) {
-  }
+    : caf::event_based_actor(cfg), home_(home) {}
 
   void enqueue(caf::mailbox_element_ptr ptr, caf::execution_unit*) override {
     caf::event_based_actor::enqueue(std::move(ptr), home_);
@@ -29,9 +28,7 @@ public:
     return caf::resumable::io_actor;
   }
 
-  reactor& home() const noexcept {
-    return *home_;
-  }
+  reactor& home() const noexcept { return *home_; }
 
 private:
   reactor* home_;

@@ -1,16 +1,15 @@
-#include <roadrunner/listener.hpp>
-#include <roadrunner/module.hpp>
-
 #include "acceptor.hpp"
 #include "io/socket.hpp"
 #include "listener_shared.hpp"
 #include "reactor.hpp"
+#include <roadrunner/listener.hpp>
+#include <roadrunner/module.hpp>
 
 #include <caf/actor_system.hpp>
-#include <caf/system_messages.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <fcntl.h>
@@ -37,9 +36,7 @@ struct listener_state {
   bool stopping = false;
   std::vector<caf::typed_response_promise<caf::ok_atom>> stop_waiters;
 
-  ~listener_state() {
-    io::close_fd(fd);
-  }
+  ~listener_state() { io::close_fd(fd); }
 
   static inline const char* name = "roadrunner.listener";
 };
@@ -112,7 +109,8 @@ listener_actor::behavior_type listener_impl(listener_ptr self,
       };
       auto& s = self->state;
       auto g = std::make_shared<gather>(
-        gather{self->make_response_promise<std::vector<caf::actor>>(), {},
+        gather{self->make_response_promise<std::vector<caf::actor>>(),
+               {},
                s.acceptors.size()});
       if (g->pending == 0) {
         g->rp.deliver(g->all);
@@ -173,8 +171,8 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   auto shared = std::make_shared<detail::listener_shared>();
   shared->name = std::move(name);
   shared->limits = http1_limits(opts);
-  shared->dispatch = opts.routes.empty() ? handler{default_handler}
-                                         : opts.routes.single();
+  shared->dispatch =
+    opts.routes.empty() ? handler{default_handler} : opts.routes.single();
   shared->stats.max_clients = static_cast<uint64_t>(opts.max_clients);
   shared->opts = std::move(opts);
   return sys.spawn(listener_impl, std::move(shared), fd, port, mod);

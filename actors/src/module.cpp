@@ -1,7 +1,6 @@
+#include "reactor.hpp"
 #include <roadrunner/errors.hpp>
 #include <roadrunner/module.hpp>
-
-#include "reactor.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/config_value.hpp>
@@ -10,8 +9,7 @@
 
 namespace roadrunner {
 
-module::module(caf::actor_system& sys) : sys_(sys) {
-}
+module::module(caf::actor_system& sys) :sys_(sys) {}
 
 module::~module() {
   stop();

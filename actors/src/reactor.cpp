@@ -7,12 +7,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <limits>
+#include <pthread.h>
 #include <stdexcept>
 #include <string>
 
@@ -194,16 +193,16 @@ void reactor::run_local() {
   running_.swap(local_);
   for (auto* job : running_) {
     switch (job->resume(this, max_throughput)) {
-      case caf::resumable::resume_later:
-        local_.push_back(job);
-        break;
-      case caf::resumable::done:
-      case caf::resumable::awaiting_message:
-        release(job);
-        break;
-      default:
-        release(job);
-        break;
+    case caf::resumable::resume_later:
+      local_.push_back(job);
+      break;
+    case caf::resumable::done:
+    case caf::resumable::awaiting_message:
+      release(job);
+      break;
+    default:
+      release(job);
+      break;
     }
   }
   running_.clear();
@@ -228,8 +227,8 @@ void reactor::run() {
         drain_remote();
         continue;
       }
-      if (!removed_.empty()
-          && std::find(removed_.begin(), removed_.end(), h) != removed_.end())
+      if (!removed_.empty() &&
+          std::find(removed_.begin(), removed_.end(), h) != removed_.end())
         continue;
       h->on_io(events[i].events);
     }

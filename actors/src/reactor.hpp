@@ -1,10 +1,10 @@
 #pragma once
 
+#include <caf/actor_control_block.hpp>
 #include <caf/execution_unit.hpp>
+#include <caf/fwd.hpp>
 #include <caf/intrusive_ptr.hpp>
 #include <caf/resumable.hpp>
-#include <caf/actor_control_block.hpp>
-#include <caf/fwd.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -39,9 +39,7 @@ struct timer_node {
   int64_t deadline = 0;
   timer_handler* owner = nullptr;
 
-  bool armed() const noexcept {
-    return list != nullptr;
-  }
+  bool armed() const noexcept { return list != nullptr; }
 };
 
 /// All timers of one duration, in deadline order (a FIFO: same duration,
@@ -93,18 +91,14 @@ public:
   void release_later(caf::strong_actor_ptr ref);
 
   /// Monotonic milliseconds, refreshed once per loop iteration.
-  int64_t now_ms() const noexcept {
-    return now_ms_;
-  }
+  int64_t now_ms() const noexcept { return now_ms_; }
 
   /// True on this reactor's own thread.
   bool on_thread() const noexcept {
     return std::this_thread::get_id() == thread_id_;
   }
 
-  size_t index() const noexcept {
-    return index_;
-  }
+  size_t index() const noexcept { return index_; }
 
 private:
   void run();

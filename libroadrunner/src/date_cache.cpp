@@ -1,9 +1,8 @@
 #include "date_cache.hpp"
 
-#include <time.h>
-
 #include <cstdio>
 #include <cstring>
+#include <time.h>
 
 namespace roadrunner {
 

@@ -63,8 +63,8 @@ std::optional<option_error> check_protocols(const listener_options& opts) {
     };
     for (auto& [key, value] : limits)
       if (!in_range(value))
-        return invalid("protocols", raw + " http1." + key + "=" +
-                                      std::to_string(value),
+        return invalid("protocols",
+                       raw + " http1." + key + "=" + std::to_string(value),
                        std::string{key} + " must be 1..2147483647");
   }
   return std::nullopt;
@@ -75,8 +75,7 @@ std::optional<option_error> check_protocols(const listener_options& opts) {
 std::optional<option_error> validate(const listener_options& opts) {
   if (opts.port < 0 || opts.port > 65535)
     return invalid("port", std::to_string(opts.port),
-                   opts.port == -1 ? "required: 0..65535"
-                                   : "must be 0..65535");
+                   opts.port == -1 ? "required: 0..65535" : "must be 0..65535");
   if (opts.bind_address.empty())
     return invalid("bind_address", "\"\"", "must be an IPv4 or IPv6 address");
   if (!opts.middlewares.empty())
@@ -85,8 +84,7 @@ std::optional<option_error> validate(const listener_options& opts) {
                    "not supported yet (routing issue); must be empty");
   if (opts.max_content_length < 0)
     return invalid("max_content_length",
-                   std::to_string(opts.max_content_length),
-                   "must be >= 0");
+                   std::to_string(opts.max_content_length), "must be >= 0");
   if (opts.request_timeout.count() < 0)
     return invalid("request_timeout", ms_text(opts.request_timeout),
                    "must be >= 0 ms");

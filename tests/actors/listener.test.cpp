@@ -1,6 +1,5 @@
 #include "fixture.hpp"
 #include "net.hpp"
-
 #include <roadrunner/roadrunner.hpp>
 
 #include <caf/exit_reason.hpp>
@@ -10,11 +9,10 @@
 
 #include <sys/resource.h>
 
-#include <dirent.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <dirent.h>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -49,333 +47,337 @@ void check_rejected(fixture& fx, listener_options opts, errc code,
 
 TEST_SUITE("actors.listener") {
 
-TEST_CASE("port 0 binds an ephemeral port; port, info and status answer") {
-  fixture fx;
-  auto opts = fixture::loopback();
-  opts.max_clients = 7;
-  auto l = fx.start(opts);
-  auto port = fx.port_of(l);
-  CHECK(port > 0);
-  auto info = fx.info_of(l);
-  CHECK(info.active_clients == 0);
-  CHECK(info.max_clients == 7);
-  CHECK(info.requests_served == 0);
-  CHECK(info.rejected == 0);
-  CHECK(fx.ask<listener_status>(l, status_atom::value)
-        == listener_status::accepting);
-  client c{port};
-  REQUIRE(c.send(get_root));
-  auto res = c.read_response();
-  REQUIRE(res);
-  CHECK(res->status == 404); // no routes: the default handler
-  CHECK(fx.info_of(l).requests_served == 1);
-}
-
-TEST_CASE("invalid option values fail start naming the option and value") {
-  fixture fx;
-  struct row {
-    const char* option;
-    const char* value;
-    void (*edit)(listener_options&);
-  };
-  const row rows[] = {
-    {"port", "70000", [](listener_options& o) { o.port = 70000; }},
-    {"port", "-1", [](listener_options& o) { o.port = -1; }},
-    {"max_clients", "0", [](listener_options& o) { o.max_clients = 0; }},
-    {"num_acceptors", "0", [](listener_options& o) { o.num_acceptors = 0; }},
-    {"max_keep_alive_requests", "0",
-     [](listener_options& o) { o.max_keep_alive_requests = 0; }},
-    {"request_timeout", "-5",
-     [](listener_options& o) { o.request_timeout = millis{-5}; }},
-    {"keep_alive_timeout", "-1",
-     [](listener_options& o) { o.keep_alive_timeout = millis{-1}; }},
-    {"max_content_length", "-1",
-     [](listener_options& o) { o.max_content_length = -1; }},
-    {"min_bytes_per_second", "-3",
-     [](listener_options& o) { o.min_bytes_per_second = -3; }},
-    {"rate_check_interval", "0",
-     [](listener_options& o) { o.rate_check_interval = millis{0}; }},
-    {"socket_backlog", "0", [](listener_options& o) { o.socket_backlog = 0; }},
-    {"protocols", "[]", [](listener_options& o) { o.protocols.clear(); }},
-    {"protocols", "[http1, http1]",
-     [](listener_options& o) {
-       o.protocols = {protocol::http1, protocol::http1};
-     }},
-    {"protocols", "max_request_line=0",
-     [](listener_options& o) { o.protocols[0].http1.max_request_line = 0; }},
-    {"protocols", "max_header_count=2147483648",
-     [](listener_options& o) {
-       o.protocols[0].http1.max_header_count = 2147483648LL;
-     }},
-    // Options whose feature has not landed yet accept only their default.
-    {"body_buffering", "manual",
-     [](listener_options& o) { o.body_buffering = body_buffering::manual; }},
-    {"hibernate_after", "100",
-     [](listener_options& o) { o.hibernate_after = millis{100}; }},
-    {"slot_reconciliation", "500",
-     [](listener_options& o) { o.slot_reconciliation = millis{500}; }},
-    {"graceful_drain", "false",
-     [](listener_options& o) { o.graceful_drain = false; }},
-    {"max_concurrent_requests", "10",
-     [](listener_options& o) { o.max_concurrent_requests = 10; }},
-    {"tls", "cert.pem",
-     [](listener_options& o) { o.tls = tls_options{"cert.pem", "key.pem"}; }},
-    {"middlewares", "1 middlewares",
-     [](listener_options& o) {
-       o.middlewares.push_back(
-         [](request& r, const next_fn& next) { return next(r); });
-     }},
-    {"protocols", "[http2]",
-     [](listener_options& o) { o.protocols = {protocol::http2}; }},
-  };
-  for (auto& r : rows) {
-    CAPTURE(r.option);
+  TEST_CASE("port 0 binds an ephemeral port; port, info and status answer") {
+    fixture fx;
     auto opts = fixture::loopback();
-    r.edit(opts);
-    check_rejected(fx, opts, errc::invalid_listener_opt, r.option, r.value);
-  }
-}
-
-TEST_CASE("http1 and http2 on plain TCP conflict: no_h2c_upgrade") {
-  fixture fx;
-  auto opts = fixture::loopback();
-  opts.protocols = {protocol::http1, protocol::http2};
-  check_rejected(fx, opts, errc::listener_opt_conflict, "protocols",
-                 "no_h2c_upgrade");
-}
-
-TEST_CASE("a port in use fails with listen_failed") {
-  fixture fx;
-  auto first = fx.start(fixture::loopback());
-  auto opts = fixture::loopback();
-  opts.port = fx.port_of(first);
-  auto res = start_listener(fx.sys, "second", opts);
-  REQUIRE_FALSE(res);
-  CHECK(res.error().code() == static_cast<uint8_t>(errc::listen_failed));
-  CHECK(fx.sys.render(res.error()).find("Address already in use")
-        != std::string::npos);
-}
-
-TEST_CASE("a bad bind address fails with listen_failed") {
-  fixture fx;
-  auto opts = fixture::loopback();
-  opts.bind_address = "not-an-address";
-  auto res = start_listener(fx.sys, "bad", opts);
-  REQUIRE_FALSE(res);
-  CHECK(res.error().code() == static_cast<uint8_t>(errc::listen_failed));
-}
-
-TEST_CASE("without roadrunner::module start fails with module_not_loaded") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto res = start_listener(sys, "x", fixture::loopback());
-  REQUIRE_FALSE(res);
-  CHECK(res.error().code() == static_cast<uint8_t>(errc::module_not_loaded));
-}
-
-TEST_CASE("stop closes the socket, ends the connections, frees the port") {
-  fixture fx;
-  auto opts = fixture::loopback();
-  opts.routes = hello;
-  auto l = fx.start(opts);
-  auto port = fx.port_of(l);
-  client c{port};
-  REQUIRE(c.send(get_root));
-  REQUIRE(c.read_response());
-  fx.ask<caf::ok_atom>(l, stop_atom::value);
-  fx.started.clear();
-  CHECK(c.closed_by_peer());
-  // The port is free again: a new listener binds it.
-  auto again = fixture::loopback();
-  again.port = port;
-  auto l2 = fx.start(again);
-  CHECK(fx.port_of(l2) == port);
-}
-
-TEST_CASE("a handler that throws gives 500; the connection stays usable") {
-  fixture fx;
-  auto opts = fixture::loopback();
-  opts.routes = [](request& req) -> response {
-    if (req.path() == "/boom")
-      throw std::runtime_error("boom");
-    return response::text(200, "fine");
-  };
-  auto l = fx.start(opts);
-  client c{fx.port_of(l)};
-  REQUIRE(c.send("GET /boom HTTP/1.1\r\nHost: t\r\n\r\n"));
-  auto res = c.read_response();
-  REQUIRE(res);
-  CHECK(res->status == 500);
-  CHECK_FALSE(res->header("connection"));
-  REQUIRE(c.send("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"));
-  res = c.read_response();
-  REQUIRE(res);
-  CHECK(res->status == 200);
-  CHECK(res->body == "fine");
-}
-
-TEST_CASE("a response with CR/LF in a header is refused with 500") {
-  fixture fx;
-  auto opts = fixture::loopback();
-  opts.routes = [](request&) {
-    return response::text(200, "x").header("x-evil", "a\r\nset-cookie: y=1");
-  };
-  auto l = fx.start(opts);
-  client c{fx.port_of(l)};
-  REQUIRE(c.send(get_root));
-  auto res = c.read_response();
-  REQUIRE(res);
-  CHECK(res->status == 500);
-  CHECK_FALSE(res->header("set-cookie"));
-  CHECK_FALSE(res->header("x-evil"));
-}
-
-TEST_CASE("over max_clients a new socket is closed at once and counted") {
-  fixture fx;
-  auto opts = fixture::loopback();
-  opts.max_clients = 2;
-  opts.routes = hello;
-  auto l = fx.start(opts);
-  auto port = fx.port_of(l);
-  client a{port};
-  client b{port};
-  for (auto* c : {&a, &b}) {
-    REQUIRE(c->send(get_root));
-    REQUIRE(c->read_response());
-  }
-  client over{port};
-  CHECK(over.closed_by_peer());
-  CHECK(over.leftover().empty()); // no HTTP response, just a close
-  auto info = fx.info_of(l);
-  CHECK(info.rejected == 1);
-  CHECK(info.active_clients == 2);
-  // Closing one client frees its slot for the next one.
-  { client gone = std::move(a); }
-  REQUIRE(fx.await_active(l, 1));
-  client next{port};
-  REQUIRE(next.send(get_root));
-  auto res = next.read_response();
-  REQUIRE(res);
-  CHECK(res->status == 200);
-}
-
-TEST_CASE("killed connection actors release their slots exactly once") {
-  fixture fx;
-  auto opts = fixture::loopback();
-  opts.routes = hello;
-  auto l = fx.start(opts);
-  auto port = fx.port_of(l);
-  std::vector<client> clients;
-  for (int i = 0; i < 12; ++i) {
-    clients.emplace_back(port);
-    REQUIRE(clients.back().send(get_root));
-    REQUIRE(clients.back().read_response());
-  }
-  REQUIRE(fx.info_of(l).active_clients == 12);
-  auto conns = fx.ask<std::vector<caf::actor>>(l, connections_atom::value);
-  REQUIRE(conns.size() == 12);
-  // Every way an actor can end: kill, a user exit reason, and (below)
-  // the peer closing. The connection order is not the client order, so
-  // count: exactly the 8 ended connections are closed, the 4 others serve.
-  for (size_t i = 0; i < 8; ++i)
-    caf::anon_send_exit(conns[i], i % 2 == 0 ? caf::exit_reason::kill
-                                             : caf::exit_reason::user_shutdown);
-  // Sockets are closed before the down message releases the slot.
-  REQUIRE(fx.await_active(l, 4));
-  size_t closed = 0;
-  size_t alive = 0;
-  for (auto& c : clients) {
-    if (c.closed_by_peer(200ms)) {
-      ++closed;
-      continue;
-    }
+    opts.max_clients = 7;
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    CHECK(port > 0);
+    auto info = fx.info_of(l);
+    CHECK(info.active_clients == 0);
+    CHECK(info.max_clients == 7);
+    CHECK(info.requests_served == 0);
+    CHECK(info.rejected == 0);
+    CHECK(fx.ask<listener_status>(l, status_atom::value) ==
+          listener_status::accepting);
+    client c{port};
     REQUIRE(c.send(get_root));
     auto res = c.read_response();
     REQUIRE(res);
-    CHECK(res->status == 200);
-    ++alive;
+    CHECK(res->status == 404); // no routes: the default handler
+    CHECK(fx.info_of(l).requests_served == 1);
   }
-  CHECK(closed == 8);
-  CHECK(alive == 4);
-  clients.clear(); // the remaining 4 close from the client side
-  REQUIRE(fx.await_active(l, 0));
-  // Killing an actor that is already gone changes nothing.
-  for (auto& c : conns)
-    caf::anon_send_exit(c, caf::exit_reason::kill);
-  client again{port};
-  REQUIRE(again.send(get_root));
-  REQUIRE(again.read_response());
-  CHECK(fx.info_of(l).active_clients == 1);
-  { client gone = std::move(again); }
-  REQUIRE(fx.await_active(l, 0));
-  CHECK(fx.info_of(l).rejected == 0);
-}
 
-TEST_CASE("requests_served counts parsed heads, not malformed requests") {
-  fixture fx;
-  auto opts = fixture::loopback();
-  opts.routes = hello;
-  auto l = fx.start(opts);
-  auto port = fx.port_of(l);
-  client c{port};
-  for (int i = 0; i < 3; ++i) {
+  TEST_CASE("invalid option values fail start naming the option and value") {
+    fixture fx;
+    struct row {
+      const char* option;
+      const char* value;
+      void (*edit)(listener_options&);
+    };
+    const row rows[] = {
+      {"port", "70000", [](listener_options& o) { o.port = 70000; }},
+      {"port", "-1", [](listener_options& o) { o.port = -1; }},
+      {"max_clients", "0", [](listener_options& o) { o.max_clients = 0; }},
+      {"num_acceptors", "0", [](listener_options& o) { o.num_acceptors = 0; }},
+      {"max_keep_alive_requests", "0",
+       [](listener_options& o) { o.max_keep_alive_requests = 0; }},
+      {"request_timeout", "-5",
+       [](listener_options& o) { o.request_timeout = millis{-5}; }},
+      {"keep_alive_timeout", "-1",
+       [](listener_options& o) { o.keep_alive_timeout = millis{-1}; }},
+      {"max_content_length", "-1",
+       [](listener_options& o) { o.max_content_length = -1; }},
+      {"min_bytes_per_second", "-3",
+       [](listener_options& o) { o.min_bytes_per_second = -3; }},
+      {"rate_check_interval", "0",
+       [](listener_options& o) { o.rate_check_interval = millis{0}; }},
+      {"socket_backlog", "0",
+       [](listener_options& o) { o.socket_backlog = 0; }},
+      {"protocols", "[]", [](listener_options& o) { o.protocols.clear(); }},
+      {"protocols", "[http1, http1]",
+       [](listener_options& o) {
+         o.protocols = {protocol::http1, protocol::http1};
+       }},
+      {"protocols", "max_request_line=0",
+       [](listener_options& o) { o.protocols[0].http1.max_request_line = 0; }},
+      {"protocols", "max_header_count=2147483648",
+       [](listener_options& o) {
+         o.protocols[0].http1.max_header_count = 2147483648LL;
+       }},
+      // Options whose feature has not landed yet accept only their default.
+      {"body_buffering", "manual",
+       [](listener_options& o) { o.body_buffering = body_buffering::manual; }},
+      {"hibernate_after", "100",
+       [](listener_options& o) { o.hibernate_after = millis{100}; }},
+      {"slot_reconciliation", "500",
+       [](listener_options& o) { o.slot_reconciliation = millis{500}; }},
+      {"graceful_drain", "false",
+       [](listener_options& o) { o.graceful_drain = false; }},
+      {"max_concurrent_requests", "10",
+       [](listener_options& o) { o.max_concurrent_requests = 10; }},
+      {"tls", "cert.pem",
+       [](listener_options& o) {
+         o.tls = tls_options{"cert.pem", "key.pem"};
+       }},
+      {"middlewares", "1 middlewares",
+       [](listener_options& o) {
+         o.middlewares.push_back(
+           [](request& r, const next_fn& next) { return next(r); });
+       }},
+      {"protocols", "[http2]",
+       [](listener_options& o) { o.protocols = {protocol::http2}; }},
+    };
+    for (auto& r : rows) {
+      CAPTURE(r.option);
+      auto opts = fixture::loopback();
+      r.edit(opts);
+      check_rejected(fx, opts, errc::invalid_listener_opt, r.option, r.value);
+    }
+  }
+
+  TEST_CASE("http1 and http2 on plain TCP conflict: no_h2c_upgrade") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.protocols = {protocol::http1, protocol::http2};
+    check_rejected(fx, opts, errc::listener_opt_conflict, "protocols",
+                   "no_h2c_upgrade");
+  }
+
+  TEST_CASE("a port in use fails with listen_failed") {
+    fixture fx;
+    auto first = fx.start(fixture::loopback());
+    auto opts = fixture::loopback();
+    opts.port = fx.port_of(first);
+    auto res = start_listener(fx.sys, "second", opts);
+    REQUIRE_FALSE(res);
+    CHECK(res.error().code() == static_cast<uint8_t>(errc::listen_failed));
+    CHECK(fx.sys.render(res.error()).find("Address already in use") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("a bad bind address fails with listen_failed") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.bind_address = "not-an-address";
+    auto res = start_listener(fx.sys, "bad", opts);
+    REQUIRE_FALSE(res);
+    CHECK(res.error().code() == static_cast<uint8_t>(errc::listen_failed));
+  }
+
+  TEST_CASE("without roadrunner::module start fails with module_not_loaded") {
+    caf::actor_system_config cfg;
+    caf::actor_system sys{cfg};
+    auto res = start_listener(sys, "x", fixture::loopback());
+    REQUIRE_FALSE(res);
+    CHECK(res.error().code() == static_cast<uint8_t>(errc::module_not_loaded));
+  }
+
+  TEST_CASE("stop closes the socket, ends the connections, frees the port") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = hello;
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    client c{port};
     REQUIRE(c.send(get_root));
     REQUIRE(c.read_response());
+    fx.ask<caf::ok_atom>(l, stop_atom::value);
+    fx.started.clear();
+    CHECK(c.closed_by_peer());
+    // The port is free again: a new listener binds it.
+    auto again = fixture::loopback();
+    again.port = port;
+    auto l2 = fx.start(again);
+    CHECK(fx.port_of(l2) == port);
   }
-  client bad{port};
-  REQUIRE(bad.send("GET / HTTP/1.1\r\nHost: t\r\nbad header\r\n\r\n"));
-  auto res = bad.read_response();
-  REQUIRE(res);
-  CHECK(res->status == 400);
-  CHECK(bad.closed_by_peer());
-  CHECK(fx.info_of(l).requests_served == 3);
-}
 
-TEST_CASE("EMFILE on accept backs off; the acceptor keeps serving after") {
-  fixture fx;
-  auto opts = fixture::loopback();
-  opts.num_acceptors = 1;
-  opts.routes = hello;
-  auto l = fx.start(opts);
-  auto port = fx.port_of(l);
-  // Use up every descriptor but one (under a tight limit, so this stays
-  // small), connect with that one: the server's accept4 then fails with
-  // EMFILE and the acceptor must back off instead of spinning or dying.
-  int highest = 0;
-  if (auto* d = ::opendir("/proc/self/fd")) {
-    while (auto* e = ::readdir(d))
-      highest = std::max(highest, std::atoi(e->d_name));
-    ::closedir(d);
+  TEST_CASE("a handler that throws gives 500; the connection stays usable") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = [](request& req) -> response {
+      if (req.path() == "/boom")
+        throw std::runtime_error("boom");
+      return response::text(200, "fine");
+    };
+    auto l = fx.start(opts);
+    client c{fx.port_of(l)};
+    REQUIRE(c.send("GET /boom HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->status == 500);
+    CHECK_FALSE(res->header("connection"));
+    REQUIRE(c.send("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"));
+    res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->body == "fine");
   }
-  rlimit old{};
-  REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
-  rlimit tight = old;
-  tight.rlim_cur = static_cast<rlim_t>(highest + 16);
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
-  std::vector<int> fillers;
-  for (int i = 0; i <= highest + 16; ++i) { // bounded by the limit
-    int fd = ::dup(0);
-    if (fd < 0)
-      break;
-    fillers.push_back(fd);
+
+  TEST_CASE("a response with CR/LF in a header is refused with 500") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = [](request&) {
+      return response::text(200, "x").header("x-evil", "a\r\nset-cookie: y=1");
+    };
+    auto l = fx.start(opts);
+    client c{fx.port_of(l)};
+    REQUIRE(c.send(get_root));
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->status == 500);
+    CHECK_FALSE(res->header("set-cookie"));
+    CHECK_FALSE(res->header("x-evil"));
   }
-  REQUIRE(!fillers.empty());
-  REQUIRE(errno == EMFILE);
-  ::close(fillers.back());
-  fillers.pop_back();
-  auto starved = std::make_unique<client>(port); // takes the last descriptor
-  REQUIRE(starved->send(get_root));
-  CHECK_FALSE(starved->read_response(300ms)); // cannot be accepted yet
-  for (int fd : fillers)
-    ::close(fd);
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &old) == 0);
-  // The acceptor retries after its back-off and serves the waiting client.
-  auto res = starved->read_response(10s);
-  REQUIRE(res);
-  CHECK(res->status == 200);
-  client late{port};
-  REQUIRE(late.send(get_root));
-  CHECK(late.read_response());
-}
+
+  TEST_CASE("over max_clients a new socket is closed at once and counted") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.max_clients = 2;
+    opts.routes = hello;
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    client a{port};
+    client b{port};
+    for (auto* c : {&a, &b}) {
+      REQUIRE(c->send(get_root));
+      REQUIRE(c->read_response());
+    }
+    client over{port};
+    CHECK(over.closed_by_peer());
+    CHECK(over.leftover().empty()); // no HTTP response, just a close
+    auto info = fx.info_of(l);
+    CHECK(info.rejected == 1);
+    CHECK(info.active_clients == 2);
+    // Closing one client frees its slot for the next one.
+    { client gone = std::move(a); }
+    REQUIRE(fx.await_active(l, 1));
+    client next{port};
+    REQUIRE(next.send(get_root));
+    auto res = next.read_response();
+    REQUIRE(res);
+    CHECK(res->status == 200);
+  }
+
+  TEST_CASE("killed connection actors release their slots exactly once") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = hello;
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    std::vector<client> clients;
+    for (int i = 0; i < 12; ++i) {
+      clients.emplace_back(port);
+      REQUIRE(clients.back().send(get_root));
+      REQUIRE(clients.back().read_response());
+    }
+    REQUIRE(fx.info_of(l).active_clients == 12);
+    auto conns = fx.ask<std::vector<caf::actor>>(l, connections_atom::value);
+    REQUIRE(conns.size() == 12);
+    // Every way an actor can end: kill, a user exit reason, and (below)
+    // the peer closing. The connection order is not the client order, so
+    // count: exactly the 8 ended connections are closed, the 4 others serve.
+    for (size_t i = 0; i < 8; ++i)
+      caf::anon_send_exit(conns[i], i % 2 == 0
+                                      ? caf::exit_reason::kill
+                                      : caf::exit_reason::user_shutdown);
+    // Sockets are closed before the down message releases the slot.
+    REQUIRE(fx.await_active(l, 4));
+    size_t closed = 0;
+    size_t alive = 0;
+    for (auto& c : clients) {
+      if (c.closed_by_peer(200ms)) {
+        ++closed;
+        continue;
+      }
+      REQUIRE(c.send(get_root));
+      auto res = c.read_response();
+      REQUIRE(res);
+      CHECK(res->status == 200);
+      ++alive;
+    }
+    CHECK(closed == 8);
+    CHECK(alive == 4);
+    clients.clear(); // the remaining 4 close from the client side
+    REQUIRE(fx.await_active(l, 0));
+    // Killing an actor that is already gone changes nothing.
+    for (auto& c : conns)
+      caf::anon_send_exit(c, caf::exit_reason::kill);
+    client again{port};
+    REQUIRE(again.send(get_root));
+    REQUIRE(again.read_response());
+    CHECK(fx.info_of(l).active_clients == 1);
+    { client gone = std::move(again); }
+    REQUIRE(fx.await_active(l, 0));
+    CHECK(fx.info_of(l).rejected == 0);
+  }
+
+  TEST_CASE("requests_served counts parsed heads, not malformed requests") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = hello;
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    client c{port};
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(c.send(get_root));
+      REQUIRE(c.read_response());
+    }
+    client bad{port};
+    REQUIRE(bad.send("GET / HTTP/1.1\r\nHost: t\r\nbad header\r\n\r\n"));
+    auto res = bad.read_response();
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(bad.closed_by_peer());
+    CHECK(fx.info_of(l).requests_served == 3);
+  }
+
+  TEST_CASE("EMFILE on accept backs off; the acceptor keeps serving after") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.num_acceptors = 1;
+    opts.routes = hello;
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    // Use up every descriptor but one (under a tight limit, so this stays
+    // small), connect with that one: the server's accept4 then fails with
+    // EMFILE and the acceptor must back off instead of spinning or dying.
+    int highest = 0;
+    if (auto* d = ::opendir("/proc/self/fd")) {
+      while (auto* e = ::readdir(d))
+        highest = std::max(highest, std::atoi(e->d_name));
+      ::closedir(d);
+    }
+    rlimit old{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+    rlimit tight = old;
+    tight.rlim_cur = static_cast<rlim_t>(highest + 16);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+    std::vector<int> fillers;
+    for (int i = 0; i <= highest + 16; ++i) { // bounded by the limit
+      int fd = ::dup(0);
+      if (fd < 0)
+        break;
+      fillers.push_back(fd);
+    }
+    REQUIRE(!fillers.empty());
+    REQUIRE(errno == EMFILE);
+    ::close(fillers.back());
+    fillers.pop_back();
+    auto starved = std::make_unique<client>(port); // takes the last descriptor
+    REQUIRE(starved->send(get_root));
+    CHECK_FALSE(starved->read_response(300ms)); // cannot be accepted yet
+    for (int fd : fillers)
+      ::close(fd);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &old) == 0);
+    // The acceptor retries after its back-off and serves the waiting client.
+    auto res = starved->read_response(10s);
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    client late{port};
+    REQUIRE(late.send(get_root));
+    CHECK(late.read_response());
+  }
 
 } // TEST_SUITE

@@ -27,256 +27,260 @@ std::pair<int, std::string> curl(std::vector<std::string> args) {
 
 TEST_SUITE("e2e.demo") {
 
-TEST_CASE("the demo prints exactly one start line with the bound port") {
-  demo_server srv;
-  CHECK(std::regex_match(
-    srv.start_line,
-    std::regex{R"(roadrunner-demo listening on http://127\.0\.0\.1:[0-9]+)"}));
-  CHECK(srv.port > 0);
-  // Nothing else is printed on stdout.
-  CHECK(srv.proc.read_all(100ms).empty());
-}
+  TEST_CASE("the demo prints exactly one start line with the bound port") {
+    demo_server srv;
+    CHECK(std::regex_match(
+      srv.start_line,
+      std::regex{
+        R"(roadrunner-demo listening on http://127\.0\.0\.1:[0-9]+)"}));
+    CHECK(srv.port > 0);
+    // Nothing else is printed on stdout.
+    CHECK(srv.proc.read_all(100ms).empty());
+  }
 
-TEST_CASE("curl gets the demo routes") {
-  demo_server srv;
-  SUBCASE("GET / is Hello, World! with content-length and date") {
-    auto [code, out] = curl({"-i", srv.url("/")});
-    REQUIRE(code == 0);
-    CHECK(out.find("HTTP/1.1 200 OK\r\n") == 0);
-    CHECK(out.find("content-length: 13\r\n") != std::string::npos);
-    CHECK(out.find("content-type: text/plain; charset=utf-8\r\n")
-          != std::string::npos);
-    CHECK(std::regex_search(out, std::regex{"date: [A-Z][a-z]{2}, [0-9]{2} "
-                                            "[A-Z][a-z]{2} [0-9]{4} "
-                                            "[0-9:]{8} GMT\r\n"}));
-    CHECK(out.substr(out.size() - 13) == "Hello, World!");
-  }
-  SUBCASE("POST /echo returns the body with the request's content-type") {
-    auto [code, out] = curl({"-i", "-H", "content-type: text/x-test",
-                             "--data-binary", "ping\npong", srv.url("/echo")});
-    REQUIRE(code == 0);
-    CHECK(out.find("content-type: text/x-test\r\n") != std::string::npos);
-    CHECK(out.substr(out.size() - 9) == "ping\npong");
-  }
-  SUBCASE("POST /echo with a chunked body") {
-    auto [code, out] = curl({"-H", "Transfer-Encoding: chunked",
-                             "--data-binary", "chunky", srv.url("/echo")});
-    REQUIRE(code == 0);
-    CHECK(out == "chunky");
-  }
-  SUBCASE("GET /json is application/json") {
-    auto [code, out] = curl({"-i", srv.url("/json")});
-    REQUIRE(code == 0);
-    CHECK(out.find("content-type: application/json\r\n") != std::string::npos);
-    CHECK(out.find(R"({"message":"Hello, World!"})") != std::string::npos);
-  }
-  SUBCASE("GET /large is 65536 bytes") {
-    auto [code, out] = curl({srv.url("/large")});
-    REQUIRE(code == 0);
-    CHECK(out.size() == 65536);
-  }
-  SUBCASE("GET /info is the listener's info as JSON") {
-    auto [code, out] = curl({srv.url("/info")});
-    REQUIRE(code == 0);
-    CHECK(std::regex_match(out, std::regex{R"(\{"active_clients":1,)"
-                                           R"("max_clients":150,"rejected":0,)"
-                                           R"("requests_served":1\})"}));
-  }
-  SUBCASE("anything else is 404") {
-    auto [code, out] = curl({"-o", "/dev/null", "-w", "%{http_code}",
-                             srv.url("/nope")});
-    REQUIRE(code == 0);
-    CHECK(out == "404");
-  }
-  SUBCASE("HEAD / has the headers and no body") {
-    client c{srv.port};
-    REQUIRE(c.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"));
-    auto res = c.read_response(5s, true);
-    REQUIRE(res);
-    CHECK(res->status == 200);
-    CHECK(res->header("content-length") == "13");
-    REQUIRE(c.send(get_root)); // the next response starts right after
-    res = c.read_response();
-    REQUIRE(res);
-    CHECK(res->body == "Hello, World!");
-  }
-}
-
-TEST_CASE("1000 sequential requests on one keep-alive connection") {
-  demo_server srv;
-  client c{srv.port};
-  for (int i = 1; i <= 1000; ++i) {
-    REQUIRE(c.send(get_root));
-    auto res = c.read_response();
-    REQUIRE(res);
-    REQUIRE(res->status == 200);
-    REQUIRE(res->body == "Hello, World!");
-    // max_keep_alive_requests (1000): the last response says close.
-    if (i < 1000)
-      REQUIRE_FALSE(res->header("connection"));
-    else
-      CHECK(res->header("connection") == "close");
-  }
-  CHECK(c.closed_by_peer());
-}
-
-TEST_CASE("50 concurrent clients are all served") {
-  demo_server srv;
-  std::atomic<int> ok{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 50; ++t)
-    threads.emplace_back([&] {
+  TEST_CASE("curl gets the demo routes") {
+    demo_server srv;
+    SUBCASE("GET / is Hello, World! with content-length and date") {
+      auto [code, out] = curl({"-i", srv.url("/")});
+      REQUIRE(code == 0);
+      CHECK(out.find("HTTP/1.1 200 OK\r\n") == 0);
+      CHECK(out.find("content-length: 13\r\n") != std::string::npos);
+      CHECK(out.find("content-type: text/plain; charset=utf-8\r\n") !=
+            std::string::npos);
+      CHECK(std::regex_search(out, std::regex{"date: [A-Z][a-z]{2}, [0-9]{2} "
+                                              "[A-Z][a-z]{2} [0-9]{4} "
+                                              "[0-9:]{8} GMT\r\n"}));
+      CHECK(out.substr(out.size() - 13) == "Hello, World!");
+    }
+    SUBCASE("POST /echo returns the body with the request's content-type") {
+      auto [code, out] =
+        curl({"-i", "-H", "content-type: text/x-test", "--data-binary",
+              "ping\npong", srv.url("/echo")});
+      REQUIRE(code == 0);
+      CHECK(out.find("content-type: text/x-test\r\n") != std::string::npos);
+      CHECK(out.substr(out.size() - 9) == "ping\npong");
+    }
+    SUBCASE("POST /echo with a chunked body") {
+      auto [code, out] = curl({"-H", "Transfer-Encoding: chunked",
+                               "--data-binary", "chunky", srv.url("/echo")});
+      REQUIRE(code == 0);
+      CHECK(out == "chunky");
+    }
+    SUBCASE("GET /json is application/json") {
+      auto [code, out] = curl({"-i", srv.url("/json")});
+      REQUIRE(code == 0);
+      CHECK(out.find("content-type: application/json\r\n") !=
+            std::string::npos);
+      CHECK(out.find(R"({"message":"Hello, World!"})") != std::string::npos);
+    }
+    SUBCASE("GET /large is 65536 bytes") {
+      auto [code, out] = curl({srv.url("/large")});
+      REQUIRE(code == 0);
+      CHECK(out.size() == 65536);
+    }
+    SUBCASE("GET /info is the listener's info as JSON") {
+      auto [code, out] = curl({srv.url("/info")});
+      REQUIRE(code == 0);
+      CHECK(
+        std::regex_match(out, std::regex{R"(\{"active_clients":1,)"
+                                         R"("max_clients":150,"rejected":0,)"
+                                         R"("requests_served":1\})"}));
+    }
+    SUBCASE("anything else is 404") {
+      auto [code, out] =
+        curl({"-o", "/dev/null", "-w", "%{http_code}", srv.url("/nope")});
+      REQUIRE(code == 0);
+      CHECK(out == "404");
+    }
+    SUBCASE("HEAD / has the headers and no body") {
       client c{srv.port};
-      for (int i = 0; i < 20; ++i) {
-        if (!c.send(get_root))
-          return;
-        auto res = c.read_response();
-        if (!res || res->status != 200 || res->body != "Hello, World!")
-          return;
-      }
-      ++ok;
-    });
-  for (auto& t : threads)
-    t.join();
-  CHECK(ok == 50);
-  auto [code, out] = curl({srv.url("/info")});
-  CHECK(out.find(R"("requests_served":1001)") != std::string::npos);
-}
-
-TEST_CASE("pipelined requests are answered in order") {
-  demo_server srv;
-  client c{srv.port};
-  REQUIRE(c.send("GET /json HTTP/1.1\r\nHost: t\r\n\r\n"
-                 "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n"
-                 "hello"
-                 "GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
-  auto a = c.read_response();
-  auto b = c.read_response();
-  auto d = c.read_response();
-  REQUIRE((a && b && d));
-  CHECK(a->body == R"({"message":"Hello, World!"})");
-  CHECK(b->body == "hello");
-  CHECK(d->body == "Hello, World!");
-}
-
-TEST_CASE("connection management: close, HTTP/1.0, errors") {
-  demo_server srv;
-  SUBCASE("Connection: close gets connection: close and a close") {
-    client c{srv.port};
-    REQUIRE(c.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
-    auto res = c.read_response();
-    REQUIRE(res);
-    CHECK(res->header("connection") == "close");
-    CHECK(c.closed_by_peer());
-  }
-  SUBCASE("HTTP/1.0 without keep-alive closes") {
-    client c{srv.port};
-    REQUIRE(c.send("GET / HTTP/1.0\r\n\r\n"));
-    auto res = c.read_response();
-    REQUIRE(res);
-    CHECK(res->status == 200);
-    CHECK(res->status_line.rfind("HTTP/1.1 200", 0) == 0);
-    CHECK(res->header("connection") == "close");
-    CHECK(c.closed_by_peer());
-  }
-  SUBCASE("HTTP/1.0 with keep-alive stays open and says so") {
-    client c{srv.port};
-    for (int i = 0; i < 3; ++i) {
-      REQUIRE(c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
-      auto res = c.read_response();
+      REQUIRE(c.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"));
+      auto res = c.read_response(5s, true);
       REQUIRE(res);
-      CHECK(res->header("connection") == "keep-alive");
+      CHECK(res->status == 200);
+      CHECK(res->header("content-length") == "13");
+      REQUIRE(c.send(get_root)); // the next response starts right after
+      res = c.read_response();
+      REQUIRE(res);
+      CHECK(res->body == "Hello, World!");
     }
   }
-  SUBCASE("a malformed request gets 400, connection: close and a close") {
-    client c{srv.port};
-    REQUIRE(c.send("GET / HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n"));
-    auto res = c.read_response();
-    REQUIRE(res);
-    CHECK(res->status == 400);
-    CHECK(res->header("connection") == "close");
-    CHECK(res->header("content-length") == "0");
-    CHECK(c.closed_by_peer());
-  }
-  SUBCASE("Expect: 100-continue gets 100 before the body is sent") {
-    client c{srv.port};
-    REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
-                   "Expect: 100-continue\r\n\r\n"));
-    auto cont = c.read_response();
-    REQUIRE(cont);
-    CHECK(cont->status == 100);
-    REQUIRE(c.send("abc"));
-    auto res = c.read_response();
-    REQUIRE(res);
-    CHECK(res->status == 200);
-    CHECK(res->body == "abc");
-  }
-}
 
-TEST_CASE("limits and timeouts from the command line") {
-  SUBCASE("--max-content-length: a bigger body gets 413 and a close") {
-    demo_server srv{{"--max-content-length=10"}};
+  TEST_CASE("1000 sequential requests on one keep-alive connection") {
+    demo_server srv;
     client c{srv.port};
-    REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n"
-                   "Expect: 100-continue\r\n\r\n"));
-    auto res = c.read_response();
-    REQUIRE(res);
-    CHECK(res->status == 413); // and no 100 Continue before it
+    for (int i = 1; i <= 1000; ++i) {
+      REQUIRE(c.send(get_root));
+      auto res = c.read_response();
+      REQUIRE(res);
+      REQUIRE(res->status == 200);
+      REQUIRE(res->body == "Hello, World!");
+      // max_keep_alive_requests (1000): the last response says close.
+      if (i < 1000)
+        REQUIRE_FALSE(res->header("connection"));
+      else
+        CHECK(res->header("connection") == "close");
+    }
     CHECK(c.closed_by_peer());
   }
-  SUBCASE("--request-timeout: a silent connection gets 408 and a close") {
-    demo_server srv{{"--request-timeout=200"}};
-    client c{srv.port};
-    auto res = c.read_response(5s);
-    REQUIRE(res);
-    CHECK(res->status == 408);
-    CHECK(res->header("connection") == "close");
-    CHECK(c.closed_by_peer());
+
+  TEST_CASE("50 concurrent clients are all served") {
+    demo_server srv;
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 50; ++t)
+      threads.emplace_back([&] {
+        client c{srv.port};
+        for (int i = 0; i < 20; ++i) {
+          if (!c.send(get_root))
+            return;
+          auto res = c.read_response();
+          if (!res || res->status != 200 || res->body != "Hello, World!")
+            return;
+        }
+        ++ok;
+      });
+    for (auto& t : threads)
+      t.join();
+    CHECK(ok == 50);
+    auto [code, out] = curl({srv.url("/info")});
+    CHECK(out.find(R"("requests_served":1001)") != std::string::npos);
   }
-  SUBCASE("--keep-alive-timeout: an idle keep-alive connection is closed") {
-    demo_server srv{{"--keep-alive-timeout=200"}};
+
+  TEST_CASE("pipelined requests are answered in order") {
+    demo_server srv;
+    client c{srv.port};
+    REQUIRE(c.send("GET /json HTTP/1.1\r\nHost: t\r\n\r\n"
+                   "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n"
+                   "hello"
+                   "GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto a = c.read_response();
+    auto b = c.read_response();
+    auto d = c.read_response();
+    REQUIRE((a && b && d));
+    CHECK(a->body == R"({"message":"Hello, World!"})");
+    CHECK(b->body == "hello");
+    CHECK(d->body == "Hello, World!");
+  }
+
+  TEST_CASE("connection management: close, HTTP/1.0, errors") {
+    demo_server srv;
+    SUBCASE("Connection: close gets connection: close and a close") {
+      client c{srv.port};
+      REQUIRE(c.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+      auto res = c.read_response();
+      REQUIRE(res);
+      CHECK(res->header("connection") == "close");
+      CHECK(c.closed_by_peer());
+    }
+    SUBCASE("HTTP/1.0 without keep-alive closes") {
+      client c{srv.port};
+      REQUIRE(c.send("GET / HTTP/1.0\r\n\r\n"));
+      auto res = c.read_response();
+      REQUIRE(res);
+      CHECK(res->status == 200);
+      CHECK(res->status_line.rfind("HTTP/1.1 200", 0) == 0);
+      CHECK(res->header("connection") == "close");
+      CHECK(c.closed_by_peer());
+    }
+    SUBCASE("HTTP/1.0 with keep-alive stays open and says so") {
+      client c{srv.port};
+      for (int i = 0; i < 3; ++i) {
+        REQUIRE(c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+        auto res = c.read_response();
+        REQUIRE(res);
+        CHECK(res->header("connection") == "keep-alive");
+      }
+    }
+    SUBCASE("a malformed request gets 400, connection: close and a close") {
+      client c{srv.port};
+      REQUIRE(c.send("GET / HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n"));
+      auto res = c.read_response();
+      REQUIRE(res);
+      CHECK(res->status == 400);
+      CHECK(res->header("connection") == "close");
+      CHECK(res->header("content-length") == "0");
+      CHECK(c.closed_by_peer());
+    }
+    SUBCASE("Expect: 100-continue gets 100 before the body is sent") {
+      client c{srv.port};
+      REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+                     "Expect: 100-continue\r\n\r\n"));
+      auto cont = c.read_response();
+      REQUIRE(cont);
+      CHECK(cont->status == 100);
+      REQUIRE(c.send("abc"));
+      auto res = c.read_response();
+      REQUIRE(res);
+      CHECK(res->status == 200);
+      CHECK(res->body == "abc");
+    }
+  }
+
+  TEST_CASE("limits and timeouts from the command line") {
+    SUBCASE("--max-content-length: a bigger body gets 413 and a close") {
+      demo_server srv{{"--max-content-length=10"}};
+      client c{srv.port};
+      REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n"
+                     "Expect: 100-continue\r\n\r\n"));
+      auto res = c.read_response();
+      REQUIRE(res);
+      CHECK(res->status == 413); // and no 100 Continue before it
+      CHECK(c.closed_by_peer());
+    }
+    SUBCASE("--request-timeout: a silent connection gets 408 and a close") {
+      demo_server srv{{"--request-timeout=200"}};
+      client c{srv.port};
+      auto res = c.read_response(5s);
+      REQUIRE(res);
+      CHECK(res->status == 408);
+      CHECK(res->header("connection") == "close");
+      CHECK(c.closed_by_peer());
+    }
+    SUBCASE("--keep-alive-timeout: an idle keep-alive connection is closed") {
+      demo_server srv{{"--keep-alive-timeout=200"}};
+      client c{srv.port};
+      REQUIRE(c.send(get_root));
+      REQUIRE(c.read_response());
+      CHECK(c.closed_by_peer(5s));
+      CHECK(c.leftover().empty()); // silently: no response
+    }
+    SUBCASE("--max-clients: over the cap the socket is closed and counted") {
+      demo_server srv{{"--max-clients=1"}};
+      client held{srv.port};
+      REQUIRE(held.send(get_root));
+      REQUIRE(held.read_response());
+      client over{srv.port};
+      CHECK(over.closed_by_peer());
+      REQUIRE(held.send("GET /info HTTP/1.1\r\nHost: t\r\n\r\n"));
+      auto res = held.read_response();
+      REQUIRE(res);
+      CHECK(res->body.find(R"("rejected":1)") != std::string::npos);
+    }
+    SUBCASE("--min-bytes-per-second: a trickling client is dropped") {
+      demo_server srv{
+        {"--min-bytes-per-second=1000", "--rate-check-interval=100"}};
+      client c{srv.port};
+      REQUIRE(c.send("GET / HTTP/1.1\r\n")); // then nothing
+      CHECK(c.closed_by_peer(5s));
+      CHECK(c.leftover().empty());
+    }
+    SUBCASE("an invalid option value fails start with a clear error") {
+      auto [code, out] =
+        run({ROADRUNNER_DEMO_PATH, "--port=0", "--max-clients=0"});
+      CHECK(code == 1);
+      CHECK(out.empty()); // no start line
+    }
+  }
+
+  TEST_CASE("SIGTERM stops the demo with exit code 0") {
+    demo_server srv;
     client c{srv.port};
     REQUIRE(c.send(get_root));
     REQUIRE(c.read_response());
-    CHECK(c.closed_by_peer(5s));
-    CHECK(c.leftover().empty()); // silently: no response
+    srv.proc.signal(SIGTERM);
+    CHECK(srv.proc.wait_exit(10s) == 0);
+    CHECK(c.closed_by_peer());
   }
-  SUBCASE("--max-clients: over the cap the socket is closed and counted") {
-    demo_server srv{{"--max-clients=1"}};
-    client held{srv.port};
-    REQUIRE(held.send(get_root));
-    REQUIRE(held.read_response());
-    client over{srv.port};
-    CHECK(over.closed_by_peer());
-    REQUIRE(held.send("GET /info HTTP/1.1\r\nHost: t\r\n\r\n"));
-    auto res = held.read_response();
-    REQUIRE(res);
-    CHECK(res->body.find(R"("rejected":1)") != std::string::npos);
-  }
-  SUBCASE("--min-bytes-per-second: a trickling client is dropped") {
-    demo_server srv{{"--min-bytes-per-second=1000",
-                     "--rate-check-interval=100"}};
-    client c{srv.port};
-    REQUIRE(c.send("GET / HTTP/1.1\r\n")); // then nothing
-    CHECK(c.closed_by_peer(5s));
-    CHECK(c.leftover().empty());
-  }
-  SUBCASE("an invalid option value fails start with a clear error") {
-    auto [code, out] = run({ROADRUNNER_DEMO_PATH, "--port=0",
-                            "--max-clients=0"});
-    CHECK(code == 1);
-    CHECK(out.empty()); // no start line
-  }
-}
-
-TEST_CASE("SIGTERM stops the demo with exit code 0") {
-  demo_server srv;
-  client c{srv.port};
-  REQUIRE(c.send(get_root));
-  REQUIRE(c.read_response());
-  srv.proc.signal(SIGTERM);
-  CHECK(srv.proc.wait_exit(10s) == 0);
-  CHECK(c.closed_by_peer());
-}
 
 } // TEST_SUITE

@@ -9,9 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +20,8 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <poll.h>
+#include <spawn.h>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -76,15 +76,14 @@ public:
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-      throw std::runtime_error(std::string{"connect failed: "}
-                               + std::strerror(errno));
+      throw std::runtime_error(std::string{"connect failed: "} +
+                               std::strerror(errno));
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   }
 
   client(client&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), buf_(std::move(other.buf_)) {
-  }
+    : fd_(std::exchange(other.fd_, -1)), buf_(std::move(other.buf_)) {}
 
   client(const client&) = delete;
   client& operator=(const client&) = delete;
@@ -94,9 +93,7 @@ public:
       ::close(fd_);
   }
 
-  int fd() const {
-    return fd_;
-  }
+  int fd() const { return fd_; }
 
   bool send(std::string_view data) {
     while (!data.empty()) {
@@ -148,9 +145,8 @@ public:
     if (res.status_line.size() < 12)
       return std::nullopt;
     res.status = std::stoi(res.status_line.substr(9, 3));
-    auto rest = line_end == std::string_view::npos
-                  ? std::string_view{}
-                  : head.substr(line_end + 2);
+    auto rest = line_end == std::string_view::npos ? std::string_view{}
+                                                   : head.substr(line_end + 2);
     while (!rest.empty()) {
       auto eol = rest.find("\r\n");
       auto line = rest.substr(0, eol);
@@ -167,8 +163,8 @@ public:
       rest.remove_prefix(eol + 2);
     }
     size_t body_len = 0;
-    bool no_body = head_request || res.status < 200 || res.status == 204
-                   || res.status == 304;
+    bool no_body = head_request || res.status < 200 || res.status == 204 ||
+                   res.status == 304;
     if (!no_body)
       if (auto cl = res.header("content-length"))
         body_len = std::stoul(*cl);
@@ -195,9 +191,7 @@ public:
   }
 
   /// Bytes received but not consumed by read_response.
-  const std::string& leftover() const {
-    return buf_;
-  }
+  const std::string& leftover() const { return buf_; }
 
 private:
   int fd_ = -1;
@@ -239,9 +233,7 @@ public:
       ::close(out_fd_);
   }
 
-  pid_t pid() const {
-    return pid_;
-  }
+  pid_t pid() const { return pid_; }
 
   /// Reads stdout until `n` lines or EOF or the deadline.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout) {

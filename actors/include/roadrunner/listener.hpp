@@ -65,9 +65,8 @@ using listener_actor = caf::typed_actor<
 /// `listener_opt_conflict` naming the option, value and reason;
 /// `listen_failed` (e.g. the port is in use); `module_not_loaded`.
 /// Never blocks: binding is a non-blocking system call.
-caf::expected<listener_actor> start_listener(caf::actor_system& sys,
-                                             std::string name,
-                                             listener_options opts);
+caf::expected<listener_actor>
+start_listener(caf::actor_system& sys, std::string name, listener_options opts);
 
 } // namespace roadrunner
 

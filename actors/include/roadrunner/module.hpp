@@ -43,14 +43,10 @@ public:
   void* subtype_ptr() override;
 
   /// Number of reactor threads.
-  size_t num_reactors() const noexcept {
-    return reactors_.size();
-  }
+  size_t num_reactors() const noexcept { return reactors_.size(); }
 
   /// Reactor `i` (0 <= i < num_reactors()).
-  detail::reactor& reactor_at(size_t i) noexcept {
-    return *reactors_[i];
-  }
+  detail::reactor& reactor_at(size_t i) noexcept { return *reactors_[i]; }
 
   /// The next reactor in round-robin order.
   detail::reactor& next_reactor() noexcept;

@@ -35,18 +35,14 @@ public:
 
   /// Single-handler dispatch.
   template <class F>
-    requires std::is_invocable_r_v<response, F&, request&>
-  routes(F f) : single_(std::move(f)) { // NOLINT: implicit on purpose
+  requires std::is_invocable_r_v<response, F&, request&> routes(F f)
+    : single_(std::move(f)) { // NOLINT: implicit on purpose
   }
 
-  bool empty() const noexcept {
-    return !single_;
-  }
+  bool empty() const noexcept { return !single_; }
 
   /// The single handler (empty when `empty()`).
-  const handler& single() const noexcept {
-    return single_;
-  }
+  const handler& single() const noexcept { return single_; }
 
 private:
   handler single_;

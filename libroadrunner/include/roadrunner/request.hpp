@@ -39,28 +39,19 @@ public:
   /// Built by the connection; not meant to be constructed by users.
   request(const http1::request_head& head, std::string_view body,
           const connection_info& conn) noexcept
-    : head_(&head), body_(body), conn_(&conn) {
-  }
+    : head_(&head), body_(body), conn_(&conn) {}
 
   /// The method token, case-sensitive ("GET").
-  std::string_view method() const noexcept {
-    return head_->method;
-  }
+  std::string_view method() const noexcept { return head_->method; }
 
   /// The request target as sent ("/path?query").
-  std::string_view target() const noexcept {
-    return head_->target;
-  }
+  std::string_view target() const noexcept { return head_->target; }
 
   /// The target up to the first '?' (not percent-decoded).
-  std::string_view path() const noexcept {
-    return head_->path;
-  }
+  std::string_view path() const noexcept { return head_->path; }
 
   /// The target after the first '?' (empty when absent).
-  std::string_view query() const noexcept {
-    return head_->query;
-  }
+  std::string_view query() const noexcept { return head_->query; }
 
   /// "HTTP/1.1" or "HTTP/1.0".
   std::string_view version() const noexcept {
@@ -78,19 +69,13 @@ public:
   }
 
   /// The request body (empty when the request had none).
-  std::string_view body() const noexcept {
-    return body_;
-  }
+  std::string_view body() const noexcept { return body_; }
 
   /// The remote address of the connection.
-  const peer_address& peer() const noexcept {
-    return conn_->peer;
-  }
+  const peer_address& peer() const noexcept { return conn_->peer; }
 
   /// "http" or "https".
-  std::string_view scheme() const noexcept {
-    return conn_->scheme;
-  }
+  std::string_view scheme() const noexcept { return conn_->scheme; }
 
   /// The name of the listener that accepted the connection.
   std::string_view listener_name() const noexcept {

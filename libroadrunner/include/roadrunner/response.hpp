@@ -25,8 +25,7 @@ public:
   response() = default;
 
   /// A response with `status` and an empty body.
-  explicit response(int status) : status_(status) {
-  }
+  explicit response(int status) : status_(status) {}
 
   /// `text/plain; charset=utf-8` body.
   static response text(int status, std::string body);
@@ -38,9 +37,7 @@ public:
   static response json(int status, std::string body);
 
   /// A bare status with an empty body (`content-length: 0`).
-  static response status_only(int status) {
-    return response{status};
-  }
+  static response status_only(int status) { return response{status}; }
 
   /// Appends a header field and returns `*this` for chaining.
   response& header(std::string name, std::string value) {
@@ -55,35 +52,24 @@ public:
   }
 
   /// The status code (100..999 is written as-is; see the serializer).
-  int status() const noexcept {
-    return status_;
-  }
+  int status() const noexcept { return status_; }
 
   /// Header fields in insertion order, excluding `content-type` when set by
   /// the typed helpers (see `content_type()`).
-  const std::vector<field>& fields() const noexcept {
-    return fields_;
-  }
+  const std::vector<field>& fields() const noexcept { return fields_; }
 
   /// The content type set by `text`/`html`/`json` (a static string), or empty.
-  std::string_view content_type() const noexcept {
-    return content_type_;
-  }
+  std::string_view content_type() const noexcept { return content_type_; }
 
   /// The body bytes.
-  const std::string& body() const noexcept {
-    return body_;
-  }
+  const std::string& body() const noexcept { return body_; }
 
   /// Moves the body out (used by the connection to avoid a copy).
-  std::string take_body() noexcept {
-    return std::move(body_);
-  }
+  std::string take_body() noexcept { return std::move(body_); }
 
 private:
   response(int status, std::string_view type, std::string body)
-    : status_(status), content_type_(type), body_(std::move(body)) {
-  }
+    : status_(status), content_type_(type), body_(std::move(body)) {}
 
   int status_ = 200;
   std::string_view content_type_; // always a string literal

@@ -69,8 +69,8 @@ output_queue::result output_queue::flush(int fd) {
     if (done > 0) {
       // Keep the biggest written buffer's capacity for the next response.
       for (size_t i = 0; i < done; ++i)
-        if (segments_[i].capacity() > spare_.capacity()
-            && segments_[i].capacity() <= 65536)
+        if (segments_[i].capacity() > spare_.capacity() &&
+            segments_[i].capacity() <= 65536)
           spare_ = std::move(segments_[i]);
       segments_.erase(segments_.begin(),
                       segments_.begin() + static_cast<ptrdiff_t>(done));

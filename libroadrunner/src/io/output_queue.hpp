@@ -36,9 +36,7 @@ public:
   void append_body(std::string&& body);
 
   /// True when nothing is pending.
-  bool empty() const noexcept {
-    return segments_.empty();
-  }
+  bool empty() const noexcept { return segments_.empty(); }
 
   /// Bytes not yet written.
   size_t pending() const noexcept;

@@ -14,8 +14,8 @@ namespace roadrunner::io {
 namespace {
 
 std::string describe(const char* what, const std::string& address, int port) {
-  return std::string{what} + " " + address + ":" + std::to_string(port) + ": "
-         + std::strerror(errno);
+  return std::string{what} + " " + address + ":" + std::to_string(port) + ": " +
+         std::strerror(errno);
 }
 
 } // namespace
@@ -38,15 +38,15 @@ int listen_tcp(const std::string& address, int port, int backlog,
     error = "invalid bind address \"" + address + "\"";
     return -1;
   }
-  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
+  int fd =
+    ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error = describe("socket", address, port);
     return -1;
   }
   int one = 1;
-  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0
-      || ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
     error = describe("setsockopt", address, port);
     ::close(fd);
     return -1;

@@ -43,53 +43,53 @@ struct socket_pair {
 
 TEST_SUITE("io.output_queue") {
 
-TEST_CASE("small pieces and large bodies leave in order") {
-  socket_pair sp;
-  output_queue q;
-  q.buffer() += "head1;";
-  q.append_body(std::string(10, 'a'));
-  q.buffer() += "head2;";
-  q.append_body(std::string(5000, 'b'));
-  q.buffer() += "head3;";
-  auto expected = "head1;" + std::string(10, 'a') + "head2;"
-                  + std::string(5000, 'b') + "head3;";
-  CHECK(q.pending() == expected.size());
-  CHECK(q.flush(sp.writer) == output_queue::result::done);
-  CHECK(q.empty());
-  CHECK(sp.drain() == expected);
-}
-
-TEST_CASE("a full send buffer blocks, and the rest follows after a drain") {
-  socket_pair sp;
-  output_queue q;
-  std::string expected;
-  for (int i = 0; i < 40; ++i) {
-    auto body = std::string(8192, static_cast<char>('a' + i % 26));
-    q.buffer() += "h" + std::to_string(i);
-    expected += "h" + std::to_string(i) + body;
-    q.append_body(std::move(body));
+  TEST_CASE("small pieces and large bodies leave in order") {
+    socket_pair sp;
+    output_queue q;
+    q.buffer() += "head1;";
+    q.append_body(std::string(10, 'a'));
+    q.buffer() += "head2;";
+    q.append_body(std::string(5000, 'b'));
+    q.buffer() += "head3;";
+    auto expected = "head1;" + std::string(10, 'a') + "head2;" +
+                    std::string(5000, 'b') + "head3;";
+    CHECK(q.pending() == expected.size());
+    CHECK(q.flush(sp.writer) == output_queue::result::done);
+    CHECK(q.empty());
+    CHECK(sp.drain() == expected);
   }
-  std::string got;
-  int rounds = 0;
-  output_queue::result r;
-  while ((r = q.flush(sp.writer)) == output_queue::result::blocked) {
-    REQUIRE(++rounds < 10000);
+
+  TEST_CASE("a full send buffer blocks, and the rest follows after a drain") {
+    socket_pair sp;
+    output_queue q;
+    std::string expected;
+    for (int i = 0; i < 40; ++i) {
+      auto body = std::string(8192, static_cast<char>('a' + i % 26));
+      q.buffer() += "h" + std::to_string(i);
+      expected += "h" + std::to_string(i) + body;
+      q.append_body(std::move(body));
+    }
+    std::string got;
+    int rounds = 0;
+    output_queue::result r;
+    while ((r = q.flush(sp.writer)) == output_queue::result::blocked) {
+      REQUIRE(++rounds < 10000);
+      got += sp.drain();
+    }
+    CHECK(r == output_queue::result::done);
+    CHECK(rounds > 0); // 320 KiB cannot fit a 4 KiB send buffer at once
     got += sp.drain();
+    CHECK(got == expected);
+    CHECK(q.pending() == 0);
   }
-  CHECK(r == output_queue::result::done);
-  CHECK(rounds > 0); // 320 KiB cannot fit a 4 KiB send buffer at once
-  got += sp.drain();
-  CHECK(got == expected);
-  CHECK(q.pending() == 0);
-}
 
-TEST_CASE("a write to a closed peer fails") {
-  socket_pair sp;
-  ::close(sp.reader);
-  sp.reader = ::open("/dev/null", O_RDONLY);
-  output_queue q;
-  q.buffer() += "x";
-  CHECK(q.flush(sp.writer) == output_queue::result::failed);
-}
+  TEST_CASE("a write to a closed peer fails") {
+    socket_pair sp;
+    ::close(sp.reader);
+    sp.reader = ::open("/dev/null", O_RDONLY);
+    output_queue q;
+    q.buffer() += "x";
+    CHECK(q.flush(sp.writer) == output_queue::result::failed);
+  }
 
 } // TEST_SUITE
