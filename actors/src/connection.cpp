@@ -142,6 +142,8 @@ void connection::on_exit() {
 
 void connection::read_input() {
   while (phase_ != phase::closed) {
+    if (closing_ && phase_ != phase::lingering)
+      break; // the answer is final: flush it, then linger and discard
     if (write_blocked_) {
       // Backpressure: leave input in the socket until the peer reads.
       read_paused_ = true;
@@ -229,8 +231,11 @@ bool connection::start_body() {
       respond_error(413);
       return false;
     }
+    // The buffer grows with the bytes that arrive (make_room doubles it),
+    // never to a size a client merely announced: 150 heads claiming 10 MiB
+    // must not cost 1.5 GiB before a body byte arrives.
     auto need = head_len + static_cast<size_t>(h.content_length);
-    if (begin_ + need > cap_)
+    if (begin_ + need > cap_ && need <= initial_buffer * 16)
       relocate(std::max(need, cap_));
   } else {
     chunked_.reset();
@@ -388,6 +393,7 @@ void connection::start_lingering() {
   ::shutdown(fd_, SHUT_WR);
   begin_ = end_ = 0;
   home().arm(timer_, lingering_ms);
+  read_input(); // discard what is already there (no new edge would come)
 }
 
 // -- buffer -------------------------------------------------------------------

@@ -5,7 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <regex>
 #include <string>
 #include <thread>
@@ -65,6 +68,27 @@ TEST_SUITE("e2e.demo") {
                                "--data-binary", "chunky", srv.url("/echo")});
       REQUIRE(code == 0);
       CHECK(out == "chunky");
+    }
+    SUBCASE("POST /echo with a 3 MiB body, Content-Length and chunked") {
+      std::string body;
+      for (int i = 0; body.size() < 3 * 1024 * 1024; ++i)
+        body += std::to_string(i) + ",";
+      char path[] = "/tmp/rr-body-XXXXXX";
+      int fd = ::mkstemp(path);
+      REQUIRE(fd >= 0);
+      REQUIRE(::write(fd, body.data(), body.size()) ==
+              static_cast<ssize_t>(body.size()));
+      ::close(fd);
+      auto [code, out] =
+        curl({"--data-binary", std::string{"@"} + path, srv.url("/echo")});
+      CHECK(code == 0);
+      CHECK(out == body);
+      auto [code2, out2] =
+        curl({"-H", "Transfer-Encoding: chunked", "--data-binary",
+              std::string{"@"} + path, srv.url("/echo")});
+      ::unlink(path);
+      CHECK(code2 == 0);
+      CHECK(out2 == body);
     }
     SUBCASE("GET /json is application/json") {
       auto [code, out] = curl({"-i", srv.url("/json")});
@@ -271,6 +295,39 @@ TEST_SUITE("e2e.demo") {
       CHECK(code == 1);
       CHECK(out.empty()); // no start line
     }
+  }
+
+  TEST_CASE("options also come from an INI file (CAF config)") {
+    char path[] = "/tmp/rr-demo-XXXXXX";
+    int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    std::string ini = "[global]\nmax-clients=3\nmax-keep-alive-requests=2\n";
+    REQUIRE(::write(fd, ini.data(), ini.size()) ==
+            static_cast<ssize_t>(ini.size()));
+    ::close(fd);
+    demo_server srv{{std::string{"--config-file="} + path}};
+    ::unlink(path);
+    client c{srv.port};
+    REQUIRE(c.send("GET /info HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->body.find(R"("max_clients":3)") != std::string::npos);
+    REQUIRE(c.send(get_root));
+    res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->header("connection") == "close"); // the 2nd of at most 2
+  }
+
+  TEST_CASE("--reactors sets the number of reactor threads") {
+    demo_server srv{{"--reactors=3"}};
+    auto task_dir = "/proc/" + std::to_string(srv.proc.pid()) + "/task";
+    auto [code, out] = run({"sh", "-c", "cat " + task_dir + "/*/comm"});
+    REQUIRE(code == 0);
+    size_t reactors = 0;
+    for (size_t pos = 0;
+         (pos = out.find("rr.reactor.", pos)) != std::string::npos; ++pos)
+      ++reactors;
+    CHECK(reactors == 3);
   }
 
   TEST_CASE("SIGTERM stops the demo with exit code 0") {
