@@ -120,6 +120,10 @@ void connection::rate_timer::on_timer() {
 }
 
 void connection::on_rate_check() {
+  if (phase_ == phase::idle) {
+    hibernate();
+    return;
+  }
   if (phase_ != phase::head && phase_ != phase::body)
     return;
   auto elapsed = home().now_ms() - request_start_ms_;
@@ -361,8 +365,38 @@ void connection::begin_request_timing() {
 
 void connection::enter_idle() {
   phase_ = phase::idle;
-  home().disarm(rate_node_);
   home().arm(timer_, shared_->opts.keep_alive_timeout.count());
+  if (auto& after = shared_->opts.hibernate_after)
+    home().arm(rate_node_, after->count());
+  else
+    home().disarm(rate_node_);
+  shrink_buffers();
+}
+
+void connection::shrink_buffers() noexcept {
+  // A big request or response must not pin its buffers for the rest of a
+  // keep-alive connection's life.
+  if (cap_ > initial_buffer && begin_ == end_) {
+    buf_.reset();
+    cap_ = begin_ = end_ = 0;
+  }
+  if (chunked_body_.capacity() > 0)
+    chunked_body_ = std::string{};
+  if (out_.empty())
+    out_.trim(initial_buffer);
+}
+
+void connection::hibernate() {
+  // hibernate_after: an idle connection gives back its read and write
+  // buffers and the parser's vectors (they come back on the next byte).
+  // The keep-alive deadline (timer_) stays armed: hibernation never
+  // disables a timeout (upstream bug F3).
+  if (phase_ != phase::idle || begin_ != end_ || !out_.empty())
+    return;
+  buf_.reset();
+  cap_ = begin_ = end_ = 0;
+  out_.clear();
+  parser_ = http1::request_parser{shared_->limits};
 }
 
 // -- output -------------------------------------------------------------------

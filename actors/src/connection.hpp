@@ -48,7 +48,8 @@ private:
     closed,
   };
 
-  /// A second timer for the slow-client guard (min_bytes_per_second).
+  /// A second timer: the slow-client guard (min_bytes_per_second) while a
+  /// request is read, `hibernate_after` while idle.
   struct rate_timer : timer_handler {
     connection* conn = nullptr;
     void on_timer() override;
@@ -67,6 +68,8 @@ private:
   void close_now();
   void teardown() noexcept;
   void on_rate_check();
+  void hibernate();
+  void shrink_buffers() noexcept;
   bool make_room(size_t min_free);
   void relocate(size_t new_capacity);
 

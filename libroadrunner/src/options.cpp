@@ -116,9 +116,9 @@ std::optional<option_error> validate(const listener_options& opts) {
   if (!opts.graceful_drain)
     return invalid("graceful_drain", "false",
                    "not supported yet (lifecycle issue); must be true");
-  if (opts.hibernate_after)
+  if (opts.hibernate_after && opts.hibernate_after->count() < 1)
     return invalid("hibernate_after", ms_text(*opts.hibernate_after),
-                   "not supported yet (HTTP/1.1 issue); must be unset");
+                   "must be >= 1 ms (or unset)");
   if (auto err = check_protocols(opts))
     return err;
   if (opts.tls)

@@ -109,8 +109,8 @@ TEST_SUITE("actors.listener") {
       // Options whose feature has not landed yet accept only their default.
       {"body_buffering", "manual",
        [](listener_options& o) { o.body_buffering = body_buffering::manual; }},
-      {"hibernate_after", "100",
-       [](listener_options& o) { o.hibernate_after = millis{100}; }},
+      {"hibernate_after", "0",
+       [](listener_options& o) { o.hibernate_after = millis{0}; }},
       {"slot_reconciliation", "500",
        [](listener_options& o) { o.slot_reconciliation = millis{500}; }},
       {"graceful_drain", "false",
@@ -130,7 +130,8 @@ TEST_SUITE("actors.listener") {
        [](listener_options& o) { o.protocols = {protocol::http2}; }},
     };
     for (auto& r : rows) {
-      CAPTURE(r.option);
+      auto row_text = std::string{r.option} + " = " + r.value;
+      INFO(row_text);
       auto opts = fixture::loopback();
       r.edit(opts);
       check_rejected(fx, opts, errc::invalid_listener_opt, r.option, r.value);

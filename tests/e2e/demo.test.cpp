@@ -269,6 +269,22 @@ TEST_SUITE("e2e.demo") {
       CHECK(c.closed_by_peer(5s));
       CHECK(c.leftover().empty()); // silently: no response
     }
+    SUBCASE("--hibernate-after: a hibernated connection serves and times out") {
+      demo_server srv{{"--hibernate-after=20", "--keep-alive-timeout=600"}};
+      client c{srv.port};
+      for (int i = 0; i < 3; ++i) {
+        REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5"
+                       "\r\n\r\nhello"));
+        auto res = c.read_response();
+        REQUIRE(res);
+        CHECK(res->body == "hello");
+        // Idle well past hibernate_after (and nothing arrives meanwhile).
+        CHECK_FALSE(c.read_response(100ms));
+      }
+      // The keep-alive timeout still fires after hibernation (upstream F3).
+      CHECK(c.closed_by_peer(5s));
+      CHECK(c.leftover().empty());
+    }
     SUBCASE("--max-clients: over the cap the socket is closed and counted") {
       demo_server srv{{"--max-clients=1"}};
       client held{srv.port};

@@ -132,7 +132,8 @@ struct listener_options {
   std::optional<millis> slot_reconciliation;
   /// Join the drain group (drain arrives with the lifecycle issue).
   bool graceful_drain = true;
-  /// Release idle connection buffers after this long (not supported yet).
+  /// An idle keep-alive connection frees its buffers after this long (>= 1
+  /// ms); unset: buffers are only trimmed to 4 KiB when a request ends.
   std::optional<millis> hibernate_after;
   /// Protocols in preference order; default `[http1]`.
   std::vector<protocol_entry> protocols{protocol::http1};

@@ -47,6 +47,12 @@ public:
   /// Drops everything pending and frees memory.
   void clear() noexcept;
 
+  /// When nothing is pending, frees recycled buffers over `max_keep` bytes.
+  void trim(size_t max_keep) noexcept {
+    if (segments_.empty() && spare_.capacity() > max_keep)
+      spare_ = std::string{};
+  }
+
 private:
   void open_segment();
 
