@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace roadrunner::detail {
 
@@ -29,6 +30,9 @@ constexpr size_t min_read_space = 1024;
 // unread input does not turn the close into a RST that destroys the
 // response in flight (RFC 9112 9.6).
 constexpr int64_t lingering_ms = 1000;
+
+// Responses queued before processing more pipelined requests stops to flush.
+constexpr size_t max_output_backlog = 256 * 1024;
 
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -80,16 +84,23 @@ void connection::on_io(uint32_t events) {
     close_now();
     return;
   }
+  bool resume = false;
   if ((events & EPOLLOUT) != 0 && write_blocked_) {
     flush();
     if (phase_ == phase::closed || write_blocked_)
       return;
-    if (read_paused_) {
-      read_paused_ = false;
+    // The peer read our backlog: serve the requests still buffered, then
+    // read what the socket holds if we had stopped (no new edge would
+    // announce bytes that arrived while we were not reading).
+    if (end_ > begin_ && phase_ != phase::lingering) {
       process_input();
+      flush();
+      if (phase_ == phase::closed)
+        return;
     }
+    resume = std::exchange(read_paused_, false);
   }
-  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 || read_paused_)
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 || resume)
     read_input();
 }
 
@@ -145,20 +156,32 @@ void connection::on_exit() {
 // -- input --------------------------------------------------------------------
 
 void connection::read_input() {
+  if (reading_)
+    return; // re-entered through flush() -> start_lingering()
+  reading_ = true;
   while (phase_ != phase::closed) {
     if (closing_ && phase_ != phase::lingering)
       break; // the answer is final: flush it, then linger and discard
     if (write_blocked_) {
       // Backpressure: leave input in the socket until the peer reads.
       read_paused_ = true;
-      return;
+      break;
     }
-    if (!make_room(min_read_space)) {
+    // With nothing pending, read into the reactor's scratch buffer: most
+    // requests arrive whole and are served from there, so a connection owns
+    // a buffer only while it holds a partial request.
+    bool scratch = begin_ == end_ && !head_complete_;
+    if (scratch) {
+      auto area = home().scratch();
+      data_ = area.first;
+      cap_ = area.second;
+      begin_ = end_ = 0;
+    } else if (!make_room(min_read_space)) {
       close_now();
-      return;
+      break;
     }
     auto space = cap_ - end_;
-    auto n = ::read(fd_, buf_.get() + end_, space);
+    auto n = ::read(fd_, data_ + end_, space);
     if (n > 0) {
       auto got = static_cast<size_t>(n);
       if (phase_ == phase::lingering) {
@@ -168,32 +191,69 @@ void connection::read_input() {
         request_bytes_ += got;
         process_input();
       }
+      if (scratch)
+        adopt_leftover();
       // Edge-triggered: a short read drained the socket; the next arrival
       // raises a new edge.
       if (got < space)
         break;
       continue;
     }
+    if (scratch)
+      adopt_leftover();
     if (n == 0) {
       // The peer closed (or half-closed) its side: nothing more to serve.
       if (!out_.empty() && phase_ != phase::lingering) {
         closing_ = true;
+        reading_ = false;
         flush();
         if (phase_ != phase::closed)
           close_now();
         return;
       }
       close_now();
-      return;
+      break;
     }
     if (errno == EINTR)
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
       break;
     close_now();
+    break;
+  }
+  reading_ = false;
+  flush();
+}
+
+void connection::adopt_leftover() {
+  // data_ is the reactor's scratch buffer, which the next connection
+  // reuses: move any unprocessed bytes into our own buffer.
+  auto used = end_ - begin_;
+  if (used == 0 || phase_ == phase::closed || phase_ == phase::lingering) {
+    data_ = own_.get();
+    cap_ = own_cap_;
+    begin_ = end_ = 0;
     return;
   }
-  flush();
+  auto want = std::max(initial_buffer, used + min_read_space);
+  if (own_cap_ < want) {
+    own_ = std::make_unique<char[]>(want);
+    own_cap_ = want;
+  }
+  std::memcpy(own_.get(), data_ + begin_, used);
+  if (head_complete_)
+    body_pos_ -= begin_;
+  data_ = own_.get();
+  cap_ = own_cap_;
+  begin_ = 0;
+  end_ = used;
+  if (head_complete_) {
+    // The head's views pointed into the scratch buffer: parse it again
+    // (same bytes, same result). The parser keeps offsets, so a partial
+    // head needs nothing.
+    parser_.reset();
+    parser_.parse({data_, end_});
+  }
 }
 
 void connection::process_input() {
@@ -204,7 +264,7 @@ void connection::process_input() {
         return;
       if (phase_ == phase::idle)
         begin_request_timing();
-      auto st = parser_.parse({buf_.get() + begin_, end_ - begin_});
+      auto st = parser_.parse({data_ + begin_, end_ - begin_});
       if (st == http1::parse_status::need_more)
         return;
       if (st == http1::parse_status::reject) {
@@ -218,6 +278,10 @@ void connection::process_input() {
     }
     if (!body_ready())
       return;
+    // A flood of pipelined requests must not pile up responses: past the
+    // backlog limit write now, and stop while the peer does not read.
+    if (out_.pending() >= max_output_backlog)
+      flush();
   }
 }
 
@@ -269,12 +333,12 @@ bool connection::body_ready() {
     if (end_ - begin_ < head_len + len)
       return false;
     used = head_len + len;
-    dispatch({buf_.get() + begin_ + head_len, len});
+    dispatch({data_ + begin_ + head_len, len});
     break;
   }
   case http1::body_framing::chunked: {
     auto st = chunked_.decode(
-      {buf_.get() + body_pos_, end_ - body_pos_},
+      {data_ + body_pos_, end_ - body_pos_},
       [this](std::string_view data) { chunked_body_.append(data); });
     body_pos_ += chunked_.consumed();
     if (st == http1::parse_status::need_more)
@@ -376,9 +440,10 @@ void connection::enter_idle() {
 void connection::shrink_buffers() noexcept {
   // A big request or response must not pin its buffers for the rest of a
   // keep-alive connection's life.
-  if (cap_ > initial_buffer && begin_ == end_) {
-    buf_.reset();
-    cap_ = begin_ = end_ = 0;
+  if (own_ && begin_ == end_) {
+    own_.reset();
+    own_cap_ = cap_ = begin_ = end_ = 0;
+    data_ = nullptr;
   }
   if (chunked_body_.capacity() > 0)
     chunked_body_ = std::string{};
@@ -393,8 +458,9 @@ void connection::hibernate() {
   // disables a timeout (upstream bug F3).
   if (phase_ != phase::idle || begin_ != end_ || !out_.empty())
     return;
-  buf_.reset();
-  cap_ = begin_ = end_ = 0;
+  own_.reset();
+  own_cap_ = cap_ = begin_ = end_ = 0;
+  data_ = nullptr;
   out_.clear();
   parser_ = http1::request_parser{shared_->limits};
 }
@@ -433,9 +499,12 @@ void connection::start_lingering() {
 // -- buffer -------------------------------------------------------------------
 
 bool connection::make_room(size_t min_free) {
-  if (!buf_) {
-    cap_ = initial_buffer;
-    buf_ = std::make_unique<char[]>(cap_);
+  // Own-buffer mode only (data_ == own_ or no buffer yet).
+  if (!own_) {
+    own_cap_ = initial_buffer;
+    own_ = std::make_unique<char[]>(own_cap_);
+    data_ = own_.get();
+    cap_ = own_cap_;
     begin_ = end_ = 0;
   }
   if (cap_ - end_ >= min_free)
@@ -446,8 +515,7 @@ bool connection::make_room(size_t min_free) {
     // down to the end of the head, which stays in place (its views too).
     auto keep_from = begin_ + parser_.consumed();
     if (body_pos_ > keep_from) {
-      std::memmove(buf_.get() + keep_from, buf_.get() + body_pos_,
-                   end_ - body_pos_);
+      std::memmove(data_ + keep_from, data_ + body_pos_, end_ - body_pos_);
       end_ -= body_pos_ - keep_from;
       body_pos_ = keep_from;
       if (cap_ - end_ >= min_free)
@@ -457,7 +525,7 @@ bool connection::make_room(size_t min_free) {
   auto used = end_ - begin_;
   if (!head_complete_ && begin_ > 0 && cap_ - used >= min_free) {
     // The parser keeps offsets from begin_, so sliding is safe.
-    std::memmove(buf_.get(), buf_.get() + begin_, used);
+    std::memmove(data_, data_ + begin_, used);
     begin_ = 0;
     end_ = used;
     return true;
@@ -469,18 +537,20 @@ bool connection::make_room(size_t min_free) {
 void connection::relocate(size_t new_capacity) {
   auto used = end_ - begin_;
   auto fresh = std::make_unique<char[]>(new_capacity);
-  std::memcpy(fresh.get(), buf_.get() + begin_, used);
+  std::memcpy(fresh.get(), data_ + begin_, used);
   if (head_complete_)
     body_pos_ -= begin_;
-  buf_ = std::move(fresh);
-  cap_ = new_capacity;
+  own_ = std::move(fresh);
+  own_cap_ = new_capacity;
+  data_ = own_.get();
+  cap_ = own_cap_;
   begin_ = 0;
   end_ = used;
   if (head_complete_) {
     // The head's views pointed into the old buffer: parse it again (same
     // bytes, same result).
     parser_.reset();
-    parser_.parse({buf_.get(), end_});
+    parser_.parse({data_, end_});
   }
 }
 
@@ -508,8 +578,9 @@ void connection::teardown() noexcept {
     fd_ = -1;
   }
   out_.clear();
-  buf_.reset();
-  cap_ = begin_ = end_ = 0;
+  own_.reset();
+  data_ = nullptr;
+  own_cap_ = cap_ = begin_ = end_ = 0;
   if (self_ref_)
     home().release_later(std::move(self_ref_));
 }

@@ -72,6 +72,7 @@ private:
   void shrink_buffers() noexcept;
   bool make_room(size_t min_free);
   void relocate(size_t new_capacity);
+  void adopt_leftover();
 
   int fd_;
   listener_shared_ptr shared_;
@@ -80,9 +81,13 @@ private:
   http1::chunked_decoder chunked_;
   io::output_queue out_;
 
-  // Read buffer: [begin_, end_) holds unprocessed bytes.
-  std::unique_ptr<char[]> buf_;
+  // Input: [begin_, end_) of data_ holds unprocessed bytes. data_ is the
+  // reactor's scratch buffer while a read is processed, else own_ (only
+  // allocated while a partial request is pending).
+  char* data_ = nullptr;
   size_t cap_ = 0;
+  std::unique_ptr<char[]> own_;
+  size_t own_cap_ = 0;
   size_t begin_ = 0;
   size_t end_ = 0;
 
@@ -95,6 +100,7 @@ private:
   bool closing_ = false;       // close once the output is flushed
   bool write_blocked_ = false; // waiting for EPOLLOUT
   bool read_paused_ = false;   // input left unread (output backlog)
+  bool reading_ = false;       // inside read_input (re-entry guard)
   int64_t request_start_ms_ = 0;
   uint64_t request_bytes_ = 0;
 

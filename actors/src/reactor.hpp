@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace roadrunner::detail {
@@ -100,6 +101,15 @@ public:
 
   size_t index() const noexcept { return index_; }
 
+  static constexpr size_t scratch_size = 64 * 1024;
+
+  /// A read buffer shared by every socket of this reactor: a connection
+  /// reads into it, processes what it got, and copies only leftover bytes
+  /// of a partial request into a buffer of its own. Reactor thread only.
+  std::pair<char*, size_t> scratch() noexcept {
+    return {scratch_.get(), scratch_size};
+  }
+
 private:
   void run();
   void refresh_now() noexcept;
@@ -124,6 +134,7 @@ private:
   std::vector<io_handler*> removed_; // handlers removed during this batch
   std::vector<std::unique_ptr<timer_list>> timer_lists_;
   std::vector<caf::strong_actor_ptr> releases_;
+  std::unique_ptr<char[]> scratch_{new char[scratch_size]};
 };
 
 } // namespace roadrunner::detail

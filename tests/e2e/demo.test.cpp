@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <poll.h>
 #include <regex>
 #include <string>
 #include <thread>
@@ -185,6 +186,35 @@ TEST_SUITE("e2e.demo") {
     CHECK(a->body == R"({"message":"Hello, World!"})");
     CHECK(b->body == "hello");
     CHECK(d->body == "Hello, World!");
+  }
+
+  TEST_CASE("a pipelining client that does not read cannot make the server "
+            "buffer without bound") {
+    demo_server srv{{"--max-keep-alive-requests=100000"}};
+    auto rss_kib = [&] {
+      auto [code, out] = run({"sh", "-c",
+                              "awk '/^VmRSS:/ {print $2}' /proc/" +
+                                std::to_string(srv.proc.pid()) + "/status"});
+      return std::stol(out);
+    };
+    auto before = rss_kib();
+    client c{srv.port};
+    // 1500 requests for 64 KiB each: 96 MiB of responses if all were queued.
+    std::string batch;
+    for (int i = 0; i < 1500; ++i)
+      batch += "GET /large HTTP/1.1\r\nHost: t\r\n\r\n";
+    REQUIRE(c.send(batch));
+    // Give the server time to do whatever it would do (nothing arrives for
+    // the client meanwhile that it reads; the bytes wait in the socket).
+    pollfd none{-1, 0, 0};
+    ::poll(&none, 0, 300);
+    auto during = rss_kib();
+    CHECK(during - before < 16 * 1024); // far below 96 MiB
+    for (int i = 0; i < 1500; ++i) {
+      auto res = c.read_response(10s);
+      REQUIRE(res);
+      REQUIRE(res->body.size() == 65536);
+    }
   }
 
   TEST_CASE("connection management: close, HTTP/1.0, errors") {
