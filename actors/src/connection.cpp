@@ -84,24 +84,31 @@ void connection::on_io(uint32_t events) {
     close_now();
     return;
   }
+  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0)
+    rdhup_ = true;
   bool resume = false;
-  if ((events & EPOLLOUT) != 0 && write_blocked_) {
-    flush();
-    if (phase_ == phase::closed || write_blocked_)
-      return;
-    // The peer read our backlog: serve the requests still buffered, then
-    // read what the socket holds if we had stopped (no new edge would
-    // announce bytes that arrived while we were not reading).
-    if (end_ > begin_ && phase_ != phase::lingering) {
-      process_input();
+  if ((events & EPOLLOUT) != 0) {
+    if (write_blocked_) {
       flush();
+      if (phase_ == phase::closed || write_blocked_)
+        return;
+    }
+    // Output drained: serve the requests still buffered, then read what
+    // the socket holds if we had stopped (no new edge would announce bytes
+    // that arrived while we were not reading).
+    if (end_ > begin_ && phase_ != phase::lingering && !closing_) {
+      process_input();
       if (phase_ == phase::closed)
         return;
     }
+    if (peer_eof_ && !write_blocked_)
+      closing_ = true; // everything the peer sent is answered
     resume = std::exchange(read_paused_, false);
   }
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 || resume)
     read_input();
+  else
+    flush();
 }
 
 void connection::on_timer() {
@@ -156,9 +163,30 @@ void connection::on_exit() {
 // -- input --------------------------------------------------------------------
 
 void connection::read_input() {
-  if (reading_)
-    return; // re-entered through flush() -> start_lingering()
+  if (reading_) {
+    again_ = true; // re-entered through flush() -> start_lingering()
+    return;
+  }
   reading_ = true;
+  do {
+    again_ = false;
+    read_some();
+    if (phase_ == phase::closed)
+      break;
+    flush();
+    if (phase_ != phase::closed && !write_blocked_ && read_paused_) {
+      // The backlog drained while we were here: go on with what is
+      // buffered and what the socket holds.
+      read_paused_ = false;
+      if (end_ > begin_ && phase_ != phase::lingering && !closing_)
+        process_input();
+      again_ = true;
+    }
+  } while (again_ && phase_ != phase::closed);
+  reading_ = false;
+}
+
+void connection::read_some() {
   while (phase_ != phase::closed) {
     if (closing_ && phase_ != phase::lingering)
       break; // the answer is final: flush it, then linger and discard
@@ -194,24 +222,24 @@ void connection::read_input() {
       if (scratch)
         adopt_leftover();
       // Edge-triggered: a short read drained the socket; the next arrival
-      // raises a new edge.
-      if (got < space)
+      // raises a new edge. Not so for a FIN already announced (RDHUP): its
+      // edge is spent, so read on until read() says 0.
+      if (got < space && !rdhup_)
         break;
       continue;
     }
     if (scratch)
       adopt_leftover();
     if (n == 0) {
-      // The peer closed (or half-closed) its side: nothing more to serve.
-      if (!out_.empty() && phase_ != phase::lingering) {
-        closing_ = true;
-        reading_ = false;
-        flush();
-        if (phase_ != phase::closed)
-          close_now();
-        return;
+      if (phase_ == phase::lingering) {
+        close_now();
+        break;
       }
-      close_now();
+      // The peer closed (or half-closed) its side. Requests already
+      // buffered are still answered; then the connection closes.
+      peer_eof_ = true;
+      if (!write_blocked_)
+        closing_ = true;
       break;
     }
     if (errno == EINTR)
@@ -221,8 +249,6 @@ void connection::read_input() {
     close_now();
     break;
   }
-  reading_ = false;
-  flush();
 }
 
 void connection::adopt_leftover() {

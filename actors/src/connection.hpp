@@ -56,6 +56,7 @@ private:
   };
 
   void read_input();
+  void read_some();
   void process_input();
   bool start_body();
   bool body_ready();
@@ -101,6 +102,9 @@ private:
   bool write_blocked_ = false; // waiting for EPOLLOUT
   bool read_paused_ = false;   // input left unread (output backlog)
   bool reading_ = false;       // inside read_input (re-entry guard)
+  bool again_ = false;         // read_input must run its loop once more
+  bool peer_eof_ = false;      // the peer shut its write side
+  bool rdhup_ = false;         // epoll announced the peer's FIN
   int64_t request_start_ms_ = 0;
   uint64_t request_bytes_ = 0;
 

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -225,6 +226,18 @@ TEST_SUITE("e2e.demo") {
       auto res = c.read_response();
       REQUIRE(res);
       CHECK(res->header("connection") == "close");
+      CHECK(c.closed_by_peer());
+    }
+    SUBCASE("a client that half-closes after its requests gets every answer") {
+      client c{srv.port};
+      REQUIRE(c.send("GET /large HTTP/1.1\r\nHost: t\r\n\r\n"
+                     "GET /json HTTP/1.1\r\nHost: t\r\n\r\n"));
+      ::shutdown(c.fd(), SHUT_WR);
+      auto a = c.read_response();
+      auto b = c.read_response();
+      REQUIRE((a && b));
+      CHECK(a->body.size() == 65536);
+      CHECK(b->body == R"({"message":"Hello, World!"})");
       CHECK(c.closed_by_peer());
     }
     SUBCASE("HTTP/1.0 without keep-alive closes") {
