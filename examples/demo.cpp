@@ -14,6 +14,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -49,6 +50,7 @@ struct demo_config : roadrunner::system_config {
   int64_t max_concurrent_requests = 0; // 0: infinity
   int64_t socket_backlog = defaults.socket_backlog;
   std::string protocols = "http1";
+  int64_t drain_timeout = 10000; // ms: SIGTERM/SIGINT drain deadline
   int64_t max_request_line = 8192;
   int64_t max_header_line = 8192;
   int64_t max_header_block = 10240;
@@ -78,6 +80,8 @@ struct demo_config : roadrunner::system_config {
            "requests in flight (0: infinity)")
       .add(socket_backlog, "socket-backlog", "listen backlog")
       .add(protocols, "protocols", "comma-separated: http1,http2")
+      .add(drain_timeout, "drain-timeout",
+           "ms to drain on SIGTERM/SIGINT before ending connections")
       .add(max_request_line, "max-request-line", "http1 limit -> 414")
       .add(max_header_line, "max-header-line", "http1 limit -> 431")
       .add(max_header_block, "max-header-block", "http1 limit -> 431")
@@ -229,7 +233,22 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);
-  self->request(*listener, 10s, roadrunner::stop_atom::value)
-    .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  // SIGTERM/SIGINT: drain (stop accepting, let requests in flight finish,
+  // close idle connections), at most --drain-timeout, then exit 0.
+  auto timeout =
+    std::chrono::milliseconds{std::max<int64_t>(0, cfg.drain_timeout)};
+  self
+    ->request(*listener, timeout + 10s, roadrunner::drain_atom::value,
+              caf::timespan{timeout})
+    .receive(
+      [](const roadrunner::drain_result& res) {
+        if (!res.drained)
+          std::cerr << "roadrunner-demo: drain timed out, ended "
+                    << res.remaining << " connection(s)" << std::endl;
+      },
+      [&](caf::error& e) {
+        std::cerr << "roadrunner-demo: drain failed: " << sys.render(e)
+                  << std::endl;
+      });
   return 0;
 }

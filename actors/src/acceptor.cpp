@@ -41,14 +41,28 @@ caf::behavior acceptor::make_behavior() {
   set_down_handler([this](caf::down_msg& dm) {
     // Exactly-once slot release: only a connection still in the map holds
     // a slot; on_exit releases whatever is left.
-    if (conns_.erase(dm.source.id()) > 0)
+    if (conns_.erase(dm.source.id()) > 0) {
       shared_->stats.release_slot();
+      if (listener_) // draining: the listener waits for active_clients == 0
+        send(listener_, conn_down_atom::value);
+    }
   });
   if (!watch())
     back_off();
   // Nothing to answer: the acceptor reacts to its socket, timers, down
   // messages and exit messages (from the linked listener).
   return {
+    [this](drain_atom, int64_t deadline_ms, bool notify) {
+      // Drain: stop accepting at once (the socket closes when every
+      // acceptor closed its duplicate), then tell the connections — the
+      // acceptors' connection maps are the drain group.
+      stop_listening();
+      listener_ = caf::actor_cast<caf::actor>(current_sender());
+      if (notify)
+        for (auto& kvp : conns_)
+          send(kvp.second, drain_atom::value, deadline_ms);
+      return caf::ok_atom::value;
+    },
     [this](connections_atom) {
       std::vector<caf::actor> xs;
       xs.reserve(conns_.size());
@@ -74,6 +88,8 @@ void acceptor::back_off() {
 }
 
 void acceptor::on_timer() {
+  if (fd_ < 0)
+    return; // draining: the socket is closed
   if (!watch())
     back_off();
   else
@@ -118,8 +134,7 @@ void acceptor::accept_batch() {
   }
 }
 
-void acceptor::on_exit() {
-  backoff_timer_.owner = this;
+void acceptor::stop_listening() {
   home().disarm(backoff_timer_);
   if (watching_) {
     home().remove(fd_, this);
@@ -127,6 +142,10 @@ void acceptor::on_exit() {
   }
   io::close_fd(fd_);
   fd_ = -1;
+}
+
+void acceptor::on_exit() {
+  stop_listening();
   // Nobody will hear these connections' down messages any more: end them
   // and release their slots here (each exactly once: they leave the map).
   for (auto& [id, conn] : conns_) {

@@ -47,6 +47,8 @@ private:
   bool watching_ = false;
   caf::strong_actor_ptr self_ref_;
   std::unordered_map<caf::actor_id, caf::actor> conns_;
+  caf::actor listener_; // set by drain: told about every connection's end
+  void stop_listening();
 };
 
 } // namespace roadrunner::detail

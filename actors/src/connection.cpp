@@ -3,6 +3,7 @@
 #include "date_cache.hpp"
 #include "http1/serializer.hpp"
 #include "io/socket.hpp"
+#include <roadrunner/listener.hpp>
 #include <roadrunner/response.hpp>
 
 #include <sys/epoll.h>
@@ -72,7 +73,9 @@ caf::behavior connection::make_behavior() {
   // read timeout of a fresh connection).
   phase_ = phase::idle;
   home().arm(timer_, shared_->opts.request_timeout.count());
-  return {[](caf::ok_atom) {}};
+  return {
+    [this](drain_atom, int64_t) { on_drain(); },
+  };
 }
 
 // -- events -------------------------------------------------------------------
@@ -154,6 +157,20 @@ void connection::on_rate_check() {
     return;
   }
   home().arm(rate_node_, shared_->opts.rate_check_interval.count());
+}
+
+void connection::on_drain() {
+  // Runs inside a message handler: end with quit() alone, resume() then
+  // finalizes (finalize() here would run cleanup under resume's feet).
+  draining_ = true;
+  if (phase_ == phase::idle && end_ == begin_ && out_.empty()) {
+    // An idle keep-alive connection (or one that never sent a byte) has
+    // nothing in flight: close it now.
+    teardown();
+    quit();
+  }
+  // Otherwise the request in flight finishes; its response carries
+  // `connection: close` (dispatch checks draining_).
 }
 
 void connection::on_exit() {
@@ -414,7 +431,7 @@ void connection::dispatch(std::string_view body) {
   ++served_;
   auto max_requests =
     static_cast<uint64_t>(shared_->opts.max_keep_alive_requests);
-  bool close = !h.keep_alive || served_ >= max_requests;
+  bool close = !h.keep_alive || served_ >= max_requests || draining_;
   for (auto& f : resp.fields())
     if (http1::iequals(f.name, "connection") &&
         http1::has_token(f.value, "close"))

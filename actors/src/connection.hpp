@@ -69,6 +69,7 @@ private:
   void close_now();
   void teardown() noexcept;
   void on_rate_check();
+  void on_drain();
   void hibernate();
   void shrink_buffers() noexcept;
   bool make_room(size_t min_free);
@@ -104,6 +105,7 @@ private:
   bool reading_ = false;       // inside read_input (re-entry guard)
   bool again_ = false;         // read_input must run its loop once more
   bool peer_eof_ = false;      // the peer shut its write side
+  bool draining_ = false;      // the listener drains: close after this one
   bool rdhup_ = false;         // epoll announced the peer's FIN
   int64_t request_start_ms_ = 0;
   uint64_t request_bytes_ = 0;

@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <vector>
 
 namespace roadrunner {
@@ -35,19 +37,36 @@ struct listener_state {
   size_t acceptors_alive = 0;
   bool stopping = false;
   std::vector<caf::typed_response_promise<caf::ok_atom>> stop_waiters;
+  // Drain (see the drain handler).
+  bool draining = false;
+  size_t drain_acks_pending = 0;
+  std::vector<caf::typed_response_promise<drain_result>> drain_waiters;
 
   ~listener_state() { io::close_fd(fd); }
 
   static inline const char* name = "roadrunner.listener";
 };
 
-using listener_ptr = listener_actor::stateful_pointer<listener_state>;
+// The listener's full interface: the public one plus messages from its
+// acceptors and its own timer. Users only ever see `listener_actor`.
+using listener_impl_actor =
+  listener_actor::extend<caf::reacts_to<detail::conn_down_atom>,
+                         caf::reacts_to<detail::drain_deadline_atom>>;
+
+using listener_ptr = listener_impl_actor::stateful_pointer<listener_state>;
 
 // The default handler when no `routes` are given: 404 with a hint, as the
 // seed's `roadrunner_default_handler`.
 response default_handler(request&) {
   return response::text(404, "Not Found: no routes configured on this "
                              "roadrunner listener\n");
+}
+
+void deliver_drain(listener_ptr self, drain_result res) {
+  auto& st = self->state;
+  for (auto& rp : st.drain_waiters)
+    rp.deliver(res);
+  st.drain_waiters.clear();
 }
 
 void finish_stop(listener_ptr self) {
@@ -57,13 +76,36 @@ void finish_stop(listener_ptr self) {
   for (auto& rp : st.stop_waiters)
     rp.deliver(caf::ok_atom::value);
   st.stop_waiters.clear();
+  // A stop during a drain answers the drain too.
+  auto left = st.shared->stats.snapshot().active_clients;
+  deliver_drain(self, drain_result{left == 0, left});
   self->quit();
 }
 
-listener_actor::behavior_type listener_impl(listener_ptr self,
-                                            detail::listener_shared_ptr shared,
-                                            int fd, uint16_t port,
-                                            module* mod) {
+// Ends a drain: answers, ends the acceptors (which end any connection still
+// alive and release its slot), and exits for good (upstream bug F6: the
+// listener must not come back).
+void finish_drain(listener_ptr self, drain_result res) {
+  auto& st = self->state;
+  deliver_drain(self, res);
+  st.stopping = true; // acceptor exits are expected from now on
+  for (auto& a : st.acceptors)
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+  self->quit();
+}
+
+// Drained once every acceptor closed its socket and told its connections,
+// and no connection holds a slot any more.
+void check_drained(listener_ptr self) {
+  auto& st = self->state;
+  if (st.draining && st.drain_acks_pending == 0 &&
+      st.shared->stats.snapshot().active_clients == 0)
+    finish_drain(self, drain_result{true, 0});
+}
+
+listener_impl_actor::behavior_type
+listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
+              uint16_t port, module* mod) {
   auto& st = self->state;
   st.shared = std::move(shared);
   st.fd = fd;
@@ -93,6 +135,8 @@ listener_actor::behavior_type listener_impl(listener_ptr self,
     auto& s = self->state;
     if (s.acceptors_alive > 0)
       --s.acceptors_alive;
+    if (s.draining && !s.stopping && s.acceptors_alive == 0)
+      check_drained(self);
     if (s.stopping && s.acceptors_alive == 0)
       finish_stop(self);
   });
@@ -129,6 +173,46 @@ listener_actor::behavior_type listener_impl(listener_ptr self,
             },
             [done](caf::error&) { done(); });
       return g->rp;
+    },
+    [self](drain_atom, caf::timespan timeout) -> caf::result<drain_result> {
+      // Graceful shutdown: stop accepting at once, tell every connection
+      // (idle ones close, requests in flight finish with connection:
+      // close), answer when the last connection ended — event-driven by
+      // the acceptors' down messages — or at the deadline.
+      auto& s = self->state;
+      auto rp = self->make_response_promise<drain_result>();
+      s.drain_waiters.push_back(rp);
+      if (s.draining || s.stopping)
+        return rp; // the running drain (or stop) answers this one too
+      s.draining = true;
+      s.status = listener_status::draining;
+      io::close_fd(s.fd); // our copy; each acceptor closes its duplicate
+      s.fd = -1;
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+      auto deadline = detail::monotonic_ms() + std::max<int64_t>(0, ms.count());
+      bool notify = s.shared->opts.graceful_drain;
+      s.drain_acks_pending = s.acceptors.size();
+      for (auto& a : s.acceptors)
+        self->request(a, caf::infinite, drain_atom::value, deadline, notify)
+          .then(
+            [self](caf::ok_atom) {
+              --self->state.drain_acks_pending;
+              check_drained(self);
+            },
+            [self](caf::error&) {
+              --self->state.drain_acks_pending;
+              check_drained(self);
+            });
+      self->delayed_send(self, timeout, detail::drain_deadline_atom::value);
+      return rp;
+    },
+    [self](detail::conn_down_atom) { check_drained(self); },
+    [self](detail::drain_deadline_atom) {
+      auto& s = self->state;
+      if (!s.draining || s.stopping)
+        return;
+      auto left = s.shared->stats.snapshot().active_clients;
+      finish_drain(self, drain_result{left == 0, left});
     },
     [self](stop_atom) -> caf::result<caf::ok_atom> {
       auto& s = self->state;
@@ -175,7 +259,8 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
     opts.routes.empty() ? handler{default_handler} : opts.routes.single();
   shared->stats.max_clients = static_cast<uint64_t>(opts.max_clients);
   shared->opts = std::move(opts);
-  return sys.spawn(listener_impl, std::move(shared), fd, port, mod);
+  auto impl = sys.spawn(listener_impl, std::move(shared), fd, port, mod);
+  return caf::actor_cast<listener_actor>(impl);
 }
 
 } // namespace roadrunner

@@ -1,5 +1,7 @@
 #include "reactor.hpp"
 
+#include "listener_shared.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
@@ -27,6 +29,12 @@ void release(caf::resumable* ptr) {
 }
 
 } // namespace
+
+int64_t monotonic_ms() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 
 reactor::reactor(caf::actor_system& sys, size_t index)
   : caf::execution_unit(&sys), index_(index) {
@@ -176,9 +184,7 @@ void reactor::fire_timers() {
 // -- loop -------------------------------------------------------------------
 
 void reactor::refresh_now() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  now_ms_ = static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+  now_ms_ = monotonic_ms();
 }
 
 void reactor::drain_remote() {

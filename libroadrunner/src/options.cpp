@@ -113,9 +113,6 @@ std::optional<option_error> validate(const listener_options& opts) {
   if (opts.slot_reconciliation)
     return invalid("slot_reconciliation", ms_text(*opts.slot_reconciliation),
                    "not supported yet (lifecycle issue); must be disabled");
-  if (!opts.graceful_drain)
-    return invalid("graceful_drain", "false",
-                   "not supported yet (lifecycle issue); must be true");
   if (opts.hibernate_after && opts.hibernate_after->count() < 1)
     return invalid("hibernate_after", ms_text(*opts.hibernate_after),
                    "must be >= 1 ms (or unset)");

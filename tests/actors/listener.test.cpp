@@ -113,8 +113,6 @@ TEST_SUITE("actors.listener") {
        [](listener_options& o) { o.hibernate_after = millis{0}; }},
       {"slot_reconciliation", "500",
        [](listener_options& o) { o.slot_reconciliation = millis{500}; }},
-      {"graceful_drain", "false",
-       [](listener_options& o) { o.graceful_drain = false; }},
       {"max_concurrent_requests", "10",
        [](listener_options& o) { o.max_concurrent_requests = 10; }},
       {"tls", "cert.pem",

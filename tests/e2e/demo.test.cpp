@@ -389,14 +389,33 @@ TEST_SUITE("e2e.demo") {
     CHECK(reactors == 3);
   }
 
-  TEST_CASE("SIGTERM stops the demo with exit code 0") {
+  TEST_CASE("SIGTERM drains: idle connections close, a request in flight "
+            "finishes, exit code 0") {
     demo_server srv;
-    client c{srv.port};
-    REQUIRE(c.send(get_root));
-    REQUIRE(c.read_response());
+    client idle{srv.port};
+    REQUIRE(idle.send(get_root));
+    REQUIRE(idle.read_response());
+    client busy{srv.port};
+    REQUIRE(busy.send("POST /echo HTTP/1.1\r\nHost: t\r\n"
+                      "Content-Length: 4\r\n\r\nab"));
     srv.proc.signal(SIGTERM);
+    CHECK(idle.closed_by_peer());
+    REQUIRE(busy.send("cd"));
+    auto res = busy.read_response();
+    REQUIRE(res);
+    CHECK(res->body == "abcd");
+    CHECK(res->header("connection") == "close");
     CHECK(srv.proc.wait_exit(10s) == 0);
-    CHECK(c.closed_by_peer());
+  }
+
+  TEST_CASE("--drain-timeout bounds the drain on SIGINT") {
+    demo_server srv{{"--drain-timeout=200"}};
+    client stuck{srv.port};
+    REQUIRE(stuck.send("POST /echo HTTP/1.1\r\nHost: t\r\n"
+                       "Content-Length: 9\r\n\r\nx"));
+    srv.proc.signal(SIGINT);
+    CHECK(stuck.closed_by_peer(5s));
+    CHECK(srv.proc.wait_exit(10s) == 0);
   }
 
 } // TEST_SUITE

@@ -11,6 +11,7 @@
 #include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <cstdint>
@@ -35,6 +36,25 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 /// e.g. to inspect or end them; each one's end releases its slot.
 using connections_atom = caf::atom_constant<caf::atom("conns")>;
 
+/// `(drain, timeout)` -> `drain_result`: graceful shutdown (see
+/// `drain_result`).
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+
+/// The answer to `drain`: `drained` when every connection ended before the
+/// deadline, else `remaining` connections were still alive at the deadline
+/// and were ended then. Either way the listener exits after answering.
+struct drain_result {
+  bool drained = false;
+  uint64_t remaining = 0;
+};
+
+/// CAF inspection of `drain_result`.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drain_result& x) {
+  return f(caf::meta::type_name("roadrunner::drain_result"), x.drained,
+           x.remaining);
+}
+
 /// The lifecycle phase answered to `status`.
 enum class listener_status : uint8_t { accepting, draining };
 
@@ -54,7 +74,8 @@ using listener_actor = caf::typed_actor<
   caf::replies_to<info_atom>::with<listener_info>,
   caf::replies_to<status_atom>::with<listener_status>,
   caf::replies_to<connections_atom>::with<std::vector<caf::actor>>,
-  caf::replies_to<stop_atom>::with<caf::ok_atom>>;
+  caf::replies_to<stop_atom>::with<caf::ok_atom>,
+  caf::replies_to<drain_atom, caf::timespan>::with<drain_result>>;
 
 // -- starting -----------------------------------------------------------------
 

@@ -130,7 +130,10 @@ struct listener_options {
   roadrunner::body_buffering body_buffering = body_buffering::automatic;
   /// Reconciliation interval (`disabled` when empty; not supported yet).
   std::optional<millis> slot_reconciliation;
-  /// Join the drain group (drain arrives with the lifecycle issue).
+  /// Tell connections about a drain (idle ones close at once, requests in
+  /// flight finish with `connection: close`). False: a drain only closes the
+  /// socket and waits for connections to end by themselves until the
+  /// deadline.
   bool graceful_drain = true;
   /// An idle keep-alive connection frees its buffers after this long (>= 1
   /// ms); unset: buffers are only trimmed to 4 KiB when a request ends.

@@ -3,11 +3,16 @@
 #include <roadrunner/http1/parser.hpp>
 #include <roadrunner/stats.hpp>
 
+#include <any>
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace roadrunner {
 
@@ -27,6 +32,55 @@ struct connection_info {
   std::string_view listener_name;
   /// The listener's live counters.
   const listener_stats* stats = nullptr;
+};
+
+/// One path binding: the name of a `:name` or `*name` segment of the matched
+/// route and the raw (not percent-decoded) bytes of the path it matched.
+/// `name` points into the compiled route table, `value` into the request.
+struct path_binding {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// The bindings of one route match, in route order, stored inline (no heap):
+/// at most `capacity` of them (the router rejects routes with more).
+class path_bindings {
+public:
+  /// The most bindings one route may declare.
+  static constexpr size_t capacity = 8;
+
+  /// Appends a binding; returns false and stores nothing when full.
+  bool push(std::string_view name, std::string_view value) noexcept {
+    if (size_ == capacity)
+      return false;
+    items_[size_++] = path_binding{name, value};
+    return true;
+  }
+
+  /// The value bound to `name` (byte-exact), or nullopt.
+  std::optional<std::string_view> find(std::string_view name) const noexcept {
+    for (size_t i = 0; i < size_; ++i)
+      if (items_[i].name == name)
+        return items_[i].value;
+    return std::nullopt;
+  }
+
+  /// Forgets every binding.
+  void clear() noexcept { size_ = 0; }
+
+  size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  const path_binding* begin() const noexcept { return items_.data(); }
+  const path_binding* end() const noexcept { return items_.data() + size_; }
+
+  /// The bindings as a span.
+  std::span<const path_binding> items() const noexcept {
+    return {items_.data(), size_};
+  }
+
+private:
+  std::array<path_binding, capacity> items_{};
+  size_t size_ = 0;
 };
 
 /// One HTTP request as seen by a handler.
@@ -87,10 +141,94 @@ public:
     return conn_->stats != nullptr ? conn_->stats->snapshot() : listener_info{};
   }
 
+  // -- parsed helpers -----------------------------------------------------
+
+  /// Every `name=value` pair of the query string in order, duplicates kept,
+  /// percent-decoded with '+' meaning space (application/x-www-form-urlencoded,
+  /// WHATWG URL 5.1). A pair without '=' has an empty value; empty pairs
+  /// ("a=1&&b=2") are skipped; a '%' not followed by two hex digits is kept
+  /// as is. Parsed on every call (nothing is cached): keep the result when
+  /// it is needed more than once.
+  std::vector<std::pair<std::string, std::string>> parse_query() const;
+
+  /// The decoded value of the first query parameter whose decoded name is
+  /// `name`, or nullopt. Same rules as `parse_query`; allocates only the
+  /// result.
+  std::optional<std::string> query_param(std::string_view name) const;
+
+  /// The value of the first cookie named `name` (byte-exact) across every
+  /// Cookie header field, or nullopt. Parsing follows what a user agent
+  /// sends (RFC 6265 5.4, syntax in 4.2.1): pairs separated by ';', optional
+  /// SP / HTAB around them, the name up to the first '='; a pair without
+  /// '=' is skipped; a value wrapped in DQUOTEs is returned without them.
+  /// Values are not decoded. No allocation; the view points into the header.
+  std::optional<std::string_view> cookie(std::string_view name) const noexcept;
+
+  /// Every cookie (name, value) in header order, by the rules of `cookie`.
+  std::vector<std::pair<std::string_view, std::string_view>> cookies() const;
+
+  // -- routing (set by the router before the pipeline runs) ---------------
+
+  /// The raw bytes bound to the route's `:name` or `*name`, or nullopt.
+  std::optional<std::string_view> binding(std::string_view name) const noexcept {
+    return bindings_.find(name);
+  }
+
+  /// All bindings of the matched route, in route order.
+  const path_bindings& bindings() const noexcept { return bindings_; }
+
+  /// Replaces the bindings (the router does this).
+  void bindings(const path_bindings& b) noexcept { bindings_ = b; }
+
+  /// The matched route's state; an empty `std::any` when the route has none
+  /// or no route matched. Owned by the compiled route table, which outlives
+  /// the pipeline call.
+  const std::any& state() const noexcept {
+    return state_ != nullptr ? *state_ : no_state_;
+  }
+
+  /// The route's state as a `T` when it holds exactly a `T`, else nullptr.
+  template <class T>
+  const T* state_as() const noexcept {
+    return std::any_cast<T>(&state());
+  }
+
+  /// Points the request at a route's state (the router does this); the
+  /// pointee must outlive every use of the request. nullptr clears it.
+  void state(const std::any* s) noexcept { state_ = s; }
+
+  // -- request id (set by the connection) ---------------------------------
+
+  /// The request id (16 lowercase hex digits when set from a number); empty
+  /// until the connection sets it.
+  std::string_view request_id() const noexcept {
+    return {id_.data(), id_size_};
+  }
+
+  /// Sets the request id to `id` as 16 lowercase hex digits.
+  void request_id(uint64_t id) noexcept {
+    constexpr char digits[] = "0123456789abcdef";
+    for (size_t i = id_.size(); i-- > 0; id >>= 4)
+      id_[i] = digits[id & 0xf];
+    id_size_ = id_.size();
+  }
+
+  /// Sets the request id to a copy of `id`; bytes past the 16th are dropped.
+  void request_id(std::string_view id) noexcept {
+    id_size_ = id.size() < id_.size() ? id.size() : id_.size();
+    id.copy(id_.data(), id_size_);
+  }
+
 private:
+  static inline const std::any no_state_{};
+
   const http1::request_head* head_;
   std::string_view body_;
   const connection_info* conn_;
+  const std::any* state_ = nullptr;
+  path_bindings bindings_;
+  std::array<char, 16> id_{};
+  size_t id_size_ = 0;
 };
 
 } // namespace roadrunner

@@ -1,0 +1,169 @@
+#include <roadrunner/request.hpp>
+
+namespace roadrunner {
+
+namespace {
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes the byte at `raw[i]` of a query component and advances `i` past
+// it: "%XX" -> one byte, '+' -> SP (WHATWG URL 5.1, urlencoded parsing), a
+// '%' without two hex digits stays a literal '%'.
+char decode_at(std::string_view raw, size_t& i) noexcept {
+  char c = raw[i++];
+  if (c == '+')
+    return ' ';
+  if (c == '%' && i + 1 < raw.size()) {
+    int hi = hex_value(raw[i]);
+    int lo = hex_value(raw[i + 1]);
+    if (hi >= 0 && lo >= 0) {
+      i += 2;
+      return static_cast<char>(hi * 16 + lo);
+    }
+  }
+  return c;
+}
+
+std::string decode(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size();)
+    out.push_back(decode_at(raw, i));
+  return out;
+}
+
+// Compares the decoded form of `raw` with `plain` without allocating.
+bool decoded_equals(std::string_view raw, std::string_view plain) noexcept {
+  size_t i = 0;
+  size_t j = 0;
+  while (i < raw.size()) {
+    if (j == plain.size() || decode_at(raw, i) != plain[j])
+      return false;
+    ++j;
+  }
+  return j == plain.size();
+}
+
+// Calls `f(name, value)` with the raw pieces of each non-empty query pair.
+template <class F>
+void for_each_pair(std::string_view query, F&& f) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{}
+                                          : query.substr(amp + 1);
+    if (pair.empty())
+      continue;
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos)
+      f(pair, std::string_view{});
+    else
+      f(pair.substr(0, eq), pair.substr(eq + 1));
+  }
+}
+
+bool is_ws(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && is_ws(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_ws(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] + 32 : a[i];
+    auto y = b[i] >= 'A' && b[i] <= 'Z' ? b[i] + 32 : b[i];
+    if (x != y)
+      return false;
+  }
+  return true;
+}
+
+// Calls `f(name, value)` for each cookie-pair of every Cookie field until it
+// returns true (RFC 6265 4.2.1: pairs separated by "; "; we also accept a
+// missing or doubled SP and HTAB, as user agents differ). Returns whether
+// `f` stopped the walk.
+template <class F>
+bool for_each_cookie(std::span<const http1::header_field> fields, F&& f) {
+  for (const auto& field : fields) {
+    if (!iequals(field.name, "cookie"))
+      continue;
+    auto rest = field.value;
+    while (!rest.empty()) {
+      auto semi = rest.find(';');
+      auto pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view{}
+                                            : rest.substr(semi + 1);
+      auto eq = pair.find('=');
+      if (eq == std::string_view::npos)
+        continue;
+      auto name = trim(pair.substr(0, eq));
+      auto value = trim(pair.substr(eq + 1));
+      // cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE )
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
+      if (f(name, value))
+        return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+std::vector<std::pair<std::string, std::string>> request::parse_query() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for_each_pair(query(), [&out](std::string_view name, std::string_view value) {
+    out.emplace_back(decode(name), decode(value));
+  });
+  return out;
+}
+
+std::optional<std::string>
+request::query_param(std::string_view name) const {
+  std::optional<std::string> out;
+  for_each_pair(query(), [&](std::string_view raw_name, std::string_view raw) {
+    if (!out && decoded_equals(raw_name, name))
+      out = decode(raw);
+  });
+  return out;
+}
+
+std::optional<std::string_view>
+request::cookie(std::string_view name) const noexcept {
+  std::optional<std::string_view> out;
+  for_each_cookie(headers(), [&](std::string_view n, std::string_view v) {
+    if (n != name)
+      return false;
+    out = v;
+    return true;
+  });
+  return out;
+}
+
+std::vector<std::pair<std::string_view, std::string_view>>
+request::cookies() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for_each_cookie(headers(), [&out](std::string_view n, std::string_view v) {
+    out.emplace_back(n, v);
+    return false;
+  });
+  return out;
+}
+
+} // namespace roadrunner
