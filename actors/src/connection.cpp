@@ -115,6 +115,11 @@ void connection::on_io(uint32_t events) {
 }
 
 void connection::on_timer() {
+  if (write_blocked_) {
+    // The send deadline passed without the peer reading: give up.
+    close_now();
+    return;
+  }
   switch (phase_) {
   case phase::idle:
     if (served_ > 0) {
@@ -270,7 +275,11 @@ void connection::read_some() {
 
 void connection::adopt_leftover() {
   // data_ is the reactor's scratch buffer, which the next connection
-  // reuses: move any unprocessed bytes into our own buffer.
+  // reuses: move any unprocessed bytes into our own buffer. (If processing
+  // already moved them there — relocate() for a large body — or closed
+  // the connection, there is nothing to do.)
+  if (data_ != home().scratch().first)
+    return;
   auto used = end_ - begin_;
   if (used == 0 || phase_ == phase::closed || phase_ == phase::lingering) {
     data_ = own_.get();
@@ -319,7 +328,7 @@ void connection::process_input() {
       if (!start_body())
         return;
     }
-    if (!body_ready())
+    if (phase_ == phase::closed || !body_ready())
       return;
     // A flood of pipelined requests must not pile up responses: past the
     // backlog limit write now, and stop while the peer does not read.
@@ -357,9 +366,9 @@ bool connection::start_body() {
   if (head.expect_continue && end_ - begin_ == head_len) {
     // RFC 9110 10.1.1: the client waits for this before sending the body.
     out_.buffer().append(continue_line);
-    flush();
+    flush(); // may close the connection (write error)
   }
-  return true;
+  return phase_ != phase::closed;
 }
 
 bool connection::body_ready() {
@@ -514,11 +523,20 @@ void connection::flush() {
   if (phase_ == phase::closed)
     return;
   if (!out_.empty()) {
+    auto before = out_.pending();
     switch (out_.flush(fd_)) {
     case io::output_queue::result::done:
-      write_blocked_ = false;
+      if (write_blocked_) {
+        write_blocked_ = false;
+        rearm_phase_timer(); // the send deadline is over
+      }
       break;
     case io::output_queue::result::blocked:
+      // A peer that stops reading must not hold the connection (and its
+      // slot) forever: while output waits, request_timeout is a send
+      // deadline, restarted whenever the peer takes some bytes.
+      if (!write_blocked_ || out_.pending() < before)
+        home().arm(timer_, shared_->opts.request_timeout.count());
       write_blocked_ = true;
       return;
     case io::output_queue::result::failed:
@@ -528,6 +546,21 @@ void connection::flush() {
   }
   if (closing_ && phase_ != phase::lingering)
     start_lingering();
+}
+
+void connection::rearm_phase_timer() {
+  switch (phase_) {
+  case phase::idle:
+    home().arm(timer_, shared_->opts.keep_alive_timeout.count());
+    break;
+  case phase::head:
+  case phase::body:
+    home().arm(timer_, shared_->opts.request_timeout.count());
+    break;
+  case phase::lingering:
+  case phase::closed:
+    break;
+  }
 }
 
 void connection::start_lingering() {
@@ -621,9 +654,9 @@ void connection::teardown() noexcept {
     fd_ = -1;
   }
   out_.clear();
-  own_.reset();
-  data_ = nullptr;
-  own_cap_ = cap_ = begin_ = end_ = 0;
+  // The buffers stay allocated until the actor is destroyed: a caller up
+  // the stack may still hold a view into them.
+  begin_ = end_ = 0;
   if (self_ref_)
     home().release_later(std::move(self_ref_));
 }

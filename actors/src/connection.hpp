@@ -63,6 +63,7 @@ private:
   void dispatch(std::string_view body);
   void respond_error(int status);
   void flush();
+  void rearm_phase_timer();
   void begin_request_timing();
   void enter_idle();
   void start_lingering();

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <vector>
 
 namespace roadrunner {
@@ -105,26 +107,21 @@ void check_drained(listener_ptr self) {
 
 listener_impl_actor::behavior_type
 listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
-              uint16_t port, module* mod) {
+              uint16_t port, std::vector<int> dup_fds, module* mod) {
   auto& st = self->state;
   st.shared = std::move(shared);
   st.fd = fd;
   st.port = port;
-  // The acceptors share the socket through duplicates so each can register
-  // it in its own reactor's epoll set.
-  for (int64_t i = 0; i < st.shared->opts.num_acceptors; ++i) {
+  // The acceptors share the socket through duplicates (made by
+  // start_listener) so each can register it in its own reactor's epoll set.
+  for (int dup_fd : dup_fds) {
     auto& r = mod->next_reactor();
-    int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup_fd < 0)
-      break; // fewer acceptors; at least one is needed (checked below)
     auto a = self->system().spawn<detail::acceptor>(&r, dup_fd, st.shared);
     self->link_to(a);
     self->monitor(a);
     st.acceptors.push_back(a);
   }
   st.acceptors_alive = st.acceptors.size();
-  if (st.acceptors.empty())
-    self->quit(make_error(errc::listen_failed, "cannot duplicate the socket"));
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // An acceptor ended: during stop that is expected; otherwise the
     // listener goes down with it (the seed spawn-links its acceptors).
@@ -252,6 +249,21 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   if (fd < 0)
     return make_error(errc::listen_failed, std::move(reason));
   auto port = io::local_port(fd);
+  std::vector<int> dup_fds;
+  for (int64_t i = 0; i < opts.num_acceptors; ++i) {
+    int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0) {
+      auto err = make_error(errc::listen_failed,
+                            std::string{"duplicating the socket for an "
+                                        "acceptor: "} +
+                              std::strerror(errno));
+      for (int x : dup_fds)
+        io::close_fd(x);
+      io::close_fd(fd);
+      return err;
+    }
+    dup_fds.push_back(dup_fd);
+  }
   auto shared = std::make_shared<detail::listener_shared>();
   shared->name = std::move(name);
   shared->limits = http1_limits(opts);
@@ -259,7 +271,8 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
     opts.routes.empty() ? handler{default_handler} : opts.routes.single();
   shared->stats.max_clients = static_cast<uint64_t>(opts.max_clients);
   shared->opts = std::move(opts);
-  auto impl = sys.spawn(listener_impl, std::move(shared), fd, port, mod);
+  auto impl = sys.spawn(listener_impl, std::move(shared), fd, port,
+                        std::move(dup_fds), mod);
   return caf::actor_cast<listener_actor>(impl);
 }
 

@@ -66,6 +66,12 @@ void reactor::stop() {
   uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
   thread_.join();
+  thread_id_.store(std::thread::id{}, std::memory_order_release);
+  // From now on nothing runs here: exec_later drops its reference at once.
+  {
+    std::lock_guard<std::mutex> guard{remote_mtx_};
+    stopped_ = true;
+  }
   // Whatever is still queued holds a reference taken by `enqueue`.
   drain_remote();
   for (auto* p : local_)
@@ -83,11 +89,22 @@ void reactor::exec_later(caf::resumable* ptr) {
     local_.push_back(ptr);
     return;
   }
-  bool was_empty;
+  bool was_empty = false;
+  bool gone = false;
   {
     std::lock_guard<std::mutex> guard{remote_mtx_};
-    was_empty = remote_.empty();
-    remote_.push_back(ptr);
+    gone = stopped_;
+    if (!gone) {
+      was_empty = remote_.empty();
+      remote_.push_back(ptr);
+    }
+  }
+  if (gone) {
+    // The loop is gone (system shutdown): nothing will resume this actor;
+    // give back the reference its enqueue took (outside the lock: this may
+    // destroy the actor).
+    release(ptr);
+    return;
   }
   // One wake-up per batch: the loop reads the eventfd before taking the
   // queue, so a push after the take sees an empty queue and writes again.
@@ -215,7 +232,7 @@ void reactor::run_local() {
 }
 
 void reactor::run() {
-  thread_id_ = std::this_thread::get_id();
+  thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
   auto name = "rr.reactor." + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   system().thread_started();

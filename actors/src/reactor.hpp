@@ -96,7 +96,8 @@ public:
 
   /// True on this reactor's own thread.
   bool on_thread() const noexcept {
-    return std::this_thread::get_id() == thread_id_;
+    return std::this_thread::get_id() ==
+           thread_id_.load(std::memory_order_acquire);
   }
 
   size_t index() const noexcept { return index_; }
@@ -122,8 +123,9 @@ private:
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::thread thread_;
-  std::thread::id thread_id_;
+  std::atomic<std::thread::id> thread_id_{};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopped_{false}; // after stop(): exec_later releases
   int64_t now_ms_ = 0;
 
   std::vector<caf::resumable*> local_;   // reactor thread only

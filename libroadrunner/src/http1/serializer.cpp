@@ -142,12 +142,62 @@ bool is_safe_field_text(std::string_view x) noexcept {
   return true;
 }
 
+namespace {
+
+bool is_tchar(unsigned char c) noexcept {
+  // RFC 9110 5.6.2
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+      (c >= 'A' && c <= 'Z'))
+    return true;
+  switch (c) {
+  case '!':
+  case '#':
+  case '$':
+  case '%':
+  case '&':
+  case '\'':
+  case '*':
+  case '+':
+  case '-':
+  case '.':
+  case '^':
+  case '_':
+  case '`':
+  case '|':
+  case '~':
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool is_field_name(std::string_view x) noexcept {
+  if (x.empty())
+    return false;
+  for (unsigned char c : x)
+    if (!is_tchar(c))
+      return false;
+  return true;
+}
+
+bool is_field_value(std::string_view x) noexcept {
+  // RFC 9110 5.5: VCHAR, SP, HTAB and obs-text; no other control bytes.
+  for (unsigned char c : x)
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      return false;
+  return true;
+}
+
+} // namespace
+
 bool is_writable(const response& r) noexcept {
-  if (r.status() < 100 || r.status() > 999)
+  // A final response is 2xx..9xx: a 1xx from a handler would be taken as
+  // interim by the client, which then pairs the next response with this
+  // request (and 101 would switch protocols under our feet).
+  if (r.status() < 200 || r.status() > 999)
     return false;
   for (auto& f : r.fields())
-    if (f.name.empty() || !is_safe_field_text(f.name) ||
-        !is_safe_field_text(f.value))
+    if (!is_field_name(f.name) || !is_field_value(f.value))
       return false;
   return true;
 }
@@ -174,8 +224,9 @@ void write_head(std::string& out, const response& r, size_t body_size,
     out.append(r.content_type());
     out.append("\r\n");
   }
-  // RFC 9110 8.6: no content-length in 1xx or 204 responses.
-  if (r.status() >= 200 && r.status() != 204) {
+  // RFC 9110 8.6: no content-length in 1xx or 204 responses, and a 304's
+  // would have to be the size of the 200 we do not know: leave it out.
+  if (r.status() >= 200 && r.status() != 204 && r.status() != 304) {
     out.append("content-length: ");
     append_number(out, body_size);
     out.append("\r\n");

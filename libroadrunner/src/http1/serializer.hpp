@@ -23,8 +23,8 @@ std::string_view reason_phrase(int status) noexcept;
 bool is_safe_field_text(std::string_view x) noexcept;
 
 /// True when the response's status and header fields can be written as they
-/// are: status 100..999 and no CR/LF/NUL in any name or value (no header
-/// injection, RFC 9110 5.5).
+/// are: a final status 200..999, token field names and values without
+/// control bytes other than HTAB (no header injection, RFC 9110 5.5).
 bool is_writable(const response& r) noexcept;
 
 /// What the server says in the `connection` field of a response.

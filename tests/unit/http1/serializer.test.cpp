@@ -39,6 +39,12 @@ TEST_SUITE("http1.serializer") {
                  "connection: close\r\n\r\n");
   }
 
+  TEST_CASE("a 304 has no content-length (RFC 9110 8.6)") {
+    std::string out;
+    write_head(out, response::status_only(304), 0, "D", connection_field::none);
+    CHECK(out == "HTTP/1.1 304 Not Modified\r\ndate: D\r\n\r\n");
+  }
+
   TEST_CASE("HTTP/1.0 keep-alive is echoed; 204 has no content-length") {
     std::string out;
     write_head(out, response::status_only(204), 0, "D",
@@ -69,6 +75,14 @@ TEST_SUITE("http1.serializer") {
       response::text(200, "x").header("a", std::string{"b\0c", 3})));
     CHECK_FALSE(is_writable(response::text(200, "x").header("", "b")));
     CHECK_FALSE(is_writable(response::status_only(99)));
+    CHECK_FALSE(is_writable(response::status_only(100))); // 1xx is not final
+    CHECK_FALSE(is_writable(response::status_only(101)));
+    CHECK_FALSE(
+      is_writable(response::text(200, "x").header("content-length ", "1")));
+    CHECK_FALSE(is_writable(response::text(200, "x").header("a b", "1")));
+    CHECK_FALSE(is_writable(response::text(200, "x").header("a", "b\x7f")));
+    CHECK_FALSE(is_writable(response::text(200, "x").header("a", "b\x01")));
+    CHECK(is_writable(response::text(200, "x").header("a", "b\tc \xc3\xa9")));
     CHECK_FALSE(is_writable(response::status_only(1000)));
   }
 

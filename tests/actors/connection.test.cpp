@@ -1,0 +1,153 @@
+// Connection edge cases found in review: resets in the middle of a
+// pipeline, a read that fills the reactor's scratch buffer, peers that stop
+// reading, and slow readers of big responses.
+
+#include "fixture.hpp"
+#include "net.hpp"
+#include <roadrunner/roadrunner.hpp>
+
+#include <doctest/doctest.h>
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <memory>
+#include <poll.h>
+#include <string>
+#include <thread>
+
+using namespace rrtest;
+using namespace roadrunner;
+
+namespace {
+
+const std::string get_root = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+
+response routes_for_tests(request& req) {
+  if (req.path() == "/slow") {
+    // Test-only: keep the reactor busy so the client's reset lands while
+    // the rest of the pipeline is still unprocessed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return response::text(200, "slow");
+  }
+  if (req.path() == "/big")
+    return response::text(200, std::string(1 << 20, 'b'));
+  return response::text(200, std::string{req.body()});
+}
+
+void set_rcvbuf(client& c, int bytes) {
+  ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+void reset_now(client& c) {
+  linger lg{1, 0}; // close() sends RST
+  ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+} // namespace
+
+TEST_SUITE("actors.connection") {
+
+  TEST_CASE("a reset while 100-continue is written ends only that connection") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = routes_for_tests;
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    for (int i = 0; i < 5; ++i) {
+      auto c = std::make_unique<client>(port);
+      REQUIRE(c->send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n"
+                      "POST /echo HTTP/1.1\r\nHost: t\r\n"
+                      "Transfer-Encoding: chunked\r\n"
+                      "Expect: 100-continue\r\n\r\n"));
+      reset_now(*c);
+      c.reset();
+    }
+    REQUIRE(fx.await_active(l, 0));
+    client ok{port};
+    REQUIRE(ok.send(get_root));
+    auto res = ok.read_response();
+    REQUIRE(res);
+    CHECK(res->status == 200);
+  }
+
+  TEST_CASE("a read that fills the scratch buffer with a body to relocate") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = routes_for_tests;
+    auto l = fx.start(opts);
+    client c{fx.port_of(l)};
+    // 27-byte GET + a POST whose head and body fill the rest of 64 KiB.
+    std::string get = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n";
+    std::string head_prefix =
+      "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ";
+    size_t total = 64 * 1024 - 6;
+    size_t body_len = total - get.size() - head_prefix.size() - 5 - 4;
+    std::string post = head_prefix + std::to_string(body_len) + "\r\n\r\n";
+    std::string body(body_len, 'z');
+    REQUIRE(c.send(get + post + body));
+    auto a = c.read_response();
+    auto b = c.read_response();
+    REQUIRE((a && b));
+    CHECK(a->body.empty());
+    CHECK(b->body.size() == body_len);
+    CHECK(b->body == body);
+  }
+
+  TEST_CASE("a peer that stops reading is dropped after the send deadline") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = routes_for_tests;
+    opts.request_timeout = millis{300};
+    opts.keep_alive_timeout = millis{300};
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    client c{port};
+    set_rcvbuf(c, 4096);
+    std::string batch;
+    for (int i = 0; i < 16; ++i)
+      batch += "GET /big HTTP/1.1\r\nHost: t\r\n\r\n";
+    REQUIRE(c.send(batch));
+    REQUIRE(fx.await_active(l, 1));
+    // Never read: the connection (and its slot) must go within a few
+    // deadlines, not live forever.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (fx.info_of(l).active_clients != 0 &&
+           std::chrono::steady_clock::now() < deadline)
+      fx.self->receive(caf::after(std::chrono::milliseconds(20)) >> [] {});
+    CHECK(fx.info_of(l).active_clients == 0);
+  }
+
+  TEST_CASE("a slow reader gets the whole response past the keep-alive "
+            "timeout") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = routes_for_tests;
+    opts.keep_alive_timeout = millis{200};
+    opts.request_timeout = millis{2000};
+    auto l = fx.start(opts);
+    client c{fx.port_of(l)};
+    set_rcvbuf(c, 16384);
+    REQUIRE(c.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n"));
+    // Read 1 MiB in 64 KiB steps, 40 ms apart: about 0.7 s in all, well
+    // past the 200 ms keep-alive timeout, always making progress.
+    std::string got;
+    auto deadline = clock_type::now() + 20s;
+    char buf[65536];
+    while (got.size() < (1u << 20) + 50 && clock_type::now() < deadline) {
+      pollfd p{c.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 1000) <= 0)
+        break;
+      auto n = ::recv(c.fd(), buf, sizeof(buf), 0);
+      if (n <= 0)
+        break;
+      got.append(buf, static_cast<size_t>(n));
+      pollfd none{-1, 0, 0};
+      ::poll(&none, 0, 40); // pace the reader
+    }
+    auto head_end = got.find("\r\n\r\n");
+    REQUIRE(head_end != std::string::npos);
+    CHECK(got.size() - head_end - 4 == (1u << 20));
+  }
+
+} // TEST_SUITE
