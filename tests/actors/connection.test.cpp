@@ -31,7 +31,7 @@ response routes_for_tests(request& req) {
     return response::text(200, "slow");
   }
   if (req.path() == "/big")
-    return response::text(200, std::string(1 << 20, 'b'));
+    return response::text(200, std::string(8 << 20, 'b'));
   return response::text(200, std::string{req.body()});
 }
 
@@ -60,6 +60,10 @@ TEST_SUITE("actors.connection") {
                       "POST /echo HTTP/1.1\r\nHost: t\r\n"
                       "Transfer-Encoding: chunked\r\n"
                       "Expect: 100-continue\r\n\r\n"));
+      // Let the server read both and start on /slow, then reset: the 100
+      // Continue written after /slow's answer then hits a dead socket.
+      pollfd none{-1, 0, 0};
+      ::poll(&none, 0, 30);
       reset_now(*c);
       c.reset();
     }
@@ -129,12 +133,12 @@ TEST_SUITE("actors.connection") {
     client c{fx.port_of(l)};
     set_rcvbuf(c, 16384);
     REQUIRE(c.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n"));
-    // Read 1 MiB in 64 KiB steps, 40 ms apart: about 0.7 s in all, well
-    // past the 200 ms keep-alive timeout, always making progress.
+    // Read 8 MiB (more than the server send buffer holds) in 64 KiB steps,
+    // 5 ms apart: well past the 200 ms keep-alive timeout, always progressing.
     std::string got;
     auto deadline = clock_type::now() + 20s;
     char buf[65536];
-    while (got.size() < (1u << 20) + 50 && clock_type::now() < deadline) {
+    while (got.size() < (8u << 20) + 50 && clock_type::now() < deadline) {
       pollfd p{c.fd(), POLLIN, 0};
       if (::poll(&p, 1, 1000) <= 0)
         break;
@@ -143,11 +147,11 @@ TEST_SUITE("actors.connection") {
         break;
       got.append(buf, static_cast<size_t>(n));
       pollfd none{-1, 0, 0};
-      ::poll(&none, 0, 40); // pace the reader
+      ::poll(&none, 0, 5); // pace the reader
     }
     auto head_end = got.find("\r\n\r\n");
     REQUIRE(head_end != std::string::npos);
-    CHECK(got.size() - head_end - 4 == (1u << 20));
+    CHECK(got.size() - head_end - 4 == (8u << 20));
   }
 
 } // TEST_SUITE
