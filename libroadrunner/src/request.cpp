@@ -134,8 +134,7 @@ std::vector<std::pair<std::string, std::string>> request::parse_query() const {
   return out;
 }
 
-std::optional<std::string>
-request::query_param(std::string_view name) const {
+std::optional<std::string> request::query_param(std::string_view name) const {
   std::optional<std::string> out;
   for_each_pair(query(), [&](std::string_view raw_name, std::string_view raw) {
     if (!out && decoded_equals(raw_name, name))

@@ -170,7 +170,8 @@ public:
   // -- routing (set by the router before the pipeline runs) ---------------
 
   /// The raw bytes bound to the route's `:name` or `*name`, or nullopt.
-  std::optional<std::string_view> binding(std::string_view name) const noexcept {
+  std::optional<std::string_view>
+  binding(std::string_view name) const noexcept {
     return bindings_.find(name);
   }
 

@@ -20,34 +20,45 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace roadrunner {
 
+namespace detail {
+struct route_compiler; // router.cpp
+} // namespace detail
+
 /// One entry of a route list (the seed's map form; the tuple forms are this
-/// with fewer fields set).
+/// with fewer fields set). Every member has a default member initializer, so
+/// designated initializers may leave any out without -Wextra warnings:
+/// `route{.path = "/users/:id", .handler = h, .methods = {"GET"}}`.
 ///
 /// Path syntax: '/'-separated segments; a segment is a literal (byte-exact,
-/// case-sensitive), `:name` (binds one non-empty segment) or `*name` (binds
-/// the rest of the path, possibly empty; only as the last segment). Empty
+/// case-sensitive), `:name` (binds one non-empty segment) or `*name` (only
+/// as the last segment: binds the rest of the path as sent, from the first
+/// byte of its next non-empty segment, so never with a leading '/' but with
+/// inner and trailing slashes kept; empty when nothing follows). Empty
 /// segments are ignored on both sides, as upstream does (`/a//b/` is `/a/b`,
 /// and `/` is the empty path), so a trailing slash never matters. Matching is
-/// on the raw path: nothing is percent-decoded, in the path or in bindings.
+/// on the raw path: nothing is percent-decoded, in the path or in bindings
+/// (`%2F` never splits a segment; dot segments are not removed, so a
+/// handler that maps a wildcard to files must refuse "..").
 struct route {
   /// The pattern, starting with '/'.
-  std::string path;
+  std::string path{};
   /// Runs when this route is chosen (after the middlewares). Must not be
   /// empty.
-  roadrunner::handler handler;
+  roadrunner::handler handler{};
   /// Per-route state, reachable as `request::state()` / `state_as<T>()`
   /// while the pipeline runs (also from the middlewares). May be empty.
-  std::any state;
+  std::any state{};
   /// Per-route middlewares, run inside the listener-wide ones; the first in
   /// the list is the outermost.
-  std::vector<middleware> middlewares;
+  std::vector<middleware> middlewares{};
   /// Method tokens (case-sensitive) this route accepts; empty = any method.
   /// A route that accepts GET also accepts HEAD (RFC 9110 9.3.2).
-  std::vector<std::string> methods;
+  std::vector<std::string> methods{};
 };
 
 /// Routes in priority order: the first that matches wins.
@@ -81,8 +92,8 @@ struct route_error {
   size_t index = 0;
   /// The route's path as given (empty for `listener`).
   std::string path;
-  /// A sentence naming the offending piece, e.g. "duplicate binding name
-  /// 'id'".
+  /// A sentence naming the offending piece, e.g. "binding name 'id' used
+  /// twice".
   std::string reason;
 };
 
@@ -115,7 +126,7 @@ public:
 
 private:
   friend class compiled_routes;
-  friend struct route_compiler;
+  friend struct detail::route_compiler;
 
   enum class segment_kind : uint8_t { literal, param, wildcard };
 
@@ -124,8 +135,9 @@ private:
     std::string text; // the literal, or the binding name
   };
 
-  // Matches the segments against `path` (which starts with '/'), appending
-  // the bindings to `out`. No allocation.
+  // Matches the segments against a routing path (origin-form, or the path
+  // part of an absolute-form target), appending the bindings to `out`. No
+  // allocation.
   bool match_path(std::string_view path, path_bindings& out) const noexcept;
 
   size_t index_ = 0;
@@ -193,7 +205,7 @@ public:
   std::span<const compiled_route> routes() const noexcept { return routes_; }
 
 private:
-  friend struct route_compiler;
+  friend struct detail::route_compiler;
 
   compiled_routes() = default;
 
@@ -238,8 +250,9 @@ private:
 /// middleware is one shared instance across all pipelines. An empty list
 /// is valid (every request gets 404). Never throws for a bad route; only
 /// std::bad_alloc can escape.
-compile_result compile(route_list routes,
-                       const std::vector<middleware>& listener_middlewares = {});
+compile_result
+compile(route_list routes,
+        const std::vector<middleware>& listener_middlewares = {});
 
 /// Compiles single-handler dispatch (the seed's `routes => Handler` and
 /// `{Handler, State}` forms): every request, whatever its method and path,
