@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds and runs the whole test suite twice:
 # a normal build (build/) and an AddressSanitizer + UBSan build
-# (build-asan/). Exits non-zero if anything fails.
+# (build-asan/), then fuzzes the HTTP/1.1 parser for a bounded time
+# (FUZZ_SECONDS, default 30). Exits non-zero if anything fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -21,3 +22,6 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug \
     -DROADRUNNER_SANITIZERS=address,undefined -DROADRUNNER_BUILD_BENCHMARKS=OFF
+
+echo "== fuzz the HTTP/1.1 parser (${FUZZ_SECONDS:-30} s)" >&2
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} "$root/scripts/fuzz.sh"
