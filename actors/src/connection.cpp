@@ -53,6 +53,8 @@ connection::connection(caf::actor_config& cfg, reactor* home, int fd,
   info_.peer = std::move(peer);
   info_.listener_name = shared_->name;
   info_.stats = &shared_->stats;
+  routes_version_ = shared_->routes_version.load(std::memory_order_acquire);
+  routes_ = shared_->load_routes();
   timer_.owner = this;
   rate_.conn = this;
   rate_node_.owner = &rate_;
@@ -430,7 +432,14 @@ void connection::dispatch(std::string_view body) {
   roadrunner::request req{h, body, info_};
   roadrunner::response resp;
   try {
-    resp = shared_->dispatch(req);
+    // reload_routes swapped the table? Then take the new one (rare: one
+    // atomic load per request otherwise).
+    auto version = shared_->routes_version.load(std::memory_order_acquire);
+    if (version != routes_version_) {
+      routes_ = shared_->load_routes();
+      routes_version_ = version;
+    }
+    resp = routes_->dispatch(req);
   } catch (...) {
     // A throwing handler answers 500; the connection stays usable.
     resp = roadrunner::response::text(500, "Internal Server Error");

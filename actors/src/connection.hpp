@@ -83,6 +83,8 @@ private:
   http1::request_parser parser_;
   http1::chunked_decoder chunked_;
   io::output_queue out_;
+  std::shared_ptr<const compiled_routes> routes_; // see listener_shared
+  uint64_t routes_version_ = 0;
 
   // Input: [begin_, end_) of data_ holds unprocessed bytes. data_ is the
   // reactor's scratch buffer while a read is processed, else own_ (only

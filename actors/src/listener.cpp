@@ -57,13 +57,6 @@ using listener_impl_actor =
 
 using listener_ptr = listener_impl_actor::stateful_pointer<listener_state>;
 
-// The default handler when no `routes` are given: 404 with a hint, as the
-// seed's `roadrunner_default_handler`.
-response default_handler(request&) {
-  return response::text(404, "Not Found: no routes configured on this "
-                             "roadrunner listener\n");
-}
-
 void deliver_drain(listener_ptr self, drain_result res) {
   auto& st = self->state;
   for (auto& rp : st.drain_waiters)
@@ -211,6 +204,21 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
       auto left = s.shared->stats.snapshot().active_clients;
       finish_drain(self, drain_result{left == 0, left});
     },
+    [self](reload_routes_atom, route_list& list) -> caf::result<caf::ok_atom> {
+      // Compile off the request path, then swap atomically: requests in
+      // flight finish on the table they started with.
+      auto& sh = *self->state.shared;
+      if (!sh.opts.routes.is_list())
+        return make_error(errc::no_routes);
+      auto table = compile(std::move(list), sh.opts.middlewares);
+      if (!table)
+        return make_error(errc::invalid_listener_opt, std::string{"routes"},
+                          "route " + std::to_string(table.error().index) +
+                            " \"" + table.error().path + "\"",
+                          table.error().reason);
+      sh.store_routes(table.value());
+      return caf::ok_atom::value;
+    },
     [self](stop_atom) -> caf::result<caf::ok_atom> {
       auto& s = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
@@ -238,6 +246,16 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
                   : errc::listener_opt_conflict;
     return make_error(code, std::move(err->option), std::move(err->value),
                       std::move(err->reason));
+  }
+  auto table = compile_routes(opts);
+  if (!table) {
+    auto& e = table.error();
+    if (e.index == route_error::listener)
+      return make_error(errc::invalid_listener_opt, std::string{"middlewares"},
+                        std::string{"listener middleware"}, e.reason);
+    return make_error(
+      errc::invalid_listener_opt, std::string{"routes"},
+      "route " + std::to_string(e.index) + " \"" + e.path + "\"", e.reason);
   }
   auto* mod = module::from(sys);
   if (mod == nullptr || mod->num_reactors() == 0)
@@ -267,8 +285,7 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   auto shared = std::make_shared<detail::listener_shared>();
   shared->name = std::move(name);
   shared->limits = http1_limits(opts);
-  shared->dispatch =
-    opts.routes.empty() ? handler{default_handler} : opts.routes.single();
+  shared->store_routes(table.value());
   shared->stats.max_clients = static_cast<uint64_t>(opts.max_clients);
   shared->opts = std::move(opts);
   auto impl = sys.spawn(listener_impl, std::move(shared), fd, port,

@@ -2,12 +2,15 @@
 
 #include <roadrunner/http1/parser.hpp>
 #include <roadrunner/options.hpp>
+#include <roadrunner/router.hpp>
 #include <roadrunner/stats.hpp>
 
 #include <caf/atom.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace roadrunner::detail {
@@ -18,8 +21,29 @@ struct listener_shared {
   std::string name;
   listener_options opts;
   http1::limits limits;
-  handler dispatch;
   listener_stats stats;
+
+  // -- routes (RCU: readers keep the table they loaded) ---------------------
+
+  /// The current table. A connection compares `routes_version` (one atomic
+  /// load per request, no lock) with the version of the table it holds and
+  /// loads the new one only after a `reload_routes`.
+  std::shared_ptr<const compiled_routes> load_routes() const {
+    std::lock_guard<std::mutex> guard{routes_mtx_};
+    return routes_;
+  }
+
+  void store_routes(std::shared_ptr<const compiled_routes> table) {
+    std::lock_guard<std::mutex> guard{routes_mtx_};
+    routes_ = std::move(table);
+    routes_version.fetch_add(1, std::memory_order_release);
+  }
+
+  std::atomic<uint64_t> routes_version{0};
+
+private:
+  mutable std::mutex routes_mtx_;
+  std::shared_ptr<const compiled_routes> routes_;
 };
 
 using listener_shared_ptr = std::shared_ptr<listener_shared>;

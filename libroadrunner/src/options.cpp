@@ -78,10 +78,6 @@ std::optional<option_error> validate(const listener_options& opts) {
                    opts.port == -1 ? "required: 0..65535" : "must be 0..65535");
   if (opts.bind_address.empty())
     return invalid("bind_address", "\"\"", "must be an IPv4 or IPv6 address");
-  if (!opts.middlewares.empty())
-    return invalid("middlewares",
-                   std::to_string(opts.middlewares.size()) + " middlewares",
-                   "not supported yet (routing issue); must be empty");
   if (opts.max_content_length < 0)
     return invalid("max_content_length",
                    std::to_string(opts.max_content_length), "must be >= 0");
@@ -129,6 +125,25 @@ std::optional<option_error> validate(const listener_options& opts) {
     return invalid("socket_backlog", std::to_string(opts.socket_backlog),
                    "must be 1..2147483647");
   return std::nullopt;
+}
+
+namespace {
+
+response default_handler(request&) {
+  return response::text(404, "Not Found: no routes configured on this "
+                             "roadrunner listener\n");
+}
+
+} // namespace
+
+compile_result compile_routes(const listener_options& opts) {
+  auto& r = opts.routes;
+  if (r.is_list())
+    return compile(r.list(), opts.middlewares);
+  if (r.empty())
+    return compile_single(default_handler, {}, {}, opts.middlewares);
+  return compile_single(r.single_handler(), r.single_state(),
+                        r.single_middlewares(), opts.middlewares);
 }
 
 http1::limits http1_limits(const listener_options& opts) noexcept {

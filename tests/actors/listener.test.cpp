@@ -119,10 +119,13 @@ TEST_SUITE("actors.listener") {
        [](listener_options& o) {
          o.tls = tls_options{"cert.pem", "key.pem"};
        }},
-      {"middlewares", "1 middlewares",
+      {"middlewares", "listener middleware",
+       [](listener_options& o) { o.middlewares.push_back(middleware{}); }},
+      {"routes", "route 1 \"/x/*rest/y\"",
        [](listener_options& o) {
-         o.middlewares.push_back(
-           [](request& r, const next_fn& next) { return next(r); });
+         o.routes =
+           route_list{{"/ok", [](request&) { return response{200}; }},
+                      {"/x/*rest/y", [](request&) { return response{200}; }}};
        }},
       {"protocols", "[http2]",
        [](listener_options& o) { o.protocols = {protocol::http2}; }},

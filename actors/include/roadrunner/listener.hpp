@@ -55,6 +55,13 @@ typename Inspector::result_type inspect(Inspector& f, drain_result& x) {
            x.remaining);
 }
 
+/// `(reload_routes, route_list)` -> `ok`: compiles the list (with the
+/// listener-wide middlewares) and swaps it in atomically; requests in flight
+/// finish on the table they started with. Errors: `no_routes` for a
+/// single-handler listener, `invalid_listener_opt(routes, ...)` for a bad
+/// list (the old table stays).
+using reload_routes_atom = caf::atom_constant<caf::atom("reload")>;
+
 /// The lifecycle phase answered to `status`.
 enum class listener_status : uint8_t { accepting, draining };
 
@@ -75,7 +82,8 @@ using listener_actor = caf::typed_actor<
   caf::replies_to<status_atom>::with<listener_status>,
   caf::replies_to<connections_atom>::with<std::vector<caf::actor>>,
   caf::replies_to<stop_atom>::with<caf::ok_atom>,
-  caf::replies_to<drain_atom, caf::timespan>::with<drain_result>>;
+  caf::replies_to<drain_atom, caf::timespan>::with<drain_result>,
+  caf::replies_to<reload_routes_atom, route_list>::with<caf::ok_atom>>;
 
 // -- starting -----------------------------------------------------------------
 
@@ -92,3 +100,4 @@ start_listener(caf::actor_system& sys, std::string name, listener_options opts);
 } // namespace roadrunner
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::listener_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::route_list)

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <roadrunner/middleware.hpp>
 #include <roadrunner/request.hpp>
 #include <roadrunner/response.hpp>
+#include <roadrunner/router.hpp>
 
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,21 +17,16 @@
 
 namespace roadrunner {
 
-/// A plain-callable handler: runs inline on the connection's reactor thread,
-/// so it must not block or compute for long. An exception thrown from it
-/// becomes a 500 response and the connection stays usable.
-using handler = std::function<response(request&)>;
-
-/// Continuation passed to a middleware: calls the rest of the pipeline.
-using next_fn = std::function<response(request&)>;
-
-/// A middleware: (request, next) -> response. Not supported yet (routing
-/// issue); a non-empty `middlewares` list fails `start_listener`.
-using middleware = std::function<response(request&, const next_fn&)>;
-
-/// The `routes` option. Empty: the default handler (404 with a short help
-/// text). A single handler (the seed's `routes => Module`): every request goes
-/// to it. Route lists arrive with the routing issue.
+/// The `routes` option, in the seed's forms:
+/// - empty: the default handler (404 with a short help text);
+/// - a single handler (`routes => Module`): every request goes to it;
+/// - `routes::single(handler, state, middlewares)` (`{Module, State}` and the
+///   map form): a single handler with per-handler state and middlewares;
+/// - a `route_list` (`[{Path, Handler, State}...]`): the first match wins,
+///   404 / 405 otherwise.
+/// Plain-callable handlers run inline on the connection's reactor thread, so
+/// they must not block or compute for long; an exception thrown from one
+/// becomes a 500 and the connection stays usable.
 class routes {
 public:
   routes() = default;
@@ -36,17 +34,52 @@ public:
   /// Single-handler dispatch.
   template <class F>
   requires std::is_invocable_r_v<response, F&, request&> routes(F f)
-    : single_(std::move(f)) { // NOLINT: implicit on purpose
+    : handler_(std::move(f)) { // NOLINT: implicit on purpose
   }
 
-  bool empty() const noexcept { return !single_; }
+  /// Route-list dispatch.
+  routes(route_list list) // NOLINT: implicit on purpose
+    : list_(std::move(list)), is_list_(true) {}
 
-  /// The single handler (empty when `empty()`).
-  const handler& single() const noexcept { return single_; }
+  /// Single-handler dispatch with state (`request::state()`) and
+  /// per-handler middlewares (inside the listener-wide ones).
+  static routes single(handler h, std::any state,
+                       std::vector<middleware> middlewares = {}) {
+    routes r;
+    r.handler_ = std::move(h);
+    r.state_ = std::move(state);
+    r.middlewares_ = std::move(middlewares);
+    return r;
+  }
+
+  /// No routes given: the default handler.
+  bool empty() const noexcept { return !is_list_ && !handler_; }
+
+  /// True for the route-list form (the only one `reload_routes` accepts).
+  bool is_list() const noexcept { return is_list_; }
+
+  const handler& single_handler() const noexcept { return handler_; }
+
+  const std::any& single_state() const noexcept { return state_; }
+
+  const std::vector<middleware>& single_middlewares() const noexcept {
+    return middlewares_;
+  }
+
+  const route_list& list() const noexcept { return list_; }
 
 private:
-  handler single_;
+  handler handler_;
+  std::any state_;
+  std::vector<middleware> middlewares_;
+  route_list list_;
+  bool is_list_ = false;
 };
+
+/// Compiles `opts.routes` with the listener-wide `opts.middlewares` (the
+/// default handler when no routes are given).
+struct listener_options;
+compile_result compile_routes(const listener_options& opts);
 
 /// Milliseconds, the unit of every duration option (as in the seed).
 using millis = std::chrono::milliseconds;
@@ -106,9 +139,10 @@ struct listener_options {
   /// Address to bind ("0.0.0.0", "127.0.0.1", "::1", "::"). Not in the seed,
   /// which binds every IPv4 interface; this default keeps that behaviour.
   std::string bind_address = "0.0.0.0";
-  /// Dispatch: empty = default handler; otherwise a single handler.
+  /// Dispatch (see `roadrunner::routes`).
   roadrunner::routes routes;
-  /// Listener-wide middlewares (not supported yet: must stay empty).
+  /// Listener-wide middlewares: around every route's pipeline and around
+  /// the 404 / 405 answers; the first in the list is the outermost.
   std::vector<middleware> middlewares;
   /// Request body cap in bytes (10 MiB): over it -> 413.
   int64_t max_content_length = 10485760;
@@ -165,7 +199,8 @@ struct option_error {
   std::string reason;
 };
 
-/// Checks every option; returns the first problem found, in declaration order.
+/// Checks every option but the routes; returns the first problem found, in
+/// declaration order. (`compile_routes` checks routes and middlewares.)
 std::optional<option_error> validate(const listener_options& opts);
 
 /// The parser limits of the `http1` entry (defaults when http1 is absent).
