@@ -278,7 +278,7 @@ void connection::read_some() {
 void connection::adopt_leftover() {
   // data_ is the reactor's scratch buffer, which the next connection
   // reuses: move any unprocessed bytes into our own buffer. (If processing
-  // already moved them there — relocate() for a large body — or closed
+  // already moved them there — move_input() for a large body — or closed
   // the connection, there is nothing to do.)
   if (data_ != home().scratch().first)
     return;
@@ -289,25 +289,7 @@ void connection::adopt_leftover() {
     begin_ = end_ = 0;
     return;
   }
-  auto want = std::max(initial_buffer, used + min_read_space);
-  if (own_cap_ < want) {
-    own_ = std::make_unique<char[]>(want);
-    own_cap_ = want;
-  }
-  std::memcpy(own_.get(), data_ + begin_, used);
-  if (head_complete_)
-    body_pos_ -= begin_;
-  data_ = own_.get();
-  cap_ = own_cap_;
-  begin_ = 0;
-  end_ = used;
-  if (head_complete_) {
-    // The head's views pointed into the scratch buffer: parse it again
-    // (same bytes, same result). The parser keeps offsets, so a partial
-    // head needs nothing.
-    parser_.reset();
-    parser_.parse({data_, end_});
-  }
+  move_input(std::max(initial_buffer, used + min_read_space));
 }
 
 void connection::process_input() {
@@ -358,13 +340,13 @@ bool connection::start_body() {
     // must not cost 1.5 GiB before a body byte arrives.
     auto need = head_len + static_cast<size_t>(h.content_length);
     if (begin_ + need > cap_ && need <= initial_buffer * 16)
-      relocate(std::max(need, cap_));
+      move_input(std::max(need, initial_buffer));
   } else {
     chunked_.reset();
     chunked_body_.clear();
     body_pos_ = begin_ + head_len;
   }
-  auto& head = parser_.head(); // relocate() re-parsed the head
+  auto& head = parser_.head(); // move_input() re-parsed the head
   if (head.expect_continue && end_ - begin_ == head_len) {
     // RFC 9110 10.1.1: the client waits for this before sending the body.
     out_.buffer().append(continue_line);
@@ -615,25 +597,32 @@ bool connection::make_room(size_t min_free) {
     end_ = used;
     return true;
   }
-  relocate(std::max(cap_ * 2, used + min_free));
+  move_input(std::max(cap_ * 2, used + min_free));
   return true;
 }
 
-void connection::relocate(size_t new_capacity) {
+void connection::move_input(size_t capacity) {
+  // Moves [begin_, end_) to the start of a buffer of our own with room for
+  // `capacity` bytes (a fresh one unless the current one is not data_'s).
   auto used = end_ - begin_;
-  auto fresh = std::make_unique<char[]>(new_capacity);
-  std::memcpy(fresh.get(), data_ + begin_, used);
+  if (data_ == own_.get() || own_cap_ < capacity) {
+    auto fresh = std::make_unique<char[]>(capacity);
+    std::memcpy(fresh.get(), data_ + begin_, used);
+    own_ = std::move(fresh);
+    own_cap_ = capacity;
+  } else {
+    std::memcpy(own_.get(), data_ + begin_, used);
+  }
   if (head_complete_)
     body_pos_ -= begin_;
-  own_ = std::move(fresh);
-  own_cap_ = new_capacity;
   data_ = own_.get();
   cap_ = own_cap_;
   begin_ = 0;
   end_ = used;
   if (head_complete_) {
     // The head's views pointed into the old buffer: parse it again (same
-    // bytes, same result).
+    // bytes, same result). A partial head needs nothing: the parser keeps
+    // offsets.
     parser_.reset();
     parser_.parse({data_, end_});
   }

@@ -74,7 +74,7 @@ private:
   void hibernate();
   void shrink_buffers() noexcept;
   bool make_room(size_t min_free);
-  void relocate(size_t new_capacity);
+  void move_input(size_t capacity);
   void adopt_leftover();
 
   int fd_;

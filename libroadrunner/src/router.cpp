@@ -1,3 +1,4 @@
+#include "http1/chars.hpp"
 #include <roadrunner/router.hpp>
 
 #include <algorithm>
@@ -5,38 +6,9 @@
 
 namespace roadrunner {
 
+using http1::is_token;
+
 namespace {
-
-// tchar (RFC 9110 5.6.2).
-bool is_tchar(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-      (c >= '0' && c <= '9'))
-    return true;
-  switch (c) {
-  case '!':
-  case '#':
-  case '$':
-  case '%':
-  case '&':
-  case '\'':
-  case '*':
-  case '+':
-  case '-':
-  case '.':
-  case '^':
-  case '_':
-  case '`':
-  case '|':
-  case '~':
-    return true;
-  default:
-    return false;
-  }
-}
-
-bool is_token(std::string_view s) noexcept {
-  return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
-}
 
 // The parser accepts only 0x21-0x7E in a request target and ends the path
 // at the first '?', so a pattern byte outside that set could never match.

@@ -1,5 +1,7 @@
 #include "http1/serializer.hpp"
 
+#include "http1/chars.hpp"
+
 #include <charconv>
 #include <cstring>
 
@@ -144,40 +146,8 @@ bool is_safe_field_text(std::string_view x) noexcept {
 
 namespace {
 
-bool is_tchar(unsigned char c) noexcept {
-  // RFC 9110 5.6.2
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-      (c >= 'A' && c <= 'Z'))
-    return true;
-  switch (c) {
-  case '!':
-  case '#':
-  case '$':
-  case '%':
-  case '&':
-  case '\'':
-  case '*':
-  case '+':
-  case '-':
-  case '.':
-  case '^':
-  case '_':
-  case '`':
-  case '|':
-  case '~':
-    return true;
-  default:
-    return false;
-  }
-}
-
 bool is_field_name(std::string_view x) noexcept {
-  if (x.empty())
-    return false;
-  for (unsigned char c : x)
-    if (!is_tchar(c))
-      return false;
-  return true;
+  return is_token(x);
 }
 
 bool is_field_value(std::string_view x) noexcept {
