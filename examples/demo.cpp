@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -154,13 +155,21 @@ const std::string& large_body() {
   return body;
 }
 
-response route(request& req) {
-  auto path = req.path();
-  auto method = req.method();
-  bool get = method == "GET" || method == "HEAD";
-  if (path == "/" && get)
-    return response::text(200, "Hello, World!");
-  if (path == "/echo" && method == "POST") {
+// The demo's routes. Each lists its method(s): `DELETE /` gets 405 with
+// `allow: GET`; HEAD is served wherever GET is.
+roadrunner::route_list demo_routes() {
+  using methods = std::vector<std::string>;
+  roadrunner::route_list routes;
+  auto add = [&](std::string path, methods ms, roadrunner::handler h) {
+    roadrunner::route r;
+    r.path = std::move(path);
+    r.handler = std::move(h);
+    r.methods = std::move(ms);
+    routes.push_back(std::move(r));
+  };
+  add("/", {"GET"},
+      [](request&) { return response::text(200, "Hello, World!"); });
+  add("/echo", {"POST"}, [](request& req) {
     response r{200};
     r.header(
       "content-type",
@@ -168,30 +177,29 @@ response route(request& req) {
         req.header("content-type").value_or("application/octet-stream")});
     r.body(std::string{req.body()});
     return r;
-  }
-  if (path == "/json" && get)
+  });
+  add("/json", {"GET"}, [](request&) {
     return response::json(200, R"({"message":"Hello, World!"})");
-  if (path == "/large" && get) {
+  });
+  add("/large", {"GET"}, [](request&) {
     response r{200};
     r.header("content-type", "application/octet-stream");
     r.body(large_body());
     return r;
-  }
-  if (path == "/info" && get) {
+  });
+  add("/info", {"GET"}, [](request& req) {
     auto info = req.listener_stats();
     nlohmann::json j = {{"active_clients", info.active_clients},
                         {"max_clients", info.max_clients},
                         {"requests_served", info.requests_served},
                         {"rejected", info.rejected}};
     return response::json(200, j.dump());
-  }
-  if (path == "/" || path == "/echo" || path == "/json" || path == "/large" ||
-      path == "/info") {
-    response r{405};
-    r.header("allow", path == "/echo" ? "POST" : "GET, HEAD");
-    return r;
-  }
-  return response::text(404, "Not Found");
+  });
+  add("/users/:id", {"GET"}, [](request& req) {
+    nlohmann::json j = {{"id", std::string{req.binding("id").value_or("")}}};
+    return response::json(200, j.dump());
+  });
+  return routes;
 }
 
 } // namespace
@@ -214,7 +222,7 @@ int main(int argc, char** argv) {
     std::cerr << "roadrunner-demo: " << err << std::endl;
     return 2;
   }
-  opts.routes = route;
+  opts.routes = demo_routes();
   caf::actor_system sys{cfg};
   auto listener = roadrunner::start_listener(sys, "demo", std::move(opts));
   if (!listener) {

@@ -7,6 +7,7 @@
 #include <roadrunner/response.hpp>
 
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +41,27 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 bool allows_body(int status) {
   // RFC 9110 6.4.1: 1xx, 204 and 304 responses have no content.
   return status >= 200 && status != 204 && status != 304;
+}
+
+// Request ids: 8 random bytes as 16 hex characters (upstream takes them
+// from a CSPRNG batch per connection). One getrandom() call fills a batch
+// of 512 ids per reactor thread.
+uint64_t next_request_id() noexcept {
+  constexpr size_t batch = 512;
+  thread_local uint64_t ids[batch];
+  thread_local size_t next = batch;
+  if (next == batch) {
+    auto* bytes = reinterpret_cast<char*>(ids);
+    size_t got = 0;
+    while (got < sizeof(ids)) {
+      auto n = ::getrandom(bytes + got, sizeof(ids) - got, 0);
+      if (n <= 0)
+        break;
+      got += static_cast<size_t>(n);
+    }
+    next = 0;
+  }
+  return ids[next++];
 }
 
 } // namespace
@@ -412,6 +434,7 @@ void connection::dispatch(std::string_view body) {
   home().disarm(timer_);
   home().disarm(rate_node_);
   roadrunner::request req{h, body, info_};
+  req.request_id(next_request_id());
   roadrunner::response resp;
   try {
     // reload_routes swapped the table? Then take the new one (rare: one

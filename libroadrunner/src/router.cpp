@@ -163,9 +163,9 @@ std::string compiled_routes::allow(std::string_view path) const {
     scratch.clear();
     if (!r.match_path(*p, scratch))
       continue;
+    // The methods the routes declare, as upstream: HEAD is served on GET
+    // routes but advertised only where declared.
     methods.insert(methods.end(), r.methods_.begin(), r.methods_.end());
-    if (r.allows("HEAD"))
-      methods.emplace_back("HEAD");
   }
   std::sort(methods.begin(), methods.end());
   methods.erase(std::unique(methods.begin(), methods.end()), methods.end());

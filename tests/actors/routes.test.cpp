@@ -7,7 +7,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 using namespace rrtest;
 using namespace roadrunner;
@@ -71,7 +73,7 @@ TEST_SUITE("actors.routes") {
     CHECK(get(c, "GET", "/nope", &res).rfind("404", 0) == 0);
     CHECK(res.header("x-mw") == "listener");
     CHECK(get(c, "POST", "/users/42", &res).rfind("405", 0) == 0);
-    CHECK(res.header("allow") == "DELETE, GET, HEAD, PUT");
+    CHECK(res.header("allow") == "DELETE, GET, PUT");
     CHECK(res.header("x-mw") == "listener");
     get(c, "HEAD", "/users/7", &res);
     CHECK(res.status == 200);
@@ -142,6 +144,24 @@ TEST_SUITE("actors.routes") {
     CHECK(get(c, "GET", "/x", &res) == "200 handler state");
     CHECK(res.header("x-inner") == "1");
     CHECK(res.header("x-mw") == "listener");
+  }
+
+  TEST_CASE("every request gets its own 16-hex-character id") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = [](request& r) { return text(std::string{r.request_id()}); };
+    auto l = fx.start(opts);
+    client c{fx.port_of(l)};
+    std::vector<std::string> ids;
+    for (int i = 0; i < 50; ++i) {
+      auto answer = get(c, "GET", "/");
+      REQUIRE(answer.size() == 4 + 16);
+      auto id = answer.substr(4);
+      CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+      ids.push_back(id);
+    }
+    std::sort(ids.begin(), ids.end());
+    CHECK(std::unique(ids.begin(), ids.end()) == ids.end());
   }
 
 } // TEST_SUITE

@@ -112,6 +112,17 @@ TEST_SUITE("e2e.demo") {
                                          R"("max_clients":150,"rejected":0,)"
                                          R"("requests_served":1\})"}));
     }
+    SUBCASE("GET /users/:id answers the binding as JSON") {
+      auto [code, out] = curl({srv.url("/users/42")});
+      REQUIRE(code == 0);
+      CHECK(out == R"({"id":"42"})");
+    }
+    SUBCASE("a route with another method gets 405 and allow") {
+      auto [code, out] = curl({"-i", "-X", "DELETE", srv.url("/")});
+      REQUIRE(code == 0);
+      CHECK(out.find("HTTP/1.1 405 Method Not Allowed\r\n") == 0);
+      CHECK(out.find("allow: GET\r\n") != std::string::npos);
+    }
     SUBCASE("anything else is 404") {
       auto [code, out] =
         curl({"-o", "/dev/null", "-w", "%{http_code}", srv.url("/nope")});

@@ -266,8 +266,8 @@ TEST_SUITE("e2e.rfc9112") {
         {"a query is fine", "GET /?a=b&c=%20 HTTP/1.1\r\nHost: t\r\n\r\n", 200},
         {"asterisk-form is served (404)",
          "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", 404},
-        {"absolute-form is served (404)",
-         "GET http://t/ HTTP/1.1\r\nHost: t\r\n\r\n", 404},
+        {"absolute-form is routed on its path (RFC 9112 3.2.2)",
+         "GET http://t/ HTTP/1.1\r\nHost: t\r\n\r\n", 200},
       });
   }
 
@@ -1067,7 +1067,7 @@ print("ok")
                    "\n"
                    "POST /echo 200 10 ping\r\npong\n"
                    "HEAD / 200 0 \n"
-                   "GET /nope 404 9 Not Found\n"
+                   "GET /nope 404 10 Not Found\n\n"
                    "GET /large 200 65536 \n"
                    "ok\n");
   }

@@ -181,8 +181,9 @@ public:
   match_result match(std::string_view method,
                      std::string_view path) const noexcept;
 
-  /// The `allow` value for `path`: the methods of every route whose path
-  /// matches, plus HEAD where GET is present, sorted (byte order),
+  /// The `allow` value for `path`: the declared methods of every route whose
+  /// path matches (HEAD is served on GET routes but listed only where
+  /// declared, as upstream does), sorted (byte order),
   /// de-duplicated and joined with ", " (RFC 9110 10.2.1). Empty when no
   /// route's path matches.
   std::string allow(std::string_view path) const;
