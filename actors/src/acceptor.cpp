@@ -125,8 +125,17 @@ void acceptor::accept_batch() {
     }
     if (!stats.try_acquire_slot()) {
       io::close_fd(fd);
+      telemetry_event e;
+      e.kind = telemetry_kind::connection_rejected;
+      e.peer = &peer;
+      e.reason = "max_clients";
+      shared_->emit(e);
       continue;
     }
+    telemetry_event e;
+    e.kind = telemetry_kind::connection_accepted;
+    e.peer = &peer;
+    shared_->emit(e);
     auto conn =
       system().spawn<connection>(&home(), fd, shared_, std::move(peer));
     monitor(conn);

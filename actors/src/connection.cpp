@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <exception>
 #include <utility>
 
 namespace roadrunner::detail {
@@ -154,7 +156,7 @@ void connection::on_timer() {
     [[fallthrough]]; // no byte of the first request: request_timeout
   case phase::head:
   case phase::body:
-    respond_error(408);
+    respond_error(408, "request_timeout");
     flush();
     return;
   case phase::lingering:
@@ -326,7 +328,8 @@ void connection::process_input() {
       if (st == http1::parse_status::need_more)
         return;
       if (st == http1::parse_status::reject) {
-        respond_error(http1::status_of(parser_.error()));
+        respond_error(http1::status_of(parser_.error()),
+                      http1::to_string(parser_.error()));
         return;
       }
       head_complete_ = true;
@@ -354,7 +357,7 @@ bool connection::start_body() {
     // 413 decided from Content-Length before reading the body (RFC 9110
     // 15.5.14); no 100 Continue is sent for it.
     if (h.content_length > max_body) {
-      respond_error(413);
+      respond_error(413, "body_too_large");
       return false;
     }
     // The buffer grows with the bytes that arrive (make_room doubles it),
@@ -402,7 +405,8 @@ bool connection::body_ready() {
     if (st == http1::parse_status::need_more)
       return false;
     if (st == http1::parse_status::reject) {
-      respond_error(http1::status_of(chunked_.error()));
+      respond_error(http1::status_of(chunked_.error()),
+                    http1::to_string(chunked_.error()));
       return false;
     }
     used = body_pos_ - begin_;
@@ -435,6 +439,11 @@ void connection::dispatch(std::string_view body) {
   home().disarm(rate_node_);
   roadrunner::request req{h, body, info_};
   req.request_id(next_request_id());
+  auto started = std::chrono::steady_clock::now();
+  if (shared_->opts.telemetry) {
+    auto e = request_event(req, telemetry_kind::request_start);
+    shared_->emit(e);
+  }
   roadrunner::response resp;
   try {
     // reload_routes swapped the table? Then take the new one (rare: one
@@ -445,8 +454,12 @@ void connection::dispatch(std::string_view body) {
       routes_version_ = version;
     }
     resp = routes_->dispatch(req);
-  } catch (...) {
+  } catch (const std::exception& ex) {
     // A throwing handler answers 500; the connection stays usable.
+    on_handler_exception(req, ex.what());
+    resp = roadrunner::response::text(500, "Internal Server Error");
+  } catch (...) {
+    on_handler_exception(req, "unknown exception");
     resp = roadrunner::response::text(500, "Internal Server Error");
   }
   if (!http1::is_writable(resp))
@@ -471,9 +484,43 @@ void connection::dispatch(std::string_view body) {
     out_.append_body(resp.take_body());
   if (close)
     closing_ = true;
+  if (shared_->opts.telemetry) {
+    auto e = request_event(req, telemetry_kind::request_stop);
+    e.status = resp.status();
+    e.duration = std::chrono::steady_clock::now() - started;
+    shared_->emit(e);
+  }
 }
 
-void connection::respond_error(int status) {
+telemetry_event connection::request_event(const roadrunner::request& req,
+                                          telemetry_kind kind) const {
+  telemetry_event e;
+  e.kind = kind;
+  e.request_id = req.request_id();
+  e.method = req.method();
+  e.path = req.path();
+  e.peer = &info_.peer;
+  return e;
+}
+
+void connection::on_handler_exception(const roadrunner::request& req,
+                                      std::string_view what) {
+  if (!shared_->opts.telemetry)
+    return;
+  auto e = request_event(req, telemetry_kind::request_exception);
+  e.reason = what;
+  shared_->emit(e);
+}
+
+void connection::respond_error(int status, std::string_view reason) {
+  if (shared_->opts.telemetry) {
+    telemetry_event e;
+    e.kind = telemetry_kind::request_rejected;
+    e.peer = &info_.peer;
+    e.status = status;
+    e.reason = reason;
+    shared_->emit(e);
+  }
   home().disarm(timer_);
   home().disarm(rate_node_);
   http1::write_error(out_.buffer(), status, http_date());
@@ -667,6 +714,13 @@ void connection::teardown() noexcept {
   if (phase_ == phase::closed)
     return;
   phase_ = phase::closed;
+  if (shared_->opts.telemetry) {
+    telemetry_event e;
+    e.kind = telemetry_kind::connection_closed;
+    e.peer = &info_.peer;
+    e.count = served_;
+    shared_->emit(e);
+  }
   home().disarm(timer_);
   home().disarm(rate_node_);
   if (fd_ >= 0) {

@@ -6,6 +6,7 @@
 #include "reactor.hpp"
 #include <roadrunner/http1/parser.hpp>
 #include <roadrunner/request.hpp>
+#include <roadrunner/telemetry.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -61,7 +62,11 @@ private:
   bool start_body();
   bool body_ready();
   void dispatch(std::string_view body);
-  void respond_error(int status);
+  void respond_error(int status, std::string_view reason);
+  telemetry_event request_event(const roadrunner::request& req,
+                                telemetry_kind kind) const;
+  void on_handler_exception(const roadrunner::request& req,
+                            std::string_view what);
   void flush();
   void rearm_phase_timer();
   void begin_request_timing();

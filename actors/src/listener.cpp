@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/response_promise.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -82,6 +83,10 @@ void finish_stop(listener_ptr self) {
 // listener must not come back).
 void finish_drain(listener_ptr self, drain_result res) {
   auto& st = self->state;
+  telemetry_event e;
+  e.kind = telemetry_kind::drain_finished;
+  e.count = res.remaining;
+  st.shared->emit(e);
   deliver_drain(self, res);
   st.stopping = true; // acceptor exits are expected from now on
   for (auto& a : st.acceptors)
@@ -176,6 +181,9 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
         return rp; // the running drain (or stop) answers this one too
       s.draining = true;
       s.status = listener_status::draining;
+      telemetry_event started;
+      started.kind = telemetry_kind::drain_started;
+      s.shared->emit(started);
       io::close_fd(s.fd); // our copy; each acceptor closes its duplicate
       s.fd = -1;
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
@@ -236,6 +244,26 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
 }
 
 } // namespace
+
+telemetry_handler telemetry_to(caf::actor subscriber) {
+  return [subscriber](const telemetry_event& e) {
+    telemetry_record r;
+    r.kind = e.kind;
+    r.listener_name = std::string{e.listener_name};
+    r.request_id = std::string{e.request_id};
+    r.method = std::string{e.method};
+    r.path = std::string{e.path};
+    if (e.peer != nullptr) {
+      r.peer_ip = e.peer->ip;
+      r.peer_port = e.peer->port;
+    }
+    r.status = e.status;
+    r.reason = std::string{e.reason};
+    r.duration_ns = e.duration.count();
+    r.count = e.count;
+    caf::anon_send(subscriber, std::move(r));
+  };
+}
 
 caf::expected<listener_actor> start_listener(caf::actor_system& sys,
                                              std::string name,

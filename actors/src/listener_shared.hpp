@@ -23,6 +23,18 @@ struct listener_shared {
   http1::limits limits;
   listener_stats stats;
 
+  /// Sends `e` to the telemetry subscriber, if any (never throws).
+  void emit(telemetry_event& e) const noexcept {
+    if (!opts.telemetry)
+      return;
+    e.listener_name = name;
+    try {
+      opts.telemetry(e);
+    } catch (...) {
+      // A subscriber must not take the server down.
+    }
+  }
+
   // -- routes (RCU: readers keep the table they loaded) ---------------------
 
   /// The current table. A connection compares `routes_version` (one atomic

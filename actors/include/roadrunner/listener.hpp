@@ -85,6 +85,28 @@ using listener_actor = caf::typed_actor<
   caf::replies_to<drain_atom, caf::timespan>::with<drain_result>,
   caf::replies_to<reload_routes_atom, route_list>::with<caf::ok_atom>>;
 
+// -- telemetry ----------------------------------------------------------------
+
+/// An owned copy of a `telemetry_event`, as sent to an actor subscriber.
+struct telemetry_record {
+  telemetry_kind kind = telemetry_kind::request_start;
+  std::string listener_name;
+  std::string request_id;
+  std::string method;
+  std::string path;
+  std::string peer_ip;
+  uint16_t peer_port = 0;
+  int status = 0;
+  std::string reason;
+  int64_t duration_ns = 0;
+  uint64_t count = 0;
+};
+
+/// A telemetry handler that sends every event to `subscriber` as a
+/// `telemetry_record` (one message per event, sent from the emitting
+/// thread). Pass it as `listener_options::telemetry`.
+telemetry_handler telemetry_to(caf::actor subscriber);
+
 // -- starting -----------------------------------------------------------------
 
 /// Validates `opts`, binds the listen socket and spawns the listener with its
@@ -101,3 +123,4 @@ start_listener(caf::actor_system& sys, std::string name, listener_options opts);
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::listener_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::route_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::telemetry_record)

@@ -4,6 +4,7 @@
 #include <roadrunner/request.hpp>
 #include <roadrunner/response.hpp>
 #include <roadrunner/router.hpp>
+#include <roadrunner/telemetry.hpp>
 
 #include <any>
 #include <chrono>
@@ -181,6 +182,9 @@ struct listener_options {
   std::optional<int64_t> max_concurrent_requests;
   /// Listen backlog (Linux clamps it to net.core.somaxconn), >= 1.
   int64_t socket_backlog = 1024;
+  /// Telemetry subscriber (empty: none, at the cost of one branch per
+  /// event). See `telemetry.hpp`; `telemetry_to(actor)` forwards to an actor.
+  telemetry_handler telemetry;
 };
 
 /// Which kind of start-up error an option produced.
