@@ -9,18 +9,21 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <pthread.h>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -189,10 +192,14 @@ roadrunner::route_list demo_routes() {
   });
   add("/info", {"GET"}, [](request& req) {
     auto info = req.listener_stats();
-    nlohmann::json j = {{"active_clients", info.active_clients},
-                        {"max_clients", info.max_clients},
-                        {"requests_served", info.requests_served},
-                        {"rejected", info.rejected}};
+    nlohmann::json j = {
+      {"active_clients", info.active_clients},
+      {"max_clients", info.max_clients},
+      {"requests_served", info.requests_served},
+      {"rejected", info.rejected},
+      {"in_flight", info.in_flight},
+      {"max_concurrent_requests", info.max_concurrent_requests},
+      {"throttled", info.throttled}};
     return response::json(200, j.dump());
   });
   add("/users/:id", {"GET"}, [](request& req) {
@@ -241,6 +248,15 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);
+  // A second SIGTERM/SIGINT during the drain stops at once (stop ends every
+  // connection; the drain then answers with what was left).
+  std::atomic<bool> drained{false};
+  std::thread second_signal{[&] {
+    int again = 0;
+    sigwait(&signals, &again);
+    if (!drained)
+      caf::anon_send(*listener, roadrunner::stop_atom::value);
+  }};
   // SIGTERM/SIGINT: drain (stop accepting, let requests in flight finish,
   // close idle connections), at most --drain-timeout, then exit 0.
   auto timeout =
@@ -258,5 +274,8 @@ int main(int argc, char** argv) {
         std::cerr << "roadrunner-demo: drain failed: " << sys.render(e)
                   << std::endl;
       });
+  drained = true;
+  pthread_kill(second_signal.native_handle(), SIGTERM); // wake it to leave
+  second_signal.join();
   return 0;
 }

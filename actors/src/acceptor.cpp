@@ -63,6 +63,7 @@ caf::behavior acceptor::make_behavior() {
           send(kvp.second, drain_atom::value, deadline_ms);
       return caf::ok_atom::value;
     },
+    [this](conn_count_atom) { return static_cast<uint64_t>(conns_.size()); },
     [this](connections_atom) {
       std::vector<caf::actor> xs;
       xs.reserve(conns_.size());

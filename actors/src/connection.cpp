@@ -445,23 +445,38 @@ void connection::dispatch(std::string_view body) {
     shared_->emit(e);
   }
   roadrunner::response resp;
-  try {
-    // reload_routes swapped the table? Then take the new one (rare: one
-    // atomic load per request otherwise).
-    auto version = shared_->routes_version.load(std::memory_order_acquire);
-    if (version != routes_version_) {
-      routes_ = shared_->load_routes();
-      routes_version_ = version;
+  // Per-request admission (max_concurrent_requests): over the cap, 503
+  // and nothing is dispatched. The guard ends the request however the
+  // handler leaves (return or exception).
+  struct admission {
+    listener_stats& stats;
+    bool admitted;
+    ~admission() {
+      if (admitted)
+        stats.finish_request();
     }
-    resp = routes_->dispatch(req);
-  } catch (const std::exception& ex) {
-    // A throwing handler answers 500; the connection stays usable.
-    on_handler_exception(req, ex.what());
-    resp = roadrunner::response::text(500, "Internal Server Error");
-  } catch (...) {
-    on_handler_exception(req, "unknown exception");
-    resp = roadrunner::response::text(500, "Internal Server Error");
-  }
+  } admit{shared_->stats, shared_->stats.try_admit()};
+  if (!admit.admitted) {
+    resp = roadrunner::response::text(503, "Service Unavailable");
+    resp.header("retry-after", "1");
+  } else
+    try {
+      // reload_routes swapped the table? Then take the new one (rare: one
+      // atomic load per request otherwise).
+      auto version = shared_->routes_version.load(std::memory_order_acquire);
+      if (version != routes_version_) {
+        routes_ = shared_->load_routes();
+        routes_version_ = version;
+      }
+      resp = routes_->dispatch(req);
+    } catch (const std::exception& ex) {
+      // A throwing handler answers 500; the connection stays usable.
+      on_handler_exception(req, ex.what());
+      resp = roadrunner::response::text(500, "Internal Server Error");
+    } catch (...) {
+      on_handler_exception(req, "unknown exception");
+      resp = roadrunner::response::text(500, "Internal Server Error");
+    }
   if (!http1::is_writable(resp))
     resp = roadrunner::response::text(500, "Internal Server Error");
   ++served_;

@@ -44,6 +44,8 @@ struct listener_state {
   bool draining = false;
   size_t drain_acks_pending = 0;
   std::vector<caf::typed_response_promise<drain_result>> drain_waiters;
+  // Slot reconciliation.
+  slot_reconciler reconciler;
 
   ~listener_state() { io::close_fd(fd); }
 
@@ -54,7 +56,8 @@ struct listener_state {
 // acceptors and its own timer. Users only ever see `listener_actor`.
 using listener_impl_actor =
   listener_actor::extend<caf::reacts_to<detail::conn_down_atom>,
-                         caf::reacts_to<detail::drain_deadline_atom>>;
+                         caf::reacts_to<detail::drain_deadline_atom>,
+                         caf::reacts_to<detail::reconcile_atom>>;
 
 using listener_ptr = listener_impl_actor::stateful_pointer<listener_state>;
 
@@ -120,6 +123,8 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
     st.acceptors.push_back(a);
   }
   st.acceptors_alive = st.acceptors.size();
+  if (auto interval = st.shared->opts.slot_reconciliation)
+    self->delayed_send(self, *interval, detail::reconcile_atom::value);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // An acceptor ended: during stop that is expected; otherwise the
     // listener goes down with it (the seed spawn-links its acceptors).
@@ -205,6 +210,49 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
       return rp;
     },
     [self](detail::conn_down_atom) { check_drained(self); },
+    [self](detail::reconcile_atom) {
+      // Count the connection actors the acceptors hold (the drain group),
+      // then let the two-tick filter decide what is orphaned.
+      auto& s = self->state;
+      if (s.draining || s.stopping)
+        return;
+      auto interval = *s.shared->opts.slot_reconciliation;
+      auto pending = std::make_shared<size_t>(s.acceptors.size());
+      auto alive = std::make_shared<uint64_t>(0);
+      auto done = [self, pending, alive, interval] {
+        if (--*pending > 0)
+          return;
+        auto& ls = self->state;
+        auto& stats = ls.shared->stats;
+        auto counter = stats.active_clients.load(std::memory_order_acquire);
+        if (auto n = ls.reconciler.tick(counter, *alive); n > 0) {
+          stats.active_clients.fetch_sub(static_cast<int64_t>(n),
+                                         std::memory_order_acq_rel);
+          telemetry_event e;
+          e.kind = telemetry_kind::slots_reconciled;
+          e.count = n;
+          ls.shared->emit(e);
+        }
+        self->delayed_send(self, interval, detail::reconcile_atom::value);
+      };
+      for (auto& a : s.acceptors)
+        self->request(a, caf::infinite, detail::conn_count_atom::value)
+          .then(
+            [alive, done](uint64_t n) {
+              *alive += n;
+              done();
+            },
+            [done](caf::error&) { done(); });
+    },
+    [self](max_requests_atom, int64_t cap) -> caf::result<caf::ok_atom> {
+      if (cap < 0)
+        return make_error(errc::invalid_listener_opt,
+                          std::string{"max_concurrent_requests"},
+                          std::to_string(cap), std::string{"must be >= 0"});
+      self->state.shared->stats.max_concurrent_requests.store(
+        static_cast<uint64_t>(cap), std::memory_order_relaxed);
+      return caf::ok_atom::value;
+    },
     [self](detail::drain_deadline_atom) {
       auto& s = self->state;
       if (!s.draining || s.stopping)
@@ -315,6 +363,9 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   shared->limits = http1_limits(opts);
   shared->store_routes(table.value());
   shared->stats.max_clients = static_cast<uint64_t>(opts.max_clients);
+  if (opts.max_concurrent_requests)
+    shared->stats.max_concurrent_requests =
+      static_cast<uint64_t>(*opts.max_concurrent_requests);
   shared->opts = std::move(opts);
   auto impl = sys.spawn(listener_impl, std::move(shared), fd, port,
                         std::move(dup_fds), mod);

@@ -63,6 +63,12 @@ using listener_shared_ptr = std::shared_ptr<listener_shared>;
 /// Acceptor -> listener during a drain: one of my connections ended.
 using conn_down_atom = caf::atom_constant<caf::atom("conn_down")>;
 
+/// Listener -> acceptor: how many connections do you hold?
+using conn_count_atom = caf::atom_constant<caf::atom("conn_count")>;
+
+/// Listener -> itself: time for slot reconciliation.
+using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+
 /// Listener -> itself: the drain deadline passed.
 using drain_deadline_atom = caf::atom_constant<caf::atom("drain_dl")>;
 

@@ -106,9 +106,17 @@ std::optional<option_error> validate(const listener_options& opts) {
   if (opts.body_buffering != body_buffering::automatic)
     return invalid("body_buffering", "manual",
                    "not supported yet (HTTP/1.1 issue); use auto");
-  if (opts.slot_reconciliation)
-    return invalid("slot_reconciliation", ms_text(*opts.slot_reconciliation),
-                   "not supported yet (lifecycle issue); must be disabled");
+  if (opts.slot_reconciliation) {
+    if (opts.slot_reconciliation->count() < 1)
+      return invalid("slot_reconciliation", ms_text(*opts.slot_reconciliation),
+                     "interval must be >= 1 ms (or disabled)");
+    // Reconciliation compares the counter with the connections the drain
+    // group knows; without the group every live slot would look orphaned.
+    if (!opts.graceful_drain)
+      return option_error{
+        option_error_kind::listener_opt_conflict, "slot_reconciliation",
+        ms_text(*opts.slot_reconciliation), "requires graceful_drain = true"};
+  }
   if (opts.hibernate_after && opts.hibernate_after->count() < 1)
     return invalid("hibernate_after", ms_text(*opts.hibernate_after),
                    "must be >= 1 ms (or unset)");
@@ -117,10 +125,10 @@ std::optional<option_error> validate(const listener_options& opts) {
   if (opts.tls)
     return invalid("tls", opts.tls->cert_file,
                    "not supported yet (TLS/HTTP/2 issue)");
-  if (opts.max_concurrent_requests)
+  if (opts.max_concurrent_requests && *opts.max_concurrent_requests < 1)
     return invalid("max_concurrent_requests",
                    std::to_string(*opts.max_concurrent_requests),
-                   "not supported yet (lifecycle issue); must be infinity");
+                   "must be >= 1 (or infinity)");
   if (opts.socket_backlog < 1 || opts.socket_backlog > max_int31)
     return invalid("socket_backlog", std::to_string(opts.socket_backlog),
                    "must be 1..2147483647");

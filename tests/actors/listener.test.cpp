@@ -33,6 +33,8 @@ response hello(request&) {
 void check_rejected(fixture& fx, listener_options opts, errc code,
                     const std::string& option, const std::string& value) {
   auto res = start_listener(fx.sys, "bad", std::move(opts));
+  if (res)
+    fx.started.push_back(*res); // stop it, or the system would wait forever
   REQUIRE_FALSE(res);
   auto& err = res.error();
   CHECK(err.category() == error_category);
@@ -111,10 +113,10 @@ TEST_SUITE("actors.listener") {
        [](listener_options& o) { o.body_buffering = body_buffering::manual; }},
       {"hibernate_after", "0",
        [](listener_options& o) { o.hibernate_after = millis{0}; }},
-      {"slot_reconciliation", "500",
-       [](listener_options& o) { o.slot_reconciliation = millis{500}; }},
-      {"max_concurrent_requests", "10",
-       [](listener_options& o) { o.max_concurrent_requests = 10; }},
+      {"slot_reconciliation", "0",
+       [](listener_options& o) { o.slot_reconciliation = millis{0}; }},
+      {"max_concurrent_requests", "0",
+       [](listener_options& o) { o.max_concurrent_requests = 0; }},
       {"tls", "cert.pem",
        [](listener_options& o) {
          o.tls = tls_options{"cert.pem", "key.pem"};
@@ -137,6 +139,15 @@ TEST_SUITE("actors.listener") {
       r.edit(opts);
       check_rejected(fx, opts, errc::invalid_listener_opt, r.option, r.value);
     }
+  }
+
+  TEST_CASE("slot reconciliation without graceful drain is a conflict") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.graceful_drain = false;
+    opts.slot_reconciliation = millis{100};
+    check_rejected(fx, opts, errc::listener_opt_conflict, "slot_reconciliation",
+                   "requires graceful_drain");
   }
 
   TEST_CASE("http1 and http2 on plain TCP conflict: no_h2c_upgrade") {

@@ -107,10 +107,13 @@ TEST_SUITE("e2e.demo") {
     SUBCASE("GET /info is the listener's info as JSON") {
       auto [code, out] = curl({srv.url("/info")});
       REQUIRE(code == 0);
-      CHECK(
-        std::regex_match(out, std::regex{R"(\{"active_clients":1,)"
-                                         R"("max_clients":150,"rejected":0,)"
-                                         R"("requests_served":1\})"}));
+      CHECK(std::regex_match(out, std::regex{R"(\{"active_clients":1,)"
+                                             R"("in_flight":1,)"
+                                             R"("max_clients":150,)"
+                                             R"("max_concurrent_requests":0,)"
+                                             R"("rejected":0,)"
+                                             R"("requests_served":1,)"
+                                             R"("throttled":0\})"}));
     }
     SUBCASE("GET /users/:id answers the binding as JSON") {
       auto [code, out] = curl({srv.url("/users/42")});
@@ -416,6 +419,21 @@ TEST_SUITE("e2e.demo") {
     REQUIRE(res);
     CHECK(res->body == "abcd");
     CHECK(res->header("connection") == "close");
+    CHECK(srv.proc.wait_exit(10s) == 0);
+  }
+
+  TEST_CASE("a second signal during the drain stops at once") {
+    demo_server srv{{"--drain-timeout=60000"}};
+    client stuck{srv.port};
+    REQUIRE(stuck.send("POST /echo HTTP/1.1\r\nHost: t\r\n"
+                       "Content-Length: 9\r\n\r\nx"));
+    client probe{srv.port};
+    REQUIRE(probe.send(get_root));
+    REQUIRE(probe.read_response());
+    srv.proc.signal(SIGTERM);
+    CHECK(probe.closed_by_peer()); // the drain is on: idle ones close
+    srv.proc.signal(SIGTERM);
+    CHECK(stuck.closed_by_peer(5s)); // not the 60 s drain deadline
     CHECK(srv.proc.wait_exit(10s) == 0);
   }
 

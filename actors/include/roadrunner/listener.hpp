@@ -62,6 +62,10 @@ typename Inspector::result_type inspect(Inspector& f, drain_result& x) {
 /// list (the old table stays).
 using reload_routes_atom = caf::atom_constant<caf::atom("reload")>;
 
+/// `(max_concurrent_requests, N)` -> `ok`: changes the request cap at run
+/// time (0 = infinity). A negative N answers `invalid_listener_opt`.
+using max_requests_atom = caf::atom_constant<caf::atom("max_reqs")>;
+
 /// The lifecycle phase answered to `status`.
 enum class listener_status : uint8_t { accepting, draining };
 
@@ -72,7 +76,8 @@ const char* to_string(listener_status x) noexcept;
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, listener_info& x) {
   return f(caf::meta::type_name("roadrunner::listener_info"), x.active_clients,
-           x.max_clients, x.requests_served, x.rejected);
+           x.max_clients, x.requests_served, x.rejected, x.in_flight,
+           x.max_concurrent_requests, x.throttled);
 }
 
 /// The listener's messaging interface. Runs on: the CAF scheduler.
@@ -83,7 +88,8 @@ using listener_actor = caf::typed_actor<
   caf::replies_to<connections_atom>::with<std::vector<caf::actor>>,
   caf::replies_to<stop_atom>::with<caf::ok_atom>,
   caf::replies_to<drain_atom, caf::timespan>::with<drain_result>,
-  caf::replies_to<reload_routes_atom, route_list>::with<caf::ok_atom>>;
+  caf::replies_to<reload_routes_atom, route_list>::with<caf::ok_atom>,
+  caf::replies_to<max_requests_atom, int64_t>::with<caf::ok_atom>>;
 
 // -- telemetry ----------------------------------------------------------------
 

@@ -163,7 +163,10 @@ struct listener_options {
   millis rate_check_interval{1000};
   /// `auto` (default) or `manual` (not supported yet).
   roadrunner::body_buffering body_buffering = body_buffering::automatic;
-  /// Reconciliation interval (`disabled` when empty; not supported yet).
+  /// Slot reconciliation interval (`disabled` when empty): every interval
+  /// the listener compares `active_clients` with the connection actors
+  /// alive and releases differences that persist for two ticks. Needs
+  /// `graceful_drain` (a `listener_opt_conflict` otherwise).
   std::optional<millis> slot_reconciliation;
   /// Tell connections about a drain (idle ones close at once, requests in
   /// flight finish with `connection: close`). False: a drain only closes the
@@ -177,8 +180,9 @@ struct listener_options {
   std::vector<protocol_entry> protocols{protocol::http1};
   /// HTTPS material (not supported yet).
   std::optional<tls_options> tls;
-  /// Listener-wide cap on requests in flight (empty = infinity; not supported
-  /// yet).
+  /// Listener-wide cap on requests in flight (empty = infinity): over it a
+  /// request gets 503 with `retry-after: 1` and counts as `throttled`.
+  /// Changeable at run time (`max_requests_atom`).
   std::optional<int64_t> max_concurrent_requests;
   /// Listen backlog (Linux clamps it to net.core.somaxconn), >= 1.
   int64_t socket_backlog = 1024;
