@@ -41,6 +41,11 @@ namespace {
 std::atomic<size_t> allocations{0};
 } // namespace
 
+// GCC pairs the inlined malloc/free below with new/delete expressions at
+// their call sites and warns; these replacements are matched by design.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(size_t size) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size == 0 ? 1 : size))
@@ -55,6 +60,8 @@ void operator delete(void* p) noexcept {
 void operator delete(void* p, size_t) noexcept {
   std::free(p);
 }
+
+#pragma GCC diagnostic pop
 
 namespace {
 
