@@ -178,6 +178,11 @@ void connection::on_rate_check() {
   }
   if (phase_ != phase::head && phase_ != phase::body)
     return;
+  if (write_blocked_) {
+    // We stopped reading (backpressure): the peer is not the slow one.
+    home().arm(rate_node_, shared_->opts.rate_check_interval.count());
+    return;
+  }
   auto elapsed = home().now_ms() - request_start_ms_;
   auto min_rate = static_cast<uint64_t>(shared_->opts.min_bytes_per_second);
   // A one-second grace, then the average since the request's first byte
@@ -620,6 +625,10 @@ void connection::flush() {
       return;
     }
   }
+  // Told to drain while a response was still queued: now it is out and
+  // nothing else is pending, so the connection is idle — close it.
+  if (draining_ && phase_ == phase::idle && begin_ == end_ && out_.empty())
+    closing_ = true;
   if (closing_ && phase_ != phase::lingering)
     start_lingering();
 }

@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -160,6 +162,33 @@ TEST_SUITE("actors.drain") {
       caf::after(std::chrono::seconds(5)) >> [] {});
     CHECK(timed_out);
     CHECK(idle.closed_by_peer());
+    fx.started.clear();
+  }
+
+  TEST_CASE("a response still queued at the drain is finished, then the "
+            "connection closes (not at the deadline)") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = [](request&) {
+      return response::text(200, std::string(8 << 20, 'q'));
+    };
+    auto l = fx.start(opts);
+    client c{fx.port_of(l)};
+    int small = 16384;
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    REQUIRE(c.send(get_root));
+    REQUIRE(fx.await_active(l, 1));
+    fx.self->send(l, drain_atom::value,
+                  caf::timespan{std::chrono::seconds(30)});
+    auto res = c.read_response(20s);
+    REQUIRE(res);
+    CHECK(res->body.size() == (8u << 20));
+    CHECK(c.closed_by_peer(5s));
+    bool drained = false;
+    fx.self->receive(
+      [&](drain_result& r) { drained = r.drained && r.remaining == 0; },
+      caf::after(std::chrono::seconds(5)) >> [] {});
+    CHECK(drained);
     fx.started.clear();
   }
 
