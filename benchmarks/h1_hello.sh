@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
-# h1_hello.sh -- side-by-side HTTP/1.1 "Hello, World!" load benchmark:
-# roadrunner-demo vs. nginx, same machine, same load generator, same pinning.
+# h1_hello.sh -- side-by-side HTTP/1.1 load benchmark: roadrunner-demo vs.
+# nginx, same machine, same load generator, same pinning, several scenarios.
 #
-# Usage: benchmarks/h1_hello.sh [--no-build] [--unpinned] [--markdown]
+# Usage: benchmarks/h1_hello.sh [--scenario=NAME | --all] [--no-build]
+#                               [--unpinned] [--markdown]
 #
-#   --no-build   use the existing demo binary instead of building it
-#                (cmake Release build in build-release/, target roadrunner-demo)
-#   --unpinned   do not pin with taskset (recorded in the report)
-#   --markdown   print the report as Markdown (for docs/benchmarks.md)
+#   --scenario=NAME  one scenario (default: $SCENARIO, else hello), see below
+#   --all            every scenario in one invocation, one summary table
+#   --no-build       use the existing demo binary instead of building it
+#                    (cmake Release build in build-release/, target roadrunner-demo)
+#   --unpinned       do not pin with taskset (recorded in the report)
+#   --markdown       print the report as Markdown (for docs/benchmarks.md)
+#
+# Scenarios (both servers give byte-identical bodies and content types):
+#   hello      GET /, 13-byte "Hello, World!" text/plain, keep-alive
+#   json       GET /json, {"message":"Hello, World!"} application/json
+#   large      GET /large, 65536 bytes of 'x' application/octet-stream
+#              (nginx: a static file written into the temp dir)
+#   pipelined  GET /, PIPELINE_DEPTH requests per write (lib/pipeline.lua)
+#   newconn    GET / with "Connection: close": one TCP connection per request,
+#              so the server's cost includes accept + close
+#   headers    GET / with 16 extra ~40-byte request headers (X-Bench-01..16)
 #
 # Environment:
-#   DURATION=10     seconds per measured run
-#   RUNS=3          measured runs per server (alternating rr, nginx, rr, ...)
+#   SCENARIO=hello  scenario when neither --scenario nor --all is given
+#   DURATION=10     seconds per measured run (--all: default 5)
+#   RUNS=3          measured runs per server and scenario (alternating rr, nginx, ...)
 #   CONNECTIONS=50  wrk connections (one wrk thread)
-#   WARMUP=2        seconds of warm-up load per server before measuring
+#   WARMUP=2        seconds of warm-up load per server and scenario
+#   PIPELINE_DEPTH=16  requests per write in the pipelined scenario
 #   RR_DEMO=path    demo binary (default build-release/examples/roadrunner-demo)
 #   RR_FLAGS=...    extra demo flags; default --max-keep-alive-requests=1000000
 #                   to match nginx's keepalive_requests (set RR_FLAGS= to drop)
@@ -22,9 +37,15 @@
 # req/s, p99 latency, total requests and the server's CPU time (utime+stime
 # of all its threads from /proc/PID/stat, before/after the run), giving
 # "server CPU microseconds per request" -- a throughput-independent cost
-# metric. The report (stdout) shows medians with min..max spread and the
-# roadrunner/nginx ratios; progress goes to stderr. Exits non-zero if any
-# step fails or any run saw errors / non-2xx responses.
+# metric. "requests" is wrk's count, which is the number of responses wrk
+# parsed (also with pipelining, where one write carries PIPELINE_DEPTH
+# requests). Each run also reads the server's own request counter before and
+# after (roadrunner: GET /info requests_served; nginx: stub_status) and the
+# report shows server-counted / wrk-counted (~1.00 confirms the divisor).
+# Each server's response for each scenario is checked with curl (pipelined:
+# a raw socket) before it is measured. The report (stdout) shows medians with
+# min..max spread and roadrunner/nginx ratios; progress goes to stderr. Exits
+# non-zero if any step fails or any run saw errors / non-2xx responses.
 #
 # Requires root only to apt-get install missing tools (wrk, nginx-light, curl).
 
@@ -37,22 +58,26 @@ ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 source "$SCRIPT_DIR/lib/common.sh"
 
 START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+ALL_SCENARIOS=(hello json large pipelined newconn headers)
 
 # --- the exact command, for the report (env overrides first) ---------------
 COMMAND=""
-for v in DURATION RUNS CONNECTIONS WARMUP RR_DEMO RR_FLAGS; do
+for v in SCENARIO DURATION RUNS CONNECTIONS WARMUP PIPELINE_DEPTH RR_DEMO RR_FLAGS; do
   if [[ -v $v ]]; then COMMAND+="$v=$(printf '%q' "${!v}") "; fi
 done
 COMMAND+=$(printf '%q' "$0")
 for a in "$@"; do COMMAND+=" $(printf '%q' "$a")"; done
 
 # --- options ----------------------------------------------------------------
-BUILD=1 PINNED=1 MARKDOWN=0
+BUILD=1 PINNED=1 MARKDOWN=0 ALL=0
+SCENARIO=${SCENARIO:-hello}
 for a in "$@"; do
   case $a in
     --no-build) BUILD=0 ;;
     --unpinned) PINNED=0 ;;
     --markdown) MARKDOWN=1 ;;
+    --all) ALL=1 ;;
+    --scenario=*) SCENARIO=${a#--scenario=} ;;
     -h | --help)
       sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"
       exit 0
@@ -60,20 +85,38 @@ for a in "$@"; do
     *) die "unknown option: $a (see --help)" ;;
   esac
 done
+if ((ALL)); then
+  SCENARIOS=("${ALL_SCENARIOS[@]}")
+  DURATION=${DURATION:-5}
+else
+  [[ " ${ALL_SCENARIOS[*]} " == *" $SCENARIO "* ]] ||
+    die "unknown scenario '$SCENARIO' (one of: ${ALL_SCENARIOS[*]})"
+  SCENARIOS=("$SCENARIO")
+  DURATION=${DURATION:-10}
+fi
 
-DURATION=${DURATION:-10}
 RUNS=${RUNS:-3}
 CONNECTIONS=${CONNECTIONS:-50}
 WARMUP=${WARMUP:-2}
+PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
 RR_DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
 RR_FLAGS=${RR_FLAGS---max-keep-alive-requests=1000000}
-for v in DURATION RUNS CONNECTIONS WARMUP; do
+for v in DURATION RUNS CONNECTIONS WARMUP PIPELINE_DEPTH; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 read -r -a RR_EXTRA <<<"$RR_FLAGS"
 
-EXPECTED_BODY='Hello, World!'
+HELLO_BODY='Hello, World!'
+JSON_BODY='{"message":"Hello, World!"}'
+LARGE_SIZE=65536
 STARTUP_TIMEOUT=10 # seconds to wait for a server to come up
+
+# 16 extra request headers of 40 bytes each (without CRLF):
+# "X-Bench-NN: " (12) + 28 value bytes.
+BENCH_HEADERS=()
+for ((i = 1; i <= 16; i++)); do
+  BENCH_HEADERS+=("$(printf 'X-Bench-%02d: %s' "$i" "abcdefghijklmnopqrstuvwxyz01")")
+done
 
 # --- temp dir, process bookkeeping and cleanup --------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rr-h1-hello.XXXXXX")
@@ -89,6 +132,49 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Expected bodies; large.bin is also what nginx serves for /large.
+printf '%s' "$HELLO_BODY" >"$TMP/expect.hello"
+printf '%s' "$JSON_BODY" >"$TMP/expect.json"
+head -c "$LARGE_SIZE" /dev/zero | tr '\0' x >"$TMP/large.bin"
+[[ $(wc -c <"$TMP/large.bin") -eq $LARGE_SIZE ]] || die "could not write $TMP/large.bin"
+
+# --- scenarios -------------------------------------------------------------------
+# scenario SCEN -- sets SC_PATH, SC_BODY (expected body file), SC_CTYPE
+# (expected Content-Type prefix), SC_WRK (extra wrk args), SC_CURL (extra
+# curl args for the response check) and SC_DESC for scenario SCEN.
+scenario() {
+  SC_PATH=/ SC_BODY=$TMP/expect.hello SC_CTYPE=text/plain SC_WRK=() SC_CURL=()
+  case $1 in
+    hello) SC_DESC="GET /, keep-alive" ;;
+    json)
+      SC_PATH=/json SC_BODY=$TMP/expect.json SC_CTYPE=application/json
+      SC_DESC="GET /json, keep-alive"
+      ;;
+    large)
+      SC_PATH=/large SC_BODY=$TMP/large.bin SC_CTYPE=application/octet-stream
+      SC_DESC="GET /large ($LARGE_SIZE bytes), keep-alive"
+      ;;
+    pipelined)
+      SC_WRK=(-s "$SCRIPT_DIR/lib/pipeline.lua")
+      SC_DESC="GET /, keep-alive, $PIPELINE_DEPTH requests per write (wrk -s lib/pipeline.lua -- $PIPELINE_DEPTH)"
+      ;;
+    newconn)
+      SC_WRK=(-H "Connection: close")
+      SC_CURL=(-H "Connection: close")
+      SC_DESC="GET / + 'Connection: close' (new TCP connection per request)"
+      ;;
+    headers)
+      local h
+      for h in "${BENCH_HEADERS[@]}"; do
+        SC_WRK+=(-H "$h")
+        SC_CURL+=(-H "$h")
+      done
+      SC_DESC="GET / + 16 request headers of 40 bytes (X-Bench-01: abc...)"
+      ;;
+    *) die "internal: unknown scenario $1" ;;
+  esac
+}
 
 # --- prerequisites -------------------------------------------------------------
 ensure_tools wrk:wrk nginx-light:nginx curl:curl util-linux:taskset
@@ -119,29 +205,89 @@ if [[ ! -x $RR_DEMO ]]; then
   die "demo binary not found or not executable: $RR_DEMO$hint"
 fi
 
-# --- server start-up ----------------------------------------------------------
-# check_server NAME PORT -- fail loudly unless GET / answers 200, text/plain,
-# exactly $EXPECTED_BODY, and a second request reuses the connection.
-check_server() {
-  local name=$1 url="http://127.0.0.1:$2/" code ctype conns body
-  code=$(curl -sS --max-time 5 -D "$TMP/$name.hdr" -o "$TMP/$name.body" \
-    -w '%{http_code}' "$url") || die "$name: curl $url failed"
-  [[ $code == 200 ]] || die "$name: GET / returned HTTP $code, expected 200"
-  if ! cmp -s "$TMP/$name.body" <(printf '%s' "$EXPECTED_BODY"); then
-    body=$(head -c 200 "$TMP/$name.body"; echo x) # x keeps trailing newlines
-    die "$name: GET / body is $(printf '%q' "${body%x}") ($(wc -c <"$TMP/$name.body") bytes), expected '$EXPECTED_BODY'"
-  fi
-  ctype=$(tr -d '\r' <"$TMP/$name.hdr" | awk -F': *' 'tolower($1) == "content-type" { print $2 }')
-  [[ $ctype == text/plain* ]] ||
-    die "$name: Content-Type is '$ctype', expected text/plain"
+# --- response checks ------------------------------------------------------------
+# check_keepalive NAME PORT -- a second request must reuse the connection.
+check_keepalive() {
+  local url="http://127.0.0.1:$2/" conns
   # Two transfers in one curl call: the second must not open a new connection.
   conns=$(curl -sS --max-time 5 -o /dev/null -o /dev/null \
-    -w '%{num_connects} ' "$url" "$url") || die "$name: keep-alive check failed"
+    -w '%{num_connects} ' "$url" "$url") || die "$1: keep-alive check failed"
   [[ $conns == "1 0 " ]] ||
-    die "$name: connection not kept alive (new connections per request: $conns)"
-  log "$name OK on $url"
+    die "$1: connection not kept alive (new connections per request: $conns)"
 }
 
+# check_pipelined NAME PORT -- writes PIPELINE_DEPTH GET / requests in one go
+# over a raw socket (the last one with "Connection: close") and expects
+# exactly that many 200 responses, each with the hello body, in order.
+check_pipelined() {
+  local name=$1 port=$2 i reqs="" out=$TMP/$1.pipelined n200 nbody
+  for ((i = 1; i < PIPELINE_DEPTH; i++)); do
+    reqs+="GET / HTTP/1.1"$'\r\n'"Host: 127.0.0.1:$port"$'\r\n\r\n'
+  done
+  reqs+="GET / HTTP/1.1"$'\r\n'"Host: 127.0.0.1:$port"$'\r\n'"Connection: close"$'\r\n\r\n'
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  timeout 10 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "%s" "$2" >&3 && cat <&3' \
+    _ "$port" "$reqs" >"$out" 2>&1 || die "$name: pipelined check failed: $(head -c 300 "$out")"
+  # Bodies have no trailing newline, so responses share lines: count matches.
+  n200=$(grep -o 'HTTP/1\.1 200 ' "$out" | wc -l)
+  nbody=$(grep -o "$HELLO_BODY" "$out" | wc -l)
+  [[ $n200 -eq $PIPELINE_DEPTH && $nbody -eq $PIPELINE_DEPTH ]] ||
+    die "$name: $PIPELINE_DEPTH pipelined requests gave $n200 200-responses and $nbody bodies"
+}
+
+# check_scenario NAME PORT SCEN -- fail loudly unless the scenario's request
+# answers 200 with exactly the expected body and Content-Type.
+check_scenario() {
+  local name=$1 port=$2 url code ctype body conns
+  scenario "$3"
+  url="http://127.0.0.1:$port$SC_PATH"
+  if [[ $3 == pipelined ]]; then
+    check_pipelined "$name" "$port"
+    log "$name OK for $3 ($PIPELINE_DEPTH pipelined responses)"
+    return
+  fi
+  code=$(curl -sS --max-time 5 "${SC_CURL[@]}" -D "$TMP/$name.hdr" -o "$TMP/$name.body" \
+    -w '%{http_code}' "$url") || die "$name: curl $url failed"
+  [[ $code == 200 ]] || die "$name ($3): GET $SC_PATH returned HTTP $code, expected 200"
+  if ! cmp -s "$TMP/$name.body" "$SC_BODY"; then
+    body=$(head -c 200 "$TMP/$name.body"; echo x) # x keeps trailing newlines
+    die "$name ($3): GET $SC_PATH body is $(printf '%q' "${body%x}") ($(wc -c <"$TMP/$name.body") bytes), expected $(wc -c <"$SC_BODY") bytes from $SC_BODY"
+  fi
+  ctype=$(tr -d '\r' <"$TMP/$name.hdr" | awk -F': *' 'tolower($1) == "content-type" { print $2 }')
+  [[ $ctype == "$SC_CTYPE"* ]] ||
+    die "$name ($3): Content-Type is '$ctype', expected $SC_CTYPE"
+  if [[ $3 == newconn ]]; then
+    # The server must honour "Connection: close": two transfers, two connects.
+    conns=$(curl -sS --max-time 5 "${SC_CURL[@]}" -o /dev/null -o /dev/null \
+      -w '%{num_connects} ' "$url" "$url") || die "$name: close check failed"
+    [[ $conns == "1 1 " ]] ||
+      die "$name: 'Connection: close' not honoured (new connections per request: $conns)"
+  fi
+  log "$name OK for $3 (GET $SC_PATH: 200, $(wc -c <"$TMP/$name.body") bytes, $ctype)"
+}
+
+# server_count NAME PORT -- prints the server's own count of requests served.
+server_count() {
+  local out
+  if [[ $1 == roadrunner ]]; then
+    out=$(curl -sS --max-time 5 "http://127.0.0.1:$2/info") || return 1
+    sed -nE 's/.*"requests_served":([0-9]+).*/\1/p' <<<"$out"
+  else
+    out=$(curl -sS --max-time 5 "http://127.0.0.1:$2/nginx_status") || return 1
+    awk 'NR == 3 { print $3 }' <<<"$out"
+  fi
+}
+
+# count_overhead NAME PORT -- how much the counter moves between two
+# back-to-back reads with no load (the reads themselves), to subtract later.
+count_overhead() {
+  local a b
+  a=$(server_count "$1" "$2") b=$(server_count "$1" "$2")
+  [[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ ]] || die "$1: cannot read its request counter"
+  echo $((b - a))
+}
+
+# --- server start-up ----------------------------------------------------------
 start_roadrunner() {
   local i port=""
   log "starting $RR_DEMO --port=0 --bind=127.0.0.1 --reactors=1 ${RR_EXTRA[*]}"
@@ -163,7 +309,8 @@ start_roadrunner() {
   # all current threads in case the binary changes its own affinity.
   if ((PINNED)); then taskset -apc 1 "$RR_PID" >/dev/null; fi
   RR_PORT=$port
-  check_server roadrunner "$RR_PORT"
+  check_keepalive roadrunner "$RR_PORT"
+  log "roadrunner up on http://127.0.0.1:$RR_PORT/"
 }
 
 start_nginx() {
@@ -184,26 +331,34 @@ start_nginx() {
   done
   ((i < STARTUP_TIMEOUT * 10)) || die "nginx not answering within ${STARTUP_TIMEOUT}s"
   NGINX_PORT=$port
-  check_server nginx "$NGINX_PORT"
+  check_keepalive nginx "$NGINX_PORT"
+  log "nginx up on http://127.0.0.1:$NGINX_PORT/"
 }
 
 # --- load runs ------------------------------------------------------------------
 WRK_ARGS=(-t1 "-c$CONNECTIONS" "-d${DURATION}s" --latency) # as run by wrk_run; for the report
 FAILED=0
-declare -A RPS=() US=() P99=() REQS=() CPUPCT=() WRKPCT=() OTHERPCT=() # per server, space-separated
+# Keyed "SCENARIO:SERVER", values space-separated per run.
+declare -A RPS=() US=() P99=() REQS=() CPUPCT=() WRKPCT=() OTHERPCT=() CNTRATIO=()
+declare -A OVERHEAD=()
 RUN_LINES=()
 
-# wrk_run SECONDS PORT OUTFILE -- one bounded wrk invocation on the client CPU.
+# wrk_run SECONDS PORT OUTFILE -- one bounded wrk invocation on the client CPU
+# with the current scenario (SC_PATH, SC_WRK; set by `scenario`).
 wrk_run() {
+  local -a extra=()
+  [[ $SC_SCEN == pipelined ]] && extra=(-- "$PIPELINE_DEPTH")
   timeout $(($1 + 60)) "${PIN_CLIENT[@]}" wrk -t1 "-c$CONNECTIONS" "-d$1s" --latency \
-    "http://127.0.0.1:$2/" >"$3" 2>&1
+    "${SC_WRK[@]}" "http://127.0.0.1:$2$SC_PATH" "${extra[@]}" >"$3" 2>&1
 }
 
-# measure NAME PID PORT RUN -- one measured run; appends to the arrays above.
+# measure NAME PID PORT RUN -- one measured run of scenario SC_SCEN; appends
+# to the arrays above.
 measure() {
-  local name=$1 pid=$2 port=$3 run=$4 out="$TMP/wrk.$1.$4.txt"
-  local t0 t1 w0 w1 c0 c1 m0 m1 reqs rps p99 non2xx sockerr cpu_s us pct wpct opct
-  log "run $run/$RUNS: $name (${DURATION}s)"
+  local name=$1 pid=$2 port=$3 run=$4 key="$SC_SCEN:$1" out="$TMP/wrk.$SC_SCEN.$1.$4.txt"
+  local t0 t1 w0 w1 c0 c1 m0 m1 n0 n1 reqs rps p99 non2xx sockerr cpu_s us pct wpct opct srv cratio
+  log "run $run/$RUNS: $SC_SCEN / $name (${DURATION}s)"
+  n0=$(server_count "$name" "$port") || die "$name: cannot read its request counter"
   t0=$(cpu_ticks "$pid") || die "$name (pid $pid) is gone"
   children_cpu c0 "$TMP/times"
   read -r m0 _ < <(busy_ticks)
@@ -213,6 +368,7 @@ measure() {
   read -r m1 _ < <(busy_ticks)
   children_cpu c1 "$TMP/times"
   t1=$(cpu_ticks "$pid") || die "$name (pid $pid) died during the run"
+  n1=$(server_count "$name" "$port") || die "$name: cannot read its request counter"
 
   reqs=$(awk '/ requests in / { print $1; exit }' "$out")
   rps=$(awk '/^Requests\/sec:/ { print $2; exit }' "$out")
@@ -220,10 +376,16 @@ measure() {
     die "could not parse wrk output for $name:"$'\n'"$(cat "$out")"
   p99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
   if [[ -n $p99 ]]; then p99=$(to_ms "$p99"); else p99=n/a; fi
+  # With pipelining wrk records one latency sample per batch and its upper
+  # percentiles come out as 0 (wrk 4.1): not meaningful, so not reported.
+  if [[ $SC_SCEN == pipelined || $p99 == 0 ]]; then p99=n/a; fi
   non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF; exit }' "$out")
   sockerr=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10; exit }' "$out")
   non2xx=${non2xx:-0} sockerr=${sockerr:-0}
 
+  # Requests the server itself counted during the run (minus our counter reads).
+  srv=$((n1 - n0 - ${OVERHEAD[$name]}))
+  cratio=$(calc "$srv / $reqs")
   cpu_s=$(calc "($t1 - $t0) / $CLK_TCK")
   us=$(calc "$cpu_s * 1e6 / $reqs")
   # Utilisation over the wall time actually measured (wrk start-up included);
@@ -237,12 +399,12 @@ measure() {
   # core. High values mean a noisy run.
   opct=$(calc "100 * (($m1 - $m0) / $CLK_TCK - $cpu_s - ($c1 - $c0)) / ($w1 - $w0)")
 
-  RPS[$name]+=" $rps" US[$name]+=" $us" REQS[$name]+=" $reqs"
-  CPUPCT[$name]+=" $pct" WRKPCT[$name]+=" $wpct" OTHERPCT[$name]+=" $opct"
-  [[ $p99 != n/a ]] && P99[$name]+=" $p99"
-  RUN_LINES+=("$run|$name|$rps|$reqs|$p99|$cpu_s|$pct|$wpct|$opct|$us|$non2xx|$sockerr")
+  RPS[$key]+=" $rps" US[$key]+=" $us" REQS[$key]+=" $reqs" CNTRATIO[$key]+=" $cratio"
+  CPUPCT[$key]+=" $pct" WRKPCT[$key]+=" $wpct" OTHERPCT[$key]+=" $opct"
+  [[ $p99 != n/a ]] && P99[$key]+=" $p99"
+  RUN_LINES+=("$SC_SCEN|$run|$name|$rps|$reqs|$srv|$p99|$cpu_s|$pct|$wpct|$opct|$us|$non2xx|$sockerr")
   if ((non2xx > 0 || sockerr > 0)); then
-    warn "$name run $run: $non2xx non-2xx responses, $sockerr socket errors"
+    warn "$SC_SCEN / $name run $run: $non2xx non-2xx responses, $sockerr socket errors"
     FAILED=1
   fi
 }
@@ -255,19 +417,32 @@ IDLE_BUSY=$(busy_pct 1)
 
 start_roadrunner
 start_nginx
+OVERHEAD[roadrunner]=$(count_overhead roadrunner "$RR_PORT")
+OVERHEAD[nginx]=$(count_overhead nginx "$NGINX_PORT")
 
-log "warm-up: ${WARMUP}s per server"
-wrk_run "$WARMUP" "$RR_PORT" "$TMP/warmup.rr.txt" || die "warm-up against roadrunner failed"
-wrk_run "$WARMUP" "$NGINX_PORT" "$TMP/warmup.nginx.txt" || die "warm-up against nginx failed"
+# Check every scenario on both servers before measuring anything.
+for SC_SCEN in "${SCENARIOS[@]}"; do
+  check_scenario roadrunner "$RR_PORT" "$SC_SCEN"
+  check_scenario nginx "$NGINX_PORT" "$SC_SCEN"
+done
 
-# Alternate servers so that slow drift (thermal, noisy neighbours) hits both.
-for ((r = 1; r <= RUNS; r++)); do
-  measure roadrunner "$RR_PID" "$RR_PORT" "$r"
-  measure nginx "$NGINX_PID" "$NGINX_PORT" "$r"
+SCEN_DESC=()
+for SC_SCEN in "${SCENARIOS[@]}"; do
+  scenario "$SC_SCEN"
+  SCEN_DESC+=("$SC_SCEN|$SC_DESC")
+  log "scenario $SC_SCEN: ${WARMUP}s warm-up per server"
+  wrk_run "$WARMUP" "$RR_PORT" "$TMP/warmup.rr.txt" || die "warm-up against roadrunner failed"
+  wrk_run "$WARMUP" "$NGINX_PORT" "$TMP/warmup.nginx.txt" || die "warm-up against nginx failed"
+  # Alternate servers so that slow drift (thermal, noisy neighbours) hits both.
+  for ((r = 1; r <= RUNS; r++)); do
+    measure roadrunner "$RR_PID" "$RR_PORT" "$r"
+    measure nginx "$NGINX_PID" "$NGINX_PORT" "$r"
+  done
 done
 
 # --- report ---------------------------------------------------------------------
-# spread NAME ARRAY FORMAT -- "median [min..max]" of one metric of one server.
+# spread KEY ARRAY FORMAT -- "median [min..max]" of one metric of one
+# scenario:server key.
 spread() {
   local -n arr=$2
   local -a v
@@ -285,9 +460,10 @@ med() {
   read -r -a v <<<"${arr[$1]:-}"
   if ((${#v[@]})); then median "${v[@]}"; else echo n/a; fi
 }
+# ratio SCEN ARRAY -- roadrunner median / nginx median.
 ratio() {
   local a b
-  a=$(med roadrunner "$1") b=$(med nginx "$1")
+  a=$(med "$1:roadrunner" "$2") b=$(med "$1:nginx" "$2")
   if [[ $a == n/a || $b == n/a ]] || [[ $(calc "$b == 0") == 1 ]]; then
     echo n/a
   else
@@ -315,23 +491,30 @@ INFO=(
   "machine|$(nproc) CPUs, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r); ${IDLE_BUSY}% busy (all CPUs) just before start"
   "tools|wrk ${WRK_VERSION:-?}, nginx ${NGINX_VERSION:-?}"
   "pinning|$PINNING"
-  "load|wrk ${WRK_ARGS[*]}, ${WARMUP}s warm-up per server, $RUNS runs per server, alternating"
+  "load|wrk ${WRK_ARGS[*]} + scenario args, ${WARMUP}s warm-up per server and scenario, $RUNS runs per server, alternating"
   "roadrunner|$(basename "$RR_DEMO") --port=0 --bind=127.0.0.1 --reactors=1 ${RR_EXTRA[*]}"
-  "nginx|1 process (master_process off), keepalive_requests 1000000, access_log off"
-  "cpu metric|server utime+stime (all threads) / requests; CLK_TCK=$CLK_TCK; CPU % = share of one core over the run"
+  "nginx|1 process (master_process off), keepalive_requests 1000000, access_log off; /large is a static file (sendfile off, no open_file_cache)"
+  "cpu metric|server utime+stime (all threads) / requests (wrk's count = responses parsed); CLK_TCK=$CLK_TCK; CPU % = share of one core over the run"
 )
 
-SUMMARY=()
-for s in roadrunner nginx; do
-  SUMMARY+=("$s|$(spread "$s" RPS '%.0f')|$(spread "$s" US '%.2f')|$(spread "$s" P99 '%.2f')|$(spread "$s" CPUPCT '%.0f')|$(spread "$s" WRKPCT '%.0f')")
+# One row per scenario: the headline numbers.
+HEADLINE=()
+DETAIL=()
+ALL_OTHER=()
+for s in "${SCENARIOS[@]}"; do
+  HEADLINE+=("$s|$(fmt '%.2f' "$(med "$s:roadrunner" US)")|$(fmt '%.2f' "$(med "$s:nginx" US)")|$(ratio "$s" US)|$(fmt '%.0f' "$(med "$s:roadrunner" RPS)")|$(fmt '%.0f' "$(med "$s:nginx" RPS)")|$(ratio "$s" RPS)")
+  for n in roadrunner nginx; do
+    k="$s:$n"
+    DETAIL+=("$s|$n|$(spread "$k" RPS '%.0f')|$(spread "$k" US '%.2f')|$(spread "$k" P99 '%.2f')|$(spread "$k" CPUPCT '%.0f')|$(spread "$k" WRKPCT '%.0f')|$(spread "$k" CNTRATIO '%.3f')")
+    read -r -a tmp_other <<<"${OTHERPCT[$k]:-}"
+    ALL_OTHER+=("${tmp_other[@]}")
+  done
 done
-RATIO_US=$(ratio US)
-RATIO_RPS=$(ratio RPS)
-# shellcheck disable=SC2086 # word-splitting the space-separated lists
-MAX_OTHER=$(maximum ${OTHERPCT[roadrunner]} ${OTHERPCT[nginx]})
+MAX_OTHER=$(maximum "${ALL_OTHER[@]}")
 NOTES=(
-  "CPU % columns are shares of one core over the run. wrk near 100% means the load generator, not the server, limits req/s: then compare CPU us/req."
+  "CPU µs/req is the headline metric (lower is better); req/s ratio: higher is better. wrk runs on one core: where wrk CPU % is near 100 the load generator, not the server, limits req/s."
   "other % = machine CPU time not charged to the server or wrk (other processes, loopback softirqs); if it is high the run was disturbed."
+  "srv/wrk = requests counted by the server itself (roadrunner GET /info requests_served, nginx stub_status; minus the counter reads) / wrk's count. ~1.00 confirms wrk counts every response, also when pipelining (not one per batch of $PIPELINE_DEPTH); slightly above 1 = requests served after wrk stopped counting."
 )
 if [[ $(calc "$MAX_OTHER > 15") == 1 ]]; then
   NOTES+=("NOISY: other % reached $(fmt '%.0f' "$MAX_OTHER") in some run; treat req/s and p99 with care (CPU us/req is the most robust).")
@@ -340,8 +523,33 @@ if ((FAILED)); then
   NOTES+=("RESULT INVALID: some runs saw socket errors or non-2xx responses (see per-run table).")
 fi
 
+# table HEADER ROW... -- prints |-separated rows as a Markdown table (first
+# row is the header; ALIGN is the separator row) or as aligned text columns.
+table() {
+  local align=$1
+  shift
+  if ((MARKDOWN)); then
+    printf '| %s |\n' "${1//|/ | }"
+    echo "$align"
+    shift
+    local l
+    for l in "$@"; do printf '| %s |\n' "${l//|/ | }"; done
+  else
+    printf '%s\n' "$@" | column -t -s '|' -o '  ' | sed 's/^/  /'
+  fi
+}
+
+PER_RUN=()
+for l in "${RUN_LINES[@]}"; do
+  IFS='|' read -r sc run s rps reqs srv p99 cpu pct wpct opct us n2 se <<<"$l"
+  PER_RUN+=("$(printf '%s|%s|%s|%.0f|%s|%s|%s|%.2f|%.0f|%.0f|%.0f|%.2f|%s|%s' \
+    "$sc" "$run" "$s" "$rps" "$reqs" "$srv" "$(fmt '%.2f' "$p99")" "$cpu" "$pct" "$wpct" "$opct" "$us" "$n2" "$se")")
+done
+
+SCEN_LIST=$(IFS=,; echo "${SCENARIOS[*]}")
+TITLE="HTTP/1.1 load: roadrunner vs nginx (${SCEN_LIST//,/, })"
 if ((MARKDOWN)); then
-  echo "### HTTP/1.1 hello world: roadrunner vs nginx"
+  echo "### $TITLE"
   echo
   bt='`' # code-format the command lines only
   for l in "${INFO[@]}"; do
@@ -349,53 +557,50 @@ if ((MARKDOWN)); then
     case $k in command | load | roadrunner) val="$bt$val$bt" ;; esac
     printf -- '- **%s**: %s\n' "$k" "$val"
   done
+  echo "- **scenarios**:"
+  for l in "${SCEN_DESC[@]}"; do printf -- '  - %s: %s\n' "${l%%|*}" "${l#*|}"; done
   echo
-  echo "Median [min..max] over $RUNS runs of ${DURATION}s:"
+  echo "Medians over $RUNS runs of ${DURATION}s per server and scenario:"
   echo
-  echo "| server | req/s | server CPU µs/req | p99 latency (ms) | server CPU % | wrk CPU % |"
-  echo "|---|---:|---:|---:|---:|---:|"
-  for l in "${SUMMARY[@]}"; do
-    IFS='|' read -r s rps us p99 pct wpct <<<"$l"
-    echo "| $s | $rps | $us | $p99 | $pct | $wpct |"
-  done
-  echo "| **roadrunner / nginx** | **$RATIO_RPS** | **$RATIO_US** | | | |"
+  table '|---|---:|---:|---:|---:|---:|---:|' \
+    "scenario|rr CPU µs/req|nginx CPU µs/req|**rr/nginx CPU**|rr req/s|nginx req/s|rr/nginx req/s" \
+    "${HEADLINE[@]}"
   echo
   for n in "${NOTES[@]}"; do echo "- $n"; done
   echo
+  echo "<details><summary>Median [min..max] per scenario and server</summary>"
+  echo
+  table '|---|---|---:|---:|---:|---:|---:|---:|' \
+    "scenario|server|req/s|server CPU µs/req|p99 latency (ms)|server CPU %|wrk CPU %|srv/wrk count" \
+    "${DETAIL[@]}"
+  echo
+  echo "</details>"
+  echo
   echo "<details><summary>Per run</summary>"
   echo
-  echo "| run | server | req/s | requests | p99 (ms) | server CPU s | server CPU % | wrk CPU % | other CPU % | CPU µs/req | non-2xx | socket errors |"
-  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for l in "${RUN_LINES[@]}"; do
-    IFS='|' read -r run s rps reqs p99 cpu pct wpct opct us n2 se <<<"$l"
-    printf '| %s | %s | %.0f | %s | %s | %.2f | %.0f | %.0f | %.0f | %.2f | %s | %s |\n' \
-      "$run" "$s" "$rps" "$reqs" "$(fmt '%.2f' "$p99")" "$cpu" "$pct" "$wpct" "$opct" "$us" "$n2" "$se"
-  done
+  table '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|' \
+    "scenario|run|server|req/s|requests (wrk)|requests (server)|p99 (ms)|server CPU s|server CPU %|wrk CPU %|other CPU %|CPU µs/req|non-2xx|socket errors" \
+    "${PER_RUN[@]}"
   echo
   echo "</details>"
 else
-  echo "== HTTP/1.1 hello world: roadrunner vs nginx =="
+  echo "== $TITLE =="
   for l in "${INFO[@]}"; do printf '%-11s %s\n' "${l%%|*}:" "${l#*|}"; done
+  for l in "${SCEN_DESC[@]}"; do printf '%-11s %s\n' "${l%%|*}:" "${l#*|}"; done
   echo
   echo "Per run:"
-  printf '  %3s  %-10s  %10s  %10s  %8s  %6s  %5s  %5s  %6s  %8s  %7s  %6s\n' \
-    run server req/s requests p99_ms cpu_s cpu% wrk% other% us/req non2xx sockerr
-  for l in "${RUN_LINES[@]}"; do
-    IFS='|' read -r run s rps reqs p99 cpu pct wpct opct us n2 se <<<"$l"
-    printf '  %3s  %-10s  %10.0f  %10s  %8s  %6.2f  %5.0f  %5.0f  %6.0f  %8.2f  %7s  %6s\n' \
-      "$run" "$s" "$rps" "$reqs" "$(fmt '%.2f' "$p99")" "$cpu" "$pct" "$wpct" "$opct" "$us" "$n2" "$se"
-  done
+  table "" "scenario|run|server|req/s|requests|srv_reqs|p99_ms|cpu_s|cpu%|wrk%|other%|us/req|non2xx|sockerr" \
+    "${PER_RUN[@]}"
   echo
-  echo "Summary: median [min..max] over $RUNS runs of ${DURATION}s"
-  printf '  %-10s  %-26s  %-20s  %-20s  %-14s  %s\n' server req/s "server CPU us/req" "p99 ms" "server CPU %" "wrk CPU %"
-  for l in "${SUMMARY[@]}"; do
-    IFS='|' read -r s rps us p99 pct wpct <<<"$l"
-    printf '  %-10s  %-26s  %-20s  %-20s  %-14s  %s\n' "$s" "$rps" "$us" "$p99" "$pct" "$wpct"
-  done
+  echo "Median [min..max] over $RUNS runs of ${DURATION}s:"
+  table "" "scenario|server|req/s|server CPU us/req|p99 ms|server CPU %|wrk CPU %|srv/wrk" \
+    "${DETAIL[@]}"
   echo
-  echo "roadrunner/nginx: req/s $RATIO_RPS (higher is better), CPU us/req $RATIO_US (lower is better)"
+  echo "Summary (medians; ratios roadrunner/nginx: CPU us/req lower is better, req/s higher is better):"
+  table "" "scenario|rr us/req|nginx us/req|rr/nginx CPU|rr req/s|nginx req/s|rr/nginx req/s" \
+    "${HEADLINE[@]}"
   echo
-  for n in "${NOTES[@]}"; do echo "note: $n"; done
+  for n in "${NOTES[@]}"; do echo "note: ${n//µs/us}"; done
 fi
 
 if ((FAILED)); then
