@@ -545,6 +545,7 @@ void connection::respond_error(int status, std::string_view reason) {
   home().disarm(rate_node_);
   http1::write_error(out_.buffer(), status, http_date());
   closing_ = true;
+  linger_ = true; // the peer may still be sending (a body, more requests)
   head_complete_ = false;
   begin_ = end_ = 0; // nothing after a rejected request is trustworthy
 }
@@ -629,8 +630,17 @@ void connection::flush() {
   // nothing else is pending, so the connection is idle — close it.
   if (draining_ && phase_ == phase::idle && begin_ == end_ && out_.empty())
     closing_ = true;
-  if (closing_ && phase_ != phase::lingering)
-    start_lingering();
+  if (closing_ && phase_ != phase::lingering) {
+    // Linger (shut our side, discard input for a while) only when the peer
+    // may still be sending — after a rejection, or with pipelined bytes we
+    // will not answer — so that close() does not turn into a reset that
+    // destroys the response in flight. A clean `connection: close` with
+    // nothing unread, or a peer that already closed, just closes.
+    if (!peer_eof_ && (linger_ || end_ > begin_))
+      start_lingering();
+    else
+      close_now();
+  }
 }
 
 void connection::rearm_phase_timer() {

@@ -114,6 +114,7 @@ private:
   bool again_ = false;         // read_input must run its loop once more
   bool peer_eof_ = false;      // the peer shut its write side
   bool draining_ = false;      // the listener drains: close after this one
+  bool linger_ = false;        // close via lingering (peer may still send)
   bool rdhup_ = false;         // epoll announced the peer's FIN
   int64_t request_start_ms_ = 0;
   uint64_t request_bytes_ = 0;

@@ -57,6 +57,10 @@ reactor::~reactor() {
 
 void reactor::start() {
   thread_ = std::thread{[this] { run(); }};
+  // Named from here, so the name is in place before start() returns (and
+  // before anyone can look at the process's threads).
+  auto name = "rr.reactor." + std::to_string(index_);
+  pthread_setname_np(thread_.native_handle(), name.substr(0, 15).c_str());
 }
 
 void reactor::stop() {
@@ -233,8 +237,6 @@ void reactor::run_local() {
 
 void reactor::run() {
   thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
-  auto name = "rr.reactor." + std::to_string(index_);
-  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   system().thread_started();
   constexpr int max_events = 256;
   epoll_event events[max_events];
