@@ -219,13 +219,17 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
       auto interval = *s.shared->opts.slot_reconciliation;
       auto pending = std::make_shared<size_t>(s.acceptors.size());
       auto alive = std::make_shared<uint64_t>(0);
-      auto done = [self, pending, alive, interval] {
+      auto events_before =
+        s.shared->stats.slot_events.load(std::memory_order_acquire);
+      auto done = [self, pending, alive, interval, events_before] {
         if (--*pending > 0)
           return;
         auto& ls = self->state;
         auto& stats = ls.shared->stats;
         auto counter = stats.active_clients.load(std::memory_order_acquire);
-        if (auto n = ls.reconciler.tick(counter, *alive); n > 0) {
+        auto quiet =
+          stats.slot_events.load(std::memory_order_acquire) == events_before;
+        if (auto n = ls.reconciler.tick(counter, *alive, quiet); n > 0) {
           stats.active_clients.fetch_sub(static_cast<int64_t>(n),
                                          std::memory_order_acq_rel);
           telemetry_event e;

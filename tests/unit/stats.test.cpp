@@ -55,4 +55,25 @@ TEST_SUITE("stats") {
     CHECK(r.tick(3, 5) == 0);
   }
 
+  TEST_CASE("a tick taken while slots moved proves nothing") {
+    slot_reconciler r;
+    // Two busy ticks that each caught a connection in flight: no release.
+    CHECK(r.tick(6, 5, false) == 0);
+    CHECK(r.tick(6, 5, false) == 0);
+    // A busy tick between two quiet ones starts the filter over.
+    CHECK(r.tick(6, 5) == 0);
+    CHECK(r.tick(6, 5, false) == 0);
+    CHECK(r.tick(6, 5) == 0);
+    CHECK(r.tick(6, 5) == 1);
+  }
+
+  TEST_CASE("slot events count takes and releases, not refusals") {
+    listener_stats s;
+    s.max_clients = 1;
+    CHECK(s.try_acquire_slot());
+    CHECK_FALSE(s.try_acquire_slot());
+    s.release_slot();
+    CHECK(s.slot_events.load() == 2);
+  }
+
 } // TEST_SUITE

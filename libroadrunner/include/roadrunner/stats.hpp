@@ -32,6 +32,9 @@ struct listener_stats {
   std::atomic<uint64_t> rejected{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<uint64_t> throttled{0};
+  /// Counts every slot taken or given back: reconciliation uses it to tell
+  /// a quiet snapshot (nothing moved while it counted) from a busy one.
+  std::atomic<uint64_t> slot_events{0};
   /// `max_concurrent_requests`; 0 = infinity. Changed at run time by the
   /// listener's `max_concurrent_requests` message.
   std::atomic<uint64_t> max_concurrent_requests{0};
@@ -56,8 +59,10 @@ struct listener_stats {
   /// instant, but never stays above it.
   bool try_acquire_slot() noexcept {
     auto now = active_clients.fetch_add(1, std::memory_order_acq_rel) + 1;
-    if (static_cast<uint64_t>(now) <= max_clients)
+    if (static_cast<uint64_t>(now) <= max_clients) {
+      slot_events.fetch_add(1, std::memory_order_acq_rel);
       return true;
+    }
     active_clients.fetch_sub(1, std::memory_order_acq_rel);
     rejected.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -86,6 +91,7 @@ struct listener_stats {
   /// Gives a slot back. Called exactly once per acquired slot.
   void release_slot() noexcept {
     active_clients.fetch_sub(1, std::memory_order_acq_rel);
+    slot_events.fetch_add(1, std::memory_order_acq_rel);
   }
 };
 
@@ -98,10 +104,17 @@ namespace roadrunner {
 /// connection actors actually alive and releases only the part of the
 /// difference that was already there on the previous tick, so a connection
 /// counted but not registered yet (a spawn in progress) is never reaped.
+/// A tick whose counts were taken while slots moved (`quiet == false`: a
+/// connection opened or closed between counting the actors and reading the
+/// counter) proves nothing and starts the filter over.
 class slot_reconciler {
 public:
   /// Returns how many slots to release now.
-  uint64_t tick(int64_t counter, uint64_t alive) noexcept {
+  uint64_t tick(int64_t counter, uint64_t alive, bool quiet = true) noexcept {
+    if (!quiet) {
+      prev_diff_ = 0;
+      return 0;
+    }
     uint64_t diff = counter > 0 && static_cast<uint64_t>(counter) > alive
                       ? static_cast<uint64_t>(counter) - alive
                       : 0;
