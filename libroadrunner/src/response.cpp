@@ -1,4 +1,7 @@
+#include "http1/chars.hpp"
 #include <roadrunner/response.hpp>
+
+#include <string>
 
 namespace roadrunner {
 
@@ -12,6 +15,58 @@ response response::html(int status, std::string body) {
 
 response response::json(int status, std::string body) {
   return response{status, "application/json", std::move(body)};
+}
+
+response response::redirect(int status, std::string location) {
+  auto r = text(status, "Redirecting to " + location + "\n");
+  r.header("location", std::move(location));
+  return r;
+}
+
+namespace {
+
+bool is_cookie_octet(unsigned char c) noexcept {
+  // RFC 6265 4.1.1: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E
+  return c == 0x21 || (c >= 0x23 && c <= 0x2B) || (c >= 0x2D && c <= 0x3A) ||
+         (c >= 0x3C && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
+}
+
+bool is_attribute_text(std::string_view x) noexcept {
+  for (unsigned char c : x)
+    if (c < 0x20 || c == 0x7F || c == ';')
+      return false;
+  return true;
+}
+
+} // namespace
+
+bool response::set_cookie(std::string_view name, std::string_view value,
+                          const cookie_options& opts) {
+  if (!http1::is_token(name))
+    return false;
+  for (unsigned char c : value)
+    if (!is_cookie_octet(c))
+      return false;
+  if (!is_attribute_text(opts.path) || !is_attribute_text(opts.domain) ||
+      !is_attribute_text(opts.same_site))
+    return false;
+  std::string out{name};
+  out += '=';
+  out += value;
+  if (!opts.path.empty())
+    out += "; Path=" + opts.path;
+  if (!opts.domain.empty())
+    out += "; Domain=" + opts.domain;
+  if (opts.max_age >= 0)
+    out += "; Max-Age=" + std::to_string(opts.max_age);
+  if (opts.secure)
+    out += "; Secure";
+  if (opts.http_only)
+    out += "; HttpOnly";
+  if (!opts.same_site.empty())
+    out += "; SameSite=" + opts.same_site;
+  header("set-cookie", std::move(out));
+  return true;
 }
 
 } // namespace roadrunner

@@ -39,6 +39,34 @@ public:
   /// A bare status with an empty body (`content-length: 0`).
   static response status_only(int status) { return response{status}; }
 
+  /// A redirect (301, 302, 303, 307 or 308) to `location`, with a short
+  /// plain-text body. A location with CR, LF or NUL makes the response
+  /// unwritable (the server answers 500 instead: no header injection).
+  static response redirect(int status, std::string location);
+
+  /// Options of `set_cookie` (RFC 6265 4.1).
+  struct cookie_options {
+    std::string path = "/";
+    std::string domain;
+    /// Max-Age in seconds; negative = a session cookie (no Max-Age).
+    long long max_age = -1;
+    bool secure = false;
+    bool http_only = true;
+    /// "Strict", "Lax", "None" or empty (not sent).
+    std::string same_site = "Lax";
+  };
+
+  /// Appends a `set-cookie` field. The name must be a token and the value
+  /// cookie-octets (RFC 6265 4.1.1); otherwise nothing is added and the
+  /// function returns false.
+  bool set_cookie(std::string_view name, std::string_view value,
+                  const cookie_options& opts);
+
+  /// `set_cookie` with the default options.
+  bool set_cookie(std::string_view name, std::string_view value) {
+    return set_cookie(name, value, cookie_options{});
+  }
+
   /// Appends a header field and returns `*this` for chaining.
   response& header(std::string name, std::string value) {
     fields_.push_back(field{std::move(name), std::move(value)});
