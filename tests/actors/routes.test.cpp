@@ -8,7 +8,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace rrtest;
@@ -162,6 +164,54 @@ TEST_SUITE("actors.routes") {
     }
     std::sort(ids.begin(), ids.end());
     CHECK(std::unique(ids.begin(), ids.end()) == ids.end());
+  }
+
+  TEST_CASE("reload under load: 100 swaps, no failed request") {
+    fixture fx;
+    auto table = [](std::string tag) {
+      return route_list{
+        {"/", [tag](request&) { return text(tag); }},
+        {"/users/:id",
+         [](request& r) { return text(std::string{*r.binding("id")}); }},
+      };
+    };
+    auto opts = fixture::loopback();
+    opts.routes = table("v0");
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    std::atomic<bool> stop{false};
+    std::atomic<int> ok{0};
+    std::atomic<int> bad{0};
+    std::vector<std::thread> load;
+    for (int t = 0; t < 4; ++t)
+      load.emplace_back([&, t] {
+        client c{port};
+        for (int i = 0; i < 100000 && !stop; ++i) {
+          auto path =
+            i % 2 == 0 ? std::string{"/"} : "/users/" + std::to_string(t);
+          if (!c.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n")) {
+            ++bad;
+            return;
+          }
+          auto res = c.read_response(5s);
+          bool good = res && res->status == 200 &&
+                      (i % 2 == 0 ? res->body.rfind("v", 0) == 0
+                                  : res->body == std::to_string(t));
+          (good ? ok : bad)++;
+          if (!good)
+            return;
+        }
+      });
+    for (int v = 1; v <= 100; ++v)
+      fx.ask<caf::ok_atom>(l, reload_routes_atom::value,
+                           table("v" + std::to_string(v)));
+    stop = true;
+    for (auto& t : load)
+      t.join();
+    CHECK(bad == 0);
+    CHECK(ok > 0);
+    client c{port};
+    CHECK(get(c, "GET", "/") == "200 v100");
   }
 
 } // TEST_SUITE
