@@ -497,11 +497,16 @@ void connection::dispatch(std::string_view body) {
     conn_field = http1::connection_field::close;
   else if (h.version_minor == 0)
     conn_field = http1::connection_field::keep_alive;
-  auto body_size = allows_body(resp.status()) ? resp.body().size() : 0;
+  auto body_size =
+    allows_body(resp.status()) ? static_cast<size_t>(resp.body_size()) : 0;
   http1::write_head(out_.buffer(), resp, body_size, http_date(), conn_field);
   // RFC 9110 9.3.2: HEAD gets the GET headers without the content.
-  if (body_size > 0 && h.method != "HEAD")
-    out_.append_body(resp.take_body());
+  if (body_size > 0 && h.method != "HEAD") {
+    if (resp.file_body())
+      out_.append_file(resp.file_body()); // sendfile: zero copy
+    else
+      out_.append_body(resp.take_body());
+  }
   if (close)
     closing_ = true;
   if (shared_->opts.telemetry) {

@@ -17,6 +17,28 @@ response response::json(int status, std::string body) {
   return response{status, "application/json", std::move(body)};
 }
 
+response response::file(int status, const std::string& path,
+                        std::string_view content_type, uint64_t offset,
+                        int64_t length) {
+  auto body = std::make_shared<roadrunner::file_body>(path, offset, length);
+  switch (body->error()) {
+  case 0:
+    break;
+  case 404:
+    return text(404, "Not Found\n");
+  case 403:
+    return text(403, "Forbidden\n");
+  case 416:
+    return text(416, "Range Not Satisfiable\n");
+  default:
+    return text(500, "Internal Server Error\n");
+  }
+  response r{status};
+  r.header("content-type", std::string{content_type});
+  r.file_ = std::move(body);
+  return r;
+}
+
 response response::redirect(int status, std::string location) {
   auto r = text(status, "Redirecting to " + location + "\n");
   r.header("location", std::move(location));

@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -212,6 +214,51 @@ TEST_SUITE("actors.routes") {
     CHECK(ok > 0);
     client c{port};
     CHECK(get(c, "GET", "/") == "200 v100");
+  }
+
+  TEST_CASE("a file range is served with sendfile; HEAD and errors too") {
+    char path[] = "/tmp/rr-file-XXXXXX";
+    int tmp = ::mkstemp(path);
+    REQUIRE(tmp >= 0);
+    std::string content(3 << 20, '\0');
+    for (size_t i = 0; i < content.size(); ++i)
+      content[i] = static_cast<char>('a' + i % 23);
+    REQUIRE(::write(tmp, content.data(), content.size()) ==
+            static_cast<ssize_t>(content.size()));
+    ::close(tmp);
+    std::string file_path = path;
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = route_list{
+      {"/whole",
+       [file_path](request&) {
+         return response::file(200, file_path, "application/octet-stream");
+       }},
+      {"/part",
+       [file_path](request&) {
+         return response::file(206, file_path, "text/plain", 100, 5000);
+       }},
+      {"/missing",
+       [](request&) {
+         return response::file(200, "/nonexistent/file", "text/plain");
+       }},
+    };
+    auto l = fx.start(opts);
+    client c{fx.port_of(l)};
+    http_response res;
+    get(c, "GET", "/whole", &res);
+    CHECK(res.status == 200);
+    CHECK(res.body == content);
+    get(c, "GET", "/part", &res);
+    CHECK(res.status == 206);
+    CHECK(res.body == content.substr(100, 5000));
+    get(c, "HEAD", "/whole", &res);
+    CHECK(res.header("content-length") == std::to_string(content.size()));
+    CHECK(get(c, "GET", "/missing").rfind("404", 0) == 0);
+    // The connection is still in step after all of that.
+    get(c, "GET", "/part", &res);
+    CHECK(res.body == content.substr(100, 5000));
+    ::unlink(path);
   }
 
 } // TEST_SUITE

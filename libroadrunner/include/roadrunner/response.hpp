@@ -1,5 +1,7 @@
 #pragma once
 
+#include <roadrunner/file_body.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,6 +40,21 @@ public:
 
   /// A bare status with an empty body (`content-length: 0`).
   static response status_only(int status) { return response{status}; }
+
+  /// A file range as the body, sent with `sendfile(2)`: `length` < 0 means
+  /// to the end of the file. A missing file gives a 404, an unreadable one
+  /// 403, a range outside the file 416 (plain-text bodies).
+  static response file(int status, const std::string& path,
+                       std::string_view content_type, uint64_t offset = 0,
+                       int64_t length = -1);
+
+  /// The file body set by `file`, or nullptr.
+  const file_body_ptr& file_body() const noexcept { return file_; }
+
+  /// The size of the body to announce in `content-length`.
+  uint64_t body_size() const noexcept {
+    return file_ ? file_->length() : body_.size();
+  }
 
   /// A redirect (301, 302, 303, 307 or 308) to `location`, with a short
   /// plain-text body. A location with CR, LF or NUL makes the response
@@ -103,6 +120,7 @@ private:
   std::string_view content_type_; // always a string literal
   std::vector<field> fields_;
   std::string body_;
+  file_body_ptr file_;
 };
 
 } // namespace roadrunner

@@ -112,6 +112,8 @@ std::string_view reason_phrase(int status) noexcept {
     return "URI Too Long";
   case 415:
     return "Unsupported Media Type";
+  case 416:
+    return "Range Not Satisfiable";
   case 417:
     return "Expectation Failed";
   case 426:

@@ -1,5 +1,6 @@
 #include "io/output_queue.hpp"
 
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -9,9 +10,10 @@
 namespace roadrunner::io {
 
 void output_queue::open_segment() {
-  segments_.emplace_back(std::move(spare_));
+  segments_.emplace_back();
+  segments_.back().bytes = std::move(spare_);
   spare_ = std::string{};
-  segments_.back().clear();
+  segments_.back().bytes.clear();
   open_ = true;
 }
 
@@ -20,7 +22,19 @@ void output_queue::append_body(std::string&& body) {
     buffer().append(body);
     return;
   }
-  segments_.emplace_back(std::move(body));
+  segments_.emplace_back();
+  segments_.back().bytes = std::move(body);
+  open_ = false;
+}
+
+void output_queue::append_file(file_body_ptr file) {
+  if (file->length() == 0)
+    return;
+  segments_.emplace_back();
+  auto& seg = segments_.back();
+  seg.file_pos = file->offset();
+  seg.file_left = file->length();
+  seg.file = std::move(file);
   open_ = false;
 }
 
@@ -31,16 +45,52 @@ size_t output_queue::pending() const noexcept {
   return n - offset_;
 }
 
+output_queue::result output_queue::flush_file(int fd) {
+  auto& seg = segments_.front();
+  while (seg.file_left > 0) {
+    auto off = static_cast<off_t>(seg.file_pos);
+    auto chunk = std::min<uint64_t>(seg.file_left, 1u << 30);
+    auto n = ::sendfile(fd, seg.file->fd(), &off, static_cast<size_t>(chunk));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return result::blocked;
+      return result::failed;
+    }
+    if (n == 0) // the file shrank under us: we cannot keep our promise
+      return result::failed;
+    seg.file_pos += static_cast<uint64_t>(n);
+    seg.file_left -= static_cast<uint64_t>(n);
+    if (static_cast<uint64_t>(n) < chunk)
+      return seg.file_left == 0 ? result::done : result::blocked;
+  }
+  return result::done;
+}
+
 output_queue::result output_queue::flush(int fd) {
   constexpr size_t max_iov = 64;
   while (!segments_.empty()) {
+    if (segments_.front().file) {
+      auto r = flush_file(fd);
+      if (segments_.front().file_left == 0) {
+        segments_.erase(segments_.begin());
+        if (segments_.empty())
+          open_ = false;
+      }
+      if (r != result::done)
+        return r;
+      continue;
+    }
+    // Gather byte segments up to the next file segment into one sendmsg.
     iovec iov[max_iov];
-    size_t n = std::min(segments_.size(), max_iov);
-    for (size_t i = 0; i < n; ++i) {
-      auto& s = segments_[i];
-      size_t skip = i == 0 ? offset_ : 0;
-      iov[i].iov_base = s.data() + skip;
-      iov[i].iov_len = s.size() - skip;
+    size_t n = 0;
+    while (n < std::min(segments_.size(), max_iov) && !segments_[n].file) {
+      auto& s = segments_[n].bytes;
+      size_t skip = n == 0 ? offset_ : 0;
+      iov[n].iov_base = s.data() + skip;
+      iov[n].iov_len = s.size() - skip;
+      ++n;
     }
     // sendmsg = writev with flags: MSG_NOSIGNAL turns a write to a reset
     // peer into EPIPE instead of a process-killing SIGPIPE.
@@ -57,8 +107,8 @@ output_queue::result output_queue::flush(int fd) {
     }
     auto left = static_cast<size_t>(written);
     size_t done = 0;
-    while (done < segments_.size()) {
-      auto avail = segments_[done].size() - (done == 0 ? offset_ : 0);
+    while (done < n) {
+      auto avail = segments_[done].bytes.size() - (done == 0 ? offset_ : 0);
       if (left < avail)
         break;
       left -= avail;
@@ -68,10 +118,11 @@ output_queue::result output_queue::flush(int fd) {
     }
     if (done > 0) {
       // Keep the biggest written buffer's capacity for the next response.
-      for (size_t i = 0; i < done; ++i)
-        if (segments_[i].capacity() > spare_.capacity() &&
-            segments_[i].capacity() <= 65536)
-          spare_ = std::move(segments_[i]);
+      for (size_t i = 0; i < done; ++i) {
+        auto& b = segments_[i].bytes;
+        if (b.capacity() > spare_.capacity() && b.capacity() <= 65536)
+          spare_ = std::move(b);
+      }
       segments_.erase(segments_.begin(),
                       segments_.begin() + static_cast<ptrdiff_t>(done));
       if (segments_.empty())

@@ -1,15 +1,19 @@
 #pragma once
 
+#include <roadrunner/file_body.hpp>
+
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace roadrunner::io {
 
-/// Bytes waiting to be written to one socket, written with as few `writev`
+/// Bytes waiting to be written to one socket, written with as few system
 /// calls as possible. Small pieces (response heads, small bodies) are
 /// appended to an open buffer; large bodies are queued as their own segment
-/// without a copy. Runs on: the owning connection's thread.
+/// without a copy; file bodies are sent with `sendfile(2)` (zero copy).
+/// Runs on: the owning connection's thread.
 class output_queue {
 public:
   /// Outcome of `flush`.
@@ -29,11 +33,14 @@ public:
   std::string& buffer() {
     if (segments_.empty() || !open_)
       open_segment();
-    return segments_.back();
+    return segments_.back().bytes;
   }
 
   /// Appends `body`, moving it when large.
   void append_body(std::string&& body);
+
+  /// Appends a file range, sent later with sendfile.
+  void append_file(file_body_ptr file);
 
   /// True when nothing is pending.
   bool empty() const noexcept { return segments_.empty(); }
@@ -54,10 +61,22 @@ public:
   }
 
 private:
-  void open_segment();
+  struct segment {
+    std::string bytes;  // used when file is null
+    file_body_ptr file; // a file range otherwise
+    uint64_t file_pos = 0;
+    uint64_t file_left = 0;
 
-  std::vector<std::string> segments_;
-  size_t offset_ = 0; // bytes of segments_[0] already written
+    size_t size() const noexcept {
+      return file ? static_cast<size_t>(file_left) : bytes.size();
+    }
+  };
+
+  void open_segment();
+  result flush_file(int fd);
+
+  std::vector<segment> segments_;
+  size_t offset_ = 0; // bytes of segments_[0] already written (byte segments)
   bool open_ = false; // the last segment accepts appends
   std::string spare_; // a recycled buffer to avoid reallocations
 };

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <memory>
+#include <stdlib.h>
 #include <string>
 
 using roadrunner::io::output_queue;
@@ -90,6 +92,53 @@ TEST_SUITE("io.output_queue") {
     output_queue q;
     q.buffer() += "x";
     CHECK(q.flush(sp.writer) == output_queue::result::failed);
+  }
+
+  TEST_CASE("file ranges go out with sendfile, in order with bytes") {
+    char path[] = "/tmp/rr-oq-XXXXXX";
+    int tmp = ::mkstemp(path);
+    REQUIRE(tmp >= 0);
+    std::string content;
+    for (int i = 0; content.size() < 300000; ++i)
+      content += std::to_string(i) + ";";
+    REQUIRE(::write(tmp, content.data(), content.size()) ==
+            static_cast<ssize_t>(content.size()));
+    ::close(tmp);
+    auto file = std::make_shared<roadrunner::file_body>(path, 1000, 250000);
+    ::unlink(path);
+    REQUIRE(file->error() == 0);
+    socket_pair sp;
+    output_queue q;
+    q.buffer() += "head;";
+    q.append_file(file);
+    q.buffer() += ";tail";
+    std::string got;
+    int rounds = 0;
+    output_queue::result r;
+    while ((r = q.flush(sp.writer)) == output_queue::result::blocked) {
+      REQUIRE(++rounds < 100000);
+      got += sp.drain();
+    }
+    CHECK(r == output_queue::result::done);
+    got += sp.drain();
+    CHECK(got == "head;" + content.substr(1000, 250000) + ";tail");
+  }
+
+  TEST_CASE("file_body reports missing files and bad ranges") {
+    CHECK(roadrunner::file_body("/nonexistent/x", 0, -1).error() == 404);
+    CHECK(roadrunner::file_body("/tmp", 0, -1).error() == 404); // a directory
+    char path[] = "/tmp/rr-oq-XXXXXX";
+    int tmp = ::mkstemp(path);
+    REQUIRE(::write(tmp, "0123456789", 10) == 10);
+    ::close(tmp);
+    CHECK(roadrunner::file_body(path, 11, -1).error() == 416);
+    CHECK(roadrunner::file_body(path, 5, 6).error() == 416);
+    roadrunner::file_body ok{path, 5, 5};
+    CHECK(ok.error() == 0);
+    CHECK(ok.length() == 5);
+    roadrunner::file_body rest{path, 3, -1};
+    CHECK(rest.length() == 7);
+    ::unlink(path);
   }
 
 } // TEST_SUITE
