@@ -77,6 +77,8 @@ connection::connection(caf::actor_config& cfg, reactor* home, int fd,
   info_.peer = std::move(peer);
   info_.listener_name = shared_->name;
   info_.stats = &shared_->stats;
+  info_.deferral = this;
+  info_.manual_body = shared_->opts.body_buffering == body_buffering::manual;
   routes_version_ = shared_->routes_version.load(std::memory_order_acquire);
   routes_ = shared_->load_routes();
   timer_.owner = this;
@@ -100,7 +102,8 @@ caf::behavior connection::make_behavior() {
   phase_ = phase::idle;
   home().arm(timer_, shared_->opts.request_timeout.count());
   return {
-    [this](drain_atom, int64_t) { on_drain(); },
+    [this](drain_atom, int64_t deadline_ms) { on_drain(deadline_ms); },
+    [this](exchange_wake_atom, uint32_t) { on_wake(); },
   };
 }
 
@@ -162,6 +165,16 @@ void connection::on_timer() {
   case phase::lingering:
     close_now();
     return;
+  case phase::waiting:
+    if (def_.body_open && def_.read_cb) {
+      // Manual body mode: the client stopped sending the body the
+      // handler is reading.
+      end_deferred(408);
+      respond_error(408, "request_timeout");
+      flush();
+    }
+    return;
+  case phase::streaming:
   case phase::closed:
     return;
   }
@@ -195,10 +208,18 @@ void connection::on_rate_check() {
   home().arm(rate_node_, shared_->opts.rate_check_interval.count());
 }
 
-void connection::on_drain() {
+void connection::on_drain(int64_t deadline_ms) {
   // Runs inside a message handler: end with quit() alone, resume() then
   // finalizes (finalize() here would run cleanup under resume's feet).
   draining_ = true;
+  if (def_.x) {
+    // A deferred or streaming answer is open: it ends the connection, and
+    // its handler (a loop handler, say) hears about the deadline.
+    def_.close = true;
+    auto x = def_.x;
+    x->notify_drain(deadline_ms);
+    return;
+  }
   if (phase_ == phase::idle && end_ == begin_ && out_.empty()) {
     // An idle keep-alive connection (or one that never sent a byte) has
     // nothing in flight: close it now.
@@ -243,6 +264,14 @@ void connection::read_some() {
   while (phase_ != phase::closed) {
     if (closing_ && phase_ != phase::lingering)
       break; // the answer is final: flush it, then linger and discard
+    if ((phase_ == phase::waiting || phase_ == phase::streaming) &&
+        !(def_.body_open && def_.read_cb)) {
+      // A deferred answer holds the pipeline: leave later requests in the
+      // socket (bounded memory) until it is out. Only a manual-body read
+      // that waits for bytes reads on.
+      read_paused_ = true;
+      break;
+    }
     if (write_blocked_) {
       // Backpressure: leave input in the socket until the peer reads.
       read_paused_ = true;
@@ -322,8 +351,14 @@ void connection::adopt_leftover() {
 }
 
 void connection::process_input() {
+  if (phase_ == phase::waiting || phase_ == phase::streaming) {
+    if (def_.body_open && def_.read_cb)
+      deliver_body();
+    return;
+  }
   while (!closing_ && !write_blocked_ && phase_ != phase::closed &&
-         phase_ != phase::lingering) {
+         phase_ != phase::lingering && phase_ != phase::waiting &&
+         phase_ != phase::streaming) {
     if (!head_complete_) {
       if (begin_ == end_)
         return;
@@ -365,6 +400,8 @@ bool connection::start_body() {
       respond_error(413, "body_too_large");
       return false;
     }
+    if (info_.manual_body)
+      return dispatch_manual();
     // The buffer grows with the bytes that arrive (make_room doubles it),
     // never to a size a client merely announced: 150 heads claiming 10 MiB
     // must not cost 1.5 GiB before a body byte arrives.
@@ -375,6 +412,8 @@ bool connection::start_body() {
     chunked_.reset();
     chunked_body_.clear();
     body_pos_ = begin_ + head_len;
+    if (info_.manual_body)
+      return dispatch_manual();
   }
   auto& head = parser_.head(); // move_input() re-parsed the head
   if (head.expect_continue && end_ - begin_ == head_len) {
@@ -427,6 +466,10 @@ bool connection::body_ready() {
     chunked_body_ = std::string{};
   if (begin_ == end_)
     begin_ = end_ = 0;
+  if (def_.x && !apply_exchange())
+    return false; // a deferred answer: wait for it (on_wake goes on)
+  if (phase_ == phase::closed || phase_ == phase::lingering)
+    return false;
   if (closing_)
     return false;
   if (begin_ == end_)
@@ -434,6 +477,30 @@ bool connection::body_ready() {
   else
     begin_request_timing(); // a pipelined request is already here
   return true;
+}
+
+bool connection::dispatch_manual() {
+  // body_buffering = manual: the handler runs on the head alone and pulls
+  // the body through its responder (deliver_body). The head's bytes are
+  // dropped once it ran; what follows in the buffer is body.
+  auto& h = parser_.head();
+  bool expect = h.expect_continue;
+  bool chunked = h.framing == http1::body_framing::chunked;
+  auto head_len = parser_.consumed();
+  dispatch({});
+  begin_ += head_len;
+  head_complete_ = false;
+  parser_.reset();
+  if (phase_ == phase::closed)
+    return false;
+  if (!def_.x)
+    return false; // answered at once: the unread body closes the connection
+  def_.expect_continue = expect;
+  def_.chunked_body = chunked;
+  if (!apply_exchange())
+    return false; // on_wake goes on
+  after_request();
+  return phase_ != phase::closed && !closing_;
 }
 
 // -- requests -----------------------------------------------------------------
@@ -451,20 +518,14 @@ void connection::dispatch(std::string_view body) {
   }
   roadrunner::response resp;
   // Per-request admission (max_concurrent_requests): over the cap, 503
-  // and nothing is dispatched. The guard ends the request however the
-  // handler leaves (return or exception).
-  struct admission {
-    listener_stats& stats;
-    bool admitted;
-    ~admission() {
-      if (admitted)
-        stats.finish_request();
-    }
-  } admit{shared_->stats, shared_->stats.try_admit()};
-  if (!admit.admitted) {
+  // and nothing is dispatched. The slot is held until the request ends,
+  // which for a deferred answer is later (end_deferred).
+  bool admitted = shared_->stats.try_admit();
+  if (!admitted) {
     resp = roadrunner::response::text(503, "Service Unavailable");
     resp.header("retry-after", "1");
-  } else
+  } else {
+    dispatching_ = true;
     try {
       // reload_routes swapped the table? Then take the new one (rare: one
       // atomic load per request otherwise).
@@ -482,12 +543,51 @@ void connection::dispatch(std::string_view body) {
       on_handler_exception(req, "unknown exception");
       resp = roadrunner::response::text(500, "Internal Server Error");
     }
-  if (!http1::is_writable(resp))
-    resp = roadrunner::response::text(500, "Internal Server Error");
+    dispatching_ = false;
+  }
+  auto x = std::move(current_x_);
   ++served_;
   auto max_requests =
     static_cast<uint64_t>(shared_->opts.max_keep_alive_requests);
   bool close = !h.keep_alive || served_ >= max_requests || draining_;
+  bool head_only = h.method == "HEAD";
+  if (resp.is_deferred() && x && phase_ != phase::closed) {
+    // The handler answers later through the responder: park the request
+    // (later pipelined requests wait behind it) until the exchange says
+    // how it ends.
+    def_ = deferred_request{};
+    def_.x = std::move(x);
+    def_.extra = resp.fields();
+    def_.method = std::string{h.method};
+    def_.path = std::string{h.path};
+    def_.request_id = std::string{req.request_id()};
+    def_.started = started;
+    def_.version_minor = h.version_minor;
+    def_.head_only = head_only;
+    def_.close = close;
+    def_.admitted = admitted;
+    def_.body_open = req.body_pending();
+    if (def_.body_open && h.framing == http1::body_framing::content_length)
+      def_.body_left = h.content_length;
+    phase_ = phase::waiting;
+    return;
+  }
+  if (x)
+    x->cancel(); // answered synchronously: the responder is void
+  if (resp.is_deferred())
+    // Deferred without a responder (or on a copy): nobody can answer.
+    resp = roadrunner::response::text(500, "Internal Server Error");
+  if (req.body_pending())
+    close = true; // manual mode: the body was not read, do not parse it
+  write_response(resp, head_only, close, h.version_minor);
+  finish_request(admitted, resp.status(), started, req.request_id(), h.method,
+                 h.path);
+}
+
+void connection::write_response(roadrunner::response& resp, bool head_only,
+                                bool close, uint8_t version_minor) {
+  if (!http1::is_writable(resp))
+    resp = roadrunner::response::text(500, "Internal Server Error");
   for (auto& f : resp.fields())
     if (http1::iequals(f.name, "connection") &&
         http1::has_token(f.value, "close"))
@@ -495,13 +595,13 @@ void connection::dispatch(std::string_view body) {
   auto conn_field = http1::connection_field::none;
   if (close)
     conn_field = http1::connection_field::close;
-  else if (h.version_minor == 0)
+  else if (version_minor == 0)
     conn_field = http1::connection_field::keep_alive;
   auto body_size =
     allows_body(resp.status()) ? static_cast<size_t>(resp.body_size()) : 0;
   http1::write_head(out_.buffer(), resp, body_size, http_date(), conn_field);
   // RFC 9110 9.3.2: HEAD gets the GET headers without the content.
-  if (body_size > 0 && h.method != "HEAD") {
+  if (body_size > 0 && !head_only) {
     if (resp.file_body())
       out_.append_file(resp.file_body()); // sendfile: zero copy
     else
@@ -509,12 +609,308 @@ void connection::dispatch(std::string_view body) {
   }
   if (close)
     closing_ = true;
+}
+
+void connection::finish_request(bool admitted, int status,
+                                std::chrono::steady_clock::time_point started,
+                                std::string_view request_id,
+                                std::string_view method,
+                                std::string_view path) {
+  if (admitted)
+    shared_->stats.finish_request();
   if (shared_->opts.telemetry) {
-    auto e = request_event(req, telemetry_kind::request_stop);
-    e.status = resp.status();
+    telemetry_event e;
+    e.kind = telemetry_kind::request_stop;
+    e.request_id = request_id;
+    e.method = method;
+    e.path = path;
+    e.peer = &info_.peer;
+    e.status = status;
     e.duration = std::chrono::steady_clock::now() - started;
     shared_->emit(e);
   }
+}
+
+// -- deferred requests
+// ------------------------------------------------------------
+
+responder connection::defer() {
+  if (!dispatching_)
+    return responder{};
+  if (!current_x_)
+    current_x_ = std::make_shared<actor_exchange>(this, &home(), ++x_seq_);
+  return responder{current_x_};
+}
+
+void connection::on_wake() {
+  if (!def_.x || phase_ == phase::closed)
+    return;
+  if (!apply_exchange()) {
+    if (phase_ != phase::closed && def_.body_open && def_.read_cb) {
+      // A manual-body read waits for bytes: read the socket (the edge
+      // that announced them may be long gone).
+      read_paused_ = false;
+      read_input();
+    }
+    return;
+  }
+  // The deferred request is over: serve what waits behind it.
+  after_request();
+  if (phase_ == phase::closed)
+    return;
+  if (end_ > begin_ && !closing_)
+    process_input();
+  if (phase_ == phase::closed)
+    return;
+  read_paused_ = false;
+  read_input();
+}
+
+bool connection::apply_exchange() {
+  // Returns true when the deferred request ended (def_ is reset then).
+  auto x = def_.x; // keeps the exchange alive through the callbacks
+  if (!x)
+    return false;
+  if (def_.body_open)
+    deliver_body();
+  while (def_.x == x && phase_ != phase::closed) {
+    ops_.clear();
+    if (!x->take(ops_))
+      break;
+    for (auto& op : ops_) {
+      if (def_.x != x || phase_ == phase::closed)
+        break;
+      switch (op.what) {
+      case exchange_op::kind::respond:
+        complete_deferred(std::move(op.resp));
+        break;
+      case exchange_op::kind::start:
+        start_stream(std::move(op.resp));
+        break;
+      case exchange_op::kind::chunk:
+        stream_chunk(std::move(op.data));
+        break;
+      case exchange_op::kind::finish:
+        finish_stream(op.trailers);
+        break;
+      case exchange_op::kind::abort:
+      case exchange_op::kind::abandon:
+        if (phase_ == phase::streaming) {
+          // The head is out: all we can do is cut the body short.
+          end_deferred(def_.status);
+          close_now();
+        } else {
+          complete_deferred(
+            roadrunner::response::text(500, "Internal Server Error"));
+        }
+        break;
+      case exchange_op::kind::read_body:
+        def_.read_max = op.max;
+        def_.read_cb = std::move(op.cb);
+        deliver_body();
+        break;
+      }
+    }
+  }
+  ops_.clear();
+  if (phase_ == phase::closed)
+    return false;
+  return def_.x != x;
+}
+
+void connection::complete_deferred(roadrunner::response resp) {
+  for (auto& f : def_.extra)
+    resp.header(std::move(f.name), std::move(f.value));
+  bool close = def_.close || draining_;
+  if (def_.body_open) {
+    // The handler answered without reading the whole body: the rest of
+    // the connection's bytes cannot be framed; close after the answer.
+    close = true;
+    linger_ = true;
+  }
+  write_response(resp, def_.head_only, close, def_.version_minor);
+  end_deferred(resp.status());
+  flush();
+}
+
+void connection::start_stream(roadrunner::response head) {
+  for (auto& f : def_.extra)
+    head.header(std::move(f.name), std::move(f.value));
+  def_.extra.clear();
+  if (def_.body_open) {
+    def_.close = true;
+    linger_ = true;
+  }
+  def_.status = head.status();
+  // HTTP/1.0 has no chunked coding: the body ends with the connection.
+  def_.chunked = def_.version_minor == 1;
+  bool close = def_.close || draining_ || !def_.chunked;
+  for (auto& f : head.fields())
+    if (http1::iequals(f.name, "connection") &&
+        http1::has_token(f.value, "close"))
+      close = true;
+  def_.close = close;
+  auto conn_field =
+    close ? http1::connection_field::close : http1::connection_field::none;
+  if (!allows_body(head.status())) {
+    // 204 / 304 carry no content: announce an empty body, drop the pieces.
+    http1::write_head(out_.buffer(), head, 0, http_date(), conn_field);
+    def_.discard = true;
+  } else {
+    http1::write_stream_head(out_.buffer(), head, http_date(), conn_field,
+                             def_.chunked);
+    def_.discard = def_.head_only;
+  }
+  phase_ = phase::streaming;
+  flush();
+}
+
+void connection::stream_chunk(std::string data) {
+  auto n = data.size();
+  if (def_.discard || n == 0) {
+    def_.x->written(n);
+    return;
+  }
+  if (def_.chunked) {
+    http1::write_chunk_size(out_.buffer(), n);
+    out_.append_body(std::move(data));
+    out_.buffer().append("\r\n");
+  } else {
+    out_.append_body(std::move(data));
+  }
+  def_.out_payload += n;
+  flush();
+}
+
+void connection::finish_stream(
+  std::vector<roadrunner::response::field>& trailers) {
+  if (!def_.discard && def_.chunked) {
+    if (!http1::is_writable_trailers(trailers)) {
+      // The head is out: an unsafe trailer cuts the body short instead.
+      end_deferred(def_.status);
+      close_now();
+      return;
+    }
+    http1::write_last_chunk(out_.buffer(), trailers);
+  }
+  if (def_.close)
+    closing_ = true;
+  end_deferred(def_.status);
+  flush();
+}
+
+void connection::end_deferred(int status) {
+  // The request is over from the connection's side: release the
+  // admission slot, report it, and void the responder.
+  auto d = std::move(def_);
+  def_ = deferred_request{};
+  if (d.x)
+    d.x->cancel();
+  if (d.body_open && !closing_) {
+    closing_ = true;
+    linger_ = true;
+  }
+  finish_request(d.admitted, status, d.started, d.request_id, d.method, d.path);
+}
+
+void connection::after_request() {
+  // A deferred request ended: go on like a synchronous one would have.
+  if (phase_ == phase::closed || phase_ == phase::lingering)
+    return;
+  if (closing_) {
+    phase_ = phase::idle;
+    flush();
+    return;
+  }
+  if (begin_ == end_)
+    enter_idle();
+  else
+    begin_request_timing();
+}
+
+void connection::report_written() {
+  // Streamed payload still counts against the writer's limit until it
+  // leaves the output queue (framing bytes are not told apart: the count
+  // errs on the side of "still buffered").
+  auto pending = out_.pending();
+  if (pending >= def_.out_payload)
+    return;
+  auto n = def_.out_payload - pending;
+  def_.out_payload = pending;
+  def_.x->written(n); // may run on_ready: it can only queue operations
+}
+
+void connection::deliver_body() {
+  // Manual body mode: hand the next piece to a pending read_body.
+  if (!def_.read_cb)
+    return;
+  if (!def_.body_open) {
+    auto cb = std::move(def_.read_cb);
+    def_.read_cb = nullptr;
+    cb({}, true);
+    return;
+  }
+  if (!def_.continue_sent) {
+    def_.continue_sent = true;
+    if (def_.expect_continue && end_ == begin_) {
+      // RFC 9110 10.1.1: now the body will be read.
+      out_.buffer().append(continue_line);
+      flush();
+      if (phase_ == phase::closed)
+        return;
+    }
+  }
+  std::string_view piece;
+  bool last = false;
+  if (!def_.chunked_body) {
+    auto avail = std::min<uint64_t>(end_ - begin_, def_.body_left);
+    if (avail == 0 && def_.body_left > 0) {
+      home().arm(timer_, shared_->opts.request_timeout.count());
+      return; // wait for bytes
+    }
+    auto n = static_cast<size_t>(std::min<uint64_t>(avail, def_.read_max));
+    piece = {data_ + begin_, n};
+    begin_ += n;
+    def_.body_left -= n;
+    last = def_.body_left == 0;
+  } else {
+    if (!def_.chunked_done) {
+      auto st = chunked_.decode(
+        {data_ + begin_, end_ - begin_},
+        [this](std::string_view data) { chunked_body_.append(data); });
+      begin_ += chunked_.consumed();
+      if (st == http1::parse_status::reject) {
+        auto status = http1::status_of(chunked_.error());
+        bool streaming = phase_ == phase::streaming;
+        end_deferred(status);
+        if (streaming) {
+          close_now(); // the answer's head is out: cut it short
+        } else {
+          respond_error(status, http1::to_string(chunked_.error()));
+          flush();
+        }
+        return;
+      }
+      def_.chunked_done = st == http1::parse_status::complete;
+    }
+    if (chunked_body_.empty() && !def_.chunked_done) {
+      home().arm(timer_, shared_->opts.request_timeout.count());
+      return; // wait for bytes
+    }
+    auto n = std::min(chunked_body_.size(), def_.read_max);
+    def_.piece.assign(chunked_body_, 0, n);
+    chunked_body_.erase(0, n);
+    piece = def_.piece;
+    last = def_.chunked_done && chunked_body_.empty();
+  }
+  home().disarm(timer_);
+  if (last)
+    def_.body_open = false;
+  auto cb = std::move(def_.read_cb);
+  def_.read_cb = nullptr;
+  // A pending read stops socket reads; resume them now that one was
+  // served (the next read_body may need more bytes).
+  cb(piece, last);
 }
 
 telemetry_event connection::request_event(const roadrunner::request& req,
@@ -611,7 +1007,11 @@ void connection::flush() {
     return;
   if (!out_.empty()) {
     auto before = out_.pending();
-    switch (out_.flush(fd_)) {
+    auto res = out_.flush(fd_);
+    if (def_.x && def_.out_payload > 0 &&
+        res != io::output_queue::result::failed)
+      report_written();
+    switch (res) {
     case io::output_queue::result::done:
       if (write_blocked_) {
         write_blocked_ = false;
@@ -656,6 +1056,10 @@ void connection::rearm_phase_timer() {
   case phase::head:
   case phase::body:
     home().arm(timer_, shared_->opts.request_timeout.count());
+    break;
+  case phase::waiting:
+  case phase::streaming:
+    home().disarm(timer_);
     break;
   case phase::lingering:
   case phase::closed:
@@ -762,6 +1166,8 @@ void connection::teardown() noexcept {
   }
   home().disarm(timer_);
   home().disarm(rate_node_);
+  if (def_.x)
+    end_deferred(0); // cancels the responder (on_cancel runs)
   if (fd_ >= 0) {
     home().remove(fd_, this);
     io::close_fd(fd_);

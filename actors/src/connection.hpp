@@ -1,16 +1,20 @@
 #pragma once
 
+#include "actor_exchange.hpp"
 #include "hosted_actor.hpp"
 #include "io/output_queue.hpp"
 #include "listener_shared.hpp"
 #include "reactor.hpp"
 #include <roadrunner/http1/parser.hpp>
 #include <roadrunner/request.hpp>
+#include <roadrunner/responder.hpp>
 #include <roadrunner/telemetry.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace roadrunner::detail {
 
@@ -23,7 +27,8 @@ namespace roadrunner::detail {
 /// Runs on: its home reactor thread (state is never touched elsewhere).
 class connection : public hosted_actor,
                    public io_handler,
-                   public timer_handler {
+                   public timer_handler,
+                   public deferral_source {
 public:
   connection(caf::actor_config& cfg, reactor* home, int fd,
              listener_shared_ptr shared, peer_address peer);
@@ -39,12 +44,16 @@ public:
 
   const char* name() const override { return "roadrunner.connection"; }
 
+  responder defer() override;
+
 private:
   // What the connection waits for; decides what a timer expiry means.
   enum class phase : uint8_t {
     idle,      // keep-alive: no byte of the next request yet
     head,      // reading a request head
     body,      // reading a Content-Length or chunked body
+    waiting,   // a deferred handler has not answered yet
+    streaming, // a streamed response is being written
     lingering, // response sent, write side shut, discarding input
     closed,
   };
@@ -60,8 +69,25 @@ private:
   void read_some();
   void process_input();
   bool start_body();
+  bool dispatch_manual();
   bool body_ready();
   void dispatch(std::string_view body);
+  void write_response(roadrunner::response& resp, bool head_only, bool close,
+                      uint8_t version_minor);
+  void finish_request(bool admitted, int status,
+                      std::chrono::steady_clock::time_point started,
+                      std::string_view request_id, std::string_view method,
+                      std::string_view path);
+  void on_wake();
+  bool apply_exchange();
+  void complete_deferred(roadrunner::response resp);
+  void start_stream(roadrunner::response head);
+  void stream_chunk(std::string data);
+  void finish_stream(std::vector<roadrunner::response::field>& trailers);
+  void end_deferred(int status);
+  void report_written();
+  void after_request();
+  void deliver_body();
   void respond_error(int status, std::string_view reason);
   telemetry_event request_event(const roadrunner::request& req,
                                 telemetry_kind kind) const;
@@ -75,7 +101,7 @@ private:
   void close_now();
   void teardown() noexcept;
   void on_rate_check();
-  void on_drain();
+  void on_drain(int64_t deadline_ms);
   void hibernate();
   void shrink_buffers() noexcept;
   bool make_room(size_t min_free);
@@ -118,6 +144,39 @@ private:
   bool rdhup_ = false;         // epoll announced the peer's FIN
   int64_t request_start_ms_ = 0;
   uint64_t request_bytes_ = 0;
+
+  // The request whose answer is deferred (HTTP/1.1: at most one, as
+  // responses go out in request order).
+  struct deferred_request {
+    std::shared_ptr<actor_exchange> x;
+    std::vector<roadrunner::response::field> extra; // fields middlewares added
+    std::string method, path, request_id;           // for telemetry
+    std::chrono::steady_clock::time_point started;
+    uint8_t version_minor = 1;
+    bool head_only = false; // HEAD: no body bytes
+    bool close = false;     // close after the response
+    bool admitted = false;  // holds an admission slot
+    bool discard = false;   // streamed bytes are not sent (HEAD, 204, 304)
+    bool chunked = true;    // HTTP/1.1 chunked, else close-delimited
+    int status = 0;
+    size_t out_payload = 0; // streamed bytes in out_ not yet reported
+    // Manual body mode.
+    bool body_open = false; // body bytes remain to be delivered
+    uint64_t body_left = 0; // Content-Length bytes not yet delivered
+    size_t read_max = 0;    // a pending read_body: its piece size
+    body_callback read_cb;  // ... and its callback
+    bool continue_sent = false;
+    bool expect_continue = false;
+    bool chunked_body = false; // the request body is chunked
+    bool chunked_done = false; // ... and its last chunk was decoded
+    std::string piece;         // a decoded chunked piece being delivered
+  };
+
+  deferred_request def_;
+  std::shared_ptr<actor_exchange> current_x_; // made by defer()
+  std::vector<exchange_op> ops_;
+  uint32_t x_seq_ = 0;
+  bool dispatching_ = false;
 
   timer_node timer_;
   rate_timer rate_;

@@ -1,3 +1,4 @@
+#include "tls/context.hpp"
 #include <roadrunner/options.hpp>
 
 #include <limits>
@@ -103,9 +104,11 @@ std::optional<option_error> validate(const listener_options& opts) {
   if (opts.rate_check_interval.count() < 1)
     return invalid("rate_check_interval", ms_text(opts.rate_check_interval),
                    "must be >= 1 ms");
-  if (opts.body_buffering != body_buffering::automatic)
-    return invalid("body_buffering", "manual",
-                   "not supported yet (HTTP/1.1 issue); use auto");
+  if (opts.body_buffering != body_buffering::automatic &&
+      opts.body_buffering != body_buffering::manual)
+    return invalid("body_buffering",
+                   std::to_string(static_cast<int>(opts.body_buffering)),
+                   "must be auto or manual");
   if (opts.slot_reconciliation) {
     if (opts.slot_reconciliation->count() < 1)
       return invalid("slot_reconciliation", ms_text(*opts.slot_reconciliation),
@@ -122,9 +125,12 @@ std::optional<option_error> validate(const listener_options& opts) {
                    "must be >= 1 ms (or unset)");
   if (auto err = check_protocols(opts))
     return err;
-  if (opts.tls)
-    return invalid("tls", opts.tls->cert_file,
-                   "not supported yet (TLS/HTTP/2 issue)");
+  if (opts.tls) {
+    // Building the context checks every TLS field, files and PEM included,
+    // so a bad certificate fails start here (the listener builds it again).
+    if (auto ctx = tls::make_context(*opts.tls, opts.protocols); !ctx)
+      return ctx.error();
+  }
   if (opts.max_concurrent_requests && *opts.max_concurrent_requests < 1)
     return invalid("max_concurrent_requests",
                    std::to_string(*opts.max_concurrent_requests),

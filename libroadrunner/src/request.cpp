@@ -166,3 +166,73 @@ request::cookies() const {
 }
 
 } // namespace roadrunner
+
+// -- deferral and copies
+// -----------------------------------------------------------
+
+#include <roadrunner/owned_request.hpp>
+#include <roadrunner/responder.hpp>
+
+namespace roadrunner {
+
+responder request::defer() const {
+  if (conn_->deferral == nullptr)
+    return responder{};
+  return conn_->deferral->defer();
+}
+
+std::shared_ptr<const owned_request>
+owned_request::make(const request& r, std::shared_ptr<const void> keep_alive) {
+  return std::make_shared<const owned_request>(token{}, r,
+                                               std::move(keep_alive));
+}
+
+owned_request::owned_request(token, const request& r,
+                             std::shared_ptr<const void> keep)
+  : body_(r.body()), listener_name_(r.listener_name()), keep_(std::move(keep)),
+    req_(head_, body_, info_) {
+  // One allocation for every small string; reserved up front so that the
+  // views taken below never move.
+  size_t total =
+    r.method().size() + r.target().size() + r.path().size() + r.query().size();
+  if (auto h = r.header("host"))
+    total += h->size();
+  for (auto& f : r.headers())
+    total += f.name.size() + f.value.size();
+  for (auto& b : r.bindings())
+    total += b.name.size() + b.value.size();
+  total += r.request_id().size();
+  bytes_.reserve(total);
+  auto keep_view = [this](std::string_view x) {
+    auto at = bytes_.size();
+    bytes_.append(x);
+    return std::string_view{bytes_.data() + at, x.size()};
+  };
+  head_.method = keep_view(r.method());
+  head_.target = keep_view(r.target());
+  head_.path = keep_view(r.path());
+  head_.query = keep_view(r.query());
+  head_.version_minor = r.version() == "HTTP/1.0" ? 0 : 1;
+  head_.host = keep_view(r.header("host").value_or(std::string_view{}));
+  head_.headers.reserve(r.headers().size());
+  for (auto& f : r.headers())
+    head_.headers.push_back({keep_view(f.name), keep_view(f.value)});
+  if (auto cl = r.content_length()) {
+    head_.framing = http1::body_framing::content_length;
+    head_.content_length = *cl;
+  }
+  path_bindings bindings;
+  for (auto& b : r.bindings())
+    bindings.push(keep_view(b.name), keep_view(b.value));
+  req_.bindings(bindings);
+  req_.request_id(r.request_id());
+  info_.peer = r.peer();
+  info_.scheme = r.scheme() == "https" ? "https" : "http";
+  info_.listener_name = listener_name_;
+  info_.stats = keep_ != nullptr ? r.conn_stats() : nullptr;
+  state_ = r.state();
+  if (state_.has_value())
+    req_.state(&state_);
+}
+
+} // namespace roadrunner

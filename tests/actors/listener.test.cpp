@@ -108,9 +108,10 @@ TEST_SUITE("actors.listener") {
        [](listener_options& o) {
          o.protocols[0].http1.max_header_count = 2147483648LL;
        }},
-      // Options whose feature has not landed yet accept only their default.
-      {"body_buffering", "manual",
-       [](listener_options& o) { o.body_buffering = body_buffering::manual; }},
+      {"body_buffering", "7",
+       [](listener_options& o) {
+         o.body_buffering = static_cast<body_buffering>(7);
+       }},
       {"hibernate_after", "0",
        [](listener_options& o) { o.hibernate_after = millis{0}; }},
       {"slot_reconciliation", "0",

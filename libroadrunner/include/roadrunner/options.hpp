@@ -107,6 +107,10 @@ struct http2_options {
   int64_t stream_window = 65535;
   int64_t window_refill_threshold = 32768;
   int64_t max_concurrent_streams = 100;
+  /// SETTINGS_MAX_HEADER_LIST_SIZE: decoded request header bytes (name +
+  /// value + 32 per field, RFC 9113 6.5.2) -> 431 + RST_STREAM(NO_ERROR).
+  /// Default as the seed: 2 x its 16384-byte `max_header_block`.
+  int64_t max_header_list_size = 32768;
 };
 
 /// A protocol this listener speaks.
@@ -123,10 +127,47 @@ struct protocol_entry {
   }
 };
 
-/// Certificate material for HTTPS (not supported yet: the TLS issue).
+/// HTTPS for a listener (the seed's `tls` list as typed fields). Hardened
+/// defaults sit under these settings: TLS 1.2 and 1.3 only, ECDHE with
+/// AES-GCM or CHACHA20-POLY1305 for TLS 1.2 (AEAD with forward secrecy),
+/// the TLS 1.3 suites, server cipher preference, no renegotiation, no
+/// compression, no 0-RTT, session resumption on. `validate` builds the
+/// OpenSSL context once, so a missing file, bad PEM or a key that does not
+/// match the certificate fails listener start with the field's name
+/// (`tls.cert_file`, `tls.key_pem`, ...) and the reason. See `docs/options.md`.
 struct tls_options {
+  /// PEM file: the certificate, then its chain (leaf first).
   std::string cert_file;
+  /// PEM file: the private key of the certificate (not encrypted).
   std::string key_file;
+  /// The certificate chain as PEM text (instead of `cert_file`).
+  std::string cert_pem;
+  /// The private key as PEM text (instead of `key_file`).
+  std::string key_pem;
+  /// ALPN protocol ids in preference order, each `"h2"` or `"http/1.1"` and
+  /// naming a protocol of `protocols`. Unset: derived from `protocols` in
+  /// list order (`http2` -> `h2`, `http1` -> `http/1.1`).
+  std::optional<std::vector<std::string>> alpn;
+  /// Oldest protocol version accepted: `"tlsv1.2"` or `"tlsv1.3"`.
+  std::string min_version = "tlsv1.2";
+  /// TLS 1.2 cipher list in OpenSSL syntax; empty: the hardened default.
+  /// A non-empty value replaces the default (the user's setting wins).
+  std::string ciphers;
+  /// TLS 1.3 cipher suites in OpenSSL syntax; empty: OpenSSL's three.
+  std::string ciphersuites;
+  /// Deadline for the handshake, from the accept (>= 1 ms); over it the
+  /// connection closes.
+  millis handshake_timeout{10000};
+  /// Stateless resumption with session tickets; false: resumption from the
+  /// listener's session cache only.
+  bool session_tickets = true;
+
+  tls_options() = default;
+
+  /// Certificate chain and key from PEM files.
+  tls_options(std::string cert_file_path, std::string key_file_path)
+    : cert_file(std::move(cert_file_path)), key_file(std::move(key_file_path)) {
+  }
 };
 
 /// Every option of the Erlang seed's `opts()`, with the seed's default.
@@ -161,7 +202,9 @@ struct listener_options {
   int64_t min_bytes_per_second = 100;
   /// How often the slow-client guard checks, >= 1 ms.
   millis rate_check_interval{1000};
-  /// `auto` (default) or `manual` (not supported yet).
+  /// `auto` (default: the whole body is read before the handler runs) or
+  /// `manual` (the handler runs on the head and pulls the body in pieces
+  /// with `responder::read_body`; see responder.hpp).
   roadrunner::body_buffering body_buffering = body_buffering::automatic;
   /// Slot reconciliation interval (`disabled` when empty): every interval
   /// the listener compares `active_clients` with the connection actors
@@ -178,7 +221,7 @@ struct listener_options {
   std::optional<millis> hibernate_after;
   /// Protocols in preference order; default `[http1]`.
   std::vector<protocol_entry> protocols{protocol::http1};
-  /// HTTPS material (not supported yet).
+  /// HTTPS: unset serves plain TCP (see `tls_options`).
   std::optional<tls_options> tls;
   /// Listener-wide cap on requests in flight (empty = infinity): over it a
   /// request gets 503 with `retry-after: 1` and counts as `throttled`.

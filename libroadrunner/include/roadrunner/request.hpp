@@ -23,6 +23,18 @@ struct peer_address {
   uint16_t port = 0;
 };
 
+class responder;
+
+/// Where `request::defer` gets its responder: the connection (or HTTP/2
+/// stream) dispatching the request. Server-side interface.
+class deferral_source {
+public:
+  virtual ~deferral_source() = default;
+  /// A responder for the request being dispatched right now (the same one
+  /// for repeated calls during one dispatch).
+  virtual responder defer() = 0;
+};
+
 /// Facts about the connection a request arrived on; owned by the connection.
 struct connection_info {
   peer_address peer;
@@ -32,6 +44,11 @@ struct connection_info {
   std::string_view listener_name;
   /// The listener's live counters.
   const listener_stats* stats = nullptr;
+  /// Makes responders for `request::defer` (null: deferring is impossible,
+  /// e.g. for a request copy).
+  deferral_source* deferral = nullptr;
+  /// `body_buffering = manual`: the body is pulled through the responder.
+  bool manual_body = false;
 };
 
 /// One path binding: the name of a `:name` or `*name` segment of the matched
@@ -107,8 +124,10 @@ public:
   /// The target after the first '?' (empty when absent).
   std::string_view query() const noexcept { return head_->query; }
 
-  /// "HTTP/1.1" or "HTTP/1.0".
+  /// "HTTP/1.1", "HTTP/1.0" or "HTTP/2".
   std::string_view version() const noexcept {
+    if (head_->version_major == 2)
+      return "HTTP/2";
     return head_->version_minor == 1 ? "HTTP/1.1" : "HTTP/1.0";
   }
 
@@ -136,9 +155,37 @@ public:
     return conn_->listener_name;
   }
 
+  /// The listener's live counters (null for a copy without them).
+  const roadrunner::listener_stats* conn_stats() const noexcept {
+    return conn_->stats;
+  }
+
   /// A snapshot of the listener's counters (what `info` answers).
   listener_info listener_stats() const noexcept {
     return conn_->stats != nullptr ? conn_->stats->snapshot() : listener_info{};
+  }
+
+  // -- deferred responses -------------------------------------------------
+
+  /// Takes the request out of the synchronous path: the handler returns
+  /// `response::deferred()` and answers later through the responder (from
+  /// any thread). Only during the handler call on the connection's thread;
+  /// repeated calls return the same responder. Empty (false) for a request
+  /// that cannot be deferred (a copy).
+  responder defer() const;
+
+  /// True when the body was not read before the handler ran
+  /// (`body_buffering = manual` and the request has a body): pull it with
+  /// `responder::read_body`.
+  bool body_pending() const noexcept {
+    return conn_->manual_body && head_->framing != http1::body_framing::none;
+  }
+
+  /// The Content-Length of the request, when it has one.
+  std::optional<uint64_t> content_length() const noexcept {
+    if (head_->framing != http1::body_framing::content_length)
+      return std::nullopt;
+    return head_->content_length;
   }
 
   // -- parsed helpers -----------------------------------------------------

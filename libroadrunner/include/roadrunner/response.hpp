@@ -48,6 +48,19 @@ public:
                        std::string_view content_type, uint64_t offset = 0,
                        int64_t length = -1);
 
+  /// The marker a handler returns after `request::defer()`: the request is
+  /// answered later through the responder. Middlewares around the handler
+  /// see this marker; header fields they add to it are merged into the
+  /// final response (appended after the responder's own fields).
+  static response deferred() {
+    response r{0};
+    r.deferred_ = true;
+    return r;
+  }
+
+  /// True for `deferred()`.
+  bool is_deferred() const noexcept { return deferred_; }
+
   /// The file body set by `file`, or nullptr.
   const file_body_ptr& file_body() const noexcept { return file_; }
 
@@ -121,6 +134,7 @@ private:
   std::vector<field> fields_;
   std::string body_;
   file_body_ptr file_;
+  bool deferred_ = false;
 };
 
 } // namespace roadrunner

@@ -174,8 +174,12 @@ bool is_writable(const response& r) noexcept {
   return true;
 }
 
-void write_head(std::string& out, const response& r, size_t body_size,
-                std::string_view date, connection_field conn) {
+namespace {
+
+// Status line, date, the user's fields (minus framing and connection, which
+// are ours) and content-type.
+void append_common_head(std::string& out, const response& r,
+                        std::string_view date) {
   append_status_line(out, r.status());
   out.append("date: ");
   out.append(date);
@@ -196,6 +200,21 @@ void write_head(std::string& out, const response& r, size_t body_size,
     out.append(r.content_type());
     out.append("\r\n");
   }
+}
+
+void append_connection(std::string& out, connection_field conn) {
+  if (conn == connection_field::close)
+    out.append("connection: close\r\n");
+  else if (conn == connection_field::keep_alive)
+    out.append("connection: keep-alive\r\n");
+  out.append("\r\n");
+}
+
+} // namespace
+
+void write_head(std::string& out, const response& r, size_t body_size,
+                std::string_view date, connection_field conn) {
+  append_common_head(out, r, date);
   // RFC 9110 8.6: no content-length in 1xx or 204 responses, and a 304's
   // would have to be the size of the 200 we do not know: leave it out.
   if (r.status() >= 200 && r.status() != 204 && r.status() != 304) {
@@ -203,10 +222,53 @@ void write_head(std::string& out, const response& r, size_t body_size,
     append_number(out, body_size);
     out.append("\r\n");
   }
-  if (conn == connection_field::close)
-    out.append("connection: close\r\n");
-  else if (conn == connection_field::keep_alive)
-    out.append("connection: keep-alive\r\n");
+  append_connection(out, conn);
+}
+
+void write_stream_head(std::string& out, const response& r,
+                       std::string_view date, connection_field conn,
+                       bool chunked) {
+  append_common_head(out, r, date);
+  if (chunked)
+    out.append("transfer-encoding: chunked\r\n");
+  append_connection(out, conn);
+}
+
+void write_chunk_size(std::string& out, size_t n) {
+  constexpr char digits[] = "0123456789abcdef";
+  char tmp[2 * sizeof(size_t)];
+  size_t len = 0;
+  do {
+    tmp[len++] = digits[n & 0xf];
+    n >>= 4;
+  } while (n != 0);
+  while (len > 0)
+    out.push_back(tmp[--len]);
+  out.append("\r\n");
+}
+
+bool is_writable_trailers(std::span<const response::field> trailers) noexcept {
+  for (auto& f : trailers) {
+    if (!is_field_name(f.name) || !is_field_value(f.value))
+      return false;
+    // RFC 9110 6.5.1: no framing, routing or connection fields in trailers.
+    for (auto banned : {"content-length", "transfer-encoding", "connection",
+                        "host", "trailer", "content-type", "keep-alive"})
+      if (iequals(f.name, banned))
+        return false;
+  }
+  return true;
+}
+
+void write_last_chunk(std::string& out,
+                      std::span<const response::field> trailers) {
+  out.append("0\r\n");
+  for (auto& f : trailers) {
+    out.append(f.name);
+    out.append(": ");
+    out.append(f.value);
+    out.append("\r\n");
+  }
   out.append("\r\n");
 }
 

@@ -3,6 +3,7 @@
 #include <roadrunner/response.hpp>
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,25 @@ enum class connection_field : uint8_t {
 /// Precondition: `is_writable(r)`.
 void write_head(std::string& out, const response& r, size_t body_size,
                 std::string_view date, connection_field conn);
+
+/// Appends the head of a streamed response: as `write_head`, without
+/// `content-length`; `chunked` adds `transfer-encoding: chunked` (HTTP/1.1).
+/// Without it the body ends with the connection (HTTP/1.0: `conn` must be
+/// `close`).
+void write_stream_head(std::string& out, const response& r,
+                       std::string_view date, connection_field conn,
+                       bool chunked);
+
+/// Appends the chunk-size line of a chunk of `n` > 0 bytes ("1a\r\n").
+void write_chunk_size(std::string& out, size_t n);
+
+/// True when every trailer field may be written: token name, value without
+/// control bytes, and not a framing/routing field (RFC 9110 6.5.1).
+bool is_writable_trailers(std::span<const response::field> trailers) noexcept;
+
+/// Appends the last chunk and the trailer section.
+void write_last_chunk(std::string& out,
+                      std::span<const response::field> trailers);
 
 /// Appends a framework-generated error response: status line, `date`,
 /// `content-length: 0` and `connection: close` (the connection then closes).

@@ -1,0 +1,126 @@
+#pragma once
+
+// The shared state behind a `responder`: handler-side operations (any
+// thread) are queued under a lock and the connection is woken to apply them
+// on its own thread. See responder.hpp for the user-facing semantics.
+
+#include <roadrunner/responder.hpp>
+#include <roadrunner/response.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace roadrunner::detail {
+
+/// One operation queued by the handler side, applied by the connection.
+struct exchange_op {
+  enum class kind : uint8_t {
+    respond,   // resp: the final response
+    start,     // resp: the head of a streaming response
+    chunk,     // data: a piece of the streamed body
+    finish,    // trailers: end of the streamed body
+    abort,     // end the stream abnormally
+    read_body, // max, cb: deliver the next piece of the request body
+    abandon,   // every handle is gone without completing
+  };
+
+  kind what = kind::respond;
+  response resp;
+  std::string data;
+  std::vector<response::field> trailers;
+  size_t max = 0;
+  body_callback cb;
+};
+
+class exchange : public std::enable_shared_from_this<exchange> {
+public:
+  exchange() = default;
+  exchange(const exchange&) = delete;
+  exchange& operator=(const exchange&) = delete;
+  virtual ~exchange() = default;
+
+  // -- handler side (any thread) --------------------------------------------
+
+  bool respond(response r);
+  bool start(response head);
+  write_status write(std::string data);
+  bool finish(std::vector<response::field> trailers);
+  void abort();
+  void read_body(size_t max, body_callback cb);
+  void abandon();
+  void set_on_ready(std::function<void()> fn);
+  void set_on_drain(std::function<void(int64_t)> fn);
+  void set_on_cancel(std::function<void()> fn);
+
+  /// Bytes accepted by `write` and not yet reported `written`.
+  size_t buffered() const noexcept {
+    return buffered_.load(std::memory_order_acquire);
+  }
+
+  /// True once the handler side completed (or the connection cancelled).
+  bool done() const noexcept;
+
+  /// True while `write` would still accept data (streaming, not cancelled).
+  bool closed() const noexcept;
+
+  /// The handle shared by every responder / writer of this exchange.
+  std::shared_ptr<exchange_handle> handle();
+
+  // -- connection side (its thread) -----------------------------------------
+
+  /// Moves the queued operations to `out` (appending); false when none.
+  bool take(std::vector<exchange_op>& out);
+
+  /// `n` payload bytes left the process (or were dropped): lowers
+  /// `buffered()` and runs `on_ready` when a writer waits for room.
+  void written(size_t n);
+
+  /// The request ended from the connection's side (client gone, connection
+  /// closed, response over): later operations are refused, queued ones
+  /// dropped; runs `on_cancel` when the handler side had not completed.
+  void cancel();
+
+  /// Tells an open request about a drain (runs `on_drain`).
+  void notify_drain(int64_t deadline_ms);
+
+protected:
+  /// Operations were queued while none were pending: the connection must
+  /// call `take`. Any thread; never called with the lock held.
+  virtual void wake() noexcept = 0;
+
+private:
+  enum class state : uint8_t { pending, streaming, done };
+
+  // Queues `op` (lock held by the caller); returns true when the caller
+  // must wake the connection after unlocking.
+  bool push(exchange_op&& op);
+
+  mutable std::mutex mtx_;
+  state state_ = state::pending;
+  bool cancelled_ = false;
+  bool want_ready_ = false;
+  std::vector<exchange_op> ops_;
+  std::atomic<size_t> buffered_{0};
+  std::function<void()> on_ready_;
+  std::function<void(int64_t)> on_drain_;
+  std::function<void()> on_cancel_;
+  std::weak_ptr<exchange_handle> handle_;
+};
+
+/// What responders and writers hold: the last one gone abandons the
+/// exchange (a 500, or an aborted stream, unless it completed).
+struct exchange_handle {
+  std::shared_ptr<exchange> x;
+  explicit exchange_handle(std::shared_ptr<exchange> ex) : x(std::move(ex)) {}
+  exchange_handle(const exchange_handle&) = delete;
+  exchange_handle& operator=(const exchange_handle&) = delete;
+  ~exchange_handle() { x->abandon(); }
+};
+
+} // namespace roadrunner::detail

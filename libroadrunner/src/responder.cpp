@@ -1,0 +1,320 @@
+#include "exchange.hpp"
+#include "http1/serializer.hpp"
+
+#include <utility>
+
+namespace roadrunner {
+
+namespace detail {
+
+// -- handler side
+// ---------------------------------------------------------------
+
+bool exchange::push(exchange_op&& op) {
+  bool was_empty = ops_.empty();
+  ops_.push_back(std::move(op));
+  return was_empty;
+}
+
+bool exchange::respond(response r) {
+  bool wake_up = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (cancelled_ || state_ != state::pending)
+      return false;
+    state_ = state::done;
+    exchange_op op;
+    op.what = exchange_op::kind::respond;
+    op.resp = std::move(r);
+    wake_up = push(std::move(op));
+  }
+  if (wake_up)
+    wake();
+  return true;
+}
+
+bool exchange::start(response head) {
+  bool wake_up = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (cancelled_ || state_ != state::pending)
+      return false;
+    if (!http1::is_writable(head)) {
+      // Never write an injected head: answer 500 instead.
+      state_ = state::done;
+      exchange_op op;
+      op.what = exchange_op::kind::respond;
+      op.resp = response::text(500, "Internal Server Error");
+      wake_up = push(std::move(op));
+    } else {
+      state_ = state::streaming;
+      exchange_op op;
+      op.what = exchange_op::kind::start;
+      op.resp = std::move(head);
+      wake_up = push(std::move(op));
+    }
+  }
+  if (wake_up)
+    wake();
+  std::lock_guard<std::mutex> guard{mtx_};
+  return state_ == state::streaming && !cancelled_;
+}
+
+write_status exchange::write(std::string data) {
+  bool wake_up = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (cancelled_ || state_ != state::streaming)
+      return write_status::closed;
+    if (data.empty())
+      return write_status::ok;
+    auto queued = buffered_.load(std::memory_order_relaxed);
+    if (queued > 0 && queued + data.size() > stream_writer::limit) {
+      want_ready_ = true;
+      return write_status::full;
+    }
+    buffered_.fetch_add(data.size(), std::memory_order_release);
+    exchange_op op;
+    op.what = exchange_op::kind::chunk;
+    op.data = std::move(data);
+    wake_up = push(std::move(op));
+  }
+  if (wake_up)
+    wake();
+  return write_status::ok;
+}
+
+bool exchange::finish(std::vector<response::field> trailers) {
+  bool wake_up = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (cancelled_ || state_ != state::streaming)
+      return false;
+    state_ = state::done;
+    exchange_op op;
+    op.what = exchange_op::kind::finish;
+    op.trailers = std::move(trailers);
+    wake_up = push(std::move(op));
+  }
+  if (wake_up)
+    wake();
+  return true;
+}
+
+void exchange::abort() {
+  bool wake_up = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (cancelled_ || state_ == state::done)
+      return;
+    state_ = state::done;
+    exchange_op op;
+    op.what = exchange_op::kind::abort;
+    wake_up = push(std::move(op));
+  }
+  if (wake_up)
+    wake();
+}
+
+void exchange::abandon() {
+  bool wake_up = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (cancelled_ || state_ == state::done)
+      return;
+    state_ = state::done;
+    exchange_op op;
+    op.what = exchange_op::kind::abandon;
+    wake_up = push(std::move(op));
+  }
+  if (wake_up)
+    wake();
+}
+
+void exchange::read_body(size_t max, body_callback cb) {
+  bool wake_up = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (cancelled_ || !cb)
+      return;
+    exchange_op op;
+    op.what = exchange_op::kind::read_body;
+    op.max = max == 0 ? 1 : max;
+    op.cb = std::move(cb);
+    wake_up = push(std::move(op));
+  }
+  if (wake_up)
+    wake();
+}
+
+void exchange::set_on_ready(std::function<void()> fn) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  on_ready_ = std::move(fn);
+}
+
+void exchange::set_on_drain(std::function<void(int64_t)> fn) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  on_drain_ = std::move(fn);
+}
+
+void exchange::set_on_cancel(std::function<void()> fn) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  on_cancel_ = std::move(fn);
+}
+
+bool exchange::done() const noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return cancelled_ || state_ == state::done;
+}
+
+bool exchange::closed() const noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return cancelled_ || state_ == state::done;
+}
+
+std::shared_ptr<exchange_handle> exchange::handle() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto h = handle_.lock();
+  if (!h) {
+    h = std::make_shared<exchange_handle>(shared_from_this());
+    handle_ = h;
+  }
+  return h;
+}
+
+// -- connection side
+// ------------------------------------------------------------
+
+bool exchange::take(std::vector<exchange_op>& out) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (ops_.empty())
+    return false;
+  for (auto& op : ops_)
+    out.push_back(std::move(op));
+  ops_.clear();
+  return true;
+}
+
+void exchange::written(size_t n) {
+  std::function<void()> ready;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto now = buffered_.load(std::memory_order_relaxed);
+    now = n >= now ? 0 : now - n;
+    buffered_.store(now, std::memory_order_release);
+    if (want_ready_ && now <= stream_writer::limit / 2 && !cancelled_) {
+      want_ready_ = false;
+      ready = on_ready_;
+    }
+  }
+  if (ready)
+    ready();
+}
+
+void exchange::cancel() {
+  std::function<void()> cb;
+  std::vector<exchange_op> dropped;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (cancelled_)
+      return;
+    cancelled_ = true;
+    if (state_ != state::done)
+      cb = std::move(on_cancel_);
+    state_ = state::done;
+    dropped.swap(ops_);
+    on_ready_ = nullptr;
+    on_drain_ = nullptr;
+    on_cancel_ = nullptr;
+    buffered_.store(0, std::memory_order_release);
+  }
+  // `dropped` (and the callbacks it holds) dies outside the lock.
+  if (cb)
+    cb();
+}
+
+void exchange::notify_drain(int64_t deadline_ms) {
+  std::function<void(int64_t)> cb;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (cancelled_)
+      return;
+    cb = on_drain_;
+  }
+  if (cb)
+    cb(deadline_ms);
+}
+
+} // namespace detail
+
+// -- stream_writer
+// ----------------------------------------------------------------
+
+write_status stream_writer::write(std::string data) const {
+  if (!h_)
+    return write_status::closed;
+  return h_->x->write(std::move(data));
+}
+
+bool stream_writer::finish(std::vector<response::field> trailers) const {
+  return h_ && h_->x->finish(std::move(trailers));
+}
+
+void stream_writer::abort() const {
+  if (h_)
+    h_->x->abort();
+}
+
+size_t stream_writer::buffered() const noexcept {
+  return h_ ? h_->x->buffered() : 0;
+}
+
+bool stream_writer::closed() const noexcept {
+  return !h_ || h_->x->closed();
+}
+
+void stream_writer::on_ready(std::function<void()> fn) const {
+  if (h_)
+    h_->x->set_on_ready(std::move(fn));
+}
+
+// -- responder
+// ------------------------------------------------------------------
+
+responder::responder(std::shared_ptr<detail::exchange> x)
+  : h_(x ? x->handle() : nullptr) {}
+
+detail::exchange* responder::exchange_ptr() const noexcept {
+  return h_ ? h_->x.get() : nullptr;
+}
+
+bool responder::send(response r) const {
+  return h_ && h_->x->respond(std::move(r));
+}
+
+stream_writer responder::stream(response head) const {
+  if (!h_ || !h_->x->start(std::move(head)))
+    return stream_writer{};
+  return stream_writer{h_};
+}
+
+void responder::read_body(size_t max, body_callback cb) const {
+  if (h_)
+    h_->x->read_body(max, std::move(cb));
+}
+
+void responder::on_drain(std::function<void(int64_t)> fn) const {
+  if (h_)
+    h_->x->set_on_drain(std::move(fn));
+}
+
+void responder::on_cancel(std::function<void()> fn) const {
+  if (h_)
+    h_->x->set_on_cancel(std::move(fn));
+}
+
+bool responder::done() const noexcept {
+  return !h_ || h_->x->done();
+}
+
+} // namespace roadrunner
