@@ -1,11 +1,15 @@
 #include "io/output_queue.hpp"
 
+#include "tls/session.hpp"
+
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 
 namespace roadrunner::io {
 
@@ -116,21 +120,104 @@ output_queue::result output_queue::flush(int fd) {
         offset_ = 0;
       ++done;
     }
-    if (done > 0) {
-      // Keep the biggest written buffer's capacity for the next response.
-      for (size_t i = 0; i < done; ++i) {
-        auto& b = segments_[i].bytes;
-        if (b.capacity() > spare_.capacity() && b.capacity() <= 65536)
-          spare_ = std::move(b);
-      }
-      segments_.erase(segments_.begin(),
-                      segments_.begin() + static_cast<ptrdiff_t>(done));
-      if (segments_.empty())
-        open_ = false;
-    }
+    if (done > 0)
+      drop_front(done);
     offset_ += left;
     if (left > 0 || done < n)
       return result::blocked; // short write: the send buffer is full
+  }
+  return result::done;
+}
+
+void output_queue::consume(size_t n) noexcept {
+  size_t done = 0; // segments fully written
+  size_t off = offset_;
+  while (n > 0 && done < segments_.size()) {
+    auto& seg = segments_[done];
+    size_t avail =
+      seg.file ? static_cast<size_t>(seg.file_left) : seg.bytes.size() - off;
+    if (n < avail) {
+      if (seg.file) {
+        seg.file_pos += n;
+        seg.file_left -= n;
+      } else {
+        off += n;
+      }
+      break;
+    }
+    n -= avail;
+    off = 0;
+    ++done;
+  }
+  drop_front(done);
+  offset_ = off;
+}
+
+void output_queue::drop_front(size_t done) noexcept {
+  // Keep the biggest written buffer's capacity for the next response.
+  for (size_t i = 0; i < done; ++i) {
+    auto& b = segments_[i].bytes;
+    if (b.capacity() > spare_.capacity() && b.capacity() <= 65536)
+      spare_ = std::move(b);
+  }
+  segments_.erase(segments_.begin(),
+                  segments_.begin() + static_cast<ptrdiff_t>(done));
+  if (segments_.empty())
+    open_ = false;
+}
+
+output_queue::result output_queue::flush(tls::session& session) {
+  constexpr size_t max_iov = 64;
+  constexpr size_t record = tls::session::max_record;
+  // File bytes pass through user space to be encrypted: one bounded chunk
+  // buffer per thread, not per connection.
+  thread_local std::unique_ptr<char[]> chunk;
+  while (!segments_.empty()) {
+    // Gather byte segments, and at most one file chunk at the end (sized to
+    // fill the record the bytes before it started, so a response head and
+    // the file's first bytes share a record).
+    iovec iov[max_iov];
+    size_t n = 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < segments_.size() && n < max_iov; ++i) {
+      auto& seg = segments_[i];
+      if (!seg.file) {
+        size_t skip = i == 0 ? offset_ : 0;
+        iov[n].iov_base = seg.bytes.data() + skip;
+        iov[n].iov_len = seg.bytes.size() - skip;
+        bytes += iov[n].iov_len;
+        ++n;
+        continue;
+      }
+      auto want = static_cast<size_t>(
+        std::min<uint64_t>(seg.file_left, record - bytes % record));
+      if (!chunk)
+        chunk = std::make_unique<char[]>(record);
+      ssize_t got;
+      do {
+        got = ::pread(seg.file->fd(), chunk.get(), want,
+                      static_cast<off_t>(seg.file_pos));
+      } while (got < 0 && errno == EINTR);
+      if (got <= 0) // an error, or the file shrank: we cannot keep our promise
+        return result::failed;
+      iov[n].iov_base = chunk.get();
+      iov[n].iov_len = static_cast<size_t>(got);
+      ++n;
+      break;
+    }
+    // The queue's front stays as it is until the session took it, so a
+    // retry after want_* presents the same bytes (file bytes read again).
+    auto r = session.write(std::span<const iovec>{iov, n});
+    consume(r.bytes);
+    switch (r.status) {
+    case tls::status::ok:
+      break;
+    case tls::status::want_read:
+    case tls::status::want_write:
+      return result::blocked;
+    default:
+      return result::failed;
+    }
   }
   return result::done;
 }

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace roadrunner::tls {
+class session;
+} // namespace roadrunner::tls
+
 namespace roadrunner::io {
 
 /// Bytes waiting to be written to one socket, written with as few system
@@ -51,6 +55,16 @@ public:
   /// Writes as much as the socket takes.
   result flush(int fd);
 
+  /// Writes as much as the TLS session takes (the plain `flush(fd)` is
+  /// untouched by this path). Byte segments are gathered and coalesced into
+  /// records of up to 16 KiB; a file range is read with `pread` in chunks of
+  /// at most 16 KiB into a per-thread buffer and encrypted (no `sendfile`:
+  /// without kernel TLS the kernel cannot encrypt). `blocked` means the
+  /// session wants the socket writable (in theory readable); call again
+  /// then — the queue's front is unchanged, which is what OpenSSL's retry
+  /// rule needs. `failed`: see `session::error()` (or errno for `pread`).
+  result flush(tls::session& session);
+
   /// Drops everything pending and frees memory.
   void clear() noexcept;
 
@@ -74,6 +88,8 @@ private:
 
   void open_segment();
   result flush_file(int fd);
+  void consume(size_t n) noexcept;    // n bytes were written (TLS path)
+  void drop_front(size_t n) noexcept; // the first n segments were written
 
   std::vector<segment> segments_;
   size_t offset_ = 0; // bytes of segments_[0] already written (byte segments)

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <roadrunner/options.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct ssl_ctx_st; // OpenSSL's SSL_CTX
+
+namespace roadrunner::tls {
+
+/// ALPN protocol id of HTTP/2 over TLS (RFC 9113 3.2).
+inline constexpr std::string_view alpn_h2 = "h2";
+
+/// ALPN protocol id of HTTP/1.1 (RFC 7301 6).
+inline constexpr std::string_view alpn_http11 = "http/1.1";
+
+/// A server-side OpenSSL context for one listener: certificate chain, key,
+/// hardened protocol settings, ALPN selection and the session cache. Built
+/// once at listener start and shared, read-only, by every connection of the
+/// listener on every reactor thread (OpenSSL allows `SSL_new` from many
+/// threads on a configured `SSL_CTX`).
+class context {
+public:
+  ~context();
+
+  context(const context&) = delete;
+  context& operator=(const context&) = delete;
+
+  /// The OpenSSL context (for `SSL_new`).
+  ssl_ctx_st* native_handle() const noexcept { return ctx_; }
+
+  /// Our ALPN preference list in wire format (length-prefixed ids).
+  const std::string& alpn_wire() const noexcept { return alpn_wire_; }
+
+  /// The protocol of a client that offers no ALPN: HTTP/1.1 when `http1` is
+  /// in `protocols`, else HTTP/2 (prior knowledge over TLS, as the seed).
+  roadrunner::protocol default_protocol() const noexcept {
+    return default_protocol_;
+  }
+
+  /// `tls_options::handshake_timeout`.
+  millis handshake_timeout() const noexcept { return handshake_timeout_; }
+
+private:
+  friend class context_builder;
+
+  context() = default;
+
+  ssl_ctx_st* ctx_ = nullptr;
+  std::string alpn_wire_;
+  roadrunner::protocol default_protocol_ = roadrunner::protocol::http1;
+  millis handshake_timeout_{10000};
+};
+
+/// A shared, immutable context.
+using context_ptr = std::shared_ptr<const context>;
+
+/// The result of `make_context`: a context or the first option error.
+class context_result {
+public:
+  context_result(context_ptr ctx) noexcept : ctx_(std::move(ctx)) {}
+
+  context_result(option_error err) noexcept : error_(std::move(err)) {}
+
+  /// True when the context was built.
+  explicit operator bool() const noexcept { return ctx_ != nullptr; }
+
+  /// The context; null on error.
+  const context_ptr& value() const noexcept { return ctx_; }
+
+  /// The error; meaningful only when the result is false.
+  const option_error& error() const noexcept { return error_; }
+
+private:
+  context_ptr ctx_;
+  option_error error_;
+};
+
+/// Builds the server context of a listener. Errors name the option
+/// (`tls.cert_file`, `tls.key_pem`, `tls.alpn`, `tls.min_version`,
+/// `tls.ciphers`, `tls.ciphersuites`, `tls.handshake_timeout`), its value
+/// (file names as given; PEM text only by its size) and the reason, with
+/// OpenSSL's reason string where it has one. Never prompts for a
+/// passphrase: an encrypted key is an error. Reads files synchronously:
+/// call it at listener start, not on a reactor.
+context_result make_context(const tls_options& opts,
+                            const std::vector<protocol_entry>& protocols);
+
+/// The ALPN list `make_context` uses, as ids in preference order: `alpn`
+/// when set, else derived from `protocols`.
+std::vector<std::string>
+alpn_preference(const tls_options& opts,
+                const std::vector<protocol_entry>& protocols);
+
+} // namespace roadrunner::tls
