@@ -138,6 +138,13 @@ std::optional<option_error> validate(const listener_options& opts) {
   if (opts.socket_backlog < 1 || opts.socket_backlog > max_int31)
     return invalid("socket_backlog", std::to_string(opts.socket_backlog),
                    "must be 1..2147483647");
+  // Valid TLS options, but the connection actor does not speak TLS yet:
+  // refuse rather than serve plain HTTP on an HTTPS port. The connection's
+  // TLS integration (issue 6) removes this.
+  if (opts.tls)
+    return invalid("tls", "valid options",
+                   "not served yet: the connection's TLS integration is "
+                   "pending (issue 6)");
   return std::nullopt;
 }
 
