@@ -100,6 +100,7 @@ struct request_head {
   std::string_view path;     // target up to the first '?' (raw, not decoded)
   std::string_view query;    // after the first '?', without it; empty if none
   uint8_t version_minor = 1; // 0 (HTTP/1.0) or 1 (HTTP/1.1)
+  uint8_t version_major = 1; // 2 for an HTTP/2 stream (minor 0)
   std::vector<header_field> headers; // wire order, duplicates kept
   body_framing framing = body_framing::none;
   uint64_t content_length = 0; // valid when framing == content_length

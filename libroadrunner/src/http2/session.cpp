@@ -1,0 +1,1111 @@
+#include "http2/session.hpp"
+
+#include "date_cache.hpp"
+#include "http1/serializer.hpp"
+
+#include <nghttp2/nghttp2.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <deque>
+#include <unordered_map>
+#include <utility>
+
+namespace roadrunner::http2 {
+
+namespace {
+
+/// RFC 9113 6.9.2: every window starts at 65535 until SETTINGS / updates.
+constexpr int32_t rfc_initial_window = 65535;
+
+/// Receiving side of a stream (the request) and sending side (the
+/// response). Owned by `session::impl::streams_`; nghttp2 knows it as the
+/// stream user data and as the data source of the response body.
+struct stream {
+  enum class body_source : uint8_t { none, buffer, file, queue };
+
+  explicit stream(int32_t stream_id) : id(stream_id) {}
+
+  int32_t id;
+
+  // -- request --------------------------------------------------------------
+
+  http1::request_head head;
+  std::string_view authority;
+  bool has_authority = false;
+  int hosts = 0;
+  /// References that keep the header views of `head` valid (nghttp2's
+  /// decoded header buffers, shared with its HPACK table).
+  std::vector<nghttp2_rcbuf*> refs;
+  std::string body;
+  size_t header_list_size = 0;
+  bool header_list_too_large = false;
+  bool is_head = false;
+  /// END_STREAM seen: the request is complete.
+  bool complete = false;
+  /// The session answered (413, 431, 501) or reset it: no dispatch.
+  bool rejected = false;
+  /// `on_request` is queued or delivered.
+  bool dispatched = false;
+  /// `on_request` was called.
+  bool delivered = false;
+  /// nghttp2 closed the stream.
+  bool closed = false;
+
+  // -- response -------------------------------------------------------------
+
+  bool responded = false;
+  bool streaming = false;
+  /// Body data is dropped (HEAD, 204, 304).
+  bool no_body = false;
+  bool finished = false;
+  /// The data provider returned NGHTTP2_ERR_DEFERRED (queue empty).
+  bool deferred = false;
+  /// `push` answered busy: report `on_stream_writable` when room is back.
+  bool want_writable = false;
+  body_source source = body_source::none;
+  std::string buffer; // body_source::buffer
+  size_t buffer_pos = 0;
+  file_body_ptr file; // body_source::file
+  uint64_t file_pos = 0;
+  uint64_t file_left = 0;
+  std::deque<std::string> queue; // body_source::queue
+  size_t queue_front_pos = 0;
+  size_t queued = 0;
+  std::vector<response::field> trailers;
+
+  ~stream() { release_request(); }
+
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+
+  /// Frees the request's header references and body (after dispatch, or
+  /// when the session answers the stream itself).
+  void release_request() noexcept {
+    for (auto* r : refs)
+      nghttp2_rcbuf_decref(r);
+    refs = {};
+    head = http1::request_head{};
+    authority = {};
+    body = std::string{};
+  }
+
+  std::string_view keep(nghttp2_rcbuf* buf) {
+    refs.push_back(buf);
+    nghttp2_rcbuf_incref(buf);
+    auto v = nghttp2_rcbuf_get_buf(buf);
+    return {reinterpret_cast<const char*>(v.base), v.len};
+  }
+};
+
+struct event {
+  enum class kind : uint8_t { request, closed, writable };
+  kind what;
+  int32_t stream_id;
+  uint32_t code = 0;
+};
+
+/// Status codes whose response has no content (RFC 9110 6.4.1).
+bool allows_body(int status) noexcept {
+  return status >= 200 && status != 204 && status != 304;
+}
+
+/// Connection-specific fields are not allowed in HTTP/2 (RFC 9113 8.2.2);
+/// `content-length` is ours (the framing of the body we send).
+bool dropped_response_field(std::string_view name) noexcept {
+  using http1::iequals;
+  return iequals(name, "connection") || iequals(name, "keep-alive") ||
+         iequals(name, "proxy-connection") ||
+         iequals(name, "transfer-encoding") || iequals(name, "upgrade") ||
+         iequals(name, "te") || iequals(name, "content-length");
+}
+
+/// Trailer fields must not carry framing, routing or control data (RFC
+/// 9110 6.5.1), and follow the header rules of `http1::is_writable`.
+bool is_writable_trailer(const response::field& f) noexcept {
+  using http1::iequals;
+  if (f.name.empty() || dropped_response_field(f.name) ||
+      iequals(f.name, "host") || iequals(f.name, "trailer") ||
+      iequals(f.name, "content-type") || iequals(f.name, "content-encoding"))
+    return false;
+  response probe{200};
+  probe.header(f.name, f.value);
+  return http1::is_writable(probe);
+}
+
+/// Request-target bytes in HTTP/2 as in HTTP/1.1 (RFC 3986): visible ASCII
+/// only; an origin-form path, or "*" for OPTIONS (RFC 9113 8.3.1).
+bool is_valid_path(std::string_view method, std::string_view path) noexcept {
+  if (path.empty())
+    return false;
+  if (path == "*")
+    return method == "OPTIONS";
+  if (path.front() != '/')
+    return false;
+  return std::all_of(path.begin(), path.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u >= 0x21 && u <= 0x7e;
+  });
+}
+
+nghttp2_nv make_nv(std::string_view name, std::string_view value) noexcept {
+  // nghttp2 copies (and lowercases) names and values on submit.
+  return nghttp2_nv{
+    const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
+    const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
+    name.size(), value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+} // namespace
+
+// -- implementation -----------------------------------------------------------
+
+class session::impl {
+public:
+  impl(const session_config& cfg, session_callbacks& cb);
+  ~impl();
+
+  feed_result feed(std::span<const char> bytes);
+  size_t take_output(std::string& out, size_t max_bytes);
+  submit_result submit(int32_t id, response&& r);
+  submit_result start_stream(int32_t id, response&& r);
+  submit_result push(int32_t id, std::string&& data);
+  submit_result finish(int32_t id, std::vector<response::field> trailers);
+  submit_result reset(int32_t id, error_code code);
+  void goaway_graceful();
+  void terminate(error_code code);
+  size_t buffered(int32_t id) const noexcept;
+  size_t incomplete_requests() const noexcept;
+
+  nghttp2_session* ng_ = nullptr;
+  bool fatal_ = false;
+  bool going_away_ = false;
+  bool preface_received_ = false;
+  int32_t goaway_last_id_ = 0x7fffffff;
+  std::unordered_map<int32_t, std::unique_ptr<stream>> streams_;
+
+  // -- nghttp2 callbacks (static trampolines in the .cpp) -------------------
+
+  int on_begin_headers(const nghttp2_frame* frame);
+  int on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
+                nghttp2_rcbuf* value);
+  int on_frame_recv(const nghttp2_frame* frame);
+  int on_data_chunk(int32_t id, const uint8_t* data, size_t len);
+  int on_stream_close(int32_t id, uint32_t code);
+  int on_frame_send(const nghttp2_frame* frame);
+  ssize_t read_body(stream& s, size_t length, uint32_t* flags);
+  int send_body(stream& s, const uint8_t* framehd, size_t length,
+                size_t padlen);
+
+private:
+  stream* find(int32_t id) const noexcept;
+  stream* find_open(int32_t id) const noexcept;
+  void finish_head(stream& s);
+  void request_complete(stream& s);
+  void reject(stream& s, int status);
+  submit_result respond(stream& s, response&& r, bool streaming);
+  void refill_windows();
+  void refill(int32_t stream_id, int32_t peak);
+  void deliver_events();
+  void submit_trailers(stream& s);
+
+  session_config cfg_;
+  session_callbacks& cb_;
+  std::vector<event> events_;
+  /// Streams that received DATA during the current `feed`.
+  std::vector<int32_t> fed_streams_;
+  /// `take_output`'s target while nghttp2 sends (send_body appends to it).
+  std::string* out_ = nullptr;
+  size_t out_limit_ = 0;
+  bool delivering_ = false;
+};
+
+namespace {
+
+/// The connection's bookkeeping callbacks must not throw; if one does,
+/// the exception is dropped so that the session's state stays consistent
+/// (the remaining events are still delivered).
+template <class F>
+void notify(F&& f) noexcept {
+  try {
+    f();
+  } catch (...) {
+  }
+}
+
+session::impl& self(void* user_data) {
+  return *static_cast<session::impl*>(user_data);
+}
+
+/// nghttp2 is C: nothing may be thrown through it (a bad_alloc while
+/// buffering a body ends the session instead).
+template <class F>
+int guarded(F&& f) noexcept {
+  try {
+    return f();
+  } catch (...) {
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+}
+
+int cb_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+  return guarded([&] { return self(ud).on_begin_headers(frame); });
+}
+
+int cb_header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_rcbuf* name,
+              nghttp2_rcbuf* value, uint8_t, void* ud) {
+  return guarded([&] { return self(ud).on_header(frame, name, value); });
+}
+
+int cb_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+  return guarded([&] { return self(ud).on_frame_recv(frame); });
+}
+
+int cb_data_chunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data,
+                  size_t len, void* ud) {
+  return guarded([&] { return self(ud).on_data_chunk(id, data, len); });
+}
+
+int cb_stream_close(nghttp2_session*, int32_t id, uint32_t code, void* ud) {
+  return guarded([&] { return self(ud).on_stream_close(id, code); });
+}
+
+int cb_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+  return guarded([&] { return self(ud).on_frame_send(frame); });
+}
+
+ssize_t cb_read_body(nghttp2_session*, int32_t, uint8_t*, size_t length,
+                     uint32_t* flags, nghttp2_data_source* source, void* ud) {
+  try {
+    return self(ud).read_body(*static_cast<stream*>(source->ptr), length,
+                              flags);
+  } catch (...) {
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+}
+
+int cb_send_body(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd,
+                 size_t length, nghttp2_data_source* source, void* ud) {
+  return guarded([&] {
+    return self(ud).send_body(*static_cast<stream*>(source->ptr), framehd,
+                              length, frame->data.padlen);
+  });
+}
+
+/// One callback table for every session (nghttpx builds it once, too).
+struct callback_table {
+  nghttp2_session_callbacks* table = nullptr;
+  callback_table() {
+    if (nghttp2_session_callbacks_new(&table) != 0)
+      return;
+    nghttp2_session_callbacks_set_on_begin_headers_callback(table,
+                                                            cb_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback2(table, cb_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(table, cb_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(table,
+                                                              cb_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(table,
+                                                           cb_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(table, cb_frame_send);
+    nghttp2_session_callbacks_set_send_data_callback(table, cb_send_body);
+  }
+  ~callback_table() { nghttp2_session_callbacks_del(table); }
+};
+
+const nghttp2_session_callbacks* callbacks() {
+  static const callback_table t;
+  return t.table;
+}
+
+int32_t clamp_window(int64_t x) noexcept {
+  return static_cast<int32_t>(std::clamp<int64_t>(x, 0, 0x7fffffff));
+}
+
+} // namespace
+
+session::impl::impl(const session_config& cfg, session_callbacks& cb)
+  : cfg_(cfg), cb_(cb) {
+  nghttp2_option* opt = nullptr;
+  if (nghttp2_option_new(&opt) != 0 || callbacks() == nullptr) {
+    nghttp2_option_del(opt);
+    fatal_ = true;
+    return;
+  }
+  // Windows are refilled by `refill_windows` (the seed's threshold rule),
+  // not by nghttp2's "half the window consumed" rule.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  auto rv = nghttp2_session_server_new2(&ng_, callbacks(), this, opt);
+  nghttp2_option_del(opt);
+  if (rv != 0) {
+    ng_ = nullptr;
+    fatal_ = true;
+    return;
+  }
+  const auto& h2 = cfg_.http2;
+  nghttp2_settings_entry settings[] = {
+    {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+     static_cast<uint32_t>(clamp_window(h2.max_concurrent_streams))},
+    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
+     static_cast<uint32_t>(clamp_window(h2.stream_window))},
+    {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+     static_cast<uint32_t>(clamp_window(h2.max_header_list_size))},
+  };
+  if (nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings,
+                              std::size(settings)) != 0) {
+    fatal_ = true;
+    return;
+  }
+  // The seed's early WINDOW_UPDATE(0, conn_window - 65535). A smaller
+  // conn_window cannot shrink the RFC's initial 65535 (no SETTINGS for the
+  // connection window); `refill_windows` converges to it instead.
+  if (h2.conn_window > rfc_initial_window &&
+      nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0,
+                                            clamp_window(h2.conn_window)) != 0)
+    fatal_ = true;
+}
+
+session::impl::~impl() {
+  // The header references belong to the session's allocator: free them
+  // before the session.
+  streams_.clear();
+  nghttp2_session_del(ng_);
+}
+
+stream* session::impl::find(int32_t id) const noexcept {
+  auto i = streams_.find(id);
+  return i == streams_.end() ? nullptr : i->second.get();
+}
+
+stream* session::impl::find_open(int32_t id) const noexcept {
+  auto* s = find(id);
+  return s != nullptr && s->delivered && !s->closed ? s : nullptr;
+}
+
+// -- receiving ----------------------------------------------------------------
+
+int session::impl::on_begin_headers(const nghttp2_frame* frame) {
+  if (frame->hd.type != NGHTTP2_HEADERS ||
+      frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+    return 0;
+  auto id = frame->hd.stream_id;
+  // Sent before the client saw our GOAWAY: refused, so the client knows it
+  // may retry it elsewhere (RFC 9113 8.7). nghttp2 ignores such streams
+  // only once the GOAWAY is out.
+  if (going_away_ && id > goaway_last_id_) {
+    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, id,
+                              NGHTTP2_REFUSED_STREAM);
+    return 0;
+  }
+  auto s = std::make_unique<stream>(id);
+  if (nghttp2_session_set_stream_user_data(ng_, id, s.get()) != 0)
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  streams_.emplace(id, std::move(s));
+  return 0;
+}
+
+int session::impl::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
+                             nghttp2_rcbuf* value) {
+  auto* s = static_cast<stream*>(
+    nghttp2_session_get_stream_user_data(ng_, frame->hd.stream_id));
+  // Trailers of a request are decoded by nghttp2 (HPACK state) and dropped,
+  // as HTTP/1.1 chunked trailers are.
+  if (s == nullptr || s->rejected || frame->hd.type != NGHTTP2_HEADERS ||
+      frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+    return 0;
+  auto n = nghttp2_rcbuf_get_buf(name);
+  auto v = nghttp2_rcbuf_get_buf(value);
+  // RFC 9113 6.5.2: the field section size counts name + value + 32. The
+  // block is still decoded to the end (HPACK state, RFC 9113 4.3); the
+  // stream gets 431 when it ends.
+  s->header_list_size += n.len + v.len + 32;
+  if (s->header_list_too_large)
+    return 0;
+  if (s->header_list_size >
+      static_cast<uint64_t>(cfg_.http2.max_header_list_size)) {
+    s->header_list_too_large = true;
+    s->release_request();
+    return 0;
+  }
+  std::string_view key{reinterpret_cast<const char*>(n.base), n.len};
+  // nghttp2 already checked the pseudo-header rules (RFC 9113 8.3: known
+  // names, no duplicates, before regular fields) and the field syntax.
+  if (!key.empty() && key.front() == ':') {
+    if (key == ":method")
+      s->head.method = s->keep(value);
+    else if (key == ":path")
+      s->head.target = s->keep(value);
+    else if (key == ":authority") {
+      s->authority = s->keep(value);
+      s->has_authority = true;
+    }
+    // :scheme: the transport decides "http" / "https" (connection_info).
+    return 0;
+  }
+  http1::header_field f{s->keep(name), s->keep(value)};
+  if (key == "host") {
+    ++s->hosts;
+    s->head.host = f.value;
+  }
+  s->head.headers.push_back(f);
+  return 0;
+}
+
+int session::impl::on_frame_recv(const nghttp2_frame* frame) {
+  switch (frame->hd.type) {
+  case NGHTTP2_SETTINGS:
+    if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0)
+      preface_received_ = true;
+    return 0;
+  case NGHTTP2_HEADERS:
+  case NGHTTP2_DATA:
+    break;
+  default:
+    return 0;
+  }
+  auto* s = find(frame->hd.stream_id);
+  if (s == nullptr)
+    return 0;
+  if (frame->hd.type == NGHTTP2_HEADERS &&
+      frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+    finish_head(*s);
+  if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
+    request_complete(*s);
+  return 0;
+}
+
+void session::impl::finish_head(stream& s) {
+  if (s.rejected)
+    return;
+  if (s.header_list_too_large) {
+    reject(s, 431);
+    return;
+  }
+  auto& h = s.head;
+  s.is_head = h.method == "HEAD";
+  // CONNECT (RFC 9113 8.5) opens a tunnel, which this server does not do.
+  if (h.method == "CONNECT") {
+    reject(s, 501);
+    return;
+  }
+  // Malformed requests are stream errors of type PROTOCOL_ERROR (RFC 9113
+  // 8.1.1): a :path nghttp2 let through (it checks the form only for the
+  // http/https schemes, and allows SP and obs-text), several Host fields,
+  // or a Host other than :authority (RFC 9113 8.3.1).
+  if (!is_valid_path(h.method, h.target) || s.hosts > 1 ||
+      (s.hosts == 1 && s.has_authority && h.host != s.authority)) {
+    s.rejected = true;
+    s.release_request();
+    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id,
+                              NGHTTP2_PROTOCOL_ERROR);
+    return;
+  }
+  auto q = h.target.find('?');
+  h.path = h.target.substr(0, q);
+  h.query =
+    q == std::string_view::npos ? std::string_view{} : h.target.substr(q + 1);
+  h.version_major = 2;
+  h.version_minor = 0;
+  h.keep_alive = true;
+  if (s.has_authority && s.hosts == 0) {
+    // :authority is the Host of HTTP/1.1 (RFC 9113 8.3.1): handlers and
+    // routes see it as a `host` field.
+    h.host = s.authority;
+    h.headers.insert(h.headers.begin(), {"host", s.authority});
+  }
+  if (auto cl = h.find("content-length")) {
+    // nghttp2 checked the syntax and that DATA adds up to it (RFC 9113
+    // 8.1.1); decide 413 before any body byte arrives.
+    uint64_t n = 0;
+    std::from_chars(cl->data(), cl->data() + cl->size(), n);
+    h.framing = http1::body_framing::content_length;
+    h.content_length = n;
+    if (n > cfg_.max_content_length) {
+      reject(s, 413);
+      return;
+    }
+    s.body.reserve(std::min<uint64_t>(n, 65536));
+  }
+}
+
+int session::impl::on_data_chunk(int32_t id, const uint8_t* data, size_t len) {
+  auto* s = find(id);
+  if (s == nullptr || s->rejected)
+    return 0;
+  fed_streams_.push_back(id);
+  if (s->body.size() + len > cfg_.max_content_length) {
+    reject(*s, 413);
+    return 0;
+  }
+  s->body.append(reinterpret_cast<const char*>(data), len);
+  return 0;
+}
+
+void session::impl::request_complete(stream& s) {
+  if (s.complete)
+    return;
+  s.complete = true;
+  if (s.rejected)
+    return;
+  s.dispatched = true;
+  events_.push_back({event::kind::request, s.id});
+}
+
+void session::impl::reject(stream& s, int status) {
+  // Answered by the session, no handler: a bare status as HTTP/1.1's
+  // framework errors (content-length 0). `on_frame_send` adds
+  // RST_STREAM(NO_ERROR) if the client is still sending (RFC 9113 8.1).
+  s.rejected = true;
+  s.release_request();
+  s.responded = true;
+  char digits[3] = {static_cast<char>('0' + status / 100),
+                    static_cast<char>('0' + status / 10 % 10),
+                    static_cast<char>('0' + status % 10)};
+  nghttp2_nv nva[] = {
+    make_nv(":status", {digits, 3}),
+    make_nv("date", http_date()),
+    make_nv("content-length", "0"),
+  };
+  nghttp2_submit_response(ng_, s.id, nva, std::size(nva), nullptr);
+}
+
+int session::impl::on_stream_close(int32_t id, uint32_t code) {
+  auto it = streams_.find(id);
+  if (it == streams_.end())
+    return 0;
+  auto& s = *it->second;
+  s.closed = true;
+  if (!s.dispatched) {
+    streams_.erase(it);
+    return 0;
+  }
+  // The stream object stays until `deliver_events` (the request event may
+  // still be queued); nghttp2 no longer calls back for it.
+  s.release_request();
+  events_.push_back({event::kind::closed, id, code});
+  return 0;
+}
+
+int session::impl::on_frame_send(const nghttp2_frame* frame) {
+  if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0)
+    return 0;
+  auto* s = find(frame->hd.stream_id);
+  // A complete response before the complete request: ask the client to
+  // stop sending without an error (RFC 9113 8.1).
+  if (s != nullptr && !s->closed &&
+      nghttp2_session_get_stream_remote_close(ng_, s->id) == 0)
+    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+  return 0;
+}
+
+feed_result session::impl::feed(std::span<const char> bytes) {
+  if (fatal_ || ng_ == nullptr)
+    return feed_result::fatal;
+  auto rv = nghttp2_session_mem_recv(
+    ng_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (rv < 0) {
+    fatal_ = true;
+    going_away_ = true;
+    // RFC 9113 3.4: an invalid preface is a connection error of type
+    // PROTOCOL_ERROR; the GOAWAY is optional, we send it.
+    if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+      nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
+    events_.clear();
+    return feed_result::fatal;
+  }
+  refill_windows();
+  deliver_events();
+  return feed_result::ok;
+}
+
+void session::impl::refill(int32_t stream_id, int32_t peak) {
+  // RFC 9113 6.9: what the client may still send without a WINDOW_UPDATE.
+  auto remaining =
+    stream_id == 0
+      ? nghttp2_session_get_local_window_size(ng_)
+      : nghttp2_session_get_stream_local_window_size(ng_, stream_id);
+  if (remaining < 0)
+    return;
+  auto threshold = clamp_window(cfg_.http2.window_refill_threshold);
+  if (remaining < threshold && remaining < peak)
+    nghttp2_submit_window_update(ng_, NGHTTP2_FLAG_NONE, stream_id,
+                                 peak - remaining);
+}
+
+void session::impl::refill_windows() {
+  // The seed's rule: a receive window that drops below
+  // window_refill_threshold is refilled to its peak (conn_window,
+  // stream_window). Bodies are buffered whole anyway; max_content_length
+  // bounds them, not the window.
+  refill(0, std::max(clamp_window(cfg_.http2.conn_window), 1));
+  auto peak = std::max(clamp_window(cfg_.http2.stream_window), 1);
+  for (auto id : fed_streams_) {
+    auto* s = find(id);
+    if (s != nullptr && !s->rejected && !s->complete && !s->closed)
+      refill(id, peak);
+  }
+  fed_streams_.clear();
+}
+
+void session::impl::deliver_events() {
+  if (delivering_)
+    return;
+  delivering_ = true;
+  // Callbacks may submit responses, which queue no events; take_output may
+  // (stream closes), and runs its own delivery afterwards.
+  for (size_t i = 0; i < events_.size(); ++i) {
+    auto e = events_[i];
+    auto* s = find(e.stream_id);
+    if (s == nullptr)
+      continue;
+    switch (e.what) {
+    case event::kind::request: {
+      if (s->closed)
+        break; // reset by the peer before we got to it
+      s->delivered = true;
+      try {
+        cb_.on_request(s->id, s->head, s->body);
+      } catch (...) {
+        s = find(e.stream_id);
+        if (s != nullptr && !s->responded && !s->closed)
+          respond(*s, response::text(500, "Internal Server Error"), false);
+      }
+      s = find(e.stream_id);
+      if (s != nullptr)
+        s->release_request();
+      break;
+    }
+    case event::kind::closed:
+      if (s->delivered)
+        notify([&] {
+          cb_.on_stream_closed(e.stream_id, static_cast<error_code>(e.code));
+        });
+      streams_.erase(e.stream_id);
+      break;
+    case event::kind::writable:
+      if (s->delivered && !s->closed)
+        notify([&] { cb_.on_stream_writable(e.stream_id); });
+      break;
+    }
+  }
+  events_.clear();
+  delivering_ = false;
+}
+
+// -- sending ------------------------------------------------------------------
+
+size_t session::impl::take_output(std::string& out, size_t max_bytes) {
+  if (ng_ == nullptr)
+    return 0;
+  auto start = out.size();
+  out_ = &out;
+  out_limit_ = start + max_bytes;
+  while (out.size() < out_limit_) {
+    const uint8_t* data = nullptr;
+    auto n = nghttp2_session_mem_send(ng_, &data);
+    if (n < 0) {
+      fatal_ = true;
+      break;
+    }
+    // 0: nothing left, or send_body paused at the limit.
+    if (n == 0)
+      break;
+    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  out_ = nullptr;
+  deliver_events();
+  return out.size() - start;
+}
+
+ssize_t session::impl::read_body(stream& s, size_t length, uint32_t* flags) {
+  // Called by nghttp2 when the windows allow `length` bytes; the bytes are
+  // written by send_body (NO_COPY), straight from the source into `out_`.
+  size_t available = 0;
+  bool last = false;
+  switch (s.source) {
+  case stream::body_source::buffer:
+    available = s.buffer.size() - s.buffer_pos;
+    last = true;
+    break;
+  case stream::body_source::file:
+    available = static_cast<size_t>(s.file_left);
+    last = true;
+    break;
+  case stream::body_source::queue:
+    available = s.queued;
+    last = s.finished;
+    if (available == 0 && !last) {
+      s.deferred = true; // resumed by push / finish
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    break;
+  case stream::body_source::none:
+    last = true;
+    break;
+  }
+  auto n = std::min(length, available);
+  *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+  if (last && n == available) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!s.trailers.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      submit_trailers(s);
+    }
+  }
+  return static_cast<ssize_t>(n);
+}
+
+void session::impl::submit_trailers(stream& s) {
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(s.trailers.size());
+  for (auto& f : s.trailers)
+    nva.push_back(make_nv(f.name, f.value));
+  nghttp2_submit_trailer(ng_, s.id, nva.data(), nva.size());
+  s.trailers = {};
+}
+
+int session::impl::send_body(stream& s, const uint8_t* framehd, size_t length,
+                             size_t padlen) {
+  if (out_ == nullptr)
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  auto& out = *out_;
+  auto mark = out.size();
+  out.append(reinterpret_cast<const char*>(framehd), 9);
+  if (padlen > 0)
+    out.push_back(static_cast<char>(padlen - 1));
+  switch (s.source) {
+  case stream::body_source::buffer:
+    out.append(s.buffer, s.buffer_pos, length);
+    s.buffer_pos += length;
+    if (s.buffer_pos == s.buffer.size())
+      s.buffer = std::string{};
+    break;
+  case stream::body_source::file: {
+    out.resize(out.size() + length);
+    auto* dst = out.data() + out.size() - length;
+    size_t done = 0;
+    while (done < length) {
+      auto r = ::pread(s.file->fd(), dst + done, length - done,
+                       static_cast<off_t>(s.file_pos + done));
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0) {
+        // Unreadable or truncated under us: reset this stream only
+        // (RST_STREAM(INTERNAL_ERROR)); the connection goes on.
+        out.resize(mark);
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      }
+      done += static_cast<size_t>(r);
+    }
+    s.file_pos += length;
+    s.file_left -= length;
+    break;
+  }
+  case stream::body_source::queue: {
+    auto left = length;
+    while (left > 0) {
+      auto& front = s.queue.front();
+      auto n = std::min(left, front.size() - s.queue_front_pos);
+      out.append(front, s.queue_front_pos, n);
+      s.queue_front_pos += n;
+      left -= n;
+      if (s.queue_front_pos == front.size()) {
+        s.queue.pop_front();
+        s.queue_front_pos = 0;
+      }
+    }
+    s.queued -= length;
+    if (s.want_writable && s.queued < cfg_.max_stream_buffer) {
+      s.want_writable = false;
+      events_.push_back({event::kind::writable, s.id});
+    }
+    break;
+  }
+  case stream::body_source::none:
+    break;
+  }
+  if (padlen > 1)
+    out.append(padlen - 1, '\0');
+  // Bounded output: stop nghttp2 at the caller's limit.
+  return out.size() >= out_limit_ ? NGHTTP2_ERR_PAUSE : 0;
+}
+
+submit_result session::impl::respond(stream& s, response&& r, bool streaming) {
+  auto result = submit_result::ok;
+  if (!http1::is_writable(r)) {
+    r = response::text(500, "Internal Server Error");
+    streaming = false;
+    result = submit_result::invalid_response;
+  }
+  s.responded = true;
+  s.streaming = streaming;
+  auto status = r.status();
+  s.no_body = s.is_head || !allows_body(status);
+  auto body_size = r.body_size();
+
+  char status_text[3] = {static_cast<char>('0' + status / 100),
+                         static_cast<char>('0' + status / 10 % 10),
+                         static_cast<char>('0' + status % 10)};
+  char length_text[24];
+  auto [length_end, ec] =
+    std::to_chars(length_text, length_text + sizeof(length_text), body_size);
+  static_cast<void>(ec);
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(r.fields().size() + 4);
+  nva.push_back(make_nv(":status", {status_text, 3}));
+  nva.push_back(make_nv("date", http_date()));
+  for (auto& f : r.fields())
+    if (!dropped_response_field(f.name))
+      nva.push_back(make_nv(f.name, f.value));
+  if (!r.content_type().empty())
+    nva.push_back(make_nv("content-type", r.content_type()));
+  // RFC 9110 8.6: as HTTP/1.1 (no content-length for 204 / 304); a HEAD
+  // response announces the length a GET would get (RFC 9110 9.3.2).
+  if (!streaming && allows_body(status))
+    nva.push_back(
+      make_nv("content-length",
+              {length_text, static_cast<size_t>(length_end - length_text)}));
+
+  bool has_body = !s.no_body && (streaming || body_size > 0);
+  if (has_body) {
+    if (streaming) {
+      s.source = stream::body_source::queue;
+      if (auto first = r.take_body(); !first.empty()) {
+        s.queued = first.size();
+        s.queue.push_back(std::move(first));
+      }
+    } else if (r.file_body()) {
+      s.source = stream::body_source::file;
+      s.file = r.file_body();
+      s.file_pos = s.file->offset();
+      s.file_left = s.file->length();
+    } else {
+      s.source = stream::body_source::buffer;
+      s.buffer = r.take_body();
+    }
+  }
+  nghttp2_data_provider provider;
+  provider.source.ptr = &s;
+  provider.read_callback = cb_read_body;
+  if (nghttp2_submit_response(ng_, s.id, nva.data(), nva.size(),
+                              has_body ? &provider : nullptr) != 0)
+    return submit_result::unknown_stream;
+  return result;
+}
+
+submit_result session::impl::submit(int32_t id, response&& r) {
+  auto* s = find_open(id);
+  if (s == nullptr)
+    return submit_result::unknown_stream;
+  if (s->responded)
+    return submit_result::bad_state;
+  return respond(*s, std::move(r), false);
+}
+
+submit_result session::impl::start_stream(int32_t id, response&& r) {
+  auto* s = find_open(id);
+  if (s == nullptr)
+    return submit_result::unknown_stream;
+  if (s->responded)
+    return submit_result::bad_state;
+  return respond(*s, std::move(r), true);
+}
+
+submit_result session::impl::push(int32_t id, std::string&& data) {
+  auto* s = find_open(id);
+  if (s == nullptr)
+    return submit_result::unknown_stream;
+  if (!s->streaming || s->finished)
+    return submit_result::bad_state;
+  if (s->no_body || data.empty())
+    return submit_result::ok;
+  if (s->queued >= cfg_.max_stream_buffer) {
+    s->want_writable = true;
+    return submit_result::busy;
+  }
+  s->queued += data.size();
+  s->queue.push_back(std::move(data));
+  if (s->deferred) {
+    s->deferred = false;
+    nghttp2_session_resume_data(ng_, id);
+  }
+  return submit_result::ok;
+}
+
+submit_result session::impl::finish(int32_t id,
+                                    std::vector<response::field> trailers) {
+  auto* s = find_open(id);
+  if (s == nullptr)
+    return submit_result::unknown_stream;
+  if (!s->streaming || s->finished)
+    return submit_result::bad_state;
+  s->finished = true;
+  auto result = submit_result::ok;
+  for (auto& f : trailers)
+    if (!is_writable_trailer(f)) {
+      trailers.clear();
+      result = submit_result::invalid_response;
+      break;
+    }
+  // A response without body (HEAD, 204, 304) ended with its HEADERS.
+  if (!s->no_body)
+    s->trailers = std::move(trailers);
+  if (s->deferred) {
+    s->deferred = false;
+    nghttp2_session_resume_data(ng_, id);
+  }
+  return result;
+}
+
+submit_result session::impl::reset(int32_t id, error_code code) {
+  auto* s = find_open(id);
+  if (s == nullptr)
+    return submit_result::unknown_stream;
+  nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, id,
+                            static_cast<uint32_t>(code));
+  return submit_result::ok;
+}
+
+void session::impl::goaway_graceful() {
+  if (ng_ == nullptr || going_away_)
+    return;
+  going_away_ = true;
+  goaway_last_id_ = nghttp2_session_get_last_proc_stream_id(ng_);
+  nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, goaway_last_id_,
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+}
+
+void session::impl::terminate(error_code code) {
+  if (ng_ == nullptr)
+    return;
+  going_away_ = true;
+  nghttp2_session_terminate_session(ng_, static_cast<uint32_t>(code));
+}
+
+size_t session::impl::buffered(int32_t id) const noexcept {
+  auto* s = find(id);
+  return s != nullptr ? s->queued : 0;
+}
+
+size_t session::impl::incomplete_requests() const noexcept {
+  return static_cast<size_t>(
+    std::count_if(streams_.begin(), streams_.end(), [](const auto& kv) {
+      return !kv.second->complete && !kv.second->rejected;
+    }));
+}
+
+// -- session ------------------------------------------------------------------
+
+session::session(const session_config& cfg, session_callbacks& callbacks)
+  : impl_(std::make_unique<impl>(cfg, callbacks)) {}
+
+session::~session() = default;
+
+feed_result session::feed(std::span<const char> bytes) {
+  return impl_->feed(bytes);
+}
+
+bool session::want_read() const noexcept {
+  return !impl_->fatal_ && impl_->ng_ != nullptr &&
+         nghttp2_session_want_read(impl_->ng_) != 0;
+}
+
+bool session::preface_received() const noexcept {
+  return impl_->preface_received_;
+}
+
+size_t session::take_output(std::string& out, size_t max_bytes) {
+  return impl_->take_output(out, max_bytes);
+}
+
+bool session::want_write() const noexcept {
+  return impl_->ng_ != nullptr && nghttp2_session_want_write(impl_->ng_) != 0;
+}
+
+submit_result session::submit(int32_t stream_id, response&& r) {
+  return impl_->submit(stream_id, std::move(r));
+}
+
+submit_result session::start_stream(int32_t stream_id, response&& r) {
+  return impl_->start_stream(stream_id, std::move(r));
+}
+
+submit_result session::push(int32_t stream_id, std::string&& data) {
+  return impl_->push(stream_id, std::move(data));
+}
+
+size_t session::buffered(int32_t stream_id) const noexcept {
+  return impl_->buffered(stream_id);
+}
+
+submit_result session::finish(int32_t stream_id,
+                              std::vector<response::field> trailers) {
+  return impl_->finish(stream_id, std::move(trailers));
+}
+
+submit_result session::reset(int32_t stream_id, error_code code) {
+  return impl_->reset(stream_id, code);
+}
+
+void session::goaway_graceful() {
+  impl_->goaway_graceful();
+}
+
+void session::terminate(error_code code) {
+  impl_->terminate(code);
+}
+
+bool session::going_away() const noexcept {
+  return impl_->going_away_;
+}
+
+size_t session::open_streams() const noexcept {
+  return impl_->streams_.size();
+}
+
+size_t session::incomplete_requests() const noexcept {
+  return impl_->incomplete_requests();
+}
+
+bool session::is_idle() const noexcept {
+  return impl_->streams_.empty() && !want_write();
+}
+
+const char* to_string(error_code code) noexcept {
+  switch (code) {
+  case error_code::no_error:
+    return "NO_ERROR";
+  case error_code::protocol_error:
+    return "PROTOCOL_ERROR";
+  case error_code::internal_error:
+    return "INTERNAL_ERROR";
+  case error_code::flow_control_error:
+    return "FLOW_CONTROL_ERROR";
+  case error_code::settings_timeout:
+    return "SETTINGS_TIMEOUT";
+  case error_code::stream_closed:
+    return "STREAM_CLOSED";
+  case error_code::frame_size_error:
+    return "FRAME_SIZE_ERROR";
+  case error_code::refused_stream:
+    return "REFUSED_STREAM";
+  case error_code::cancel:
+    return "CANCEL";
+  case error_code::compression_error:
+    return "COMPRESSION_ERROR";
+  case error_code::connect_error:
+    return "CONNECT_ERROR";
+  case error_code::enhance_your_calm:
+    return "ENHANCE_YOUR_CALM";
+  case error_code::inadequate_security:
+    return "INADEQUATE_SECURITY";
+  case error_code::http_1_1_required:
+    return "HTTP_1_1_REQUIRED";
+  }
+  return "UNKNOWN";
+}
+
+} // namespace roadrunner::http2

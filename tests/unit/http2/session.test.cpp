@@ -1,0 +1,1194 @@
+#include "http2/session.hpp"
+
+#include <roadrunner/request.hpp>
+
+#include <doctest/doctest.h>
+#include <nghttp2/nghttp2.h>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdlib.h>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace h2 = roadrunner::http2;
+using roadrunner::response;
+
+namespace {
+
+using field_list = std::vector<std::pair<std::string, std::string>>;
+
+// -- the server side: what the session reports
+// ---------------------------------
+
+struct seen_request {
+  int32_t id = 0;
+  std::string method, target, path, query, host, version, body;
+  field_list headers;
+  std::optional<uint64_t> content_length;
+};
+
+struct recorder : h2::session_callbacks {
+  std::vector<seen_request> requests;
+  std::vector<std::pair<int32_t, h2::error_code>> closed;
+  std::vector<int32_t> writable;
+  /// Runs inside on_request (a synchronous handler).
+  std::function<void(int32_t)> answer;
+
+  void on_request(int32_t id, const roadrunner::http1::request_head& head,
+                  std::string_view body) override {
+    roadrunner::connection_info info;
+    roadrunner::request req{head, body, info};
+    seen_request r;
+    r.id = id;
+    r.method = req.method();
+    r.target = req.target();
+    r.path = req.path();
+    r.query = req.query();
+    r.host = head.host;
+    r.version = req.version();
+    r.body = body;
+    for (auto& f : req.headers())
+      r.headers.emplace_back(f.name, f.value);
+    if (head.framing == roadrunner::http1::body_framing::content_length)
+      r.content_length = head.content_length;
+    requests.push_back(std::move(r));
+    if (answer)
+      answer(id);
+  }
+
+  void on_stream_closed(int32_t id, h2::error_code code) override {
+    closed.emplace_back(id, code);
+  }
+
+  void on_stream_writable(int32_t id) override { writable.push_back(id); }
+};
+
+// -- the client side: an nghttp2 client session in memory
+// ------------------------
+
+struct frame_seen {
+  uint8_t type = 0;
+  uint8_t flags = 0;
+  int32_t stream_id = 0;
+  uint32_t error_code = 0;
+  int32_t last_stream_id = 0;
+  int32_t increment = 0;
+  std::vector<nghttp2_settings_entry> settings;
+};
+
+struct stream_seen {
+  int status = 0;
+  field_list headers;
+  field_list trailers;
+  std::string body;
+  bool closed = false;
+  uint32_t close_code = 0;
+  bool end_stream = false;
+};
+
+class test_client {
+public:
+  /// `settings` go in the client preface; `manual_window`: the test opens
+  /// the client's receive windows itself with `consume`.
+  explicit test_client(std::vector<nghttp2_settings_entry> settings = {},
+                       bool manual_window = false) {
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_close);
+    nghttp2_option* opt = nullptr;
+    nghttp2_option_new(&opt);
+    if (manual_window)
+      nghttp2_option_set_no_auto_window_update(opt, 1);
+    REQUIRE(nghttp2_session_client_new2(&ng, cbs, this, opt) == 0);
+    nghttp2_option_del(opt);
+    nghttp2_session_callbacks_del(cbs);
+    REQUIRE(nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, settings.data(),
+                                    settings.size()) == 0);
+  }
+
+  ~test_client() { nghttp2_session_del(ng); }
+
+  test_client(const test_client&) = delete;
+  test_client& operator=(const test_client&) = delete;
+
+  /// Submits a request with the given pseudo-headers and fields exactly as
+  /// they are (names not lowercased: they are sent without a copy).
+  int32_t request_nv(const field_list& nv,
+                     std::optional<std::string> body = std::nullopt) {
+    auto& kept = kept_.emplace_back(nv);
+    std::vector<nghttp2_nv> nva;
+    for (auto& [n, v] : kept)
+      nva.push_back(nghttp2_nv{
+        const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(n.data())),
+        const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(v.data())),
+        n.size(), v.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME});
+    nghttp2_data_provider provider;
+    provider.read_callback = read_body;
+    auto id = nghttp2_submit_request(ng, nullptr, nva.data(), nva.size(),
+                                     body ? &provider : nullptr, nullptr);
+    REQUIRE(id > 0);
+    if (body)
+      uploads[id] = std::move(*body);
+    return id;
+  }
+
+  int32_t request(std::string method, std::string path,
+                  const field_list& extra = {},
+                  std::optional<std::string> body = std::nullopt) {
+    field_list nv{{":method", std::move(method)},
+                  {":scheme", "http"},
+                  {":authority", "example.com"},
+                  {":path", std::move(path)}};
+    nv.insert(nv.end(), extra.begin(), extra.end());
+    return request_nv(nv, std::move(body));
+  }
+
+  /// Everything the client wants to send now.
+  std::string output() {
+    std::string out;
+    for (int i = 0; i < 100000; ++i) {
+      const uint8_t* data = nullptr;
+      auto n = nghttp2_session_mem_send(ng, &data);
+      REQUIRE(n >= 0);
+      if (n == 0)
+        return out;
+      out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    }
+    FAIL("client output does not end");
+    return out;
+  }
+
+  void input(std::string_view bytes) {
+    auto n = nghttp2_session_mem_recv(
+      ng, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    REQUIRE(n == static_cast<ssize_t>(bytes.size()));
+  }
+
+  /// Frames of `type` received, in order.
+  std::vector<frame_seen> frames_of(uint8_t type) const {
+    std::vector<frame_seen> out;
+    for (auto& f : frames)
+      if (f.type == type)
+        out.push_back(f);
+    return out;
+  }
+
+  std::string header(int32_t id, std::string_view name) {
+    for (auto& [n, v] : streams[id].headers)
+      if (n == name)
+        return v;
+    return "<none>";
+  }
+
+  nghttp2_session* ng = nullptr;
+  std::map<int32_t, stream_seen> streams;
+  std::vector<frame_seen> frames;
+  std::map<int32_t, std::string> uploads;
+  std::map<int32_t, size_t> upload_pos;
+  /// Trailers sent after a stream's upload (instead of END_STREAM on DATA).
+  std::map<int32_t, field_list> upload_trailers;
+  /// Streams whose upload waits (headers sent, no END_STREAM).
+  std::map<int32_t, bool> upload_held;
+
+private:
+  std::deque<field_list> kept_;
+
+  static test_client& self(void* ud) { return *static_cast<test_client*>(ud); }
+
+  static int on_frame(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+    auto& c = self(ud);
+    frame_seen f;
+    f.type = frame->hd.type;
+    f.flags = frame->hd.flags;
+    f.stream_id = frame->hd.stream_id;
+    switch (frame->hd.type) {
+    case NGHTTP2_RST_STREAM:
+      f.error_code = frame->rst_stream.error_code;
+      break;
+    case NGHTTP2_GOAWAY:
+      f.error_code = frame->goaway.error_code;
+      f.last_stream_id = frame->goaway.last_stream_id;
+      break;
+    case NGHTTP2_WINDOW_UPDATE:
+      f.increment = frame->window_update.window_size_increment;
+      break;
+    case NGHTTP2_SETTINGS:
+      f.settings.assign(frame->settings.iv,
+                        frame->settings.iv + frame->settings.niv);
+      break;
+    default:
+      break;
+    }
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
+      c.streams[frame->hd.stream_id].end_stream = true;
+    c.frames.push_back(std::move(f));
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame,
+                       const uint8_t* name, size_t namelen,
+                       const uint8_t* value, size_t valuelen, uint8_t,
+                       void* ud) {
+    auto& s = self(ud).streams[frame->hd.stream_id];
+    std::string n{reinterpret_cast<const char*>(name), namelen};
+    std::string v{reinterpret_cast<const char*>(value), valuelen};
+    if (frame->headers.cat == NGHTTP2_HCAT_HEADERS)
+      s.trailers.emplace_back(n, v);
+    else if (n == ":status")
+      s.status = std::stoi(v);
+    else
+      s.headers.emplace_back(n, v);
+    return 0;
+  }
+
+  static int on_data(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data,
+                     size_t len, void* ud) {
+    self(ud).streams[id].body.append(reinterpret_cast<const char*>(data), len);
+    return 0;
+  }
+
+  static int on_close(nghttp2_session*, int32_t id, uint32_t code, void* ud) {
+    auto& s = self(ud).streams[id];
+    s.closed = true;
+    s.close_code = code;
+    return 0;
+  }
+
+  static ssize_t read_body(nghttp2_session*, int32_t id, uint8_t* buf,
+                           size_t length, uint32_t* flags, nghttp2_data_source*,
+                           void* ud) {
+    auto& c = self(ud);
+    if (c.upload_held[id])
+      return NGHTTP2_ERR_DEFERRED;
+    auto& body = c.uploads[id];
+    auto& pos = c.upload_pos[id];
+    auto n = std::min(length, body.size() - pos);
+    std::memcpy(buf, body.data() + pos, n);
+    pos += n;
+    if (pos == body.size()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (auto t = c.upload_trailers.find(id); t != c.upload_trailers.end()) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        std::vector<nghttp2_nv> nva;
+        for (auto& [tn, tv] : t->second)
+          nva.push_back(nghttp2_nv{
+            const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(tn.data())),
+            const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(tv.data())),
+            tn.size(), tv.size(), NGHTTP2_NV_FLAG_NONE});
+        nghttp2_submit_trailer(c.ng, id, nva.data(), nva.size());
+      }
+    }
+    return static_cast<ssize_t>(n);
+  }
+};
+
+// -- a server session and a client, wired in memory
+// ------------------------------
+
+h2::session_config small_config() {
+  h2::session_config cfg;
+  cfg.max_content_length = 1 << 20;
+  return cfg;
+}
+
+struct pair_fixture {
+  explicit pair_fixture(
+    h2::session_config cfg = small_config(),
+    std::vector<nghttp2_settings_entry> client_settings = {},
+    bool manual_window = false)
+    : server(cfg, rec), client(std::move(client_settings), manual_window) {}
+
+  /// Exchanges bytes until neither side has anything to say. Returns the
+  /// largest single take_output result.
+  size_t pump(size_t max_out = 65536) {
+    size_t largest = 0;
+    for (int i = 0; i < 10000; ++i) {
+      bool progress = false;
+      auto c = client.output();
+      if (!c.empty()) {
+        progress = true;
+        REQUIRE(server.feed(c) == h2::feed_result::ok);
+      }
+      std::string s;
+      auto n = server.take_output(s, max_out);
+      largest = std::max(largest, n);
+      if (!s.empty()) {
+        progress = true;
+        client.input(s);
+      }
+      if (!progress)
+        return largest;
+    }
+    FAIL("the exchange does not settle");
+    return largest;
+  }
+
+  recorder rec;
+  h2::session server;
+  test_client client;
+};
+
+/// Walks raw frames: (type, flags, stream id, payload).
+struct raw_frame {
+  uint8_t type;
+  uint8_t flags;
+  int32_t stream_id;
+  std::string payload;
+};
+
+std::vector<raw_frame> split_frames(std::string_view bytes) {
+  std::vector<raw_frame> out;
+  while (bytes.size() >= 9) {
+    auto u = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
+    size_t len = (size_t{u(0)} << 16) | (size_t{u(1)} << 8) | u(2);
+    REQUIRE(bytes.size() >= 9 + len);
+    int32_t id = static_cast<int32_t>(((uint32_t{u(5)} & 0x7f) << 24) |
+                                      (uint32_t{u(6)} << 16) |
+                                      (uint32_t{u(7)} << 8) | u(8));
+    out.push_back({u(3), u(4), id, std::string{bytes.substr(9, len)}});
+    bytes.remove_prefix(9 + len);
+  }
+  CHECK(bytes.empty());
+  return out;
+}
+
+uint32_t be32(std::string_view p, size_t at) {
+  auto u = [&](size_t i) {
+    return static_cast<uint32_t>(static_cast<uint8_t>(p[at + i]));
+  };
+  return (u(0) << 24) | (u(1) << 16) | (u(2) << 8) | u(3);
+}
+
+std::string pattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  return s;
+}
+
+uint32_t remote_setting(nghttp2_session* ng, nghttp2_settings_id id) {
+  return nghttp2_session_get_remote_settings(ng, id);
+}
+
+} // namespace
+
+TEST_SUITE("http2.session") {
+
+  // -- connection setup
+  // -----------------------------------------------------------
+
+  TEST_CASE("the server SETTINGS carry the options and the client sees them") {
+    h2::session_config cfg;
+    cfg.http2.max_concurrent_streams = 7;
+    cfg.http2.stream_window = 100000;
+    cfg.http2.max_header_list_size = 12345;
+    pair_fixture f{cfg};
+    f.pump();
+    auto settings = f.client.frames_of(NGHTTP2_SETTINGS);
+    REQUIRE(!settings.empty());
+    CHECK(remote_setting(f.client.ng,
+                         NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) == 7);
+    CHECK(remote_setting(f.client.ng, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE) ==
+          100000);
+    CHECK(remote_setting(f.client.ng, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE) ==
+          12345);
+    CHECK(f.server.preface_received());
+    // Default conn_window: no connection WINDOW_UPDATE.
+    CHECK(f.client.frames_of(NGHTTP2_WINDOW_UPDATE).empty());
+    CHECK(nghttp2_session_get_remote_window_size(f.client.ng) == 65535);
+    CHECK(f.server.is_idle());
+    CHECK(f.server.want_read());
+  }
+
+  TEST_CASE(
+    "conn_window over 65535 sends WINDOW_UPDATE(0) right after SETTINGS") {
+    h2::session_config cfg;
+    cfg.http2.conn_window = 1 << 20;
+    recorder rec;
+    h2::session server{cfg, rec};
+    std::string out;
+    server.take_output(out);
+    auto frames = split_frames(out);
+    REQUIRE(frames.size() == 2);
+    CHECK(frames[0].type == NGHTTP2_SETTINGS);
+    CHECK(frames[1].type == NGHTTP2_WINDOW_UPDATE);
+    CHECK(frames[1].stream_id == 0);
+    CHECK((be32(frames[1].payload, 0) & 0x7fffffff) == (1 << 20) - 65535);
+    // The settings payload: three 6-byte entries with our values.
+    auto& p = frames[0].payload;
+    REQUIRE(p.size() == 18);
+    std::map<int, uint32_t> values;
+    for (size_t i = 0; i < p.size(); i += 6)
+      values[(static_cast<uint8_t>(p[i]) << 8) |
+             static_cast<uint8_t>(p[i + 1])] = be32(p, i + 2);
+    CHECK(values[NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS] == 100);
+    CHECK(values[NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE] == 65535);
+    CHECK(values[NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE] == 32768);
+  }
+
+  TEST_CASE("the client's connection window is conn_window after the preface") {
+    h2::session_config cfg;
+    cfg.http2.conn_window = 1 << 20;
+    pair_fixture f{cfg};
+    f.pump();
+    CHECK(nghttp2_session_get_remote_window_size(f.client.ng) == 1 << 20);
+  }
+
+  TEST_CASE("a bad preface is a connection error: GOAWAY(PROTOCOL_ERROR) "
+            "(RFC 9113 3.4)") {
+    recorder rec;
+    h2::session server{small_config(), rec};
+    std::string_view junk = "GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+    CHECK(server.feed(junk) == h2::feed_result::fatal);
+    CHECK(server.going_away());
+    CHECK(!server.want_read());
+    std::string out;
+    server.take_output(out);
+    auto frames = split_frames(out);
+    REQUIRE(!frames.empty());
+    CHECK(frames.front().type == NGHTTP2_SETTINGS);
+    CHECK(frames.back().type == NGHTTP2_GOAWAY);
+    CHECK(be32(frames.back().payload, 4) == NGHTTP2_PROTOCOL_ERROR);
+    // Nothing more is processed.
+    CHECK(server.feed(junk) == h2::feed_result::fatal);
+    CHECK(rec.requests.empty());
+  }
+
+  TEST_CASE("a preface split into single bytes is accepted") {
+    pair_fixture f;
+    f.client.request("GET", "/");
+    auto bytes = f.client.output();
+    for (char c : bytes)
+      REQUIRE(f.server.feed(std::string_view{&c, 1}) == h2::feed_result::ok);
+    CHECK(f.server.preface_received());
+    REQUIRE(f.rec.requests.size() == 1);
+    CHECK(f.rec.requests[0].path == "/");
+  }
+
+  // -- requests
+  // -------------------------------------------------------------------
+
+  TEST_CASE("a GET becomes a request head: :authority as host, HTTP/2") {
+    pair_fixture f;
+    auto id = f.client.request(
+      "GET", "/users/42?x=1&y=2",
+      {{"accept", "text/plain"}, {"cookie", "a=1"}, {"cookie", "b=2"}});
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 1);
+    auto& r = f.rec.requests[0];
+    CHECK(r.id == id);
+    CHECK(r.method == "GET");
+    CHECK(r.target == "/users/42?x=1&y=2");
+    CHECK(r.path == "/users/42");
+    CHECK(r.query == "x=1&y=2");
+    CHECK(r.host == "example.com");
+    CHECK(r.version == "HTTP/2");
+    CHECK(r.body.empty());
+    CHECK(!r.content_length);
+    field_list expected{{"host", "example.com"},
+                        {"accept", "text/plain"},
+                        {"cookie", "a=1"},
+                        {"cookie", "b=2"}};
+    CHECK(r.headers == expected);
+    CHECK(f.server.open_streams() == 1);
+    CHECK(f.server.incomplete_requests() == 0);
+  }
+
+  TEST_CASE("a buffered response: lowercase names, no connection-specific "
+            "fields, content-length and date (RFC 9113 8.2.2)") {
+    pair_fixture f;
+    f.rec.answer = [&](int32_t id) {
+      auto r = response::text(200, "Hello, World!");
+      r.header("X-Custom", "yes")
+        .header("Connection", "close")
+        .header("keep-alive", "timeout=5")
+        .header("transfer-encoding", "chunked")
+        .header("upgrade", "h2c")
+        .header("content-length", "999");
+      CHECK(f.server.submit(id, std::move(r)) == h2::submit_result::ok);
+    };
+    auto id = f.client.request("GET", "/");
+    f.pump();
+    auto& s = f.client.streams[id];
+    CHECK(s.status == 200);
+    CHECK(s.body == "Hello, World!");
+    CHECK(s.end_stream);
+    CHECK(s.closed);
+    CHECK(s.close_code == NGHTTP2_NO_ERROR);
+    CHECK(f.client.header(id, "x-custom") == "yes");
+    CHECK(f.client.header(id, "content-type") == "text/plain; charset=utf-8");
+    CHECK(f.client.header(id, "content-length") == "13");
+    CHECK(f.client.header(id, "date").size() == 29);
+    for (auto name :
+         {"connection", "keep-alive", "transfer-encoding", "upgrade"})
+      CHECK(f.client.header(id, name) == "<none>");
+    // The stream is closed and reported once; the session is idle.
+    REQUIRE(f.rec.closed.size() == 1);
+    CHECK(f.rec.closed[0] == std::pair{id, h2::error_code::no_error});
+    CHECK(f.server.open_streams() == 0);
+    CHECK(f.server.is_idle());
+    CHECK(f.server.submit(id, response::text(200, "again")) ==
+          h2::submit_result::unknown_stream);
+  }
+
+  TEST_CASE("a deferred answer: submit after on_request returned") {
+    pair_fixture f;
+    auto a = f.client.request("GET", "/a");
+    auto b = f.client.request("GET", "/b");
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 2);
+    CHECK(f.server.open_streams() == 2);
+    CHECK(!f.server.is_idle());
+    // Answered out of order, as concurrent handlers would.
+    CHECK(f.server.submit(b, response::text(200, "B")) ==
+          h2::submit_result::ok);
+    CHECK(f.server.submit(b, response::text(200, "B2")) ==
+          h2::submit_result::bad_state);
+    f.pump();
+    CHECK(f.client.streams[b].body == "B");
+    CHECK(!f.client.streams[a].closed);
+    CHECK(f.server.submit(a, response::text(201, "A")) ==
+          h2::submit_result::ok);
+    f.pump();
+    CHECK(f.client.streams[a].status == 201);
+    CHECK(f.client.streams[a].body == "A");
+    CHECK(f.server.is_idle());
+  }
+
+  TEST_CASE("a POST body over several DATA frames and window refills") {
+    pair_fixture f;
+    auto body = pattern(300000); // > 4 x the default 65535 windows
+    f.rec.answer = [&](int32_t id) {
+      f.server.submit(id, response::text(200, "ok"));
+    };
+    auto id = f.client.request("POST", "/echo",
+                               {{"content-type", "application/octet-stream"},
+                                {"content-length", "300000"}},
+                               body);
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 1);
+    CHECK(f.rec.requests[0].body.size() == body.size());
+    CHECK(f.rec.requests[0].body == body);
+    CHECK(f.rec.requests[0].content_length == 300000);
+    CHECK(f.client.streams[id].status == 200);
+    // Refills went out for the stream and the connection.
+    bool stream_update = false, conn_update = false;
+    for (auto& w : f.client.frames_of(NGHTTP2_WINDOW_UPDATE))
+      (w.stream_id == 0 ? conn_update : stream_update) = true;
+    CHECK(stream_update);
+    CHECK(conn_update);
+  }
+
+  TEST_CASE("request trailers are decoded and dropped; the body is kept") {
+    pair_fixture f;
+    f.rec.answer = [&](int32_t sid) {
+      f.server.submit(sid, response::text(200, "ok"));
+    };
+    // The id of the next request is known: 1 on a fresh client.
+    f.client.upload_trailers[1] = {{"x-sum", "3"}};
+    auto id = f.client.request("POST", "/up", {}, std::string{"abc"});
+    REQUIRE(id == 1);
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 1);
+    CHECK(f.rec.requests[0].body == "abc");
+    for (auto& [n, v] : f.rec.requests[0].headers)
+      CHECK(n != "x-sum");
+    // The trailers HEADERS frame carried END_STREAM: the answer went out.
+    CHECK(f.client.streams[id].status == 200);
+    // And the HPACK state stayed in sync: the next request decodes.
+    auto next = f.client.request("GET", "/next", {{"x-sum", "4"}});
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 2);
+    CHECK(f.rec.requests[1].headers.back() ==
+          std::pair<std::string, std::string>{"x-sum", "4"});
+    CHECK(f.client.streams[next].status == 200);
+  }
+
+  TEST_CASE("several requests in one read are all reported, in order") {
+    pair_fixture f;
+    std::vector<int32_t> ids;
+    for (int i = 0; i < 5; ++i)
+      ids.push_back(f.client.request("GET", "/" + std::to_string(i)));
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 5);
+    for (int i = 0; i < 5; ++i) {
+      CHECK(f.rec.requests[i].id == ids[i]);
+      CHECK(f.rec.requests[i].path == "/" + std::to_string(i));
+    }
+  }
+
+  // -- limits
+  // ---------------------------------------------------------------------
+
+  TEST_CASE("a body over max_content_length gets 413 and RST_STREAM(NO_ERROR); "
+            "no handler runs") {
+    auto cfg = small_config();
+    cfg.max_content_length = 1000;
+    pair_fixture f{cfg};
+    SUBCASE("counted from DATA") {
+      // Longer than the stream window: still sending when the 413 is out.
+      auto id = f.client.request("POST", "/up", {}, pattern(100000));
+      f.pump();
+      CHECK(f.rec.requests.empty());
+      CHECK(f.client.streams[id].status == 413);
+      CHECK(f.client.header(id, "content-length") == "0");
+      CHECK(f.client.streams[id].closed);
+      CHECK(f.client.streams[id].close_code == NGHTTP2_NO_ERROR);
+      CHECK(f.client.upload_pos[id] < 100000);
+    }
+    SUBCASE("declared by content-length, before any DATA") {
+      // Only the headers go out: the client is still sending when the
+      // 413 is complete, so RST_STREAM(NO_ERROR) tells it to stop.
+      f.client.upload_held[1] = true;
+      auto id = f.client.request("POST", "/up", {{"content-length", "5000"}},
+                                 pattern(5000));
+      f.pump();
+      CHECK(f.rec.requests.empty());
+      CHECK(f.client.streams[id].status == 413);
+      bool rst_no_error = false;
+      for (auto& r : f.client.frames_of(NGHTTP2_RST_STREAM))
+        rst_no_error |= r.stream_id == id && r.error_code == NGHTTP2_NO_ERROR;
+      CHECK(rst_no_error);
+    }
+    SUBCASE("exactly max_content_length is accepted") {
+      auto id = f.client.request("POST", "/up", {}, pattern(1000));
+      f.rec.answer = [&](int32_t sid) {
+        f.server.submit(sid, response::text(200, "ok"));
+      };
+      f.pump();
+      REQUIRE(f.rec.requests.size() == 1);
+      CHECK(f.client.streams[id].status == 200);
+    }
+    // The connection stays usable.
+    f.rec.answer = [&](int32_t sid) {
+      f.server.submit(sid, response::text(200, "next"));
+    };
+    auto next = f.client.request("GET", "/next");
+    f.pump();
+    CHECK(f.client.streams[next].body == "next");
+    CHECK(f.server.is_idle());
+  }
+
+  TEST_CASE("a header list over max_header_list_size gets 431 (RFC 9113 "
+            "10.5.1) and the connection goes on") {
+    auto cfg = small_config();
+    cfg.http2.max_header_list_size = 4096;
+    pair_fixture f{cfg};
+    f.rec.answer = [&](int32_t sid) {
+      f.server.submit(sid, response::text(200, "ok"));
+    };
+    auto big =
+      f.client.request("GET", "/", {{"x-big", std::string(5000, 'v')}});
+    f.pump();
+    CHECK(f.rec.requests.empty());
+    CHECK(f.client.streams[big].status == 431);
+    CHECK(f.client.streams[big].closed);
+    // Just under the limit: 4096 - 32 per field for the five fields.
+    auto fits =
+      f.client.request("GET", "/", {{"x-big", std::string(3000, 'v')}});
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 1);
+    CHECK(f.client.streams[fits].status == 200);
+    CHECK(f.client.frames_of(NGHTTP2_GOAWAY).empty());
+  }
+
+  TEST_CASE(
+    "streams over max_concurrent_streams are refused (REFUSED_STREAM)") {
+    auto cfg = small_config();
+    cfg.http2.max_concurrent_streams = 4;
+    pair_fixture f{cfg};
+    // The client sends all six before it has seen the server's SETTINGS.
+    std::vector<int32_t> ids;
+    for (int i = 0; i < 6; ++i)
+      ids.push_back(f.client.request("GET", "/" + std::to_string(i)));
+    f.pump();
+    CHECK(f.rec.requests.size() == 4);
+    std::vector<int32_t> refused;
+    for (auto& r : f.client.frames_of(NGHTTP2_RST_STREAM))
+      if (r.error_code == NGHTTP2_REFUSED_STREAM)
+        refused.push_back(r.stream_id);
+    CHECK(refused == std::vector<int32_t>{ids[4], ids[5]});
+    CHECK(f.server.open_streams() == 4);
+    for (auto& r : f.rec.requests)
+      CHECK(f.server.submit(r.id, response::text(200, r.path)) ==
+            h2::submit_result::ok);
+    f.pump();
+    for (int i = 0; i < 4; ++i)
+      CHECK(f.client.streams[ids[i]].body == "/" + std::to_string(i));
+    CHECK(f.server.is_idle());
+  }
+
+  // -- malformed requests (RFC 9113 8.1.1)
+  // ---------------------------------------
+
+  TEST_CASE("malformed requests are reset with PROTOCOL_ERROR, no handler") {
+    pair_fixture f;
+    field_list nv;
+    SUBCASE("a :path with a space") {
+      nv = {{":method", "GET"},
+            {":scheme", "http"},
+            {":authority", "a.example"},
+            {":path", "/a b"}};
+    }
+    SUBCASE("a :path that is not origin-form") {
+      nv = {{":method", "GET"},
+            {":scheme", "foo"},
+            {":authority", "a.example"},
+            {":path", "relative"}};
+    }
+    SUBCASE("* for a method other than OPTIONS") {
+      nv = {{":method", "GET"},
+            {":scheme", "foo"},
+            {":authority", "a.example"},
+            {":path", "*"}};
+    }
+    SUBCASE("host differs from :authority (RFC 9113 8.3.1)") {
+      nv = {{":method", "GET"},
+            {":scheme", "http"},
+            {":authority", "a.example"},
+            {":path", "/"},
+            {"host", "b.example"}};
+    }
+    SUBCASE("no :path (checked by nghttp2)") {
+      nv = {
+        {":method", "GET"}, {":scheme", "http"}, {":authority", "a.example"}};
+    }
+    SUBCASE("an uppercase field name (checked by nghttp2)") {
+      nv = {{":method", "GET"},
+            {":scheme", "http"},
+            {":authority", "a.example"},
+            {":path", "/"},
+            {"X-Up", "1"}};
+    }
+    SUBCASE("a connection-specific field (checked by nghttp2)") {
+      nv = {{":method", "GET"},
+            {":scheme", "http"},
+            {":authority", "a.example"},
+            {":path", "/"},
+            {"connection", "x"}};
+    }
+    auto id = f.client.request_nv(nv);
+    f.pump();
+    CHECK(f.rec.requests.empty());
+    CHECK(f.client.streams[id].closed);
+    CHECK(f.client.streams[id].close_code == NGHTTP2_PROTOCOL_ERROR);
+    CHECK(f.client.frames_of(NGHTTP2_GOAWAY).empty());
+    CHECK(f.server.open_streams() == 0);
+  }
+
+  TEST_CASE("OPTIONS * reaches the handler; host alone is the authority") {
+    pair_fixture f;
+    f.client.request_nv({{":method", "OPTIONS"},
+                         {":scheme", "http"},
+                         {":path", "*"},
+                         {"host", "h.example"}});
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 1);
+    CHECK(f.rec.requests[0].target == "*");
+    CHECK(f.rec.requests[0].host == "h.example");
+  }
+
+  TEST_CASE("CONNECT gets 501 (no tunnels, RFC 9113 8.5)") {
+    pair_fixture f;
+    auto id = f.client.request_nv(
+      {{":method", "CONNECT"}, {":authority", "a.example:443"}});
+    f.pump();
+    CHECK(f.rec.requests.empty());
+    CHECK(f.client.streams[id].status == 501);
+  }
+
+  // -- responses
+  // ------------------------------------------------------------------
+
+  TEST_CASE("HEAD gets the GET head without the content (RFC 9110 9.3.2)") {
+    pair_fixture f;
+    f.rec.answer = [&](int32_t id) {
+      f.server.submit(id, response::text(200, "hello"));
+    };
+    auto id = f.client.request("HEAD", "/");
+    f.pump();
+    auto& s = f.client.streams[id];
+    CHECK(s.status == 200);
+    CHECK(f.client.header(id, "content-length") == "5");
+    CHECK(s.body.empty());
+    CHECK(f.client.frames_of(NGHTTP2_DATA).empty());
+    CHECK(s.end_stream);
+  }
+
+  TEST_CASE("204 and 304 have neither content nor content-length") {
+    pair_fixture f;
+    int status = 0;
+    SUBCASE("204") {
+      status = 204;
+    }
+    SUBCASE("304") {
+      status = 304;
+    }
+    f.rec.answer = [&](int32_t id) {
+      auto r = response{status};
+      r.body("ignored");
+      f.server.submit(id, std::move(r));
+    };
+    auto id = f.client.request("GET", "/");
+    f.pump();
+    CHECK(f.client.streams[id].status == status);
+    CHECK(f.client.header(id, "content-length") == "<none>");
+    CHECK(f.client.streams[id].body.empty());
+    CHECK(f.client.streams[id].close_code == NGHTTP2_NO_ERROR);
+  }
+
+  TEST_CASE("an unwritable response becomes a 500 (no header injection)") {
+    pair_fixture f;
+    h2::submit_result result{};
+    f.rec.answer = [&](int32_t id) {
+      auto r = response::text(200, "x");
+      r.header("x-evil", "a\r\nset-cookie: b");
+      result = f.server.submit(id, std::move(r));
+    };
+    auto id = f.client.request("GET", "/");
+    f.pump();
+    CHECK(result == h2::submit_result::invalid_response);
+    CHECK(f.client.streams[id].status == 500);
+    CHECK(f.client.header(id, "x-evil") == "<none>");
+  }
+
+  TEST_CASE("a handler exception is answered with 500") {
+    pair_fixture f;
+    f.rec.answer = [](int32_t) { throw std::runtime_error("boom"); };
+    auto id = f.client.request("GET", "/");
+    f.pump();
+    CHECK(f.client.streams[id].status == 500);
+    CHECK(f.server.is_idle());
+  }
+
+  TEST_CASE("a file body is read with pread, frame by frame") {
+    char path[] = "/tmp/rr-h2-file-XXXXXX";
+    int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    auto content = pattern(100000);
+    REQUIRE(::write(fd, content.data(), content.size()) ==
+            static_cast<ssize_t>(content.size()));
+    ::close(fd);
+    pair_fixture f;
+    f.rec.answer = [&](int32_t id) {
+      f.server.submit(
+        id, response::file(200, path, "application/octet-stream", 10, 50000));
+    };
+    auto get = f.client.request("GET", "/file");
+    auto head = f.client.request("HEAD", "/file");
+    f.pump();
+    ::unlink(path);
+    CHECK(f.client.streams[get].body == content.substr(10, 50000));
+    CHECK(f.client.header(get, "content-length") == "50000");
+    CHECK(f.client.header(get, "content-type") == "application/octet-stream");
+    CHECK(f.client.streams[head].body.empty());
+    CHECK(f.client.header(head, "content-length") == "50000");
+    CHECK(f.server.is_idle());
+  }
+
+  TEST_CASE("take_output appends bounded amounts") {
+    // A client with big windows: the limit comes from max_bytes alone.
+    pair_fixture f{small_config(),
+                   {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 30}}};
+    nghttp2_session_set_local_window_size(f.client.ng, NGHTTP2_FLAG_NONE, 0,
+                                          1 << 30);
+    auto body = pattern(1 << 20);
+    f.rec.answer = [&](int32_t id) {
+      f.server.submit(id, response::text(200, body));
+    };
+    auto id = f.client.request("GET", "/big");
+    auto largest = f.pump(16384);
+    CHECK(largest >= 16384);
+    CHECK(largest <= 16384 + 16384 + 9);
+    CHECK(f.client.streams[id].body == body);
+  }
+
+  TEST_CASE("flow control: a client with a small window gets the body only as "
+            "it opens the window") {
+    pair_fixture f{
+      small_config(), {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1000}}, true};
+    auto body = pattern(200000);
+    f.rec.answer = [&](int32_t id) {
+      f.server.submit(id, response::text(200, body));
+    };
+    auto id = f.client.request("GET", "/big");
+    f.pump();
+    auto& s = f.client.streams[id];
+    CHECK(s.status == 200);
+    CHECK(s.body.size() == 1000);
+    // Blocked on the window: nothing to write, nothing appended.
+    CHECK(!f.server.want_write());
+    std::string out;
+    CHECK(f.server.take_output(out) == 0);
+    CHECK(!f.server.is_idle());
+    size_t consumed = 0;
+    for (int rounds = 0; s.body.size() < body.size() && rounds < 1000;
+         ++rounds) {
+      auto before = s.body.size();
+      // The client reads what it got: its window opens by that much.
+      nghttp2_session_consume(f.client.ng, id, before - consumed);
+      auto opened = before - consumed;
+      consumed = before;
+      f.pump();
+      REQUIRE(s.body.size() > before);
+      // Never more than the window the client opened.
+      CHECK(s.body.size() - before <= opened);
+    }
+    CHECK(s.body == body);
+    CHECK(s.end_stream);
+  }
+
+  TEST_CASE("streaming with trailers: DATA as pushed, trailers as the last "
+            "HEADERS") {
+    pair_fixture f;
+    auto id = f.client.request("GET", "/stream");
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 1);
+    auto head = response{200};
+    head.header("content-type", "text/event-stream");
+    CHECK(f.server.start_stream(id, std::move(head)) == h2::submit_result::ok);
+    f.pump();
+    CHECK(f.client.streams[id].status == 200);
+    CHECK(f.client.header(id, "content-length") == "<none>");
+    CHECK(!f.client.streams[id].end_stream);
+    CHECK(f.server.push(id, "one ") == h2::submit_result::ok);
+    f.pump();
+    CHECK(f.client.streams[id].body == "one ");
+    CHECK(f.server.push(id, "two ") == h2::submit_result::ok);
+    CHECK(f.server.push(id, "three") == h2::submit_result::ok);
+    CHECK(f.server.finish(id, {{"x-checksum", "abc"}, {"x-count", "3"}}) ==
+          h2::submit_result::ok);
+    CHECK(f.server.push(id, "late") == h2::submit_result::bad_state);
+    f.pump();
+    auto& s = f.client.streams[id];
+    CHECK(s.body == "one two three");
+    CHECK(s.trailers == field_list{{"x-checksum", "abc"}, {"x-count", "3"}});
+    CHECK(s.end_stream);
+    CHECK(s.close_code == NGHTTP2_NO_ERROR);
+    REQUIRE(f.rec.closed.size() == 1);
+    CHECK(f.rec.closed[0].second == h2::error_code::no_error);
+  }
+
+  TEST_CASE("streaming without trailers ends with END_STREAM on DATA") {
+    pair_fixture f;
+    auto id = f.client.request("GET", "/stream");
+    f.pump();
+    CHECK(f.server.start_stream(id, response::text(200, "first ")) ==
+          h2::submit_result::ok);
+    CHECK(f.server.push(id, "second") == h2::submit_result::ok);
+    CHECK(f.server.finish(id) == h2::submit_result::ok);
+    f.pump();
+    CHECK(f.client.streams[id].body == "first second");
+    CHECK(f.client.streams[id].trailers.empty());
+    CHECK(f.client.streams[id].end_stream);
+  }
+
+  TEST_CASE("invalid trailers are dropped; the stream still ends") {
+    pair_fixture f;
+    auto id = f.client.request("GET", "/stream");
+    f.pump();
+    f.server.start_stream(id, response{200});
+    CHECK(f.server.finish(id, {{"content-length", "1"}}) ==
+          h2::submit_result::invalid_response);
+    f.pump();
+    CHECK(f.client.streams[id].trailers.empty());
+    CHECK(f.client.streams[id].end_stream);
+    CHECK(f.client.streams[id].close_code == NGHTTP2_NO_ERROR);
+  }
+
+  TEST_CASE("a streaming queue is bounded: push is busy until the window "
+            "opens, then on_stream_writable") {
+    auto cfg = small_config();
+    cfg.max_stream_buffer = 4096;
+    pair_fixture f{cfg, {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1000}}, true};
+    auto id = f.client.request("GET", "/stream");
+    f.pump();
+    REQUIRE(f.server.start_stream(id, response{200}) == h2::submit_result::ok);
+    auto chunk = pattern(1500);
+    std::string sent;
+    int pushes = 0;
+    while (f.server.push(id, std::string{chunk}) == h2::submit_result::ok) {
+      sent += chunk;
+      ++pushes;
+      f.pump();
+      REQUIRE(pushes < 100);
+    }
+    // Refused: the queue holds at least max_stream_buffer, at most one chunk
+    // more; the client got its 1000-byte window.
+    CHECK(f.server.buffered(id) >= 4096);
+    CHECK(f.server.buffered(id) < 4096 + chunk.size());
+    CHECK(f.client.streams[id].body.size() == 1000);
+    CHECK(f.rec.writable.empty());
+    std::string refused = chunk;
+    CHECK(f.server.push(id, std::move(refused)) == h2::submit_result::busy);
+    CHECK(refused == chunk); // not taken
+    // The client reads: the queue drains below the limit.
+    for (int i = 0; i < 100 && f.rec.writable.empty(); ++i) {
+      nghttp2_session_consume(f.client.ng, id, 1000);
+      f.pump();
+    }
+    CHECK(f.rec.writable == std::vector<int32_t>{id});
+    CHECK(f.server.buffered(id) < 4096);
+    CHECK(f.server.finish(id) == h2::submit_result::ok);
+    for (int i = 0; i < 100 && !f.client.streams[id].end_stream; ++i) {
+      nghttp2_session_consume(f.client.ng, id, 4096);
+      f.pump();
+    }
+    CHECK(f.client.streams[id].body == sent);
+  }
+
+  TEST_CASE("HEAD on a streamed response: the head only, pushes are dropped") {
+    pair_fixture f;
+    auto id = f.client.request("HEAD", "/stream");
+    f.pump();
+    CHECK(f.server.start_stream(id, response{200}) == h2::submit_result::ok);
+    CHECK(f.server.push(id, "dropped") == h2::submit_result::ok);
+    CHECK(f.server.finish(id, {{"x-t", "1"}}) == h2::submit_result::ok);
+    f.pump();
+    CHECK(f.client.streams[id].status == 200);
+    CHECK(f.client.streams[id].body.empty());
+    CHECK(f.client.streams[id].trailers.empty());
+    CHECK(f.client.streams[id].end_stream);
+  }
+
+  // -- stream ends
+  // ----------------------------------------------------------------
+
+  TEST_CASE("a client reset reaches on_stream_closed (a deferred handler may "
+            "stop)") {
+    pair_fixture f;
+    auto id = f.client.request("GET", "/slow");
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 1);
+    nghttp2_submit_rst_stream(f.client.ng, NGHTTP2_FLAG_NONE, id,
+                              NGHTTP2_CANCEL);
+    f.pump();
+    REQUIRE(f.rec.closed.size() == 1);
+    CHECK(f.rec.closed[0] == std::pair{id, h2::error_code::cancel});
+    CHECK(f.server.submit(id, response::text(200, "late")) ==
+          h2::submit_result::unknown_stream);
+    CHECK(f.server.is_idle());
+  }
+
+  TEST_CASE("a request reset before it completes reaches no callback") {
+    pair_fixture f;
+    f.client.upload_held[1] = true; // headers go out, the body never does
+    auto id = f.client.request("POST", "/up", {{"content-length", "10"}},
+                               std::string(10, 'x'));
+    REQUIRE(id == 1);
+    f.pump();
+    CHECK(f.rec.requests.empty());
+    CHECK(f.server.open_streams() == 1);
+    CHECK(f.server.incomplete_requests() == 1);
+    nghttp2_submit_rst_stream(f.client.ng, NGHTTP2_FLAG_NONE, id,
+                              NGHTTP2_CANCEL);
+    f.pump();
+    CHECK(f.rec.requests.empty());
+    CHECK(f.rec.closed.empty());
+    CHECK(f.server.open_streams() == 0);
+    CHECK(f.server.incomplete_requests() == 0);
+    CHECK(f.server.is_idle());
+  }
+
+  TEST_CASE("reset sends RST_STREAM with the code") {
+    pair_fixture f;
+    auto id = f.client.request("GET", "/");
+    f.pump();
+    f.server.start_stream(id, response{200});
+    f.server.push(id, "partial");
+    CHECK(f.server.reset(id, h2::error_code::internal_error) ==
+          h2::submit_result::ok);
+    f.pump();
+    CHECK(f.client.streams[id].closed);
+    CHECK(f.client.streams[id].close_code == NGHTTP2_INTERNAL_ERROR);
+    REQUIRE(f.rec.closed.size() == 1);
+    CHECK(f.rec.closed[0].second == h2::error_code::internal_error);
+  }
+
+  // -- drain
+  // ----------------------------------------------------------------------
+
+  TEST_CASE("graceful GOAWAY: last stream id, streams in flight finish, new "
+            "streams are not processed") {
+    pair_fixture f;
+    auto a = f.client.request("GET", "/a");
+    auto b = f.client.request("GET", "/b");
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 2);
+    f.server.goaway_graceful();
+    CHECK(f.server.going_away());
+    // A request the client sent before it saw the GOAWAY.
+    auto late = f.client.request("GET", "/late");
+    auto bytes = f.client.output();
+    REQUIRE(f.server.feed(bytes) == h2::feed_result::ok);
+    std::string out;
+    f.server.take_output(out);
+    f.client.input(out);
+    auto goaways = f.client.frames_of(NGHTTP2_GOAWAY);
+    REQUIRE(goaways.size() == 1);
+    CHECK(goaways[0].error_code == NGHTTP2_NO_ERROR);
+    CHECK(goaways[0].last_stream_id == b);
+    CHECK(f.rec.requests.size() == 2); // /late was not dispatched
+    CHECK(f.client.streams[late].closed);
+    CHECK(!f.server.is_idle());
+    f.server.submit(a, response::text(200, "A"));
+    f.server.submit(b, response::text(200, "B"));
+    f.pump();
+    CHECK(f.client.streams[a].body == "A");
+    CHECK(f.client.streams[b].body == "B");
+    CHECK(f.server.is_idle());
+    CHECK(!f.server.want_read());
+  }
+
+  TEST_CASE("terminate sends GOAWAY with the code and stops reading") {
+    pair_fixture f;
+    f.pump();
+    f.server.terminate(h2::error_code::enhance_your_calm);
+    std::string out;
+    f.server.take_output(out);
+    f.client.input(out);
+    auto goaways = f.client.frames_of(NGHTTP2_GOAWAY);
+    REQUIRE(goaways.size() == 1);
+    CHECK(goaways[0].error_code == NGHTTP2_ENHANCE_YOUR_CALM);
+    CHECK(!f.server.want_read());
+  }
+
+  // -- window refill
+  // --------------------------------------------------------------
+
+  TEST_CASE("windows refill to the peak only below window_refill_threshold") {
+    h2::session_config cfg;
+    cfg.max_content_length = 1 << 22;
+    cfg.http2.conn_window = 1 << 20;
+    cfg.http2.stream_window = 1 << 20;
+    cfg.http2.window_refill_threshold = 1 << 19;
+    pair_fixture f{cfg};
+    f.pump(); // settings exchanged: the client may send 1 MiB
+    REQUIRE(nghttp2_session_get_remote_window_size(f.client.ng) == 1 << 20);
+    auto frames_before = f.client.frames_of(NGHTTP2_WINDOW_UPDATE).size();
+    // 400 KiB leaves 624 KiB >= the 512 KiB threshold: no refill.
+    auto small = f.client.request("POST", "/a", {}, pattern(400 << 10));
+    f.pump();
+    CHECK(f.client.frames_of(NGHTTP2_WINDOW_UPDATE).size() == frames_before);
+    CHECK(nghttp2_session_get_remote_window_size(f.client.ng) ==
+          (1 << 20) - (400 << 10));
+    // 200 KiB more drops the connection window to 424 KiB: refilled to 1 MiB.
+    f.client.request("POST", "/b", {}, pattern(200 << 10));
+    f.pump();
+    CHECK(nghttp2_session_get_remote_window_size(f.client.ng) == 1 << 20);
+    CHECK(f.rec.requests.size() == 2);
+    static_cast<void>(small);
+  }
+
+} // TEST_SUITE
