@@ -2,16 +2,12 @@
 
 #include "date_cache.hpp"
 #include "http1/serializer.hpp"
+#include "http2/session_impl.hpp"
 
 #include <nghttp2/nghttp2.h>
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <deque>
-#include <unordered_map>
 #include <utility>
 
 namespace roadrunner::http2 {
@@ -20,121 +16,6 @@ namespace {
 
 /// RFC 9113 6.9.2: every window starts at 65535 until SETTINGS / updates.
 constexpr int32_t rfc_initial_window = 65535;
-
-/// Receiving side of a stream (the request) and sending side (the
-/// response). Owned by `session::impl::streams_`; nghttp2 knows it as the
-/// stream user data and as the data source of the response body.
-struct stream {
-  enum class body_source : uint8_t { none, buffer, file, queue };
-
-  explicit stream(int32_t stream_id) : id(stream_id) {}
-
-  int32_t id;
-
-  // -- request --------------------------------------------------------------
-
-  http1::request_head head;
-  std::string_view authority;
-  bool has_authority = false;
-  int hosts = 0;
-  /// References that keep the header views of `head` valid (nghttp2's
-  /// decoded header buffers, shared with its HPACK table).
-  std::vector<nghttp2_rcbuf*> refs;
-  std::string body;
-  size_t header_list_size = 0;
-  bool header_list_too_large = false;
-  bool is_head = false;
-  /// END_STREAM seen: the request is complete.
-  bool complete = false;
-  /// The session answered (413, 431, 501) or reset it: no dispatch.
-  bool rejected = false;
-  /// `on_request` is queued or delivered.
-  bool dispatched = false;
-  /// `on_request` was called.
-  bool delivered = false;
-  /// nghttp2 closed the stream.
-  bool closed = false;
-
-  // -- response -------------------------------------------------------------
-
-  bool responded = false;
-  bool streaming = false;
-  /// Body data is dropped (HEAD, 204, 304).
-  bool no_body = false;
-  bool finished = false;
-  /// The data provider returned NGHTTP2_ERR_DEFERRED (queue empty).
-  bool deferred = false;
-  /// `push` answered busy: report `on_stream_writable` when room is back.
-  bool want_writable = false;
-  body_source source = body_source::none;
-  std::string buffer; // body_source::buffer
-  size_t buffer_pos = 0;
-  file_body_ptr file; // body_source::file
-  uint64_t file_pos = 0;
-  uint64_t file_left = 0;
-  std::deque<std::string> queue; // body_source::queue
-  size_t queue_front_pos = 0;
-  size_t queued = 0;
-  std::vector<response::field> trailers;
-
-  ~stream() { release_request(); }
-
-  stream(const stream&) = delete;
-  stream& operator=(const stream&) = delete;
-
-  /// Frees the request's header references and body (after dispatch, or
-  /// when the session answers the stream itself).
-  void release_request() noexcept {
-    for (auto* r : refs)
-      nghttp2_rcbuf_decref(r);
-    refs = {};
-    head = http1::request_head{};
-    authority = {};
-    body = std::string{};
-  }
-
-  std::string_view keep(nghttp2_rcbuf* buf) {
-    refs.push_back(buf);
-    nghttp2_rcbuf_incref(buf);
-    auto v = nghttp2_rcbuf_get_buf(buf);
-    return {reinterpret_cast<const char*>(v.base), v.len};
-  }
-};
-
-struct event {
-  enum class kind : uint8_t { request, closed, writable };
-  kind what;
-  int32_t stream_id;
-  uint32_t code = 0;
-};
-
-/// Status codes whose response has no content (RFC 9110 6.4.1).
-bool allows_body(int status) noexcept {
-  return status >= 200 && status != 204 && status != 304;
-}
-
-/// Connection-specific fields are not allowed in HTTP/2 (RFC 9113 8.2.2);
-/// `content-length` is ours (the framing of the body we send).
-bool dropped_response_field(std::string_view name) noexcept {
-  using http1::iequals;
-  return iequals(name, "connection") || iequals(name, "keep-alive") ||
-         iequals(name, "proxy-connection") ||
-         iequals(name, "transfer-encoding") || iequals(name, "upgrade") ||
-         iequals(name, "te") || iequals(name, "content-length");
-}
-
-/// Trailer fields must not carry framing, routing or control data (RFC
-/// 9110 6.5.1), and follow the header rules of `http1::is_writable`.
-bool is_writable_trailer(const response::field& f) noexcept {
-  using http1::iequals;
-  if (f.name.empty() || dropped_response_field(f.name) ||
-      iequals(f.name, "host") || iequals(f.name, "trailer") ||
-      iequals(f.name, "content-type") || iequals(f.name, "content-encoding"))
-    return false;
-  response probe{200};
-  probe.header(f.name, f.value);
-  return http1::is_writable(probe);
-}
 
 /// Request-target bytes in HTTP/2 as in HTTP/1.1 (RFC 3986): visible ASCII
 /// only; an origin-form path, or "*" for OPTIONS (RFC 9113 8.3.1).
@@ -150,80 +31,6 @@ bool is_valid_path(std::string_view method, std::string_view path) noexcept {
     return u >= 0x21 && u <= 0x7e;
   });
 }
-
-nghttp2_nv make_nv(std::string_view name, std::string_view value) noexcept {
-  // nghttp2 copies (and lowercases) names and values on submit.
-  return nghttp2_nv{
-    const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
-    const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
-    name.size(), value.size(), NGHTTP2_NV_FLAG_NONE};
-}
-
-} // namespace
-
-// -- implementation -----------------------------------------------------------
-
-class session::impl {
-public:
-  impl(const session_config& cfg, session_callbacks& cb);
-  ~impl();
-
-  feed_result feed(std::span<const char> bytes);
-  size_t take_output(std::string& out, size_t max_bytes);
-  submit_result submit(int32_t id, response&& r);
-  submit_result start_stream(int32_t id, response&& r);
-  submit_result push(int32_t id, std::string&& data);
-  submit_result finish(int32_t id, std::vector<response::field> trailers);
-  submit_result reset(int32_t id, error_code code);
-  void goaway_graceful();
-  void terminate(error_code code);
-  size_t buffered(int32_t id) const noexcept;
-  size_t incomplete_requests() const noexcept;
-
-  nghttp2_session* ng_ = nullptr;
-  bool fatal_ = false;
-  bool going_away_ = false;
-  bool preface_received_ = false;
-  int32_t goaway_last_id_ = 0x7fffffff;
-  std::unordered_map<int32_t, std::unique_ptr<stream>> streams_;
-
-  // -- nghttp2 callbacks (static trampolines in the .cpp) -------------------
-
-  int on_begin_headers(const nghttp2_frame* frame);
-  int on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
-                nghttp2_rcbuf* value);
-  int on_frame_recv(const nghttp2_frame* frame);
-  int on_data_chunk(int32_t id, const uint8_t* data, size_t len);
-  int on_stream_close(int32_t id, uint32_t code);
-  int on_frame_send(const nghttp2_frame* frame);
-  ssize_t read_body(stream& s, size_t length, uint32_t* flags);
-  int send_body(stream& s, const uint8_t* framehd, size_t length,
-                size_t padlen);
-
-private:
-  stream* find(int32_t id) const noexcept;
-  stream* find_open(int32_t id) const noexcept;
-  void finish_head(stream& s);
-  void request_complete(stream& s);
-  void reject(stream& s, int status);
-  submit_result respond(stream& s, response&& r, bool streaming);
-  void refill_windows();
-  void refill(int32_t stream_id, int32_t peak);
-  void deliver_events();
-  void submit_trailers(stream& s);
-
-  session_config cfg_;
-  session_callbacks& cb_;
-  std::vector<event> events_;
-  /// Streams that received DATA during the current `feed`.
-  std::vector<int32_t> fed_streams_;
-  /// `take_output`'s target while nghttp2 sends (send_body appends to it).
-  std::string* out_ = nullptr;
-  size_t out_limit_ = 0;
-  bool delivering_ = false;
-};
-
-namespace {
 
 /// The connection's bookkeeping callbacks must not throw; if one does,
 /// the exception is dropped so that the session's state stays consistent
@@ -277,24 +84,6 @@ int cb_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
   return guarded([&] { return self(ud).on_frame_send(frame); });
 }
 
-ssize_t cb_read_body(nghttp2_session*, int32_t, uint8_t*, size_t length,
-                     uint32_t* flags, nghttp2_data_source* source, void* ud) {
-  try {
-    return self(ud).read_body(*static_cast<stream*>(source->ptr), length,
-                              flags);
-  } catch (...) {
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  }
-}
-
-int cb_send_body(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd,
-                 size_t length, nghttp2_data_source* source, void* ud) {
-  return guarded([&] {
-    return self(ud).send_body(*static_cast<stream*>(source->ptr), framehd,
-                              length, frame->data.padlen);
-  });
-}
-
 /// One callback table for every session (nghttpx builds it once, too).
 struct callback_table {
   nghttp2_session_callbacks* table = nullptr;
@@ -310,7 +99,7 @@ struct callback_table {
     nghttp2_session_callbacks_set_on_stream_close_callback(table,
                                                            cb_stream_close);
     nghttp2_session_callbacks_set_on_frame_send_callback(table, cb_frame_send);
-    nghttp2_session_callbacks_set_send_data_callback(table, cb_send_body);
+    nghttp2_session_callbacks_set_send_data_callback(table, send_body_callback);
   }
   ~callback_table() { nghttp2_session_callbacks_del(table); }
 };
@@ -695,280 +484,6 @@ void session::impl::deliver_events() {
   delivering_ = false;
 }
 
-// -- sending ------------------------------------------------------------------
-
-size_t session::impl::take_output(std::string& out, size_t max_bytes) {
-  if (ng_ == nullptr)
-    return 0;
-  auto start = out.size();
-  out_ = &out;
-  out_limit_ = start + max_bytes;
-  while (out.size() < out_limit_) {
-    const uint8_t* data = nullptr;
-    auto n = nghttp2_session_mem_send(ng_, &data);
-    if (n < 0) {
-      fatal_ = true;
-      break;
-    }
-    // 0: nothing left, or send_body paused at the limit.
-    if (n == 0)
-      break;
-    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-  }
-  out_ = nullptr;
-  deliver_events();
-  return out.size() - start;
-}
-
-ssize_t session::impl::read_body(stream& s, size_t length, uint32_t* flags) {
-  // Called by nghttp2 when the windows allow `length` bytes; the bytes are
-  // written by send_body (NO_COPY), straight from the source into `out_`.
-  size_t available = 0;
-  bool last = false;
-  switch (s.source) {
-  case stream::body_source::buffer:
-    available = s.buffer.size() - s.buffer_pos;
-    last = true;
-    break;
-  case stream::body_source::file:
-    available = static_cast<size_t>(s.file_left);
-    last = true;
-    break;
-  case stream::body_source::queue:
-    available = s.queued;
-    last = s.finished;
-    if (available == 0 && !last) {
-      s.deferred = true; // resumed by push / finish
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    break;
-  case stream::body_source::none:
-    last = true;
-    break;
-  }
-  auto n = std::min(length, available);
-  *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-  if (last && n == available) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (!s.trailers.empty()) {
-      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      submit_trailers(s);
-    }
-  }
-  return static_cast<ssize_t>(n);
-}
-
-void session::impl::submit_trailers(stream& s) {
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(s.trailers.size());
-  for (auto& f : s.trailers)
-    nva.push_back(make_nv(f.name, f.value));
-  nghttp2_submit_trailer(ng_, s.id, nva.data(), nva.size());
-  s.trailers = {};
-}
-
-int session::impl::send_body(stream& s, const uint8_t* framehd, size_t length,
-                             size_t padlen) {
-  if (out_ == nullptr)
-    return NGHTTP2_ERR_CALLBACK_FAILURE;
-  auto& out = *out_;
-  auto mark = out.size();
-  out.append(reinterpret_cast<const char*>(framehd), 9);
-  if (padlen > 0)
-    out.push_back(static_cast<char>(padlen - 1));
-  switch (s.source) {
-  case stream::body_source::buffer:
-    out.append(s.buffer, s.buffer_pos, length);
-    s.buffer_pos += length;
-    if (s.buffer_pos == s.buffer.size())
-      s.buffer = std::string{};
-    break;
-  case stream::body_source::file: {
-    out.resize(out.size() + length);
-    auto* dst = out.data() + out.size() - length;
-    size_t done = 0;
-    while (done < length) {
-      auto r = ::pread(s.file->fd(), dst + done, length - done,
-                       static_cast<off_t>(s.file_pos + done));
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0) {
-        // Unreadable or truncated under us: reset this stream only
-        // (RST_STREAM(INTERNAL_ERROR)); the connection goes on.
-        out.resize(mark);
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-      }
-      done += static_cast<size_t>(r);
-    }
-    s.file_pos += length;
-    s.file_left -= length;
-    break;
-  }
-  case stream::body_source::queue: {
-    auto left = length;
-    while (left > 0) {
-      auto& front = s.queue.front();
-      auto n = std::min(left, front.size() - s.queue_front_pos);
-      out.append(front, s.queue_front_pos, n);
-      s.queue_front_pos += n;
-      left -= n;
-      if (s.queue_front_pos == front.size()) {
-        s.queue.pop_front();
-        s.queue_front_pos = 0;
-      }
-    }
-    s.queued -= length;
-    if (s.want_writable && s.queued < cfg_.max_stream_buffer) {
-      s.want_writable = false;
-      events_.push_back({event::kind::writable, s.id});
-    }
-    break;
-  }
-  case stream::body_source::none:
-    break;
-  }
-  if (padlen > 1)
-    out.append(padlen - 1, '\0');
-  // Bounded output: stop nghttp2 at the caller's limit.
-  return out.size() >= out_limit_ ? NGHTTP2_ERR_PAUSE : 0;
-}
-
-submit_result session::impl::respond(stream& s, response&& r, bool streaming) {
-  auto result = submit_result::ok;
-  if (!http1::is_writable(r)) {
-    r = response::text(500, "Internal Server Error");
-    streaming = false;
-    result = submit_result::invalid_response;
-  }
-  s.responded = true;
-  s.streaming = streaming;
-  auto status = r.status();
-  s.no_body = s.is_head || !allows_body(status);
-  auto body_size = r.body_size();
-
-  char status_text[3] = {static_cast<char>('0' + status / 100),
-                         static_cast<char>('0' + status / 10 % 10),
-                         static_cast<char>('0' + status % 10)};
-  char length_text[24];
-  auto [length_end, ec] =
-    std::to_chars(length_text, length_text + sizeof(length_text), body_size);
-  static_cast<void>(ec);
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(r.fields().size() + 4);
-  nva.push_back(make_nv(":status", {status_text, 3}));
-  nva.push_back(make_nv("date", http_date()));
-  for (auto& f : r.fields())
-    if (!dropped_response_field(f.name))
-      nva.push_back(make_nv(f.name, f.value));
-  if (!r.content_type().empty())
-    nva.push_back(make_nv("content-type", r.content_type()));
-  // RFC 9110 8.6: as HTTP/1.1 (no content-length for 204 / 304); a HEAD
-  // response announces the length a GET would get (RFC 9110 9.3.2).
-  if (!streaming && allows_body(status))
-    nva.push_back(
-      make_nv("content-length",
-              {length_text, static_cast<size_t>(length_end - length_text)}));
-
-  bool has_body = !s.no_body && (streaming || body_size > 0);
-  if (has_body) {
-    if (streaming) {
-      s.source = stream::body_source::queue;
-      if (auto first = r.take_body(); !first.empty()) {
-        s.queued = first.size();
-        s.queue.push_back(std::move(first));
-      }
-    } else if (r.file_body()) {
-      s.source = stream::body_source::file;
-      s.file = r.file_body();
-      s.file_pos = s.file->offset();
-      s.file_left = s.file->length();
-    } else {
-      s.source = stream::body_source::buffer;
-      s.buffer = r.take_body();
-    }
-  }
-  nghttp2_data_provider provider;
-  provider.source.ptr = &s;
-  provider.read_callback = cb_read_body;
-  if (nghttp2_submit_response(ng_, s.id, nva.data(), nva.size(),
-                              has_body ? &provider : nullptr) != 0)
-    return submit_result::unknown_stream;
-  return result;
-}
-
-submit_result session::impl::submit(int32_t id, response&& r) {
-  auto* s = find_open(id);
-  if (s == nullptr)
-    return submit_result::unknown_stream;
-  if (s->responded)
-    return submit_result::bad_state;
-  return respond(*s, std::move(r), false);
-}
-
-submit_result session::impl::start_stream(int32_t id, response&& r) {
-  auto* s = find_open(id);
-  if (s == nullptr)
-    return submit_result::unknown_stream;
-  if (s->responded)
-    return submit_result::bad_state;
-  return respond(*s, std::move(r), true);
-}
-
-submit_result session::impl::push(int32_t id, std::string&& data) {
-  auto* s = find_open(id);
-  if (s == nullptr)
-    return submit_result::unknown_stream;
-  if (!s->streaming || s->finished)
-    return submit_result::bad_state;
-  if (s->no_body || data.empty())
-    return submit_result::ok;
-  if (s->queued >= cfg_.max_stream_buffer) {
-    s->want_writable = true;
-    return submit_result::busy;
-  }
-  s->queued += data.size();
-  s->queue.push_back(std::move(data));
-  if (s->deferred) {
-    s->deferred = false;
-    nghttp2_session_resume_data(ng_, id);
-  }
-  return submit_result::ok;
-}
-
-submit_result session::impl::finish(int32_t id,
-                                    std::vector<response::field> trailers) {
-  auto* s = find_open(id);
-  if (s == nullptr)
-    return submit_result::unknown_stream;
-  if (!s->streaming || s->finished)
-    return submit_result::bad_state;
-  s->finished = true;
-  auto result = submit_result::ok;
-  for (auto& f : trailers)
-    if (!is_writable_trailer(f)) {
-      trailers.clear();
-      result = submit_result::invalid_response;
-      break;
-    }
-  // A response without body (HEAD, 204, 304) ended with its HEADERS.
-  if (!s->no_body)
-    s->trailers = std::move(trailers);
-  if (s->deferred) {
-    s->deferred = false;
-    nghttp2_session_resume_data(ng_, id);
-  }
-  return result;
-}
-
-submit_result session::impl::reset(int32_t id, error_code code) {
-  auto* s = find_open(id);
-  if (s == nullptr)
-    return submit_result::unknown_stream;
-  nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, id,
-                            static_cast<uint32_t>(code));
-  return submit_result::ok;
-}
-
 void session::impl::goaway_graceful() {
   if (ng_ == nullptr || going_away_)
     return;
@@ -983,11 +498,6 @@ void session::impl::terminate(error_code code) {
     return;
   going_away_ = true;
   nghttp2_session_terminate_session(ng_, static_cast<uint32_t>(code));
-}
-
-size_t session::impl::buffered(int32_t id) const noexcept {
-  auto* s = find(id);
-  return s != nullptr ? s->queued : 0;
 }
 
 size_t session::impl::incomplete_requests() const noexcept {
