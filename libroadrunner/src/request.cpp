@@ -213,6 +213,10 @@ owned_request::owned_request(token, const request& r,
   head_.path = keep_view(r.path());
   head_.query = keep_view(r.query());
   head_.version_minor = r.version() == "HTTP/1.0" ? 0 : 1;
+  if (r.version() == "HTTP/2") {
+    head_.version_major = 2;
+    head_.version_minor = 0;
+  }
   head_.host = keep_view(r.header("host").value_or(std::string_view{}));
   head_.headers.reserve(r.headers().size());
   for (auto& f : r.headers())

@@ -1,5 +1,6 @@
 #include "http2/session.hpp"
 
+#include <roadrunner/owned_request.hpp>
 #include <roadrunner/request.hpp>
 
 #include <doctest/doctest.h>
@@ -30,6 +31,7 @@ using field_list = std::vector<std::pair<std::string, std::string>>;
 struct seen_request {
   int32_t id = 0;
   std::string method, target, path, query, host, version, body;
+  std::string copied_version;
   field_list headers;
   std::optional<uint64_t> content_length;
 };
@@ -58,6 +60,8 @@ struct recorder : h2::session_callbacks {
       r.headers.emplace_back(f.name, f.value);
     if (head.framing == roadrunner::http1::body_framing::content_length)
       r.content_length = head.content_length;
+    // What a handler actor gets: a copy that outlives the views.
+    r.copied_version = roadrunner::owned_request::make(req)->get().version();
     requests.push_back(std::move(r));
     if (answer)
       answer(id);
@@ -494,6 +498,7 @@ TEST_SUITE("http2.session") {
     CHECK(r.query == "x=1&y=2");
     CHECK(r.host == "example.com");
     CHECK(r.version == "HTTP/2");
+    CHECK(r.copied_version == "HTTP/2");
     CHECK(r.body.empty());
     CHECK(!r.content_length);
     field_list expected{{"host", "example.com"},
