@@ -56,32 +56,23 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$SCRIPT_DIR/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
+source "$SCRIPT_DIR/lib/servers.sh"
 
 START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 ALL_SCENARIOS=(hello json large pipelined newconn headers)
 
 # --- the exact command, for the report (env overrides first) ---------------
-COMMAND=""
-for v in SCENARIO DURATION RUNS CONNECTIONS WARMUP PIPELINE_DEPTH RR_DEMO RR_FLAGS; do
-  if [[ -v $v ]]; then COMMAND+="$v=$(printf '%q' "${!v}") "; fi
-done
-COMMAND+=$(printf '%q' "$0")
-for a in "$@"; do COMMAND+=" $(printf '%q' "$a")"; done
+record_command "SCENARIO DURATION RUNS CONNECTIONS WARMUP PIPELINE_DEPTH RR_DEMO RR_FLAGS" "$0" "$@"
 
 # --- options ----------------------------------------------------------------
 BUILD=1 PINNED=1 MARKDOWN=0 ALL=0
 SCENARIO=${SCENARIO:-hello}
 for a in "$@"; do
+  common_option "$a" "$0" && continue
   case $a in
-    --no-build) BUILD=0 ;;
-    --unpinned) PINNED=0 ;;
-    --markdown) MARKDOWN=1 ;;
     --all) ALL=1 ;;
     --scenario=*) SCENARIO=${a#--scenario=} ;;
-    -h | --help)
-      sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"
-      exit 0
-      ;;
     *) die "unknown option: $a (see --help)" ;;
   esac
 done
@@ -120,18 +111,7 @@ done
 
 # --- temp dir, process bookkeeping and cleanup --------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rr-h1-hello.XXXXXX")
-RR_PID="" NGINX_PID=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  [[ -n $RR_PID ]] && stop_pid "$RR_PID" roadrunner-demo
-  [[ -n $NGINX_PID ]] && stop_pid "$NGINX_PID" nginx
-  rm -rf -- "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+install_cleanup
 
 # Expected bodies; large.bin is also what nginx serves for /large.
 printf '%s' "$HELLO_BODY" >"$TMP/expect.hello"
@@ -180,42 +160,11 @@ scenario() {
 ensure_tools wrk:wrk nginx-light:nginx curl:curl util-linux:taskset
 CLK_TCK=$(getconf CLK_TCK)
 
-if ((PINNED)); then
-  # Both CPUs must be in our allowed set (fails e.g. on a 1-CPU machine).
-  taskset -c 0,1 true 2>/dev/null ||
-    die "cannot pin to CPUs 0 and 1 (nproc=$(nproc)); use --unpinned"
-  PIN_SERVER=(taskset -c 1)
-  PIN_CLIENT=(taskset -c 0)
-else
-  PIN_SERVER=()
-  PIN_CLIENT=()
-fi
-
-if ((BUILD)); then
-  log "building roadrunner-demo (Release) in $ROOT/build-release"
-  cmake -S "$ROOT" -B "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release >&2 ||
-    die "cmake configure failed"
-  cmake --build "$ROOT/build-release" --target roadrunner-demo -j2 >&2 ||
-    die "cmake build failed"
-fi
-if [[ ! -x $RR_DEMO ]]; then
-  hint=""
-  [[ -x $ROOT/build/examples/roadrunner-demo ]] &&
-    hint=" (a build exists at build/examples/roadrunner-demo: set RR_DEMO, but it may not be a Release build)"
-  die "demo binary not found or not executable: $RR_DEMO$hint"
-fi
+setup_pinning
+if ((BUILD)); then build_demo; fi
+check_demo_binary
 
 # --- response checks ------------------------------------------------------------
-# check_keepalive NAME PORT -- a second request must reuse the connection.
-check_keepalive() {
-  local url="http://127.0.0.1:$2/" conns
-  # Two transfers in one curl call: the second must not open a new connection.
-  conns=$(curl -sS --max-time 5 -o /dev/null -o /dev/null \
-    -w '%{num_connects} ' "$url" "$url") || die "$1: keep-alive check failed"
-  [[ $conns == "1 0 " ]] ||
-    die "$1: connection not kept alive (new connections per request: $conns)"
-}
-
 # check_pipelined NAME PORT -- writes PIPELINE_DEPTH GET / requests in one go
 # over a raw socket (the last one with "Connection: close") and expects
 # exactly that many 200 responses, each with the hello body, in order.
@@ -285,54 +234,6 @@ count_overhead() {
   a=$(server_count "$1" "$2") b=$(server_count "$1" "$2")
   [[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ ]] || die "$1: cannot read its request counter"
   echo $((b - a))
-}
-
-# --- server start-up ----------------------------------------------------------
-start_roadrunner() {
-  local i port=""
-  log "starting $RR_DEMO --port=0 --bind=127.0.0.1 --reactors=1 ${RR_EXTRA[*]}"
-  spawn "${PIN_SERVER[@]}" "$RR_DEMO" --port=0 --bind=127.0.0.1 --reactors=1 \
-    "${RR_EXTRA[@]}" >"$TMP/rr.out" 2>"$TMP/rr.err"
-  RR_PID=$SPAWNED_PID
-  # The demo prints exactly one start line with the kernel-chosen port.
-  for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
-    port=$(sed -nE 's#^roadrunner-demo listening on http://127\.0\.0\.1:([0-9]+)$#\1#p' \
-      "$TMP/rr.out" | head -n1)
-    [[ -n $port ]] && break
-    kill -0 "$RR_PID" 2>/dev/null ||
-      die "roadrunner-demo exited during start-up: $(tail -n5 "$TMP/rr.err")"
-    sleep 0.1
-  done
-  [[ -n $port ]] ||
-    die "no start line from roadrunner-demo within ${STARTUP_TIMEOUT}s (stdout: $(head -c 300 "$TMP/rr.out"))"
-  # taskset -c at exec time already pins every thread; -a re-applies it to
-  # all current threads in case the binary changes its own affinity.
-  if ((PINNED)); then taskset -apc 1 "$RR_PID" >/dev/null; fi
-  RR_PORT=$port
-  check_keepalive roadrunner "$RR_PORT"
-  log "roadrunner up on http://127.0.0.1:$RR_PORT/"
-}
-
-start_nginx() {
-  local i port
-  port=$(free_port) || die "could not find a free port for nginx"
-  sed -e "s#@PREFIX@#$TMP#g" -e "s#@PORT@#$port#g" \
-    "$SCRIPT_DIR/nginx/hello.conf.in" >"$TMP/nginx.conf"
-  log "starting nginx -c $TMP/nginx.conf (port $port)"
-  # master_process off: this single process is the worker.
-  spawn "${PIN_SERVER[@]}" nginx -c "$TMP/nginx.conf" -p "$TMP/" -e "$TMP/error.log" \
-    >"$TMP/nginx.out" 2>&1
-  NGINX_PID=$SPAWNED_PID
-  for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
-    kill -0 "$NGINX_PID" 2>/dev/null ||
-      die "nginx exited during start-up: $(cat "$TMP/nginx.out" "$TMP/error.log" 2>/dev/null | tail -n5)"
-    curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$port/" && break
-    sleep 0.1
-  done
-  ((i < STARTUP_TIMEOUT * 10)) || die "nginx not answering within ${STARTUP_TIMEOUT}s"
-  NGINX_PORT=$port
-  check_keepalive nginx "$NGINX_PORT"
-  log "nginx up on http://127.0.0.1:$NGINX_PORT/"
 }
 
 # --- load runs ------------------------------------------------------------------
@@ -471,10 +372,7 @@ ratio() {
   fi
 }
 
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
-if [[ $COMMIT != uncommitted && -n $(git -C "$ROOT" status --porcelain 2>/dev/null) ]]; then
-  COMMIT+=" (dirty tree)"
-fi
+COMMIT=$(commit_line)
 CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 WRK_VERSION=$(wrk --version 2>&1 | awk 'NR == 1 { print $2 }' || true)
 NGINX_VERSION=$(nginx -v 2>&1 | sed 's#.*nginx/##')
@@ -522,22 +420,6 @@ fi
 if ((FAILED)); then
   NOTES+=("RESULT INVALID: some runs saw socket errors or non-2xx responses (see per-run table).")
 fi
-
-# table HEADER ROW... -- prints |-separated rows as a Markdown table (first
-# row is the header; ALIGN is the separator row) or as aligned text columns.
-table() {
-  local align=$1
-  shift
-  if ((MARKDOWN)); then
-    printf '| %s |\n' "${1//|/ | }"
-    echo "$align"
-    shift
-    local l
-    for l in "$@"; do printf '| %s |\n' "${l//|/ | }"; done
-  else
-    printf '%s\n' "$@" | column -t -s '|' -o '  ' | sed 's/^/  /'
-  fi
-}
 
 PER_RUN=()
 for l in "${RUN_LINES[@]}"; do

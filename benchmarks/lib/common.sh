@@ -157,3 +157,108 @@ stop_pid() {
   fi
   wait "$pid" 2>/dev/null || true
 }
+
+# --- script scaffolding (shared by the benchmark scripts) -------------------
+
+# record_command VARS SCRIPT ARGS... -- sets COMMAND to the command line as
+# typed (for reports), prefixed with those of the space-separated
+# environment variables VARS that are set.
+record_command() {
+  local v a vars=$1
+  shift
+  COMMAND=""
+  for v in $vars; do
+    if [[ -v $v ]]; then COMMAND+="$v=$(printf '%q' "${!v}") "; fi
+  done
+  COMMAND+=$(printf '%q' "$1")
+  shift
+  for a in "$@"; do COMMAND+=" $(printf '%q' "$a")"; done
+}
+
+# common_option ARG SCRIPT -- handles the options every script takes:
+# --no-build (BUILD=0), --unpinned (PINNED=0), --markdown (MARKDOWN=1), and
+# -h / --help (prints SCRIPT's header comment, exits 0). Returns 1 for any
+# other ARG.
+# shellcheck disable=SC2034 # the flags are read by the calling script
+common_option() {
+  case $1 in
+    --no-build) BUILD=0 ;;
+    --unpinned) PINNED=0 ;;
+    --markdown) MARKDOWN=1 ;;
+    -h | --help)
+      sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$2"
+      exit 0
+      ;;
+    *) return 1 ;;
+  esac
+}
+
+# install_cleanup -- traps EXIT (and INT, TERM) so that the script stops
+# what it started, by PID: EXTRA_PIDS (array), RR_PID and NGINX_PID, then
+# removes TMP; the exit status is kept. Initialises those variables.
+install_cleanup() {
+  RR_PID="" NGINX_PID="" EXTRA_PIDS=()
+  trap cleanup_and_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+cleanup_and_exit() {
+  local rc=$? p
+  trap - EXIT INT TERM
+  for p in "${EXTRA_PIDS[@]}"; do stop_pid "$p"; done
+  if [[ -n $RR_PID ]]; then stop_pid "$RR_PID" roadrunner-demo; fi
+  if [[ -n $NGINX_PID ]]; then stop_pid "$NGINX_PID" nginx; fi
+  if [[ -n ${TMP:-} ]]; then rm -rf -- "$TMP"; fi
+  exit "$rc"
+}
+
+# wait_line FILE REGEX SECONDS -- prints the first line of FILE matching
+# the extended REGEX once there is one; returns 1 after SECONDS without.
+wait_line() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    if grep -qE "$2" "$1" 2>/dev/null; then
+      grep -E "$2" "$1" | head -n1
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# table ALIGN HEADER ROW... -- prints |-separated rows as a Markdown table
+# when MARKDOWN=1 (ALIGN is the separator row, e.g. "|---|---:|"), else as
+# aligned text columns.
+table() {
+  local align=$1 l
+  shift
+  if ((MARKDOWN)); then
+    printf '| %s |\n' "${1//|/ | }"
+    echo "$align"
+    shift
+    for l in "$@"; do printf '| %s |\n' "${l//|/ | }"; done
+  else
+    printf '%s\n' "$@" | column -t -s '|' -o '  ' | sed 's/^/  /'
+  fi
+}
+
+# print_info TITLE CODE_KEYS ENTRY... -- the report's header. ENTRY is
+# "key|value". Markdown: "### TITLE" and "- **key**: value" lines, with the
+# values of the space-separated CODE_KEYS in backticks; text: "== TITLE =="
+# and aligned "key: value" lines.
+print_info() {
+  local title=$1 code=" $2 " l k val
+  shift 2
+  if ((MARKDOWN)); then
+    echo "### $title"
+    echo
+    for l in "$@"; do
+      k=${l%%|*} val=${l#*|}
+      [[ $code == *" $k "* ]] && val="\`$val\`"
+      printf -- '- **%s**: %s\n' "$k" "$val"
+    done
+  else
+    echo "== $title =="
+    for l in "$@"; do printf '%-11s %s\n' "${l%%|*}:" "${l#*|}"; done
+  fi
+}
