@@ -158,9 +158,97 @@ const std::string& large_body() {
   return body;
 }
 
+// -- handler actors -------------------------------------------------------
+
+using slow_atom = caf::atom_constant<caf::atom("slow_done")>;
+using tick_atom = caf::atom_constant<caf::atom("sse_tick")>;
+
+// GET /slow?ms=N: one actor per reactor answers after N ms (a timer
+// message, never a sleep), so other requests go on meanwhile.
+using slow_actor = roadrunner::handler_actor::extend<
+  caf::reacts_to<slow_atom, roadrunner::responder, int64_t>>;
+
+slow_actor::behavior_type slow_handler(slow_actor::pointer self) {
+  return {
+    [self](roadrunner::http_request& req) -> response {
+      auto ms_text = req->query_param("ms").value_or("0");
+      int64_t ms = -1;
+      try {
+        size_t used = 0;
+        ms = std::stoll(ms_text, &used);
+        if (used != ms_text.size())
+          ms = -1;
+      } catch (const std::exception&) {
+        ms = -1;
+      }
+      if (ms < 0 || ms > 60000)
+        return response::text(400, "ms must be 0..60000\n");
+      self->delayed_send(self, std::chrono::milliseconds{ms}, slow_atom::value,
+                         req.reply, ms);
+      return response::deferred(); // answered by the timer message
+    },
+    [](slow_atom, roadrunner::responder& reply, int64_t ms) {
+      reply.send(response::text(200, "slept " + std::to_string(ms) + " ms\n"));
+    },
+  };
+}
+
+// GET /sse: a loop handler per request; one event every 100 ms until the
+// client leaves or the listener drains (then a last "drain" event).
+using sse_actor =
+  roadrunner::loop_handler_actor::extend<caf::reacts_to<tick_atom>>;
+
+sse_actor::behavior_type sse_handler(sse_actor::pointer self) {
+  struct state {
+    roadrunner::stream_writer out;
+    int64_t n = 0;
+  };
+  auto st = std::make_shared<state>();
+  return {
+    [self, st](roadrunner::http_request& req) -> response {
+      st->out = req.reply.stream(roadrunner::sse::head());
+      if (st->out)
+        self->send(self, tick_atom::value);
+      return response::deferred();
+    },
+    [self, st](tick_atom) {
+      auto id = std::to_string(++st->n);
+      auto ev = roadrunner::sse::format({.data = "tick " + id, .id = id});
+      if (st->out.write(*ev) == roadrunner::write_status::closed) {
+        self->quit(); // the client left
+        return;
+      }
+      self->delayed_send(self, 100ms, tick_atom::value);
+    },
+    [self, st](roadrunner::drain_atom, int64_t) {
+      auto ev =
+        roadrunner::sse::format({.data = "server draining", .type = "drain"});
+      st->out.write(*ev);
+      st->out.finish();
+      self->quit();
+    },
+  };
+}
+
+// POST /echo with --body-buffering=manual: pull the body piece by piece.
+void read_all(roadrunner::responder reply, std::shared_ptr<std::string> acc,
+              std::string type) {
+  reply.read_body(16384, [reply, acc, type](std::string_view piece, bool last) {
+    acc->append(piece);
+    if (!last) {
+      read_all(reply, acc, type);
+      return;
+    }
+    response r{200};
+    r.header("content-type", type);
+    r.body(std::move(*acc));
+    reply.send(std::move(r));
+  });
+}
+
 // The demo's routes. Each lists its method(s): `DELETE /` gets 405 with
 // `allow: GET`; HEAD is served wherever GET is.
-roadrunner::route_list demo_routes() {
+roadrunner::route_list demo_routes(caf::actor_system& sys) {
   using methods = std::vector<std::string>;
   roadrunner::route_list routes;
   auto add = [&](std::string path, methods ms, roadrunner::handler h) {
@@ -173,11 +261,14 @@ roadrunner::route_list demo_routes() {
   add("/", {"GET"},
       [](request&) { return response::text(200, "Hello, World!"); });
   add("/echo", {"POST"}, [](request& req) {
+    std::string type{
+      req.header("content-type").value_or("application/octet-stream")};
+    if (req.body_pending()) {
+      read_all(req.defer(), std::make_shared<std::string>(), std::move(type));
+      return response::deferred();
+    }
     response r{200};
-    r.header(
-      "content-type",
-      std::string{
-        req.header("content-type").value_or("application/octet-stream")});
+    r.header("content-type", std::move(type));
     r.body(std::string{req.body()});
     return r;
   });
@@ -206,6 +297,20 @@ roadrunner::route_list demo_routes() {
     nlohmann::json j = {{"id", std::string{req.binding("id").value_or("")}}};
     return response::json(200, j.dump());
   });
+  add("/slow", {"GET"},
+      roadrunner::reactor_local_handler<slow_actor>(sys, slow_handler));
+  add("/stream", {"GET"}, [](request& req) {
+    // Four chunks of 4096 bytes, pushed at once (well under the writer's
+    // limit); the connection writes them as the client reads.
+    response head{200};
+    head.header("content-type", "application/octet-stream");
+    auto out = req.defer().stream(std::move(head));
+    for (char c : {'a', 'b', 'c', 'd'})
+      out.write(std::string(4096, c));
+    out.finish();
+    return response::deferred();
+  });
+  add("/sse", {"GET"}, roadrunner::loop_handler<sse_actor>(sys, sse_handler));
   return routes;
 }
 
@@ -229,8 +334,8 @@ int main(int argc, char** argv) {
     std::cerr << "roadrunner-demo: " << err << std::endl;
     return 2;
   }
-  opts.routes = demo_routes();
   caf::actor_system sys{cfg};
+  opts.routes = demo_routes(sys);
   auto listener = roadrunner::start_listener(sys, "demo", std::move(opts));
   if (!listener) {
     std::cerr << "roadrunner-demo: " << sys.render(listener.error())

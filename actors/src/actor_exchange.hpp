@@ -6,7 +6,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
 #include <caf/atom.hpp>
-#include <caf/scheduled_actor.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/weak_intrusive_ptr.hpp>
 
@@ -22,12 +22,12 @@ using exchange_wake_atom = caf::atom_constant<caf::atom("xwake")>;
 /// and are applied on the connection's reactor.
 class actor_exchange final : public exchange {
 public:
-  actor_exchange(caf::scheduled_actor* self, reactor* home, uint32_t tag)
+  actor_exchange(caf::event_based_actor* self, reactor* home, uint32_t tag)
     : self_(self), home_(home), tag_(tag), conn_(self->ctrl()) {}
 
   /// The connection actor. Only on its reactor thread, while it lives
   /// (during a handler call it always does).
-  caf::scheduled_actor* self() const noexcept { return self_; }
+  caf::event_based_actor* self() const noexcept { return self_; }
 
   /// The connection's reactor.
   reactor& home() const noexcept { return *home_; }
@@ -46,7 +46,7 @@ protected:
   }
 
 private:
-  caf::scheduled_actor* self_;
+  caf::event_based_actor* self_;
   reactor* home_;
   uint32_t tag_;
   caf::weak_actor_ptr conn_;

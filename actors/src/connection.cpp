@@ -248,7 +248,8 @@ void connection::read_input() {
     if (phase_ == phase::closed)
       break;
     flush();
-    if (phase_ != phase::closed && !write_blocked_ && read_paused_) {
+    if (phase_ != phase::closed && !write_blocked_ && read_paused_ &&
+        phase_ != phase::waiting && phase_ != phase::streaming) {
       // The backlog drained while we were here: go on with what is
       // buffered and what the socket holds.
       read_paused_ = false;

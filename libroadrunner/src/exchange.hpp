@@ -57,6 +57,9 @@ public:
   void set_on_ready(std::function<void()> fn);
   void set_on_drain(std::function<void(int64_t)> fn);
   void set_on_cancel(std::function<void()> fn);
+  /// Runs `fn` when the request ends from the connection's side, however
+  /// it ends (server use: stops per-request handler actors).
+  void set_on_close(std::function<void()> fn);
 
   /// Bytes accepted by `write` and not yet reported `written`.
   size_t buffered() const noexcept {
@@ -110,6 +113,7 @@ private:
   std::function<void()> on_ready_;
   std::function<void(int64_t)> on_drain_;
   std::function<void()> on_cancel_;
+  std::function<void()> on_close_;
   std::weak_ptr<exchange_handle> handle_;
 };
 

@@ -157,6 +157,11 @@ void exchange::set_on_drain(std::function<void(int64_t)> fn) {
   on_drain_ = std::move(fn);
 }
 
+void exchange::set_on_close(std::function<void()> fn) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  on_close_ = std::move(fn);
+}
+
 void exchange::set_on_cancel(std::function<void()> fn) {
   std::lock_guard<std::mutex> guard{mtx_};
   on_cancel_ = std::move(fn);
@@ -213,6 +218,7 @@ void exchange::written(size_t n) {
 
 void exchange::cancel() {
   std::function<void()> cb;
+  std::function<void()> closed;
   std::vector<exchange_op> dropped;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -221,6 +227,8 @@ void exchange::cancel() {
     cancelled_ = true;
     if (state_ != state::done)
       cb = std::move(on_cancel_);
+    closed = std::move(on_close_);
+    on_close_ = nullptr;
     state_ = state::done;
     dropped.swap(ops_);
     on_ready_ = nullptr;
@@ -231,6 +239,8 @@ void exchange::cancel() {
   // `dropped` (and the callbacks it holds) dies outside the lock.
   if (cb)
     cb();
+  if (closed)
+    closed();
 }
 
 void exchange::notify_drain(int64_t deadline_ms) {

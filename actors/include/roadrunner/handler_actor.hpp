@@ -1,0 +1,243 @@
+#pragma once
+
+// Handler actors: routes answered by CAF actors.
+//
+//     // One actor per reactor, hosted on it: no thread hop per request.
+//     auto slow = roadrunner::reactor_local_handler(
+//       sys, [](roadrunner::handler_actor::pointer self)
+//              -> roadrunner::handler_actor::behavior_type {
+//         return {[self](roadrunner::http_request& req)
+//                   -> caf::result<roadrunner::response> {
+//           return roadrunner::response::text(200, "hi\n");
+//         }};
+//       });
+//     routes.push_back({.path = "/slow", .handler = slow, .methods = {"GET"}});
+//
+// The connection sends the actor an `http_request` (an owning copy of the
+// request plus its responder) and awaits the reply without blocking its
+// reactor. A reply of `response::deferred()` means the actor answers (or
+// streams) through `http_request::reply` instead. Failures never hang a
+// request:
+// - no reply within `actor_handler_options::timeout` -> 504 (this also
+//   catches a dropped request: CAF 0.17 has no broken-promise error);
+// - the actor is dead or dies before replying -> 503;
+// - any other error reply -> 500; a responder dropped unanswered -> 500.
+
+#include <roadrunner/listener.hpp>
+#include <roadrunner/middleware.hpp>
+#include <roadrunner/owned_request.hpp>
+#include <roadrunner/responder.hpp>
+#include <roadrunner/response.hpp>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/send.hpp>
+#include <caf/spawn_options.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace roadrunner {
+
+/// What a handler actor receives.
+struct http_request {
+  /// The request (owning copy; valid on any thread).
+  std::shared_ptr<const owned_request> req;
+  /// Answers the request later, streams it, or reads a manual-mode body.
+  roadrunner::responder reply;
+
+  const request& operator*() const noexcept { return req->get(); }
+  const request* operator->() const noexcept { return &req->get(); }
+};
+
+/// A handler actor: request in, response out.
+using handler_actor =
+  caf::typed_actor<caf::replies_to<http_request>::with<response>>;
+
+/// A loop handler: a handler actor spawned per request that keeps the
+/// response open (streams through `reply`, e.g. server-sent events) and
+/// hears the listener's drain notice: `(drain_atom, deadline_ms)` with the
+/// deadline on the CLOCK_MONOTONIC millisecond clock (-1: none).
+using loop_handler_actor =
+  handler_actor::extend<caf::reacts_to<drain_atom, int64_t>>;
+
+/// Options of the handler-actor routes.
+struct actor_handler_options {
+  /// How long the actor may take to reply -> 504.
+  std::chrono::milliseconds timeout{30000};
+};
+
+namespace detail {
+
+/// Where the request being dispatched runs: the connection actor and its
+/// reactor (an execution unit of its own).
+struct dispatch_context {
+  caf::event_based_actor* self = nullptr;
+  caf::execution_unit* unit = nullptr;
+  size_t index = 0;
+};
+
+/// The context of a responder obtained during a dispatch (self == nullptr
+/// for any other responder).
+dispatch_context context_of(const responder& r) noexcept;
+
+/// The number of reactors and reactor `i`'s execution unit; throws
+/// std::logic_error when roadrunner::module is not loaded.
+size_t reactor_count(caf::actor_system& sys);
+caf::execution_unit* reactor_unit(caf::actor_system& sys, size_t i);
+
+/// Runs `fn` on the connection's thread when the request ends, however.
+void on_request_end(const responder& r, std::function<void()> fn);
+
+/// 504 for a timeout, 503 for a dead receiver, else 500.
+response error_response(const caf::error& err);
+
+/// A typed actor hosted on a reactor: its mailbox is drained on the
+/// reactor's thread, so a connection there reaches it without a thread hop.
+template <class Handle>
+class hosted_typed_actor : public Handle::base {
+public:
+  using init_fn =
+    std::function<typename Handle::behavior_type(typename Handle::pointer)>;
+
+  hosted_typed_actor(caf::actor_config& cfg, caf::execution_unit* home,
+                     init_fn init)
+    : Handle::base(cfg), home_(home), init_(std::move(init)) {}
+
+  void enqueue(caf::mailbox_element_ptr ptr, caf::execution_unit*) override {
+    Handle::base::enqueue(std::move(ptr), home_);
+  }
+
+  void launch(caf::execution_unit*, bool lazy, bool hide) override {
+    this->context(home_);
+    Handle::base::launch(home_, lazy, hide);
+  }
+
+  caf::resumable::subtype_t subtype() const override {
+    return caf::resumable::io_actor;
+  }
+
+  const char* name() const override { return "roadrunner.handler"; }
+
+protected:
+  typename Handle::behavior_type make_behavior() override {
+    auto init = std::move(init_);
+    init_ = nullptr;
+    return init(this);
+  }
+
+private:
+  caf::execution_unit* home_;
+  init_fn init_;
+};
+
+/// Sends `req` to `actor` from the connection actor and completes the
+/// request with the reply.
+template <class Handle>
+response forward(const Handle& actor, request& req,
+                 const actor_handler_options& opts) {
+  auto reply = req.defer();
+  auto ctx = context_of(reply);
+  if (ctx.self == nullptr || !actor)
+    return response::text(500, "Internal Server Error");
+  handler_actor target = actor;
+  http_request msg{owned_request::make(req), reply};
+  ctx.self->request(target, caf::duration{opts.timeout}, std::move(msg))
+    .then(
+      [reply](response& r) {
+        // deferred: the actor answers (or streams) through the responder.
+        if (!r.is_deferred())
+          reply.send(std::move(r));
+      },
+      [reply](caf::error& err) { reply.send(error_response(err)); });
+  return response::deferred();
+}
+
+} // namespace detail
+
+/// A route handler that forwards every request to `actor` (spawned
+/// anywhere; on the default scheduler each request pays a hop from the
+/// reactor into the scheduler, see docs/architecture.md). `Handle` is
+/// `handler_actor` or any typed actor that extends it.
+template <class Handle = handler_actor>
+handler actor_handler(Handle actor, actor_handler_options opts = {}) {
+  return [actor = std::move(actor), opts](request& req) {
+    return detail::forward(actor, req, opts);
+  };
+}
+
+/// Spawns `init` once per reactor, hosted on that reactor (its messages
+/// run on the reactor's thread, like connections), and returns a route
+/// handler that sends each request to the instance on the connection's
+/// own reactor: no thread hop. The actors must never block. `Handle` may
+/// extend `handler_actor` with the actor's own messages (timers, say).
+/// The actors are hidden (they do not hold up the actor system's
+/// shutdown) and end with the last route table holding the handler.
+template <class Handle = handler_actor>
+handler reactor_local_handler(
+  caf::actor_system& sys,
+  std::function<typename Handle::behavior_type(typename Handle::pointer)> init,
+  actor_handler_options opts = {}) {
+  std::vector<Handle> instances;
+  auto n = detail::reactor_count(sys);
+  for (size_t i = 0; i < n; ++i)
+    instances.push_back(
+      sys.spawn<detail::hosted_typed_actor<Handle>, caf::hidden>(
+        detail::reactor_unit(sys, i), init));
+  auto shared =
+    std::make_shared<const std::vector<Handle>>(std::move(instances));
+  return [shared, opts](request& req) {
+    // Keep the responder: dropping the last copy unanswered means a 500.
+    auto reply = req.defer();
+    auto ctx = detail::context_of(reply);
+    if (ctx.self == nullptr)
+      return response::text(500, "Internal Server Error");
+    return detail::forward((*shared)[ctx.index % shared->size()], req, opts);
+  };
+}
+
+/// A route handler that spawns `init` for every request, hosted on the
+/// connection's reactor: a loop handler. It hears the drain notice and is
+/// stopped (`exit_reason::user_shutdown`) when its request ends: answered,
+/// stream finished, client gone or connection closed. `Handle` is
+/// `loop_handler_actor` or a typed actor that extends it.
+template <class Handle = loop_handler_actor>
+handler loop_handler(
+  caf::actor_system& sys,
+  std::function<typename Handle::behavior_type(typename Handle::pointer)> init,
+  actor_handler_options opts = {}) {
+  auto shared_init = std::make_shared<const decltype(init)>(std::move(init));
+  return [&sys, shared_init, opts](request& req) {
+    auto reply = req.defer();
+    auto ctx = detail::context_of(reply);
+    if (ctx.self == nullptr)
+      return response::text(500, "Internal Server Error");
+    Handle actor = sys.spawn<detail::hosted_typed_actor<Handle>, caf::hidden>(
+      ctx.unit, *shared_init);
+    auto addr = caf::actor_cast<caf::actor>(actor);
+    reply.on_drain([addr](int64_t deadline_ms) {
+      caf::anon_send(addr, drain_atom::value, deadline_ms);
+    });
+    detail::on_request_end(reply, [addr] {
+      caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
+    });
+    return detail::forward(actor, req, opts);
+  };
+}
+
+} // namespace roadrunner
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::http_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::response)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::responder)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::stream_writer)
