@@ -311,6 +311,26 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
     return response::deferred();
   });
   add("/sse", {"GET"}, roadrunner::loop_handler<sse_actor>(sys, sse_handler));
+  // The hello route served by a handler actor: hosted on the reactors
+  // (no thread hop), and one on CAF's scheduler (a hop each way), to
+  // measure what a handler actor costs over the plain callable of "/".
+  auto hello_actor = [](roadrunner::handler_actor::pointer)
+    -> roadrunner::handler_actor::behavior_type {
+    return {[](roadrunner::http_request&) {
+      return response::text(200, "Hello, World!");
+    }};
+  };
+  add("/hello/actor", {"GET"},
+      roadrunner::reactor_local_handler(sys, hello_actor));
+  add("/hello/scheduler", {"GET"},
+      roadrunner::actor_handler(
+        sys.spawn<caf::hidden>([](roadrunner::handler_actor::pointer self) {
+          return roadrunner::handler_actor::behavior_type{
+            [self](roadrunner::http_request&) {
+              (void)self;
+              return response::text(200, "Hello, World!");
+            }};
+        })));
   return routes;
 }
 

@@ -166,6 +166,18 @@ void connection::on_timer() {
     close_now();
     return;
   case phase::waiting:
+    if (def_.deadline_at >= 0 && home().now_ms() >= def_.deadline_at) {
+      // The handler did not answer in time (actor_handler_options).
+      complete_deferred(roadrunner::response::text(504, "Gateway Timeout"));
+      after_request();
+      if (phase_ != phase::closed && end_ > begin_ && !closing_)
+        process_input();
+      if (phase_ != phase::closed) {
+        read_paused_ = false;
+        read_input();
+      }
+      return;
+    }
     if (def_.body_open && def_.read_cb) {
       // Manual body mode: the client stopped sending the body the
       // handler is reading.
@@ -570,7 +582,10 @@ void connection::dispatch(std::string_view body) {
     def_.body_open = req.body_pending();
     if (def_.body_open && h.framing == http1::body_framing::content_length)
       def_.body_left = h.content_length;
+    if (auto ms = def_.x->deadline(); ms >= 0)
+      def_.deadline_at = home().now_ms() + ms;
     phase_ = phase::waiting;
+    arm_deadline();
     return;
   }
   if (x)
@@ -763,6 +778,7 @@ void connection::start_stream(roadrunner::response head) {
     def_.discard = def_.head_only;
   }
   phase_ = phase::streaming;
+  home().disarm(timer_); // the deadline was for the answer's start
   flush();
 }
 
@@ -812,6 +828,24 @@ void connection::end_deferred(int status) {
     linger_ = true;
   }
   finish_request(d.admitted, status, d.started, d.request_id, d.method, d.path);
+}
+
+void connection::arm_deadline() {
+  // Waiting: timer_ carries the handler's deadline (or, while a manual
+  // body read waits for bytes, request_timeout: whichever is first).
+  if (def_.deadline_at < 0) {
+    home().disarm(timer_);
+    return;
+  }
+  home().arm(timer_, std::max<int64_t>(0, def_.deadline_at - home().now_ms()));
+}
+
+void connection::arm_body_wait() {
+  auto wait = shared_->opts.request_timeout.count();
+  if (def_.deadline_at >= 0)
+    wait = std::min<int64_t>(
+      wait, std::max<int64_t>(0, def_.deadline_at - home().now_ms()));
+  home().arm(timer_, wait);
 }
 
 void connection::after_request() {
@@ -866,7 +900,7 @@ void connection::deliver_body() {
   if (!def_.chunked_body) {
     auto avail = std::min<uint64_t>(end_ - begin_, def_.body_left);
     if (avail == 0 && def_.body_left > 0) {
-      home().arm(timer_, shared_->opts.request_timeout.count());
+      arm_body_wait();
       return; // wait for bytes
     }
     auto n = static_cast<size_t>(std::min<uint64_t>(avail, def_.read_max));
@@ -895,7 +929,7 @@ void connection::deliver_body() {
       def_.chunked_done = st == http1::parse_status::complete;
     }
     if (chunked_body_.empty() && !def_.chunked_done) {
-      home().arm(timer_, shared_->opts.request_timeout.count());
+      arm_body_wait();
       return; // wait for bytes
     }
     auto n = std::min(chunked_body_.size(), def_.read_max);
@@ -904,7 +938,7 @@ void connection::deliver_body() {
     piece = def_.piece;
     last = def_.chunked_done && chunked_body_.empty();
   }
-  home().disarm(timer_);
+  arm_deadline();
   if (last)
     def_.body_open = false;
   auto cb = std::move(def_.read_cb);
@@ -1059,6 +1093,8 @@ void connection::rearm_phase_timer() {
     home().arm(timer_, shared_->opts.request_timeout.count());
     break;
   case phase::waiting:
+    arm_deadline();
+    break;
   case phase::streaming:
     home().disarm(timer_);
     break;

@@ -88,6 +88,8 @@ private:
   void report_written();
   void after_request();
   void deliver_body();
+  void arm_deadline();
+  void arm_body_wait();
   void respond_error(int status, std::string_view reason);
   telemetry_event request_event(const roadrunner::request& req,
                                 telemetry_kind kind) const;
@@ -166,6 +168,7 @@ private:
     size_t read_max = 0;    // a pending read_body: its piece size
     body_callback read_cb;  // ... and its callback
     bool continue_sent = false;
+    int64_t deadline_at = -1; // reactor ms: answer 504 after it
     bool expect_continue = false;
     bool chunked_body = false; // the request body is chunked
     bool chunked_done = false; // ... and its last chunk was decoded

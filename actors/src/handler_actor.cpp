@@ -38,6 +38,11 @@ caf::execution_unit* reactor_unit(caf::actor_system& sys, size_t i) {
   return &module_of(sys).reactor_at(i);
 }
 
+void set_deadline(const responder& r, std::chrono::milliseconds timeout) {
+  if (auto* x = r.exchange_ptr())
+    x->set_deadline(timeout.count());
+}
+
 void on_request_end(const responder& r, std::function<void()> fn) {
   if (auto* x = r.exchange_ptr())
     x->set_on_close(std::move(fn));

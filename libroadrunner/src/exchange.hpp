@@ -61,6 +61,16 @@ public:
   /// it ends (server use: stops per-request handler actors).
   void set_on_close(std::function<void()> fn);
 
+  /// A deadline for the answer, `ms` from the dispatch: past it the
+  /// connection answers 504 itself (before a stream started). Set during
+  /// the handler call.
+  void set_deadline(int64_t ms) noexcept {
+    deadline_ms_.store(ms, std::memory_order_relaxed);
+  }
+  int64_t deadline() const noexcept {
+    return deadline_ms_.load(std::memory_order_relaxed);
+  }
+
   /// Bytes accepted by `write` and not yet reported `written`.
   size_t buffered() const noexcept {
     return buffered_.load(std::memory_order_acquire);
@@ -110,6 +120,7 @@ private:
   bool want_ready_ = false;
   std::vector<exchange_op> ops_;
   std::atomic<size_t> buffered_{0};
+  std::atomic<int64_t> deadline_ms_{-1};
   std::function<void()> on_ready_;
   std::function<void(int64_t)> on_drain_;
   std::function<void()> on_cancel_;

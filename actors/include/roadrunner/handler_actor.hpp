@@ -18,9 +18,10 @@
 // reactor. A reply of `response::deferred()` means the actor answers (or
 // streams) through `http_request::reply` instead. Failures never hang a
 // request:
-// - no reply within `actor_handler_options::timeout` -> 504 (this also
-//   catches a dropped request: CAF 0.17 has no broken-promise error);
-// - the actor is dead or dies before replying -> 503;
+// - no answer within `actor_handler_options::timeout` -> 504 (this also
+//   catches a dropped request or an actor that dies holding it: CAF 0.17
+//   has no broken-promise error);
+// - the actor is dead when the request is sent -> 503;
 // - any other error reply -> 500; a responder dropped unanswered -> 500.
 
 #include <roadrunner/listener.hpp>
@@ -96,6 +97,10 @@ dispatch_context context_of(const responder& r) noexcept;
 size_t reactor_count(caf::actor_system& sys);
 caf::execution_unit* reactor_unit(caf::actor_system& sys, size_t i);
 
+/// The connection answers 504 when `r` is not answered within `timeout`
+/// (a reactor timer: no CAF clock round trip per request).
+void set_deadline(const responder& r, std::chrono::milliseconds timeout);
+
 /// Runs `fn` on the connection's thread when the request ends, however.
 void on_request_end(const responder& r, std::function<void()> fn);
 
@@ -152,7 +157,10 @@ response forward(const Handle& actor, request& req,
     return response::text(500, "Internal Server Error");
   handler_actor target = actor;
   http_request msg{owned_request::make(req), reply};
-  ctx.self->request(target, caf::duration{opts.timeout}, std::move(msg))
+  // The deadline is a timer of the connection's reactor; a CAF request
+  // timeout would cost two wake-ups of CAF's clock thread per request.
+  set_deadline(reply, opts.timeout);
+  ctx.self->request(target, caf::infinite, std::move(msg))
     .then(
       [reply](response& r) {
         // deferred: the actor answers (or streams) through the responder.
