@@ -67,7 +67,12 @@ std::string openssl_reason() {
 }
 
 std::string size_text(const std::string& pem) {
-  return "(" + std::to_string(pem.size()) + " bytes of PEM)";
+  // Appended piece by piece: `"(" + std::to_string(...)` trips GCC 12's
+  // -Wrestrict false positive at -O3 (GCC PR 105651), which broke Release.
+  std::string out = "(";
+  out += std::to_string(pem.size());
+  out += " bytes of PEM)";
+  return out;
 }
 
 std::string list_text(const std::vector<std::string>& xs) {
