@@ -3,7 +3,8 @@
 // --reactors; flags can also come from an INI file (--config-file=FILE).
 //
 // Prints exactly one line `roadrunner-demo listening on http://ADDR:PORT`
-// once it accepts connections, and runs until SIGINT or SIGTERM.
+// (`https://` with --tls-cert/--tls-key) once it accepts connections, and
+// runs until SIGINT or SIGTERM.
 #include <roadrunner/roadrunner.hpp>
 
 #include <caf/actor_system.hpp>
@@ -59,6 +60,15 @@ struct demo_config : roadrunner::system_config {
   int64_t max_header_line = 8192;
   int64_t max_header_block = 10240;
   int64_t max_header_count = 100;
+  // HTTP/2 tunables (the `{http2, Opts}` entry) and TLS.
+  roadrunner::http2_options h2;
+  int64_t conn_window = h2.conn_window;
+  int64_t stream_window = h2.stream_window;
+  int64_t window_refill_threshold = h2.window_refill_threshold;
+  int64_t max_concurrent_streams = h2.max_concurrent_streams;
+  int64_t max_header_list_size = h2.max_header_list_size;
+  std::string tls_cert;
+  std::string tls_key;
 
   demo_config() {
     opt_group{custom_options_, "global"}
@@ -89,7 +99,17 @@ struct demo_config : roadrunner::system_config {
       .add(max_request_line, "max-request-line", "http1 limit -> 414")
       .add(max_header_line, "max-header-line", "http1 limit -> 431")
       .add(max_header_block, "max-header-block", "http1 limit -> 431")
-      .add(max_header_count, "max-header-count", "http1 limit -> 431");
+      .add(max_header_count, "max-header-count", "http1 limit -> 431")
+      .add(conn_window, "conn-window", "http2 connection window peak")
+      .add(stream_window, "stream-window", "http2 stream window peak")
+      .add(window_refill_threshold, "window-refill-threshold",
+           "http2 window refill trigger")
+      .add(max_concurrent_streams, "max-concurrent-streams",
+           "http2 SETTINGS_MAX_CONCURRENT_STREAMS")
+      .add(max_header_list_size, "max-header-list-size",
+           "http2 decoded header bytes -> 431")
+      .add(tls_cert, "tls-cert", "PEM certificate chain file (enables TLS)")
+      .add(tls_key, "tls-key", "PEM private key file");
   }
 
   // Builds the listener options; an unknown protocol name is an error.
@@ -137,8 +157,15 @@ struct demo_config : roadrunner::system_config {
       e.http1.max_header_line = max_header_line;
       e.http1.max_header_block = max_header_block;
       e.http1.max_header_count = max_header_count;
+      e.http2.conn_window = conn_window;
+      e.http2.stream_window = stream_window;
+      e.http2.window_refill_threshold = window_refill_threshold;
+      e.http2.max_concurrent_streams = max_concurrent_streams;
+      e.http2.max_header_list_size = max_header_list_size;
       o.protocols.push_back(e);
     }
+    if (!tls_cert.empty() || !tls_key.empty())
+      o.tls = roadrunner::tls_options{tls_cert, tls_key};
     return true;
   }
 };
@@ -368,7 +395,8 @@ int main(int argc, char** argv) {
     .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
   auto host =
     cfg.bind.find(':') != std::string::npos ? "[" + cfg.bind + "]" : cfg.bind;
-  std::printf("roadrunner-demo listening on http://%s:%u\n", host.c_str(),
+  auto scheme = cfg.tls_cert.empty() && cfg.tls_key.empty() ? "http" : "https";
+  std::printf("roadrunner-demo listening on %s://%s:%u\n", scheme, host.c_str(),
               static_cast<unsigned>(port));
   std::fflush(stdout);
   int sig = 0;

@@ -1,13 +1,14 @@
 #include "connection.hpp"
 
 #include "date_cache.hpp"
+#include "h2_connection.hpp"
 #include "http1/serializer.hpp"
 #include "io/socket.hpp"
+#include "request_id.hpp"
 #include <roadrunner/listener.hpp>
 #include <roadrunner/response.hpp>
 
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,27 +46,6 @@ bool allows_body(int status) {
   return status >= 200 && status != 204 && status != 304;
 }
 
-// Request ids: 8 random bytes as 16 hex characters (upstream takes them
-// from a CSPRNG batch per connection). One getrandom() call fills a batch
-// of 512 ids per reactor thread.
-uint64_t next_request_id() noexcept {
-  constexpr size_t batch = 512;
-  thread_local uint64_t ids[batch];
-  thread_local size_t next = batch;
-  if (next == batch) {
-    auto* bytes = reinterpret_cast<char*>(ids);
-    size_t got = 0;
-    while (got < sizeof(ids)) {
-      auto n = ::getrandom(bytes + got, sizeof(ids) - got, 0);
-      if (n <= 0)
-        break;
-      got += static_cast<size_t>(n);
-    }
-    next = 0;
-  }
-  return ids[next++];
-}
-
 } // namespace
 
 connection::connection(caf::actor_config& cfg, reactor* home, int fd,
@@ -97,19 +77,46 @@ caf::behavior connection::make_behavior() {
     teardown();
     return {}; // no behavior: the actor ends, the acceptor frees the slot
   }
-  // The first request's deadline counts from the accept (seed: the header
-  // read timeout of a fresh connection).
-  phase_ = phase::idle;
-  home().arm(timer_, shared_->opts.request_timeout.count());
+  if (shared_->tls) {
+    // TLS: the handshake runs here, driven by readiness events (the first
+    // comes at once: the socket is writable), within handshake_timeout
+    // from the accept; an acceptor never waits for it (upstream F1).
+    info_.scheme = "https";
+    tls_ = std::make_unique<tls::session>(shared_->tls, fd_);
+    phase_ = phase::handshake;
+    home().arm(timer_, shared_->tls->handshake_timeout().count());
+  } else if (shared_->h2c) {
+    // protocols = [http2] on plain TCP: h2c with prior knowledge. The
+    // server preface is written on the first readiness event.
+    start_protocol(protocol::http2);
+  } else {
+    // The first request's deadline counts from the accept (seed: the
+    // header read timeout of a fresh connection).
+    phase_ = phase::idle;
+    home().arm(timer_, shared_->opts.request_timeout.count());
+  }
   return {
     [this](drain_atom, int64_t deadline_ms) { on_drain(deadline_ms); },
-    [this](exchange_wake_atom, uint32_t) { on_wake(); },
+    [this](exchange_wake_atom, uint32_t tag) {
+      if (h2_)
+        h2_->on_wake(tag); // tag: the stream id
+      else
+        on_wake();
+    },
   };
 }
 
 // -- events -------------------------------------------------------------------
 
 void connection::on_io(uint32_t events) {
+  if (phase_ == phase::handshake) {
+    on_handshake(events);
+    return;
+  }
+  if (h2_) {
+    h2_->on_io(events);
+    return;
+  }
   if (phase_ == phase::closed)
     return;
   if ((events & EPOLLERR) != 0) {
@@ -144,6 +151,14 @@ void connection::on_io(uint32_t events) {
 }
 
 void connection::on_timer() {
+  if (phase_ == phase::handshake) {
+    // handshake_timeout: a silent close (the client may not even speak
+    // TLS); the listener goes on serving others.
+    close_now();
+    return;
+  }
+  if (h2_)
+    return; // HTTP/2 keeps its own timers
   if (write_blocked_) {
     // The send deadline passed without the peer reading: give up.
     close_now();
@@ -187,6 +202,7 @@ void connection::on_timer() {
     }
     return;
   case phase::streaming:
+  case phase::handshake:
   case phase::closed:
     return;
   }
@@ -197,6 +213,8 @@ void connection::rate_timer::on_timer() {
 }
 
 void connection::on_rate_check() {
+  if (h2_)
+    return;
   if (phase_ == phase::idle) {
     hibernate();
     return;
@@ -224,6 +242,16 @@ void connection::on_drain(int64_t deadline_ms) {
   // Runs inside a message handler: end with quit() alone, resume() then
   // finalizes (finalize() here would run cleanup under resume's feet).
   draining_ = true;
+  if (phase_ == phase::handshake) {
+    // No request yet, nothing to finish.
+    teardown();
+    quit();
+    return;
+  }
+  if (h2_) {
+    h2_->on_drain(deadline_ms);
+    return;
+  }
   if (def_.x) {
     // A deferred or streaming answer is open: it ends the connection, and
     // its handler (a loop handler, say) hears about the deadline.
@@ -304,7 +332,7 @@ void connection::read_some() {
       break;
     }
     auto space = cap_ - end_;
-    auto n = ::read(fd_, data_ + end_, space);
+    auto n = read_in(data_ + end_, space);
     if (n > 0) {
       auto got = static_cast<size_t>(n);
       if (phase_ == phase::lingering) {
@@ -318,8 +346,9 @@ void connection::read_some() {
         adopt_leftover();
       // Edge-triggered: a short read drained the socket; the next arrival
       // raises a new edge. Not so for a FIN already announced (RDHUP): its
-      // edge is spent, so read on until read() says 0.
-      if (got < space && !rdhup_)
+      // edge is spent, so read on until read() says 0. Nor with TLS: a read
+      // returns at most one record, so only want_read means drained.
+      if (got < space && !rdhup_ && (!tls_ || phase_ == phase::lingering))
         break;
       continue;
     }
@@ -1042,7 +1071,7 @@ void connection::flush() {
     return;
   if (!out_.empty()) {
     auto before = out_.pending();
-    auto res = out_.flush(fd_);
+    auto res = write_out();
     if (def_.x && def_.out_payload > 0 &&
         res != io::output_queue::result::failed)
       report_written();
@@ -1098,6 +1127,7 @@ void connection::rearm_phase_timer() {
   case phase::streaming:
     home().disarm(timer_);
     break;
+  case phase::handshake:
   case phase::lingering:
   case phase::closed:
     break;
@@ -1107,6 +1137,7 @@ void connection::rearm_phase_timer() {
 void connection::start_lingering() {
   phase_ = phase::lingering;
   home().disarm(rate_node_);
+  close_tls(); // close_notify first, then the FIN; input is then discarded
   ::shutdown(fd_, SHUT_WR);
   begin_ = end_ = 0;
   home().arm(timer_, lingering_ms);
@@ -1205,7 +1236,10 @@ void connection::teardown() noexcept {
   home().disarm(rate_node_);
   if (def_.x)
     end_deferred(0); // cancels the responder (on_cancel runs)
+  if (h2_)
+    h2_->stop(); // ends its open streams; the object lives on (callers)
   if (fd_ >= 0) {
+    close_tls();
     home().remove(fd_, this);
     io::close_fd(fd_);
     fd_ = -1;

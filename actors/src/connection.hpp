@@ -5,10 +5,13 @@
 #include "io/output_queue.hpp"
 #include "listener_shared.hpp"
 #include "reactor.hpp"
+#include "tls/session.hpp"
 #include <roadrunner/http1/parser.hpp>
 #include <roadrunner/request.hpp>
 #include <roadrunner/responder.hpp>
 #include <roadrunner/telemetry.hpp>
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -18,12 +21,17 @@
 
 namespace roadrunner::detail {
 
+class h2_connection;
+
 /// One connection actor per accepted socket (the seed's `roadrunner_conn`).
 ///
 /// Socket readiness and timers are handled inline on the home reactor's
 /// thread, with no mailbox hop; plain-callable handlers run inline too.
 /// Requests are parsed in place over the read buffer; responses of a batch
-/// of pipelined requests leave in one `writev`.
+/// of pipelined requests leave in one `writev`. On a TLS listener the
+/// handshake runs here first (never in the acceptor), bounded by
+/// `tls.handshake_timeout`; HTTP/2 (ALPN `h2`, or h2c with prior
+/// knowledge) is driven by an `h2_connection` this actor owns.
 /// Runs on: its home reactor thread (state is never touched elsewhere).
 class connection : public hosted_actor,
                    public io_handler,
@@ -47,8 +55,11 @@ public:
   responder defer() override;
 
 private:
+  friend class h2_connection;
+
   // What the connection waits for; decides what a timer expiry means.
   enum class phase : uint8_t {
+    handshake, // TLS: the handshake has not completed
     idle,      // keep-alive: no byte of the next request yet
     head,      // reading a request head
     body,      // reading a Content-Length or chunked body
@@ -65,6 +76,11 @@ private:
     void on_timer() override;
   };
 
+  void on_handshake(uint32_t events);
+  void start_protocol(roadrunner::protocol proto);
+  ssize_t read_in(char* buf, size_t len);
+  io::output_queue::result write_out();
+  void close_tls() noexcept;
   void read_input();
   void read_some();
   void process_input();
@@ -185,6 +201,12 @@ private:
   rate_timer rate_;
   timer_node rate_node_;
   caf::strong_actor_ptr self_ref_;
+
+  // TLS (null on plain TCP) and HTTP/2 (null for HTTP/1.1). The driver
+  // goes before the TLS session (members die in reverse order).
+  std::unique_ptr<tls::session> tls_;
+  bool tls_closed_ = false; // close_notify sent (or given up)
+  std::unique_ptr<h2_connection> h2_;
 };
 
 } // namespace roadrunner::detail

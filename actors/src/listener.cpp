@@ -337,6 +337,21 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
       errc::invalid_listener_opt, std::string{"routes"},
       "route " + std::to_string(e.index) + " \"" + e.path + "\"", e.reason);
   }
+  // The TLS context is built once here (validate built one to check the
+  // options and dropped it) and shared by every connection.
+  tls::context_ptr tls_ctx;
+  if (opts.tls) {
+    auto ctx = tls::make_context(*opts.tls, opts.protocols);
+    if (!ctx) {
+      auto err = ctx.error();
+      auto code = err.kind == option_error_kind::invalid_listener_opt
+                    ? errc::invalid_listener_opt
+                    : errc::listener_opt_conflict;
+      return make_error(code, std::move(err.option), std::move(err.value),
+                        std::move(err.reason));
+    }
+    tls_ctx = ctx.value();
+  }
   auto* mod = module::from(sys);
   if (mod == nullptr || mod->num_reactors() == 0)
     return make_error(errc::module_not_loaded,
@@ -367,6 +382,9 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   shared->limits = http1_limits(opts);
   shared->store_routes(table.value());
   shared->stats.max_clients = static_cast<uint64_t>(opts.max_clients);
+  shared->tls = std::move(tls_ctx);
+  shared->h2c = !opts.tls && opts.protocols.size() == 1 &&
+                opts.protocols[0].proto == protocol::http2;
   if (opts.max_concurrent_requests)
     shared->stats.max_concurrent_requests =
       static_cast<uint64_t>(*opts.max_concurrent_requests);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "tls/context.hpp"
 #include <roadrunner/http1/parser.hpp>
 #include <roadrunner/options.hpp>
 #include <roadrunner/router.hpp>
@@ -22,6 +23,11 @@ struct listener_shared {
   listener_options opts;
   http1::limits limits;
   listener_stats stats;
+  /// The TLS context, built once at start and shared read-only by every
+  /// connection on every reactor; null for plain TCP.
+  tls::context_ptr tls;
+  /// Plain TCP with `protocols = [http2]`: h2c with prior knowledge.
+  bool h2c = false;
 
   /// Sends `e` to the telemetry subscriber, if any (never throws).
   void emit(telemetry_event& e) const noexcept {

@@ -2,6 +2,7 @@
 #include <roadrunner/options.hpp>
 
 #include <limits>
+#include <span>
 #include <string>
 
 namespace roadrunner {
@@ -50,22 +51,34 @@ std::optional<option_error> check_protocols(const listener_options& opts) {
   if (seen[0] && seen[1] && !opts.tls)
     return option_error{option_error_kind::listener_opt_conflict, "protocols",
                         raw, "no_h2c_upgrade"};
+  // Every tunable of either entry is 1..2^31-1 (the seed's ranges; the
+  // http2 windows are RFC 9113 6.9.1's maximum).
+  auto in_range = [](int64_t v) { return v >= 1 && v <= max_int31; };
   for (auto& x : xs) {
-    if (x.proto == protocol::http2)
-      return invalid("protocols", raw,
-                     "http2 is not supported yet (TLS/HTTP/2 issue)");
     auto& h = x.http1;
-    auto in_range = [](int64_t v) { return v >= 1 && v <= max_int31; };
-    const std::pair<const char*, int64_t> limits[] = {
+    auto& h2 = x.http2;
+    const std::pair<const char*, int64_t> http1_limits[] = {
       {"max_request_line", h.max_request_line},
       {"max_header_line", h.max_header_line},
       {"max_header_block", h.max_header_block},
       {"max_header_count", h.max_header_count},
     };
+    const std::pair<const char*, int64_t> http2_limits[] = {
+      {"conn_window", h2.conn_window},
+      {"stream_window", h2.stream_window},
+      {"window_refill_threshold", h2.window_refill_threshold},
+      {"max_concurrent_streams", h2.max_concurrent_streams},
+      {"max_header_list_size", h2.max_header_list_size},
+    };
+    bool is_http1 = x.proto == protocol::http1;
+    auto prefix = is_http1 ? " http1." : " http2.";
+    std::span<const std::pair<const char*, int64_t>> limits{http2_limits};
+    if (is_http1)
+      limits = http1_limits;
     for (auto& [key, value] : limits)
       if (!in_range(value))
         return invalid("protocols",
-                       raw + " http1." + key + "=" + std::to_string(value),
+                       raw + prefix + key + "=" + std::to_string(value),
                        std::string{key} + " must be 1..2147483647");
   }
   return std::nullopt;
@@ -138,13 +151,6 @@ std::optional<option_error> validate(const listener_options& opts) {
   if (opts.socket_backlog < 1 || opts.socket_backlog > max_int31)
     return invalid("socket_backlog", std::to_string(opts.socket_backlog),
                    "must be 1..2147483647");
-  // Valid TLS options, but the connection actor does not speak TLS yet:
-  // refuse rather than serve plain HTTP on an HTTPS port. The connection's
-  // TLS integration (issue 6) removes this.
-  if (opts.tls)
-    return invalid("tls", "valid options",
-                   "not served yet: the connection's TLS integration is "
-                   "pending (issue 6)");
   return std::nullopt;
 }
 

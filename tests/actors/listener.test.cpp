@@ -130,8 +130,35 @@ TEST_SUITE("actors.listener") {
            route_list{{"/ok", [](request&) { return response{200}; }},
                       {"/x/*rest/y", [](request&) { return response{200}; }}};
        }},
-      {"protocols", "[http2]",
-       [](listener_options& o) { o.protocols = {protocol::http2}; }},
+      {"protocols", "[http2] http2.conn_window=0",
+       [](listener_options& o) {
+         o.protocols = {protocol::http2};
+         o.protocols[0].http2.conn_window = 0;
+       }},
+      {"protocols", "http2.stream_window=2147483648",
+       [](listener_options& o) {
+         o.protocols = {protocol::http2};
+         o.protocols[0].http2.stream_window = 2147483648LL;
+       }},
+      {"protocols", "http2.window_refill_threshold=-1",
+       [](listener_options& o) {
+         o.protocols = {protocol::http2};
+         o.protocols[0].http2.window_refill_threshold = -1;
+       }},
+      {"protocols", "http2.max_concurrent_streams=0",
+       [](listener_options& o) {
+         o.protocols = {protocol::http2};
+         o.protocols[0].http2.max_concurrent_streams = 0;
+       }},
+      {"protocols", "http2.max_header_list_size=0",
+       [](listener_options& o) {
+         o.protocols = {protocol::http2};
+         o.protocols[0].http2.max_header_list_size = 0;
+       }},
+      {"protocols", "[http2, http2]",
+       [](listener_options& o) {
+         o.protocols = {protocol::http2, protocol::http2};
+       }},
     };
     for (auto& r : rows) {
       auto row_text = std::string{r.option} + " = " + r.value;
@@ -157,6 +184,16 @@ TEST_SUITE("actors.listener") {
     opts.protocols = {protocol::http1, protocol::http2};
     check_rejected(fx, opts, errc::listener_opt_conflict, "protocols",
                    "no_h2c_upgrade");
+  }
+
+  TEST_CASE("[http2] alone on plain TCP starts: h2c with prior knowledge") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.protocols = {protocol::http2};
+    opts.protocols[0].http2.conn_window = 2147483647;
+    opts.protocols[0].http2.max_header_list_size = 1;
+    auto l = fx.start(opts);
+    CHECK(fx.port_of(l) > 0);
   }
 
   TEST_CASE("a port in use fails with listen_failed") {

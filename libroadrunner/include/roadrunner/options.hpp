@@ -101,11 +101,23 @@ struct http1_options {
   int64_t max_header_count = 100;
 };
 
-/// `{http2, Opts}` tunables (seed ranges; HTTP/2 is not supported yet).
+/// `{http2, Opts}` tunables (the seed's names, defaults and ranges). Each
+/// must be 1..2^31-1. HTTP/2 is served over TLS when ALPN picks `h2`, and
+/// as h2c with prior knowledge when `protocols` is exactly `[http2]` on
+/// plain TCP.
 struct http2_options {
+  /// Connection receive-window peak in bytes. Above the RFC's 65535 the
+  /// server sends WINDOW_UPDATE(0, conn_window - 65535) right after its
+  /// SETTINGS. Worst-case buffered upload memory: max_clients x peak.
   int64_t conn_window = 65535;
+  /// Stream receive-window peak in bytes, advertised as
+  /// SETTINGS_INITIAL_WINDOW_SIZE.
   int64_t stream_window = 65535;
+  /// When what a client may still send drops below this many bytes, a
+  /// WINDOW_UPDATE refills the window to its peak.
   int64_t window_refill_threshold = 32768;
+  /// SETTINGS_MAX_CONCURRENT_STREAMS; a stream over it gets
+  /// RST_STREAM(REFUSED_STREAM).
   int64_t max_concurrent_streams = 100;
   /// SETTINGS_MAX_HEADER_LIST_SIZE: decoded request header bytes (name +
   /// value + 32 per field, RFC 9113 6.5.2) -> 431 + RST_STREAM(NO_ERROR).

@@ -507,6 +507,14 @@ size_t session::impl::incomplete_requests() const noexcept {
     }));
 }
 
+submit_result session::impl::expire(int32_t id) {
+  auto* s = find(id);
+  if (s == nullptr || s->complete || s->rejected || s->closed)
+    return submit_result::unknown_stream;
+  reject(*s, 408);
+  return submit_result::ok;
+}
+
 // -- session ------------------------------------------------------------------
 
 session::session(const session_config& cfg, session_callbacks& callbacks)
@@ -578,6 +586,16 @@ size_t session::open_streams() const noexcept {
 
 size_t session::incomplete_requests() const noexcept {
   return impl_->incomplete_requests();
+}
+
+void session::incomplete_streams(std::vector<int32_t>& out) const {
+  for (auto& [id, s] : impl_->streams_)
+    if (!s->complete && !s->rejected)
+      out.push_back(id);
+}
+
+submit_result session::expire(int32_t stream_id) {
+  return impl_->expire(stream_id);
 }
 
 bool session::is_idle() const noexcept {

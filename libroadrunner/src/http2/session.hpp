@@ -204,6 +204,16 @@ public:
   /// a slow-client guard).
   size_t incomplete_requests() const noexcept;
 
+  /// Appends the ids of those streams to `out` (for a per-stream request
+  /// timeout kept by the connection).
+  void incomplete_streams(std::vector<int32_t>& out) const;
+
+  /// Answers an incomplete request with 408 (status only, content-length 0,
+  /// like HTTP/1.1's request_timeout), then RST_STREAM(NO_ERROR) once it is
+  /// out, as for 413 (RFC 9113 8.1). `unknown_stream` when `stream_id` is
+  /// not an incomplete request.
+  submit_result expire(int32_t stream_id);
+
   /// No stream open and no output pending: after `goaway_graceful` the
   /// connection may close now.
   bool is_idle() const noexcept;

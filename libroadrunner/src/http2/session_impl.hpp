@@ -135,6 +135,7 @@ public:
   void terminate(error_code code);
   size_t buffered(int32_t id) const noexcept;
   size_t incomplete_requests() const noexcept;
+  submit_result expire(int32_t id);
 
   nghttp2_session* ng_ = nullptr;
   bool fatal_ = false;

@@ -31,6 +31,18 @@ void output_queue::append_body(std::string&& body) {
   open_ = false;
 }
 
+void output_queue::drop_empty_tail() noexcept {
+  if (!open_ || segments_.empty())
+    return;
+  auto& last = segments_.back();
+  if (last.file || !last.bytes.empty() || (segments_.size() == 1 && offset_))
+    return;
+  if (last.bytes.capacity() > spare_.capacity())
+    spare_ = std::move(last.bytes);
+  segments_.pop_back();
+  open_ = false;
+}
+
 void output_queue::append_file(file_body_ptr file) {
   if (file->length() == 0)
     return;

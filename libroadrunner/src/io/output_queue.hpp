@@ -46,6 +46,11 @@ public:
   /// Appends a file range, sent later with sendfile.
   void append_file(file_body_ptr file);
 
+  /// Drops the open buffer again when nothing was appended to it (for a
+  /// producer that appends straight into `buffer()` and may have had
+  /// nothing to give), so `empty()` stays exact.
+  void drop_empty_tail() noexcept;
+
   /// True when nothing is pending.
   bool empty() const noexcept { return segments_.empty(); }
 

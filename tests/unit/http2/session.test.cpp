@@ -685,6 +685,37 @@ TEST_SUITE("http2.session") {
     CHECK(f.server.is_idle());
   }
 
+  TEST_CASE("expire answers an incomplete request with 408 and "
+            "RST_STREAM(NO_ERROR); complete ones are not touched") {
+    pair_fixture f{small_config()};
+    // Only the headers go out: the request stays incomplete.
+    f.client.upload_held[1] = true;
+    auto slow = f.client.request("POST", "/up", {}, pattern(100));
+    f.pump();
+    CHECK(f.server.incomplete_requests() == 1);
+    std::vector<int32_t> ids;
+    f.server.incomplete_streams(ids);
+    REQUIRE(ids == std::vector<int32_t>{slow});
+    auto done = f.client.request("GET", "/done");
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 1);
+    CHECK(f.server.expire(done) == h2::submit_result::unknown_stream);
+    CHECK(f.server.expire(slow) == h2::submit_result::ok);
+    CHECK(f.server.expire(slow) == h2::submit_result::unknown_stream);
+    f.pump();
+    CHECK(f.client.streams[slow].status == 408);
+    CHECK(f.client.header(slow, "content-length") == "0");
+    bool rst_no_error = false;
+    for (auto& r : f.client.frames_of(NGHTTP2_RST_STREAM))
+      rst_no_error |= r.stream_id == slow && r.error_code == NGHTTP2_NO_ERROR;
+    CHECK(rst_no_error);
+    CHECK(f.server.incomplete_requests() == 0);
+    ids.clear();
+    f.server.incomplete_streams(ids);
+    CHECK(ids.empty());
+    CHECK(f.rec.requests.size() == 1); // no handler for the expired one
+  }
+
   TEST_CASE("a header list over max_header_list_size gets 431 (RFC 9113 "
             "10.5.1) and the connection goes on") {
     auto cfg = small_config();

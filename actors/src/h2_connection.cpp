@@ -1,0 +1,648 @@
+#include "h2_connection.hpp"
+
+#include "connection.hpp"
+#include "request_id.hpp"
+#include <roadrunner/listener.hpp>
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <exception>
+#include <utility>
+
+namespace roadrunner::detail {
+
+namespace {
+
+// Frames taken from the session per write: bounds what waits in the
+// connection's output queue (nghttp2 keeps the rest, bodies stay in the
+// session) and lets a blocked socket stop the producer.
+constexpr size_t output_chunk = 65536;
+
+// The slow-client guard's grace period (as HTTP/1.1).
+constexpr int64_t rate_grace_ms = 1000;
+
+http2::session_config session_config_of(const listener_options& opts) {
+  http2::session_config cfg;
+  for (auto& x : opts.protocols)
+    if (x.proto == protocol::http2)
+      cfg.http2 = x.http2;
+  cfg.max_content_length = static_cast<uint64_t>(opts.max_content_length);
+  return cfg;
+}
+
+} // namespace
+
+h2_connection::h2_connection(connection& conn) : conn_(conn) {
+  main_hook_.owner = this;
+  main_hook_.fn = &h2_connection::on_main_timer;
+  main_.owner = &main_hook_;
+  tick_hook_.owner = this;
+  tick_hook_.fn = &h2_connection::on_tick;
+  tick_.owner = &tick_hook_;
+}
+
+h2_connection::~h2_connection() {
+  // stop() ran on the reactor thread (the connection's teardown): every
+  // timer is disarmed, every exchange voided. The session goes first: its
+  // callbacks point at this object.
+  session_.reset();
+}
+
+void h2_connection::start() {
+  session_ = std::make_unique<http2::session>(
+    session_config_of(conn_.shared_->opts), *this);
+  // RFC 9113 3.4: the client's preface (and SETTINGS) must come within
+  // request_timeout (from the accept for h2c, the handshake for TLS).
+  main_what_ = main_timer::preface;
+  conn_.home().arm(main_, conn_.shared_->opts.request_timeout.count());
+}
+
+// -- I/O ----------------------------------------------------------------------
+
+void h2_connection::on_io(uint32_t events) {
+  if (closed_)
+    return;
+  if ((events & EPOLLERR) != 0) {
+    close();
+    return;
+  }
+  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0)
+    conn_.rdhup_ = true;
+  bool resume = false;
+  if ((events & EPOLLOUT) != 0) {
+    if (conn_.write_blocked_ && !flush_out())
+      return;
+    // A TLS read that wanted to write, or input left in the socket while
+    // output waited: read again (no new edge would announce it).
+    resume = std::exchange(conn_.read_paused_, false);
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 || resume)
+    read_loop();
+  after_event();
+}
+
+void h2_connection::read_loop() {
+  auto& home = conn_.home();
+  while (!closed_ && !peer_eof_) {
+    if (conn_.write_blocked_) {
+      // Backpressure: a client that does not read its responses does not
+      // get more requests served (its bytes stay in the socket).
+      conn_.read_paused_ = true;
+      return;
+    }
+    // nghttp2 keeps partial frames itself: the reactor's scratch buffer is
+    // free again as soon as `feed` returns.
+    auto [buf, cap] = home.scratch();
+    auto n = conn_.read_in(buf, cap);
+    if (n > 0) {
+      auto got = static_cast<size_t>(n);
+      rate_bytes_ += got;
+      if (session_->feed({buf, got}) == http2::feed_result::fatal) {
+        // Bad preface, flood, protocol error: the GOAWAY nghttp2 queued
+        // goes out, then the connection closes.
+        fatal_ = true;
+        pump();
+        close();
+        return;
+      }
+      pump();
+      // Plain TCP, edge-triggered: a short read drained the socket. Not
+      // with TLS (a read returns at most one record), nor after RDHUP.
+      if (!conn_.tls_ && got < cap && !conn_.rdhup_)
+        return;
+      continue;
+    }
+    if (n == 0) {
+      // The client closed its side. HTTP/2 has no half-closed connection
+      // (a client ends with GOAWAY or a close), so it is gone: end the
+      // streams in flight (their handlers hear on_cancel) and close.
+      peer_eof_ = true;
+      close();
+      return;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      close();
+    return;
+  }
+}
+
+void h2_connection::pump() {
+  // Frames out while the socket takes them; never while it is blocked
+  // (nghttp2 holds the frames, the bodies stay in the session).
+  auto& out = conn_.out_;
+  int idle_rounds = 0;
+  while (!closed_ && !conn_.write_blocked_) {
+    if (out.empty()) {
+      if (!session_->want_write() || idle_rounds++ > 1)
+        return;
+      // take_output may report closed streams and room on streamed ones;
+      // their callbacks only queue more frames.
+      session_->take_output(out.buffer(), output_chunk);
+      out.drop_empty_tail();
+      if (out.empty())
+        continue;
+      idle_rounds = 0;
+    }
+    if (!flush_out())
+      return;
+  }
+}
+
+bool h2_connection::flush_out() {
+  // Returns false when the output waits (or the connection closed).
+  auto& out = conn_.out_;
+  auto before = out.pending();
+  switch (conn_.write_out()) {
+  case io::output_queue::result::done:
+    if (conn_.write_blocked_) {
+      conn_.write_blocked_ = false;
+      main_what_ = main_timer::none; // update_timers picks the next one
+      conn_.home().disarm(main_);
+    }
+    return true;
+  case io::output_queue::result::blocked:
+    // A peer that stops reading must not hold the connection forever: the
+    // send deadline (request_timeout) restarts whenever it takes bytes.
+    if (!conn_.write_blocked_ || out.pending() < before) {
+      main_what_ = main_timer::send;
+      conn_.home().arm(main_, conn_.shared_->opts.request_timeout.count());
+    }
+    conn_.write_blocked_ = true;
+    return false;
+  case io::output_queue::result::failed:
+    close();
+    return false;
+  }
+  return false;
+}
+
+void h2_connection::after_event() {
+  if (closed_)
+    return;
+  pump();
+  update_timers();
+  maybe_close();
+}
+
+void h2_connection::maybe_close() {
+  if (closed_ || conn_.write_blocked_ || !conn_.out_.empty())
+    return;
+  bool idle = session_->is_idle();
+  if (fatal_ || (!session_->want_read() && !session_->want_write()) ||
+      (session_->going_away() && idle))
+    close();
+}
+
+void h2_connection::close() {
+  if (closed_)
+    return;
+  if (in_message_) {
+    // Inside a message handler: quit() alone, resume() finalizes.
+    conn_.teardown();
+    conn_.quit();
+  } else {
+    conn_.close_now(); // this object outlives the call (see teardown)
+  }
+}
+
+void h2_connection::stop() noexcept {
+  if (closed_)
+    return;
+  closed_ = true;
+  auto& home = conn_.home();
+  home.disarm(main_);
+  home.disarm(tick_);
+  // Requests still open end here: admission slots back, telemetry, and
+  // their handlers hear on_cancel (a loop handler actor is stopped).
+  auto open = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, st] : open) {
+    home.disarm(st->deadline);
+    try {
+      end(*st, st->status);
+    } catch (...) {
+      // A throwing cancel callback must not stop the teardown.
+    }
+  }
+}
+
+// -- timers -------------------------------------------------------------------
+
+void h2_connection::update_timers() {
+  if (closed_)
+    return;
+  auto& home = conn_.home();
+  auto& opts = conn_.shared_->opts;
+  // The main timer: the send deadline while output waits (armed by
+  // flush_out), the preface deadline, or the idle timeout — only while no
+  // stream is open (upstream F8 timed out open streams).
+  main_timer want = main_timer::none;
+  if (conn_.write_blocked_)
+    want = main_timer::send;
+  else if (!session_->preface_received())
+    want = main_timer::preface;
+  else if (session_->open_streams() == 0)
+    want = main_timer::idle;
+  if (want != main_what_) {
+    main_what_ = want;
+    switch (want) {
+    case main_timer::none:
+      home.disarm(main_);
+      break;
+    case main_timer::preface:
+      home.arm(main_, opts.request_timeout.count());
+      break;
+    case main_timer::idle:
+      // As on HTTP/1.1: request_timeout until the first request, then
+      // keep_alive_timeout between requests.
+      home.arm(main_, conn_.served_ == 0 ? opts.request_timeout.count()
+                                         : opts.keep_alive_timeout.count());
+      break;
+    case main_timer::send:
+      break;
+    }
+  }
+  // Requests arriving: the per-stream request timeout and the slow-client
+  // guard tick while any is incomplete.
+  if (!tick_.armed() && session_->incomplete_requests() > 0)
+    start_request_clock(home.now_ms());
+}
+
+void h2_connection::start_request_clock(int64_t now) {
+  auto& opts = conn_.shared_->opts;
+  rate_start_ms_ = now;
+  rate_bytes_ = 0;
+  first_seen_.clear();
+  ids_.clear();
+  session_->incomplete_streams(ids_);
+  for (auto id : ids_)
+    first_seen_.emplace(id, now);
+  auto interval = opts.rate_check_interval.count();
+  if (auto rt = opts.request_timeout.count(); rt > 0)
+    interval = std::min(interval, rt);
+  conn_.home().arm(tick_, interval);
+}
+
+void h2_connection::on_main_timer() {
+  if (closed_)
+    return;
+  switch (main_what_) {
+  case main_timer::send:    // the peer stopped reading
+  case main_timer::preface: // no client preface in time
+    close();
+    return;
+  case main_timer::idle:
+    // No stream for keep_alive_timeout: say goodbye (RFC 9113 6.8), then
+    // close once the GOAWAY is out.
+    main_what_ = main_timer::none;
+    session_->goaway_graceful();
+    after_event();
+    return;
+  case main_timer::none:
+    return;
+  }
+}
+
+void h2_connection::on_tick() {
+  if (closed_)
+    return;
+  auto& opts = conn_.shared_->opts;
+  auto now = conn_.home().now_ms();
+  ids_.clear();
+  session_->incomplete_streams(ids_);
+  if (ids_.empty()) {
+    first_seen_.clear();
+    return; // the clock starts again with the next incomplete request
+  }
+  // Slow-client guard: while requests arrive, the average since the first
+  // one started must reach min_bytes_per_second after a grace second. As
+  // on HTTP/1.1 the check pauses while our output waits (we stopped
+  // reading) and the connection closes (a GOAWAY first).
+  auto elapsed = now - rate_start_ms_;
+  auto min_rate = static_cast<uint64_t>(opts.min_bytes_per_second);
+  if (min_rate > 0 && !conn_.write_blocked_ && elapsed >= rate_grace_ms &&
+      rate_bytes_ * 1000 < min_rate * static_cast<uint64_t>(elapsed)) {
+    session_->terminate(http2::error_code::enhance_your_calm);
+    fatal_ = true;
+    after_event();
+    return;
+  }
+  // request_timeout per stream, from when the connection first saw it
+  // incomplete (tick granularity): 408 + RST_STREAM(NO_ERROR).
+  auto limit = opts.request_timeout.count();
+  for (auto id : ids_) {
+    auto [it, fresh] = first_seen_.emplace(id, now);
+    if (!fresh && now - it->second >= limit)
+      session_->expire(id);
+  }
+  std::erase_if(first_seen_, [this](const auto& kv) {
+    return std::find(ids_.begin(), ids_.end(), kv.first) == ids_.end();
+  });
+  auto interval = opts.rate_check_interval.count();
+  if (limit > 0)
+    interval = std::min(interval, limit);
+  conn_.home().arm(tick_, interval);
+  after_event();
+}
+
+void h2_connection::stream_state::on_timer() {
+  owner->on_deadline(*this);
+}
+
+void h2_connection::on_deadline(stream_state& st) {
+  // The handler did not answer in time (actor_handler_options::timeout).
+  if (closed_ || st.ended || st.streaming)
+    return;
+  st.status = 504;
+  session_->submit(st.id, response::text(504, "Gateway Timeout"));
+  end(st, 504);
+  after_event();
+}
+
+// -- messages -----------------------------------------------------------------
+
+void h2_connection::on_wake(uint32_t stream_id) {
+  if (closed_)
+    return;
+  auto it = streams_.find(static_cast<int32_t>(stream_id));
+  if (it == streams_.end())
+    return; // the stream is gone (reset, closed): drop it quietly
+  in_message_ = true;
+  apply(*it->second);
+  forget(static_cast<int32_t>(stream_id));
+  after_event();
+  in_message_ = false;
+}
+
+void h2_connection::on_drain(int64_t deadline_ms) {
+  if (closed_)
+    return;
+  in_message_ = true;
+  // GOAWAY(NO_ERROR, last stream id): streams up to it finish, newer ones
+  // are refused (REFUSED_STREAM: safe to retry elsewhere).
+  session_->goaway_graceful();
+  for (auto& [id, st] : streams_)
+    if (!st->ended && st->x)
+      st->x->notify_drain(deadline_ms); // loop handlers end their streams
+  after_event();
+  in_message_ = false;
+}
+
+// -- requests -----------------------------------------------------------------
+
+responder h2_connection::defer() {
+  if (!dispatching_)
+    return responder{};
+  if (!current_x_)
+    current_x_ = std::make_shared<actor_exchange>(
+      &conn_, &conn_.home(), static_cast<uint32_t>(current_id_));
+  return responder{current_x_};
+}
+
+void h2_connection::on_request(int32_t stream_id,
+                               const http1::request_head& head,
+                               std::string_view body) {
+  auto& sh = *conn_.shared_;
+  roadrunner::request req{head, body, conn_.info_};
+  req.request_id(next_request_id());
+  auto started = std::chrono::steady_clock::now();
+  if (sh.opts.telemetry) {
+    auto e = conn_.request_event(req, telemetry_kind::request_start);
+    sh.emit(e);
+  }
+  // Every dispatched stream counts (upstream counted HTTP/1.1 only: F13).
+  sh.stats.requests_served.fetch_add(1, std::memory_order_relaxed);
+  ++conn_.served_;
+  roadrunner::response resp;
+  // Admission (max_concurrent_requests): over the cap 503 + retry-after,
+  // as on HTTP/1.1; the slot is held until the stream's answer is done.
+  bool admitted = sh.stats.try_admit();
+  if (!admitted) {
+    resp = roadrunner::response::text(503, "Service Unavailable");
+    resp.header("retry-after", "1");
+  } else {
+    dispatching_ = true;
+    current_id_ = stream_id;
+    try {
+      auto version = sh.routes_version.load(std::memory_order_acquire);
+      if (version != conn_.routes_version_) {
+        conn_.routes_ = sh.load_routes();
+        conn_.routes_version_ = version;
+      }
+      resp = conn_.routes_->dispatch(req);
+    } catch (const std::exception& ex) {
+      conn_.on_handler_exception(req, ex.what());
+      resp = roadrunner::response::text(500, "Internal Server Error");
+    } catch (...) {
+      conn_.on_handler_exception(req, "unknown exception");
+      resp = roadrunner::response::text(500, "Internal Server Error");
+    }
+    dispatching_ = false;
+  }
+  auto x = std::move(current_x_);
+  // max_keep_alive_requests: after the last one, GOAWAY (the streams in
+  // flight finish; the client opens a new connection for more).
+  if (conn_.served_ >= static_cast<uint64_t>(sh.opts.max_keep_alive_requests))
+    session_->goaway_graceful();
+  if (resp.is_deferred() && x) {
+    auto st = std::make_unique<stream_state>();
+    st->owner = this;
+    st->id = stream_id;
+    st->x = std::move(x);
+    st->extra = resp.fields();
+    st->method = std::string{head.method};
+    st->path = std::string{head.path};
+    st->request_id = std::string{req.request_id()};
+    st->started = started;
+    st->admitted = admitted;
+    st->deadline.owner = st.get();
+    if (sh.opts.body_buffering == body_buffering::manual)
+      st->body = std::string{body}; // served by read_body (see docs)
+    if (auto ms = st->x->deadline(); ms >= 0)
+      conn_.home().arm(st->deadline, ms);
+    auto& ref = *st;
+    streams_[stream_id] = std::move(st);
+    // Operations the handler queued during the call (an answer sent at
+    // once, a stream started and finished): apply them now.
+    apply(ref);
+    forget(stream_id);
+    return;
+  }
+  if (x)
+    x->cancel();          // answered synchronously: the responder is void
+  if (resp.is_deferred()) // deferred without a responder: nobody answers
+    resp = roadrunner::response::text(500, "Internal Server Error");
+  auto status = resp.status();
+  if (session_->submit(stream_id, std::move(resp)) ==
+      http2::submit_result::invalid_response)
+    status = 500;
+  conn_.finish_request(admitted, status, started, req.request_id(), head.method,
+                       head.path);
+}
+
+void h2_connection::apply(stream_state& st) {
+  // Applies what the handler side queued, in order.
+  auto x = st.x; // keeps the exchange alive through the callbacks
+  while (!closed_ && x->take(ops_)) {
+    for (auto& op : ops_) {
+      if (closed_)
+        break;
+      switch (op.what) {
+      case exchange_op::kind::respond: {
+        if (st.ended || st.streaming)
+          break;
+        for (auto& f : st.extra)
+          op.resp.header(std::move(f.name), std::move(f.value));
+        st.status = op.resp.status();
+        if (session_->submit(st.id, std::move(op.resp)) ==
+            http2::submit_result::invalid_response)
+          st.status = 500;
+        end(st, st.status);
+        break;
+      }
+      case exchange_op::kind::start: {
+        if (st.ended || st.streaming)
+          break;
+        for (auto& f : st.extra)
+          op.resp.header(std::move(f.name), std::move(f.value));
+        st.extra.clear();
+        st.status = op.resp.status();
+        conn_.home().disarm(st.deadline); // it was for the answer's start
+        auto r = session_->start_stream(st.id, std::move(op.resp));
+        if (r == http2::submit_result::ok) {
+          st.streaming = true;
+        } else {
+          // A 500 went out instead, or the stream is gone.
+          end(st, r == http2::submit_result::invalid_response ? 500 : 0);
+        }
+        break;
+      }
+      case exchange_op::kind::chunk: {
+        auto n = op.data.size();
+        if (!st.streaming || st.ended) {
+          x->written(n);
+          break;
+        }
+        if (!st.held.empty()) {
+          st.held.push_back(std::move(op.data)); // keep the order
+          break;
+        }
+        // The session's per-stream queue is bounded (max_stream_buffer):
+        // `busy` leaves the data with us until on_stream_writable; the
+        // writer's own limit (stream_writer::limit) bounds what we hold.
+        if (session_->push(st.id, std::move(op.data)) ==
+            http2::submit_result::busy)
+          st.held.push_back(std::move(op.data));
+        else
+          x->written(n);
+        break;
+      }
+      case exchange_op::kind::finish:
+        if (!st.streaming || st.ended)
+          break;
+        st.trailers = std::move(op.trailers);
+        st.finish_pending = true;
+        if (st.held.empty())
+          finish_stream(st);
+        break;
+      case exchange_op::kind::abort:
+      case exchange_op::kind::abandon:
+        if (st.ended)
+          break;
+        if (st.streaming) {
+          // The head is out: cut the body short (RST_STREAM) so the client
+          // can tell the response is incomplete.
+          session_->reset(st.id, http2::error_code::internal_error);
+          end(st, st.status);
+        } else {
+          session_->submit(st.id, response::text(500, "Internal Server Error"));
+          end(st, 500);
+        }
+        break;
+      case exchange_op::kind::read_body: {
+        // HTTP/2 bodies are buffered whole before dispatch (manual mode is
+        // served from that copy): hand out the next piece.
+        auto left = st.body.size() - st.body_pos;
+        auto n = std::min(left, op.max);
+        std::string_view piece{st.body.data() + st.body_pos, n};
+        st.body_pos += n;
+        bool last = st.body_pos == st.body.size();
+        auto cb = std::move(op.cb);
+        cb(piece, last); // may queue more operations (taken next round)
+        if (last)
+          st.body = std::string{};
+        break;
+      }
+      }
+    }
+    ops_.clear();
+  }
+  ops_.clear();
+}
+
+void h2_connection::finish_stream(stream_state& st) {
+  st.finish_pending = false;
+  session_->finish(st.id, std::move(st.trailers));
+  end(st, st.status);
+}
+
+void h2_connection::end(stream_state& st, int status) {
+  // The answer is complete from the handler's side: release the admission
+  // slot, report it, void the responder (its on_close stops a loop
+  // handler). Streamed bytes may still be in the session.
+  if (st.ended)
+    return;
+  st.ended = true;
+  conn_.home().disarm(st.deadline);
+  conn_.finish_request(st.admitted, status, st.started, st.request_id,
+                       st.method, st.path);
+  if (st.x)
+    st.x->cancel();
+}
+
+void h2_connection::forget(int32_t stream_id) {
+  // A stream state is kept while it may still act: an open answer, or
+  // streamed data held back by the session's full buffer.
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end())
+    return;
+  auto& st = *it->second;
+  if (st.ended && st.held.empty() && !st.finish_pending)
+    streams_.erase(it);
+}
+
+void h2_connection::on_stream_closed(int32_t stream_id, http2::error_code) {
+  // The response went out, or the stream was reset (by the client, or by
+  // us): a handler still working hears on_cancel.
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end())
+    return;
+  auto st = std::move(it->second);
+  streams_.erase(it);
+  end(*st, st->status);
+}
+
+void h2_connection::on_stream_writable(int32_t stream_id) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end())
+    return;
+  auto& st = *it->second;
+  while (!st.held.empty()) {
+    auto n = st.held.front().size();
+    if (session_->push(stream_id, std::move(st.held.front())) ==
+        http2::submit_result::busy)
+      break; // the data stays: wait for the next on_stream_writable
+    st.held.pop_front();
+    if (st.x)
+      st.x->written(n); // may run the writer's on_ready
+  }
+  if (st.held.empty() && st.finish_pending)
+    finish_stream(st);
+  forget(stream_id);
+}
+
+} // namespace roadrunner::detail
