@@ -123,8 +123,16 @@ void connection::on_io(uint32_t events) {
     close_now();
     return;
   }
-  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0)
+  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0) {
     rdhup_ = true;
+    if (phase_ == phase::streaming) {
+      // The client left (or half-closed) while a response streams: a loop
+      // handler that writes rarely must not hold the connection, so end
+      // the stream now (its handler sees `closed` / on_cancel).
+      close_now();
+      return;
+    }
+  }
   bool resume = false;
   if ((events & EPOLLOUT) != 0) {
     if (write_blocked_) {
@@ -418,6 +426,8 @@ void connection::process_input() {
       shared_->stats.requests_served.fetch_add(1, std::memory_order_relaxed);
       if (!start_body())
         return;
+      if (!head_complete_)
+        continue; // manual body mode answered it already (dispatch_manual)
     }
     if (phase_ == phase::closed || !body_ready())
       return;
@@ -442,7 +452,7 @@ bool connection::start_body() {
       respond_error(413, "body_too_large");
       return false;
     }
-    if (info_.manual_body)
+    if (info_.manual_body && h.content_length > 0)
       return dispatch_manual();
     // The buffer grows with the bytes that arrive (make_room doubles it),
     // never to a size a client merely announced: 150 heads claiming 10 MiB

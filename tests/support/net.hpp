@@ -48,6 +48,10 @@ struct http_response {
   std::string status_line;
   std::vector<std::pair<std::string, std::string>> headers; // lowercase names
   std::string body;
+  /// Trailer fields of a chunked body (lowercase names).
+  std::vector<std::pair<std::string, std::string>> trailers;
+  /// The chunk sizes of a chunked body, in order (without the last chunk).
+  std::vector<size_t> chunks;
 
   std::optional<std::string> header(std::string_view name) const {
     for (auto& [k, v] : headers)
@@ -165,6 +169,12 @@ public:
     size_t body_len = 0;
     bool no_body = head_request || res.status < 200 || res.status == 204 ||
                    res.status == 304;
+    if (!no_body && res.header("transfer-encoding") == "chunked") {
+      buf_.erase(0, head_end + 4);
+      if (!read_chunked(res, deadline))
+        return std::nullopt;
+      return res;
+    }
     if (!no_body)
       if (auto cl = res.header("content-length"))
         body_len = std::stoul(*cl);
@@ -175,6 +185,61 @@ public:
     res.body = buf_.substr(head_end + 4, body_len);
     buf_.erase(0, total);
     return res;
+  }
+
+  /// Reads one CRLF-terminated line (without the CRLF).
+  std::optional<std::string> read_line(clock_type::time_point deadline) {
+    size_t eol;
+    while ((eol = buf_.find("\r\n")) == std::string::npos)
+      if (fill(deadline) <= 0)
+        return std::nullopt;
+    auto line = buf_.substr(0, eol);
+    buf_.erase(0, eol + 2);
+    return line;
+  }
+
+  /// Decodes a chunked body (strictly: hex sizes, CRLF after each chunk)
+  /// and its trailer section into `res`.
+  bool read_chunked(http_response& res, clock_type::time_point deadline) {
+    for (;;) {
+      auto line = read_line(deadline);
+      if (!line || line->empty())
+        return false;
+      size_t size = 0;
+      for (char c : *line) {
+        int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
+                : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
+                                                            : -1;
+        if (v < 0)
+          return false;
+        size = size * 16 + static_cast<size_t>(v);
+      }
+      if (size == 0)
+        break;
+      while (buf_.size() < size + 2)
+        if (fill(deadline) <= 0)
+          return false;
+      if (buf_.compare(size, 2, "\r\n") != 0)
+        return false;
+      res.body.append(buf_, 0, size);
+      res.chunks.push_back(size);
+      buf_.erase(0, size + 2);
+    }
+    for (;;) {
+      auto line = read_line(deadline);
+      if (!line)
+        return false;
+      if (line->empty())
+        return true;
+      auto colon = line->find(':');
+      if (colon == std::string::npos)
+        return false;
+      auto value = line->substr(colon + 1);
+      while (!value.empty() && value.front() == ' ')
+        value.erase(0, 1);
+      res.trailers.emplace_back(lower(line->substr(0, colon)), value);
+    }
   }
 
   /// True when the server closes the connection (EOF or reset) before the

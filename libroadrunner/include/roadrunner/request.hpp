@@ -178,7 +178,10 @@ public:
   /// (`body_buffering = manual` and the request has a body): pull it with
   /// `responder::read_body`.
   bool body_pending() const noexcept {
-    return conn_->manual_body && head_->framing != http1::body_framing::none;
+    return conn_->manual_body &&
+           (head_->framing == http1::body_framing::chunked ||
+            (head_->framing == http1::body_framing::content_length &&
+             head_->content_length > 0));
   }
 
   /// The Content-Length of the request, when it has one.
