@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <poll.h>
 #include <regex>
@@ -435,6 +436,104 @@ TEST_SUITE("e2e.demo") {
     srv.proc.signal(SIGTERM);
     CHECK(stuck.closed_by_peer(5s)); // not the 60 s drain deadline
     CHECK(srv.proc.wait_exit(10s) == 0);
+  }
+
+  TEST_CASE("handler-actor and streaming routes") {
+    demo_server srv;
+    SUBCASE("/slow answers after the asked time; others go on meanwhile") {
+      std::pair<int, std::string> slow;
+      auto t0 = clock_type::now();
+      std::thread t{[&] { slow = curl({"-i", srv.url("/slow?ms=400")}); }};
+      // While /slow waits on its timer, the same reactors serve others.
+      for (int i = 0; i < 20; ++i) {
+        auto [code, out] = curl({srv.url("/")});
+        CHECK(code == 0);
+        CHECK(out == "Hello, World!");
+      }
+      auto fast_done = clock_type::now() - t0;
+      t.join();
+      auto slow_done = clock_type::now() - t0;
+      REQUIRE(slow.first == 0);
+      CHECK(slow.second.find("HTTP/1.1 200 OK\r\n") == 0);
+      CHECK(slow.second.find("slept 400 ms") != std::string::npos);
+      CHECK(slow_done >= 400ms);
+      CHECK(fast_done < slow_done);
+      auto [code, out] = curl({"-i", srv.url("/slow?ms=nope")});
+      CHECK(out.find("HTTP/1.1 400") == 0);
+    }
+    SUBCASE("/stream is 4 chunks of 4096 bytes") {
+      client c{srv.port};
+      REQUIRE(c.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"));
+      auto r = c.read_response();
+      REQUIRE(r);
+      CHECK(r->header("transfer-encoding") == "chunked");
+      CHECK(r->chunks == std::vector<size_t>{4096, 4096, 4096, 4096});
+      CHECK(r->body == std::string(4096, 'a') + std::string(4096, 'b') +
+                         std::string(4096, 'c') + std::string(4096, 'd'));
+      auto [code, out] = curl({srv.url("/stream")});
+      CHECK(code == 0);
+      CHECK(out.size() == 16384);
+    }
+    SUBCASE("/sse: an event every 100 ms until the client leaves") {
+      auto t0 = clock_type::now();
+      auto [code, out] = curl({"-N", "--max-time", "0.55", srv.url("/sse")});
+      CHECK(code == 28); // curl's own timeout ended it
+      CHECK(out.find("id: 1\ndata: tick 1\n\n") == 0);
+      CHECK(out.find("data: tick 3\n") != std::string::npos);
+      CHECK(out.find("data: tick 9\n") == std::string::npos);
+      CHECK(clock_type::now() - t0 >= 500ms);
+      // The loop handler ended with its client: nothing stays in flight.
+      bool idle = false;
+      for (int i = 0; i < 200 && !idle; ++i) {
+        auto [c2, info] = curl({srv.url("/info")});
+        idle = info.find("\"in_flight\":1,") != std::string::npos;
+        if (!idle)
+          std::this_thread::sleep_for(10ms);
+      }
+      CHECK(idle);
+    }
+    SUBCASE("the new routes list their methods") {
+      auto [code, out] = curl({"-i", "-X", "DELETE", srv.url("/sse")});
+      CHECK(out.find("HTTP/1.1 405") == 0);
+      CHECK(out.find("allow: GET\r\n") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("SIGTERM sends a drain event to /sse clients, then exits") {
+    demo_server srv;
+    client c{srv.port};
+    REQUIRE(c.send("GET /sse HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto deadline = clock_type::now() + 5s;
+    while (c.leftover().find("data: tick 1") == std::string::npos)
+      REQUIRE(c.fill(deadline) > 0);
+    srv.proc.signal(SIGTERM);
+    CHECK(c.closed_by_peer());
+    CHECK(c.leftover().find("event: drain\ndata: server draining\n\n") !=
+          std::string::npos);
+    CHECK(c.leftover().find("\r\n0\r\n\r\n") != std::string::npos);
+    CHECK(srv.proc.wait_exit(10s) == 0);
+  }
+
+  TEST_CASE("--body-buffering=manual: /echo pulls the body in pieces") {
+    demo_server srv{{"--body-buffering=manual"}};
+    std::string big(300000, 'm');
+    for (size_t i = 0; i < big.size(); i += 7)
+      big[i] = static_cast<char>('a' + i % 26);
+    auto path = "/tmp/rr-manual-" + std::to_string(::getpid());
+    {
+      FILE* f = std::fopen(path.c_str(), "wb");
+      REQUIRE(f != nullptr);
+      std::fwrite(big.data(), 1, big.size(), f);
+      std::fclose(f);
+    }
+    auto [code, out] = curl({"--data-binary", "@" + path, srv.url("/echo")});
+    CHECK(code == 0);
+    CHECK(out == big);
+    auto [code2, out2] = curl({"-H", "Transfer-Encoding: chunked",
+                               "--data-binary", "@" + path, srv.url("/echo")});
+    CHECK(code2 == 0);
+    CHECK(out2 == big);
+    std::remove(path.c_str());
   }
 
   TEST_CASE("--drain-timeout bounds the drain on SIGINT") {
