@@ -69,6 +69,8 @@ struct demo_config : roadrunner::system_config {
   int64_t max_header_list_size = h2.max_header_list_size;
   std::string tls_cert;
   std::string tls_key;
+  int64_t tls_handshake_timeout =
+    roadrunner::tls_options{}.handshake_timeout.count();
 
   demo_config() {
     opt_group{custom_options_, "global"}
@@ -109,7 +111,9 @@ struct demo_config : roadrunner::system_config {
       .add(max_header_list_size, "max-header-list-size",
            "http2 decoded header bytes -> 431")
       .add(tls_cert, "tls-cert", "PEM certificate chain file (enables TLS)")
-      .add(tls_key, "tls-key", "PEM private key file");
+      .add(tls_key, "tls-key", "PEM private key file")
+      .add(tls_handshake_timeout, "tls-handshake-timeout",
+           "ms for the TLS handshake, from the accept");
   }
 
   // Builds the listener options; an unknown protocol name is an error.
@@ -164,8 +168,10 @@ struct demo_config : roadrunner::system_config {
       e.http2.max_header_list_size = max_header_list_size;
       o.protocols.push_back(e);
     }
-    if (!tls_cert.empty() || !tls_key.empty())
+    if (!tls_cert.empty() || !tls_key.empty()) {
       o.tls = roadrunner::tls_options{tls_cert, tls_key};
+      o.tls->handshake_timeout = roadrunner::millis{tls_handshake_timeout};
+    }
     return true;
   }
 };

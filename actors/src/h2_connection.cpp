@@ -247,8 +247,12 @@ void h2_connection::update_timers() {
     want = main_timer::preface;
   else if (session_->open_streams() == 0)
     want = main_timer::idle;
-  if (want != main_what_) {
+  // A request served since the idle timer started restarts it (the
+  // stream may have opened and closed between two updates).
+  if (want != main_what_ ||
+      (want == main_timer::idle && idle_served_ != conn_.served_)) {
     main_what_ = want;
+    idle_served_ = conn_.served_;
     switch (want) {
     case main_timer::none:
       home.disarm(main_);

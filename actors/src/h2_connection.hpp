@@ -140,6 +140,7 @@ private:
   timer_hook main_hook_;
   timer_node main_;
   main_timer main_what_ = main_timer::none;
+  uint64_t idle_served_ = 0; // requests served when the idle timer started
   timer_hook tick_hook_;
   timer_node tick_; // every rate_check_interval while requests arrive
   int64_t rate_start_ms_ = 0;
