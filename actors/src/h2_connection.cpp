@@ -72,10 +72,13 @@ void h2_connection::on_io(uint32_t events) {
     conn_.rdhup_ = true;
   bool resume = false;
   if ((events & EPOLLOUT) != 0) {
-    if (conn_.write_blocked_ && !flush_out())
+    if (conn_.write_blocked_)
+      flush_out();
+    if (closed_)
       return;
     // A TLS read that wanted to write, or input left in the socket while
-    // output waited: read again (no new edge would announce it).
+    // output waited: read again (no new edge would announce it). While the
+    // output still waits, read_loop only marks reading as paused again.
     resume = std::exchange(conn_.read_paused_, false);
   }
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 || resume)
@@ -156,7 +159,9 @@ bool h2_connection::flush_out() {
   // Returns false when the output waits (or the connection closed).
   auto& out = conn_.out_;
   auto before = out.pending();
-  switch (conn_.write_out()) {
+  auto res = conn_.write_out();
+  written_ += before - out.pending();
+  switch (res) {
   case io::output_queue::result::done:
     if (conn_.write_blocked_) {
       conn_.write_blocked_ = false;
@@ -247,12 +252,18 @@ void h2_connection::update_timers() {
     want = main_timer::preface;
   else if (session_->open_streams() == 0)
     want = main_timer::idle;
+  else if (conn_.out_.empty() && !session_->want_write() &&
+           session_->send_stalled())
+    want = main_timer::stalled; // h2's own "peer does not read"
   // A request served since the idle timer started restarts it (the
-  // stream may have opened and closed between two updates).
+  // stream may have opened and closed between two updates); so do bytes
+  // the peer took for the stalled timer.
   if (want != main_what_ ||
-      (want == main_timer::idle && idle_served_ != conn_.served_)) {
+      (want == main_timer::idle && idle_served_ != conn_.served_) ||
+      (want == main_timer::stalled && stall_mark_ != written_)) {
     main_what_ = want;
     idle_served_ = conn_.served_;
+    stall_mark_ = written_;
     switch (want) {
     case main_timer::none:
       home.disarm(main_);
@@ -265,6 +276,9 @@ void h2_connection::update_timers() {
       // keep_alive_timeout between requests.
       home.arm(main_, conn_.served_ == 0 ? opts.request_timeout.count()
                                          : opts.keep_alive_timeout.count());
+      break;
+    case main_timer::stalled:
+      home.arm(main_, opts.request_timeout.count());
       break;
     case main_timer::send:
       break;
@@ -296,6 +310,7 @@ void h2_connection::on_main_timer() {
     return;
   switch (main_what_) {
   case main_timer::send:    // the peer stopped reading
+  case main_timer::stalled: // ... or stopped opening its window
   case main_timer::preface: // no client preface in time
     close();
     return;

@@ -101,8 +101,10 @@ private:
     void on_timer() override;
   };
 
-  /// What `main_` is armed for.
-  enum class main_timer : uint8_t { none, preface, idle, send };
+  /// What `main_` is armed for: the client preface, an idle connection,
+  /// output the socket does not take, or response data waiting for a
+  /// flow-control window the peer does not open.
+  enum class main_timer : uint8_t { none, preface, idle, send, stalled };
 
   struct timer_hook : timer_handler {
     h2_connection* owner = nullptr;
@@ -141,6 +143,8 @@ private:
   timer_node main_;
   main_timer main_what_ = main_timer::none;
   uint64_t idle_served_ = 0; // requests served when the idle timer started
+  uint64_t written_ = 0;     // bytes written to the socket
+  uint64_t stall_mark_ = 0;  // written_ when the stalled timer started
   timer_hook tick_hook_;
   timer_node tick_; // every rate_check_interval while requests arrive
   int64_t rate_start_ms_ = 0;

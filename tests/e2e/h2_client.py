@@ -76,9 +76,10 @@ class Stream:
 class Session:
     """Reads frames into per-stream results until a condition holds."""
 
-    def __init__(self, sock, conn):
+    def __init__(self, sock, conn, ack=True):
         self.sock = sock
         self.conn = conn
+        self.ack = ack  # open the windows again as data arrives
         self.streams = {}
         self.goaway = None
         self.eof = False
@@ -130,8 +131,9 @@ class Session:
         elif isinstance(ev, h2.events.DataReceived):
             st = self.stream(ev.stream_id)
             st.body += ev.data
-            self.conn.acknowledge_received_data(
-                ev.flow_controlled_length, ev.stream_id)
+            if self.ack:
+                self.conn.acknowledge_received_data(
+                    ev.flow_controlled_length, ev.stream_id)
         elif isinstance(ev, h2.events.StreamEnded):
             self.stream(ev.stream_id).ended = True
         elif isinstance(ev, h2.events.StreamReset):
@@ -419,6 +421,20 @@ def case_small_window(port, tls):
     say("largest_frame", max(sizes) if sizes else 0)
 
 
+def case_closed_window(port, tls):
+    # /large is one byte more than the default 65535-byte windows and the
+    # client never opens them again: the server closes the connection
+    # after request_timeout (a send deadline, as for a peer not reading).
+    sock = connect(port, tls)
+    s = Session(sock, client(sock), ack=False)
+    s.get(1, "/large")
+    start = time.monotonic()
+    s.wait_eof(8)
+    say("received", len(s.stream(1).body))
+    say("eof", int(s.eof))
+    say("ms", int((time.monotonic() - start) * 1000))
+
+
 def case_alpn(port, tls, offer):
     # A TLS handshake offering `offer` (comma-separated ALPN ids, or
     # "none"); prints the id chosen or the handshake error.
@@ -507,6 +523,7 @@ CASES = {
     "stalled_request": case_stalled_request,
     "concurrent": case_concurrent,
     "small_window": case_small_window,
+    "closed_window": case_closed_window,
     "alpn": case_alpn,
     "h2_without_alpn": case_h2_without_alpn,
     "stall_handshakes": case_stall_handshakes,

@@ -252,6 +252,17 @@ TEST_SUITE("e2e.rfc9113") {
       CHECK(ms >= 450);
       CHECK(ms < 3000);
     }
+    SUBCASE("a client that never opens its flow-control window: closed "
+            "after request_timeout without progress") {
+      demo_server srv{h2c_flags({"--request-timeout=500"})};
+      auto out = h2_case("closed_window", srv.port);
+      CHECK(value_of(out, "received") == "65535");
+      CHECK(value_of(out, "eof") == "1");
+      auto ms = to_long(value_of(out, "ms"));
+      CHECK(ms >= 450);
+      CHECK(ms < 3000);
+      CHECK(info(srv.port, "active_clients") == 1);
+    }
     SUBCASE("a body trickling under min_bytes_per_second: GOAWAY, close") {
       demo_server srv{h2c_flags(
         {"--min-bytes-per-second=1000", "--rate-check-interval=100"})};

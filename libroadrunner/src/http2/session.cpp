@@ -543,6 +543,35 @@ bool session::want_write() const noexcept {
   return impl_->ng_ != nullptr && nghttp2_session_want_write(impl_->ng_) != 0;
 }
 
+bool session::send_stalled() const noexcept {
+  auto* ng = impl_->ng_;
+  if (ng == nullptr)
+    return false;
+  auto conn_window = nghttp2_session_get_remote_window_size(ng);
+  for (auto& [id, s] : impl_->streams_) {
+    if (!s->responded || s->closed || s->no_body)
+      continue;
+    bool pending = false;
+    switch (s->source) {
+    case stream::body_source::buffer:
+      pending = s->buffer_pos < s->buffer.size();
+      break;
+    case stream::body_source::file:
+      pending = s->file_left > 0;
+      break;
+    case stream::body_source::queue:
+      pending = s->queued > 0;
+      break;
+    case stream::body_source::none:
+      break;
+    }
+    if (pending && (conn_window <= 0 ||
+                    nghttp2_session_get_stream_remote_window_size(ng, id) <= 0))
+      return true;
+  }
+  return false;
+}
+
 submit_result session::submit(int32_t stream_id, response&& r) {
   return impl_->submit(stream_id, std::move(r));
 }

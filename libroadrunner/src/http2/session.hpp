@@ -151,6 +151,12 @@ public:
   /// True when `take_output` would append something.
   bool want_write() const noexcept;
 
+  /// True when response data waits only for the peer's flow-control
+  /// window (its connection window or a stream's is used up): a peer that
+  /// never opens it holds the stream forever, so the connection keeps a
+  /// send deadline while this holds. O(open streams).
+  bool send_stalled() const noexcept;
+
   // -- answering ------------------------------------------------------------
 
   /// Answers a request with a buffered response: `:status`, `date`, the

@@ -968,6 +968,7 @@ TEST_SUITE("http2.session") {
     std::string out;
     CHECK(f.server.take_output(out) == 0);
     CHECK(!f.server.is_idle());
+    CHECK(f.server.send_stalled());
     size_t consumed = 0;
     for (int rounds = 0; s.body.size() < body.size() && rounds < 1000;
          ++rounds) {
@@ -983,6 +984,31 @@ TEST_SUITE("http2.session") {
     }
     CHECK(s.body == body);
     CHECK(s.end_stream);
+    CHECK_FALSE(f.server.send_stalled());
+  }
+
+  TEST_CASE("send_stalled: only response data waiting for a window counts") {
+    pair_fixture f{
+      small_config(), {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1000}}, true};
+    // A request not answered yet, and a streamed response with nothing
+    // queued: waiting for the handler, not for the client.
+    auto slow = f.client.request("GET", "/slow");
+    auto streamed = f.client.request("GET", "/stream");
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 2);
+    CHECK(f.server.start_stream(streamed, response{200}) ==
+          h2::submit_result::ok);
+    f.pump();
+    CHECK_FALSE(f.server.send_stalled());
+    // 1000 bytes fit the window; the 1001st waits for the client.
+    CHECK(f.server.push(streamed, pattern(1001)) == h2::submit_result::ok);
+    f.pump();
+    CHECK(f.server.send_stalled());
+    nghttp2_session_consume(f.client.ng, streamed, 1000);
+    f.pump();
+    CHECK_FALSE(f.server.send_stalled());
+    CHECK(f.server.submit(slow, response::text(200, "x")) ==
+          h2::submit_result::ok);
   }
 
   TEST_CASE("streaming with trailers: DATA as pushed, trailers as the last "
