@@ -185,20 +185,24 @@ TEST_SUITE("actors.handlers") {
         }};
       },
       actor_handler_options{.timeout = 200ms});
-    auto dead_actor =
-      fx.sys.spawn([](handler_actor::pointer) -> handler_actor::behavior_type {
+    // Function-based actors get an argument: CAF 0.17 dereferences a null
+    // tuple when it spawns one without (UBSan reports it).
+    auto dead_actor = fx.sys.spawn(
+      [](handler_actor::pointer, int) -> handler_actor::behavior_type {
         return {[](http_request&) { return response::text(200, "alive"); }};
-      });
+      },
+      0);
     caf::anon_send_exit(dead_actor, caf::exit_reason::kill);
     fx.self->wait_for(dead_actor);
     // Dies while it holds the request.
     auto dying = fx.sys.spawn(
-      [](handler_actor::pointer self) -> handler_actor::behavior_type {
+      [](handler_actor::pointer self, int) -> handler_actor::behavior_type {
         return {[self](http_request&) -> caf::result<response> {
           self->quit(caf::exit_reason::user_shutdown);
           return self->make_response_promise<response>();
         }};
-      });
+      },
+      0);
     opts.routes = route_list{
       get("/hello/:name", hello),
       get("/silent", silent),
