@@ -1250,8 +1250,9 @@ void connection::teardown() noexcept {
     h2_->stop(); // ends its open streams; the object lives on (callers)
   if (fd_ >= 0) {
     close_tls();
-    home().remove(fd_, this);
-    io::close_fd(fd_);
+    // The socket is never duplicated: closing it deregisters it from epoll
+    // (no EPOLL_CTL_DEL syscall per connection).
+    home().close_registered(fd_, this);
     fd_ = -1;
   }
   out_.clear();

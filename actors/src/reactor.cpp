@@ -130,6 +130,11 @@ void reactor::remove(int fd, io_handler* handler) {
   removed_.push_back(handler);
 }
 
+void reactor::close_registered(int fd, io_handler* handler) {
+  ::close(fd);
+  removed_.push_back(handler);
+}
+
 void reactor::release_later(caf::strong_actor_ptr ref) {
   releases_.push_back(std::move(ref));
 }

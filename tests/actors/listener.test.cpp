@@ -1,21 +1,27 @@
 #include "fixture.hpp"
+#include "hosted_actor.hpp"
 #include "net.hpp"
 #include <roadrunner/roadrunner.hpp>
 
 #include <caf/exit_reason.hpp>
+#include <caf/sec.hpp>
 #include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <dirent.h>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 using namespace rrtest;
 using namespace roadrunner;
@@ -429,6 +435,109 @@ TEST_SUITE("actors.listener") {
     client late{port};
     REQUIRE(late.send(get_root));
     CHECK(late.read_response());
+  }
+
+} // TEST_SUITE
+
+namespace {
+
+// A hosted actor for the cleanup tests. An int ends it; `get_atom` answers
+// whether its clock is untouched. `timed` arms CAF timeouts first: a receive
+// timeout (`after`) or a request with a finite timeout to a silent actor.
+enum class probe_mode { plain, after_timeout, timed_request };
+
+class probe : public detail::hosted_actor {
+public:
+  probe(caf::actor_config& cfg, detail::reactor* home, probe_mode mode,
+        std::shared_ptr<std::atomic<bool>> gone, caf::actor silent)
+    : detail::hosted_actor(cfg, home), mode_(mode), gone_(std::move(gone)),
+      silent_(std::move(silent)) {}
+
+  ~probe() override { *gone_ = true; }
+
+  caf::behavior make_behavior() override {
+    // caf::duration has no hours: an hour in seconds.
+    constexpr auto hour = std::chrono::seconds(3600);
+    if (mode_ == probe_mode::timed_request)
+      request(silent_, hour, 42).then([](int) {});
+    auto end = [this](int) { quit(); };
+    auto state = [this](caf::get_atom) { return clock_untouched(); };
+    if (mode_ == probe_mode::after_timeout)
+      return {end, state, caf::after(hour) >> [] {}};
+    return {end, state};
+  }
+
+private:
+  probe_mode mode_;
+  std::shared_ptr<std::atomic<bool>> gone_;
+  caf::actor silent_;
+};
+
+// Spawns a probe on reactor 0, checks its clock state, ends it and checks
+// that monitors hear it and that it is destroyed soon (not held by a timeout
+// left on CAF's clock).
+void end_probe(fixture& fx, probe_mode mode, bool untouched) {
+  auto silent = fx.sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  auto* home = &module::from(fx.sys)->reactor_at(0);
+  auto p = fx.sys.spawn<probe>(home, mode, gone, silent);
+  fx.self->monitor(p);
+  bool answered = false;
+  fx.self->request(p, 5s, caf::get_atom::value)
+    .receive(
+      [&](bool x) {
+        answered = true;
+        CHECK(x == untouched);
+      },
+      [&](caf::error& err) { FAIL(fx.sys.render(err)); });
+  REQUIRE(answered);
+  // A request queued behind the message that ends it is answered with an
+  // error, not dropped.
+  caf::anon_send(p, 1);
+  bool bounced = false;
+  fx.self->request(p, 5s, caf::get_atom::value)
+    .receive([&](bool) {},
+             [&](caf::error& err) {
+               bounced = err == caf::sec::request_receiver_down;
+             });
+  CHECK(bounced);
+  bool down = false;
+  fx.self->receive([&](caf::down_msg& dm) { down = dm.source == p; },
+                   caf::after(5s) >> [] {});
+  CHECK(down);
+  p = nullptr;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!*gone && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  CHECK(gone->load());
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+}
+
+} // namespace
+
+TEST_SUITE("actors.hosted") {
+
+  TEST_CASE("a hosted actor that armed no CAF timeout ends like any actor") {
+    fixture fx;
+    auto before = fx.sys.registry().running();
+    end_probe(fx, probe_mode::plain, true);
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (fx.sys.registry().running() > before &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(5ms);
+    CHECK(fx.sys.registry().running() <= before);
+  }
+
+  TEST_CASE("a hosted actor with a receive timeout has it cancelled on exit") {
+    // Skipping the clock here would keep the actor alive for an hour: the
+    // clock holds a strong reference until the timeout fires.
+    fixture fx;
+    end_probe(fx, probe_mode::after_timeout, false);
+  }
+
+  TEST_CASE("a hosted actor with a timed request has it cancelled on exit") {
+    fixture fx;
+    end_probe(fx, probe_mode::timed_request, false);
   }
 
 } // TEST_SUITE
