@@ -216,6 +216,27 @@ def case_get(port, tls, path="/", count="1"):
             say("header", k, v)
 
 
+def case_post(port, tls, size, path="/echo"):
+    # A POST of `size` bytes; the server may answer before the body is all
+    # sent (413) and reset the rest with NO_ERROR (RFC 9113 8.1).
+    sock = connect(port, tls)
+    s = Session(sock, client(sock))
+    body = b"x" * int(size)
+    s.get(1, path, "POST", extra=[("content-length", size)], end=False)
+    sent = 0
+    while sent < len(body) and s.stream(1).status is None:
+        n = min(len(body) - sent, s.conn.local_flow_control_window(1), 16384)
+        if n > 0:
+            s.conn.send_data(1, body[sent:sent + n],
+                             end_stream=sent + n == len(body))
+            s.send()
+            sent += n
+        s.pump(lambda x: x.stream(1).status is not None, 0.05 if n else 1)
+    s.pump(s.done(1))
+    say("status", s.stream(1).status, "reset", s.stream(1).reset)
+    say("len", len(s.stream(1).body))
+
+
 def case_flow_control(port, tls):
     # The server advertised a stream window of 1000 (--stream-window): a
     # 5000-byte DATA frame breaks it (RFC 9113 6.9.1) -> RST_STREAM
@@ -511,6 +532,7 @@ def case_stall_handshakes(port, tls, n, mode="hello"):
 CASES = {
     "bad_preface": case_bad_preface,
     "get": case_get,
+    "post": case_post,
     "flow_control": case_flow_control,
     "headers": case_headers,
     "malformed": case_malformed,
