@@ -61,6 +61,25 @@ TEST_SUITE("io.output_queue") {
     CHECK(sp.drain() == expected);
   }
 
+  TEST_CASE("drop_empty_tail undoes an open buffer nothing was appended to") {
+    socket_pair sp;
+    output_queue q;
+    q.buffer(); // a producer that had nothing to give (HTTP/2 take_output)
+    CHECK_FALSE(q.empty());
+    q.drop_empty_tail();
+    CHECK(q.empty());
+    // A buffer with bytes, or an empty one behind a body, is kept in order.
+    q.append_body(std::string(5000, 'b'));
+    q.buffer();
+    q.drop_empty_tail();
+    q.buffer() += "tail";
+    q.drop_empty_tail();
+    CHECK(q.pending() == 5004);
+    CHECK(q.flush(sp.writer) == output_queue::result::done);
+    CHECK(sp.drain() == std::string(5000, 'b') + "tail");
+    CHECK(q.empty());
+  }
+
   TEST_CASE("a full send buffer blocks, and the rest follows after a drain") {
     socket_pair sp;
     output_queue q;
