@@ -15,4 +15,11 @@ if(ROADRUNNER_SANITIZERS)
   add_compile_options(${_san_flags} -fno-omit-frame-pointer
                       -fno-sanitize-recover=all)
   add_link_options(${_san_flags})
+  if("undefined" IN_LIST _san_list)
+    # CAF 0.17's intrusive mailbox queues downcast their sentinel node to
+    # mailbox_element (task_queue::promote); any of our code that instantiates
+    # them (hosted_actor::cleanup closes the mailbox) trips UBSan's vptr
+    # check on CAF's own header code. Every other UB check stays on.
+    add_compile_options(-fno-sanitize=vptr)
+  endif()
 endif()
