@@ -717,8 +717,13 @@ void connection::on_wake() {
     process_input();
   if (phase_ == phase::closed)
     return;
-  read_paused_ = false;
-  read_input();
+  // Read only if input was left in the socket meanwhile (read_paused_):
+  // otherwise the last read drained it and a new arrival raises a new edge.
+  // Saves a read() -> EAGAIN per deferred request.
+  if (std::exchange(read_paused_, false))
+    read_input();
+  else
+    flush();
 }
 
 bool connection::apply_exchange() {

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace rrtest;
 using namespace roadrunner;
@@ -152,6 +153,51 @@ TEST_SUITE("actors.connection") {
     auto head_end = got.find("\r\n\r\n");
     REQUIRE(head_end != std::string::npos);
     CHECK(got.size() - head_end - 4 == (8u << 20));
+  }
+
+  TEST_CASE("requests sent while a deferred answer is pending are served") {
+    // After a deferred answer the connection reads the socket again only
+    // if bytes arrived meanwhile (it skips a read that would find none):
+    // a request that arrives in its own segment during the wait, and one
+    // sent after the answer, must both be served.
+    fixture fx;
+    struct joiner {
+      std::vector<std::thread> ts;
+      ~joiner() {
+        for (auto& t : ts)
+          t.join();
+      }
+    } threads; // joined before fx goes, also when a check fails
+    auto opts = fixture::loopback();
+    opts.routes = [&threads](request& req) {
+      if (req.path() != "/later")
+        return response::text(200, "now");
+      auto reply = req.defer();
+      threads.ts.emplace_back([reply] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        reply.send(response::text(200, "later"));
+      });
+      return response::deferred();
+    };
+    auto l = fx.start(opts);
+    client c{fx.port_of(l)};
+    REQUIRE(c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(c.send(get_root)); // arrives while /later waits
+    auto a = c.read_response();
+    auto b = c.read_response();
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(a->body == "later");
+    CHECK(b->body == "now");
+    REQUIRE(c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto again = c.read_response();
+    REQUIRE(again);
+    CHECK(again->body == "later");
+    REQUIRE(c.send(get_root)); // after the answer: a fresh edge
+    auto last = c.read_response();
+    REQUIRE(last);
+    CHECK(last->body == "now");
   }
 
 } // TEST_SUITE
