@@ -11,10 +11,14 @@
 #   PINNED             1: pin servers to CPU 1 and clients to CPU 0
 #   STARTUP_TIMEOUT    seconds to wait for a server to come up
 #   NGINX_WORKER_CONNECTIONS (default 1024), NGINX_KEEPALIVE_TIMEOUT
-#                      (default 75s): substituted into nginx/hello.conf.in
-# Globals set: PIN_SERVER, PIN_CLIENT (setup_pinning); RR_PID, RR_PORT
-# (start_roadrunner); NGINX_PID, NGINX_PORT (start_nginx); OPENLOOP
-# (build_openloop).
+#                      (default 75s): substituted into the nginx template
+#   NGINX_CONF_IN      the nginx template (default nginx/hello.conf.in)
+#   NGINX_SED          array of extra sed expressions for the template
+#   RR_KEEPALIVE_CHECK 0: start_roadrunner skips its HTTP/1.1 keep-alive
+#                      check (a demo that speaks only h2c); default 1
+# Globals set: PIN_SERVER, PIN_CLIENT (setup_pinning); RR_PID, RR_PORT,
+# RR_SCHEME (start_roadrunner); NGINX_PID, NGINX_PORT (start_nginx);
+# H2O_PID (start_h2o); OPENLOOP (build_openloop).
 
 # setup_pinning -- PIN_SERVER / PIN_CLIENT prefixes: taskset on CPU 1 / 0
 # when PINNED, else empty.
@@ -87,28 +91,31 @@ raise_fd_limit() {
 # rss_kib PID -- resident set size of PID in KiB (VmRSS).
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# check_keepalive NAME PORT -- a second request must reuse the connection.
+# check_keepalive NAME PORT [SCHEME] -- a second request must reuse the
+# connection (SCHEME http, the default, or https: any certificate).
 check_keepalive() {
-  local url="http://127.0.0.1:$2/" conns
+  local url="${3:-http}://127.0.0.1:$2/" conns
   # Two transfers in one curl call: the second must not open a new connection.
-  conns=$(curl -sS --max-time 5 -o /dev/null -o /dev/null \
+  conns=$(curl -ksS --max-time 5 -o /dev/null -o /dev/null \
     -w '%{num_connects} ' "$url" "$url") || die "$1: keep-alive check failed"
   [[ $conns == "1 0 " ]] ||
     die "$1: connection not kept alive (new connections per request: $conns)"
 }
 
 # start_roadrunner -- starts RR_DEMO on an ephemeral port of 127.0.0.1 with
-# one reactor and RR_EXTRA, pinned to the server CPU; sets RR_PID, RR_PORT.
+# one reactor and RR_EXTRA, pinned to the server CPU; sets RR_PID, RR_PORT
+# and RR_SCHEME (http, or https when RR_EXTRA enables TLS).
 start_roadrunner() {
-  local i port=""
+  local i port="" line
   log "starting $RR_DEMO --port=0 --bind=127.0.0.1 --reactors=1 ${RR_EXTRA[*]}"
   spawn "${PIN_SERVER[@]}" "$RR_DEMO" --port=0 --bind=127.0.0.1 --reactors=1 \
     "${RR_EXTRA[@]}" >"$TMP/rr.out" 2>"$TMP/rr.err"
   RR_PID=$SPAWNED_PID
   # The demo prints exactly one start line with the kernel-chosen port.
   for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
-    port=$(sed -nE 's#^roadrunner-demo listening on http://127\.0\.0\.1:([0-9]+)$#\1#p' \
+    line=$(sed -nE 's#^roadrunner-demo listening on (https?)://127\.0\.0\.1:([0-9]+)$#\1 \2#p' \
       "$TMP/rr.out" | head -n1)
+    port=${line#* }
     [[ -n $port ]] && break
     kill -0 "$RR_PID" 2>/dev/null ||
       die "roadrunner-demo exited during start-up: $(tail -n5 "$TMP/rr.err")"
@@ -119,35 +126,83 @@ start_roadrunner() {
   # taskset -c at exec time already pins every thread; -a re-applies it to
   # all current threads in case the binary changes its own affinity.
   if ((PINNED)); then taskset -apc 1 "$RR_PID" >/dev/null; fi
-  RR_PORT=$port
-  check_keepalive roadrunner "$RR_PORT"
-  log "roadrunner up on http://127.0.0.1:$RR_PORT/"
+  RR_PORT=$port RR_SCHEME=${line%% *}
+  if ((${RR_KEEPALIVE_CHECK:-1})); then check_keepalive roadrunner "$RR_PORT" "$RR_SCHEME"; fi
+  log "roadrunner up on $RR_SCHEME://127.0.0.1:$RR_PORT/"
 }
 
-# start_nginx -- starts nginx (one process, nginx/hello.conf.in) on a free
-# port of 127.0.0.1, pinned to the server CPU; sets NGINX_PID, NGINX_PORT.
+# wait_answering NAME PID URL LOG... -- waits up to STARTUP_TIMEOUT s until
+# URL answers; dies with the tail of the LOG files if PID exits first.
+wait_answering() {
+  local name=$1 pid=$2 url=$3 i
+  shift 3
+  for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null ||
+      die "$name exited during start-up: $(cat "$@" 2>/dev/null | tail -n5)"
+    curl -s --max-time 1 -o /dev/null "$url" && return 0
+    sleep 0.1
+  done
+  die "$name not answering within ${STARTUP_TIMEOUT}s"
+}
+
+# start_nginx -- starts nginx (one process, NGINX_CONF_IN, by default
+# nginx/hello.conf.in) on a free port of 127.0.0.1 (its plain HTTP/1.1
+# listener, @PORT@), pinned to the server CPU; sets NGINX_PID, NGINX_PORT.
 start_nginx() {
-  local i port
+  local port
   port=$(free_port) || die "could not find a free port for nginx"
+  # shellcheck disable=SC2153 # NGINX_SED: optional, set by the caller
   sed -e "s#@PREFIX@#$TMP#g" -e "s#@PORT@#$port#g" \
     -e "s#@WORKER_CONNECTIONS@#${NGINX_WORKER_CONNECTIONS:-1024}#g" \
     -e "s#@KEEPALIVE_TIMEOUT@#${NGINX_KEEPALIVE_TIMEOUT:-75s}#g" \
-    "$SCRIPT_DIR/nginx/hello.conf.in" >"$TMP/nginx.conf"
+    "${NGINX_SED[@]}" "${NGINX_CONF_IN:-$SCRIPT_DIR/nginx/hello.conf.in}" >"$TMP/nginx.conf"
   log "starting nginx -c $TMP/nginx.conf (port $port)"
   # master_process off: this single process is the worker.
   spawn "${PIN_SERVER[@]}" nginx -c "$TMP/nginx.conf" -p "$TMP/" -e "$TMP/error.log" \
     >"$TMP/nginx.out" 2>&1
   NGINX_PID=$SPAWNED_PID
-  for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
-    kill -0 "$NGINX_PID" 2>/dev/null ||
-      die "nginx exited during start-up: $(cat "$TMP/nginx.out" "$TMP/error.log" 2>/dev/null | tail -n5)"
-    curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$port/" && break
-    sleep 0.1
-  done
-  ((i < STARTUP_TIMEOUT * 10)) || die "nginx not answering within ${STARTUP_TIMEOUT}s"
+  wait_answering nginx "$NGINX_PID" "http://127.0.0.1:$port/" "$TMP/nginx.out" "$TMP/error.log"
   NGINX_PORT=$port
   check_keepalive nginx "$NGINX_PORT"
   log "nginx up on http://127.0.0.1:$NGINX_PORT/"
+}
+
+# start_h2o CERT KEY -- starts h2o (h2o/hello.conf.in: one worker thread,
+# h2c and HTTP/1.1 on H2O_PORT, TLS on H2O_TLS_PORT with CERT / KEY) on
+# free ports of 127.0.0.1, pinned to the server CPU (its helper processes
+# inherit the pinning); sets H2O_PID (also added to EXTRA_PIDS, see
+# install_cleanup), H2O_PORT, H2O_TLS_PORT.
+start_h2o() {
+  local user_line=""
+  H2O_PORT=$(free_port) || die "could not find a free port for h2o"
+  H2O_TLS_PORT=$H2O_PORT
+  while [[ $H2O_TLS_PORT == "$H2O_PORT" ]]; do
+    H2O_TLS_PORT=$(free_port) || die "could not find a free port for h2o"
+  done
+  printf 'Hello, World!' >"$TMP/hello.txt"
+  if (($(id -u) == 0)); then user_line="user: root"; fi
+  sed -e "s#@PREFIX@#$TMP#g" -e "s#@PORT@#$H2O_PORT#g" -e "s#@TLS_PORT@#$H2O_TLS_PORT#g" \
+    -e "s#@CERT@#$1#g" -e "s#@KEY@#$2#g" -e "s#@USER_LINE@#$user_line#" \
+    "$SCRIPT_DIR/h2o/hello.conf.in" >"$TMP/h2o.conf"
+  h2o -t -c "$TMP/h2o.conf" >"$TMP/h2o.out" 2>&1 ||
+    die "h2o refuses $TMP/h2o.conf: $(tail -n5 "$TMP/h2o.out")"
+  log "starting h2o -c $TMP/h2o.conf (ports $H2O_PORT, $H2O_TLS_PORT)"
+  spawn "${PIN_SERVER[@]}" h2o -c "$TMP/h2o.conf" >"$TMP/h2o.out" 2>&1
+  H2O_PID=$SPAWNED_PID
+  EXTRA_PIDS+=("$H2O_PID") # stopped by install_cleanup's trap
+  wait_answering h2o "$H2O_PID" "http://127.0.0.1:$H2O_PORT/" "$TMP/h2o.out" "$TMP/h2o-error.log"
+  log "h2o up on http://127.0.0.1:$H2O_PORT/ and https://127.0.0.1:$H2O_TLS_PORT/"
+}
+
+# tree_ticks PID -- cpu_ticks of PID and of all its live descendants (h2o
+# forks helpers: its key-operation process does the handshakes' signatures).
+tree_ticks() {
+  local total c f
+  total=$(cpu_ticks "$1") || return 1
+  for f in /proc/"$1"/task/*/children; do
+    for c in $(<"$f"); do total=$((total + $(tree_ticks "$c" || echo 0))); done
+  done
+  echo "$total"
 }
 
 # server_active NAME PORT -- the server's own count of open client
