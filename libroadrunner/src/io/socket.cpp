@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 namespace roadrunner::io {
@@ -74,6 +75,18 @@ uint16_t local_port(int fd) noexcept {
   return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
 }
 
+size_t format_ipv4(uint32_t network_order, char* out) noexcept {
+  unsigned char octets[4];
+  std::memcpy(octets, &network_order, sizeof(octets));
+  char* p = out;
+  for (size_t i = 0; i < 4; ++i) {
+    if (i > 0)
+      *p++ = '.';
+    p = std::to_chars(p, out + 15, static_cast<unsigned>(octets[i])).ptr;
+  }
+  return static_cast<size_t>(p - out);
+}
+
 int accept_connection(int listen_fd, peer_address& peer) noexcept {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
@@ -84,9 +97,11 @@ int accept_connection(int listen_fd, peer_address& peer) noexcept {
   char text[INET6_ADDRSTRLEN] = {};
   if (ss.ss_family == AF_INET) {
     auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
+    peer.ip.assign(text, format_ipv4(v4->sin_addr.s_addr, text));
     peer.port = ntohs(v4->sin_port);
-  } else if (ss.ss_family == AF_INET6) {
+    return fd;
+  }
+  if (ss.ss_family == AF_INET6) {
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
     inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
     peer.port = ntohs(v6->sin6_port);

@@ -2,6 +2,7 @@
 
 #include <roadrunner/request.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -16,6 +17,12 @@ int listen_tcp(const std::string& address, int port, int backlog,
 
 /// The local port a bound socket listens on (0 on error).
 uint16_t local_port(int fd) noexcept;
+
+/// Writes the dotted-quad text of the IPv4 address `network_order` (as in
+/// `in_addr::s_addr`) to `out`, which must hold 15 characters; returns the
+/// length. accept_connection uses it rather than inet_ntop, whose sprintf
+/// cost about 1 700 instructions per accepted connection (callgrind).
+size_t format_ipv4(uint32_t network_order, char* out) noexcept;
 
 /// Accepts one connection as a non-blocking, close-on-exec socket and fills
 /// `peer`. Returns the fd, or -1 with errno set (EAGAIN when none is
