@@ -355,12 +355,6 @@ spread() {
   printf '%s [%s..%s]' "$(fmt "$3" "$(median "${v[@]}")")" \
     "$(fmt "$3" "$(minimum "${v[@]}")")" "$(fmt "$3" "$(maximum "${v[@]}")")"
 }
-med() {
-  local -n arr=$2
-  local -a v
-  read -r -a v <<<"${arr[$1]:-}"
-  if ((${#v[@]})); then median "${v[@]}"; else echo n/a; fi
-}
 # ratio SCEN ARRAY -- roadrunner median / nginx median.
 ratio() {
   local a b

@@ -119,9 +119,6 @@ declare -A ACH=() P50=() P99=() P999=() PMAX=() US=() CCPU=() BAD=() SD99=()
 RUN_LINES=()
 FAILED=0
 
-# kv LINE KEY -- the value of KEY=... in a RESULT line.
-kv() { sed -nE "s/.*(^| )$2=([^ ]+).*/\\2/p" <<<"$1"; }
-
 measure() { # NAME PID PORT PCT RATE RUN
   local name=$1 pid=$2 port=$3 pct=$4 rate=$5 run=$6 key="$4:$1"
   local out=$TMP/ol.$1.$4.$6.txt t0 t1 res us bad rc=0
@@ -154,12 +151,6 @@ for pct in "${RATE_PCTS[@]}"; do
 done
 
 # --- report -------------------------------------------------------------------------
-med() { # KEY ARRAY
-  local -n arr=$2
-  local -a v
-  read -r -a v <<<"${arr[$1]:-}"
-  if ((${#v[@]})); then median "${v[@]}"; else echo n/a; fi
-}
 ms() { fmt '%.3f' "$(calc "$1 / 1000")"; } # µs -> ms
 range_ms() { # KEY ARRAY -> "[min..max]" of µs values, in ms
   local -n arr=$2

@@ -344,9 +344,12 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
     return response::deferred();
   });
   add("/sse", {"GET"}, roadrunner::loop_handler<sse_actor>(sys, sse_handler));
-  // The hello route served by a handler actor: hosted on the reactors
-  // (no thread hop), and one on CAF's scheduler (a hop each way), to
-  // measure what a handler actor costs over the plain callable of "/".
+  // The hello answer three ways, next to each other in the route list (so
+  // routing costs about the same): a plain callable, a handler actor hosted
+  // on the reactors (no thread hop), and one on CAF's scheduler (a hop each
+  // way). benchmarks/handler_actor.sh compares them.
+  add("/hello/plain", {"GET"},
+      [](request&) { return response::text(200, "Hello, World!"); });
   auto hello_actor = [](roadrunner::handler_actor::pointer)
     -> roadrunner::handler_actor::behavior_type {
     return {[](roadrunner::http_request&) {

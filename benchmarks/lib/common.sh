@@ -90,6 +90,21 @@ busy_ticks() {
   echo "$((total - f[4] - f[5])) $total"
 }
 
+# wait_quiet MAX_PCT MAX_SECONDS -- waits until the whole machine was at
+# most MAX_PCT % busy over one second (other sessions' builds, say), or
+# MAX_SECONDS passed; prints the last busy % measured, for the report.
+# MAX_PCT 0: no waiting, one measurement.
+wait_quiet() {
+  local start=$SECONDS pct
+  while :; do
+    pct=$(busy_pct 1)
+    if (($1 == 0 || pct <= $1 || SECONDS - start >= $2)); then
+      echo "$pct"
+      return 0
+    fi
+  done
+}
+
 # busy_pct SECONDS -- prints how busy the whole machine (all CPUs) was over
 # the next SECONDS, in percent. Used to flag noisy neighbours.
 busy_pct() {
@@ -109,6 +124,19 @@ median() {
 }
 minimum() { printf '%s\n' "$@" | sort -g | head -n1; }
 maximum() { printf '%s\n' "$@" | sort -g | tail -n1; }
+
+# med KEY ARRAY -- median of the space-separated values stored under KEY in
+# the associative array named ARRAY (one value per run); n/a when none.
+med() {
+  local -n arr=$2
+  local -a v
+  read -r -a v <<<"${arr[$1]:-}"
+  if ((${#v[@]})); then median "${v[@]}"; else echo n/a; fi
+}
+
+# kv LINE KEY -- the value of KEY=... in a line of key=value pairs (the
+# open-loop client's RESULT line).
+kv() { sed -nE "s/.*(^| )$2=([^ ]+).*/\\2/p" <<<"$1"; }
 
 # calc EXPR -- evaluates a floating-point awk expression and prints it. The
 # parentheses matter: a bare `print a > b` would be a redirection to file b.

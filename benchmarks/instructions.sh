@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# instructions.sh -- user-space instructions per request of roadrunner-demo,
+# counted by valgrind (callgrind): a figure that does not move when other
+# processes load the machine, for comparing code changes on a busy host
+# where CPU time per request drifts by tens of percent.
+#
+# Usage: benchmarks/instructions.sh [--no-build] [--markdown]
+#
+#   --no-build   reuse build-release/examples/roadrunner-demo
+#   --markdown   print the report as Markdown (for docs/benchmarks.md)
+#
+# Method: the demo (--reactors=1) runs under `valgrind --tool=callgrind`;
+# per scenario, curl sends WARM requests, the counters are zeroed
+# (callgrind_control -z), curl sends N requests one after the other, and
+# the counters are dumped (callgrind_control -d): instructions / N. All
+# threads are counted (reactor, CAF scheduler workers, CAF's clock). Only
+# user space: the kernel's share (syscalls, TCP) is not in the figure, so
+# compare syscall counts separately (strace -c). Requests go one at a time,
+# so per-request costs that batch under concurrent load (epoll_wait) are
+# counted in full. Valgrind runs one thread at a time: a scheduler worker
+# that polls for work (CAF's work stealing) spends instructions that CPU
+# time would show as well.
+#
+# Scenarios (SCENARIOS, default all):
+#   plain      GET /?i over one keep-alive connection (plain callable)
+#   hplain     GET /hello/plain?i (plain callable next to the actor routes
+#              in the demo's route list: the reference for the two below)
+#   actor      GET /hello/actor?i (handler actor hosted on the reactor)
+#   scheduler  GET /hello/scheduler?i (handler actor on CAF's scheduler)
+#   newconn    GET /?i with "Connection: close": a connection per request
+#
+# Environment: N=2000, WARM=200, RR_DEMO, RR_FLAGS (extra demo flags).
+# Progress on stderr, report on stdout; only 127.0.0.1 is used.
+
+set -euo pipefail
+export LC_ALL=C
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+source "$SCRIPT_DIR/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
+source "$SCRIPT_DIR/lib/servers.sh"
+
+START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+record_command "SCENARIOS N WARM RR_DEMO RR_FLAGS" "$0" "$@"
+
+BUILD=1 PINNED=0 MARKDOWN=0
+for a in "$@"; do
+  common_option "$a" "$0" || die "unknown option: $a (see --help)"
+done
+read -r -a SCEN <<<"${SCENARIOS:-plain hplain actor scheduler newconn}"
+N=${N:-2000}
+WARM=${WARM:-200}
+RR_DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
+read -r -a RR_EXTRA <<<"${RR_FLAGS:-}"
+for v in N WARM; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
+done
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rr-instr.XXXXXX")
+install_cleanup
+
+ensure_tools valgrind:valgrind valgrind:callgrind_control curl:curl
+if ((BUILD)); then build_demo; fi
+check_demo_binary
+
+log "starting $RR_DEMO under callgrind"
+spawn valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" \
+  "$RR_DEMO" --port=0 --bind=127.0.0.1 --reactors=1 "${RR_EXTRA[@]}" \
+  >"$TMP/rr.out" 2>"$TMP/rr.err"
+RR_PID=$SPAWNED_PID
+line=$(wait_line "$TMP/rr.out" 'listening on http://127\.0\.0\.1:[0-9]+$' 120) ||
+  die "the demo did not start under valgrind: $(tail -n5 "$TMP/rr.err")"
+PORT=${line##*:}
+
+# url SCENARIO -- the glob URL and extra curl arguments of a scenario.
+url() {
+  local base="http://127.0.0.1:$PORT"
+  case $1 in
+    plain) echo "$base/?[1-COUNT]" ;;
+    hplain) echo "$base/hello/plain?[1-COUNT]" ;;
+    actor) echo "$base/hello/actor?[1-COUNT]" ;;
+    scheduler) echo "$base/hello/scheduler?[1-COUNT]" ;;
+    newconn) echo "$base/?[1-COUNT]" ;;
+    *) die "unknown scenario $1" ;;
+  esac
+}
+
+# send SCENARIO COUNT -- COUNT requests, one at a time; checks every answer.
+send() {
+  local u extra=() got
+  u=$(url "$1")
+  [[ $1 == newconn ]] && extra=(-H "Connection: close")
+  got=$(curl -sS --max-time 600 "${extra[@]}" -w '%{http_code}\n' -o /dev/null \
+    "${u/COUNT/$2}" | grep -c '^200$') || true
+  [[ $got == "$2" ]] || die "$1: $got of $2 requests answered 200"
+}
+
+# dump_total -- dumps the counters; sets TOTAL to the instructions counted
+# since the last zeroing (dump N goes to cg.out.N).
+DUMPS=0
+dump_total() {
+  callgrind_control -d "$RR_PID" >/dev/null
+  DUMPS=$((DUMPS + 1))
+  local f=$TMP/cg.out.$DUMPS i
+  for ((i = 0; i < 600; i++)); do
+    grep -qs '^totals:' "$f" && break
+    sleep 0.1
+  done
+  TOTAL=$(awk '/^totals:/ { print $2; exit }' "$f" 2>/dev/null)
+}
+
+ROWS=()
+for s in "${SCEN[@]}"; do
+  log "$s: $WARM warm-up requests, then $N counted"
+  send "$s" "$WARM"
+  callgrind_control -z "$RR_PID" >/dev/null
+  send "$s" "$N"
+  dump_total
+  [[ $TOTAL =~ ^[0-9]+$ ]] || die "$s: no instruction total in the dump"
+  ROWS+=("$s|$N|$TOTAL|$(calc "int($TOTAL / $N)")")
+done
+
+INFO=(
+  "date|$START_DATE"
+  "commit|$(commit_line)"
+  "command|$COMMAND"
+  "machine|$(machine_line)"
+  "roadrunner|valgrind --tool=callgrind $(basename "$RR_DEMO") --port=0 --bind=127.0.0.1 --reactors=1 ${RR_EXTRA[*]}"
+  "client|curl, one request at a time ($WARM warm-up requests per scenario, not counted)"
+)
+HEAD="scenario|requests|instructions (all threads, user space)|instructions per request"
+print_info "User-space instructions per request (callgrind)" "command roadrunner" "${INFO[@]}"
+echo
+if ((MARKDOWN)); then
+  table "|---|---:|---:|---:|" "$HEAD" "${ROWS[@]}"
+else
+  table "" "$HEAD" "${ROWS[@]}"
+fi
+log "done"
