@@ -44,6 +44,7 @@
 #   RUNS=3           runs per route, variant and loop kind
 #   CONNECTIONS=50   wrk connections
 #   OL_CONNECTIONS=50  openloop connections
+#   RATE=            open-loop rate in req/s (default: RATE_PCT below)
 #   RATE_PCT=20      open-loop rate, % of the plain route's closed-loop peak
 #                    (the scheduler route peaks at about a third of it: keep
 #                    the rate well below that, or its requests queue up)
@@ -68,7 +69,7 @@ source "$SCRIPT_DIR/lib/common.sh"
 source "$SCRIPT_DIR/lib/servers.sh"
 
 START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
-record_command "ROUTES VARIANTS DURATION RUNS CONNECTIONS OL_CONNECTIONS RATE_PCT WARMUP QUIET QUIET_WAIT RR_DEMO RR_FLAGS" "$0" "$@"
+record_command "ROUTES VARIANTS DURATION RUNS CONNECTIONS OL_CONNECTIONS RATE RATE_PCT WARMUP QUIET QUIET_WAIT RR_DEMO RR_FLAGS" "$0" "$@"
 
 BUILD=1 PINNED=1 MARKDOWN=0
 for a in "$@"; do
@@ -123,7 +124,10 @@ variant_name() {
 declare -A C_RPS=() C_US=() C_P99=() O_P50=() O_P99=() O_P999=() O_US=() O_ACH=() O_BAD=() O_CCPU=()
 C_LINES=() O_LINES=() BUSY_SEEN=()
 FAILED=0
-RATE=""
+RATE=${RATE:-}
+[[ -z $RATE || $RATE =~ ^[1-9][0-9]*$ ]] || die "RATE must be a positive integer, got '$RATE'"
+RATE_HOW="$RATE_PCT % of $REF's closed-loop req/s"
+[[ -n $RATE ]] && RATE_HOW="fixed by RATE"
 
 # demo_gone -- dies with how the demo ended (exit status, last stderr lines).
 demo_gone() {
@@ -253,7 +257,7 @@ INFO=(
   "pinning|$PINNING"
   "roadrunner|$(basename "$RR_DEMO") --port=0 --bind=127.0.0.1 --reactors=1 ${BASE_FLAGS[*]} + the variant's flags"
   "closed loop|wrk -t1 -c$CONNECTIONS -d${DURATION}s after ${WARMUP}s warm-up, $RUNS runs, routes alternating"
-  "open loop|openloop --connections=$OL_CONNECTIONS --rate=$RATE ($RATE_PCT % of $REF's closed-loop req/s) --duration=$DURATION --warmup=$WARMUP, $RUNS runs, routes alternating"
+  "open loop|openloop --connections=$OL_CONNECTIONS --rate=$RATE ($RATE_HOW) --duration=$DURATION --warmup=$WARMUP, $RUNS runs, routes alternating"
 )
 C_HEAD="variant|route|req/s|server CPU µs/req [min..max]|CPU vs $REF|CPU - $REF µs|p99 ms"
 O_HEAD="variant|route|achieved req/s|p50 µs [min..max]|p50 - $REF µs|p99 µs|p99 - $REF µs|p99.9 µs|server CPU µs/req|client CPU %|failed+unanswered"
