@@ -192,13 +192,7 @@ void connection::on_timer() {
     if (def_.deadline_at >= 0 && home().now_ms() >= def_.deadline_at) {
       // The handler did not answer in time (actor_handler_options).
       complete_deferred(roadrunner::response::text(504, "Gateway Timeout"));
-      after_request();
-      if (phase_ != phase::closed && end_ > begin_ && !closing_)
-        process_input();
-      if (phase_ != phase::closed) {
-        read_paused_ = false;
-        read_input();
-      }
+      resume_after_deferred();
       return;
     }
     if (def_.body_open && def_.read_cb) {
@@ -709,6 +703,10 @@ void connection::on_wake() {
     }
     return;
   }
+  resume_after_deferred();
+}
+
+void connection::resume_after_deferred() {
   // The deferred request is over: serve what waits behind it.
   after_request();
   if (phase_ == phase::closed)

@@ -95,6 +95,7 @@ private:
                       std::string_view request_id, std::string_view method,
                       std::string_view path);
   void on_wake();
+  void resume_after_deferred();
   bool apply_exchange();
   void complete_deferred(roadrunner::response resp);
   void start_stream(roadrunner::response head);

@@ -30,12 +30,14 @@ struct exchange_op {
     abandon,   // every handle is gone without completing
   };
 
+  // Default member initializers on every member: designated initializers
+  // may leave any out without -Wmissing-field-initializers.
   kind what = kind::respond;
-  response resp;
-  std::string data;
-  std::vector<response::field> trailers;
+  response resp{};
+  std::string data{};
+  std::vector<response::field> trailers{};
   size_t max = 0;
-  body_callback cb;
+  body_callback cb{};
 };
 
 class exchange : public std::enable_shared_from_this<exchange> {
@@ -76,11 +78,9 @@ public:
     return buffered_.load(std::memory_order_acquire);
   }
 
-  /// True once the handler side completed (or the connection cancelled).
+  /// True once the handler side completed (or the connection cancelled):
+  /// `write` answers `closed`, completions are refused.
   bool done() const noexcept;
-
-  /// True while `write` would still accept data (streaming, not cancelled).
-  bool closed() const noexcept;
 
   /// The handle shared by every responder / writer of this exchange.
   std::shared_ptr<exchange_handle> handle();
@@ -110,9 +110,13 @@ protected:
 private:
   enum class state : uint8_t { pending, streaming, done };
 
-  // Queues `op` (lock held by the caller); returns true when the caller
-  // must wake the connection after unlocking.
-  bool push(exchange_op&& op);
+  // Runs `f(queue)` under the lock; `queue(op)` appends an operation. The
+  // connection is woken after unlocking when the batch was empty before.
+  template <class F>
+  auto with_lock(F&& f);
+
+  // abort / abandon: end a pending or streaming request.
+  void end(exchange_op::kind why);
 
   mutable std::mutex mtx_;
   state state_ = state::pending;

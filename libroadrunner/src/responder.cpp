@@ -10,60 +10,52 @@ namespace detail {
 // -- handler side
 // ---------------------------------------------------------------
 
-bool exchange::push(exchange_op&& op) {
-  bool was_empty = ops_.empty();
-  ops_.push_back(std::move(op));
-  return was_empty;
+template <class F>
+auto exchange::with_lock(F&& f) {
+  bool wake_up = false;
+  auto queue = [this, &wake_up](exchange_op&& op) {
+    wake_up = ops_.empty();
+    ops_.push_back(std::move(op));
+  };
+  auto result = [&] {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return f(queue);
+  }();
+  // Outside the lock: waking sends a message (and may run on any thread).
+  if (wake_up)
+    wake();
+  return result;
 }
 
 bool exchange::respond(response r) {
-  bool wake_up = false;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
+  return with_lock([&](auto& queue) {
     if (cancelled_ || state_ != state::pending)
       return false;
     state_ = state::done;
-    exchange_op op;
-    op.what = exchange_op::kind::respond;
-    op.resp = std::move(r);
-    wake_up = push(std::move(op));
-  }
-  if (wake_up)
-    wake();
-  return true;
+    queue({.what = exchange_op::kind::respond, .resp = std::move(r)});
+    return true;
+  });
 }
 
 bool exchange::start(response head) {
-  bool wake_up = false;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
+  return with_lock([&](auto& queue) {
     if (cancelled_ || state_ != state::pending)
       return false;
     if (!http1::is_writable(head)) {
       // Never write an injected head: answer 500 instead.
       state_ = state::done;
-      exchange_op op;
-      op.what = exchange_op::kind::respond;
-      op.resp = response::text(500, "Internal Server Error");
-      wake_up = push(std::move(op));
-    } else {
-      state_ = state::streaming;
-      exchange_op op;
-      op.what = exchange_op::kind::start;
-      op.resp = std::move(head);
-      wake_up = push(std::move(op));
+      queue({.what = exchange_op::kind::respond,
+             .resp = response::text(500, "Internal Server Error")});
+      return false;
     }
-  }
-  if (wake_up)
-    wake();
-  std::lock_guard<std::mutex> guard{mtx_};
-  return state_ == state::streaming && !cancelled_;
+    state_ = state::streaming;
+    queue({.what = exchange_op::kind::start, .resp = std::move(head)});
+    return true;
+  });
 }
 
 write_status exchange::write(std::string data) {
-  bool wake_up = false;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
+  return with_lock([&](auto& queue) {
     if (cancelled_ || state_ != state::streaming)
       return write_status::closed;
     if (data.empty())
@@ -74,77 +66,48 @@ write_status exchange::write(std::string data) {
       return write_status::full;
     }
     buffered_.fetch_add(data.size(), std::memory_order_release);
-    exchange_op op;
-    op.what = exchange_op::kind::chunk;
-    op.data = std::move(data);
-    wake_up = push(std::move(op));
-  }
-  if (wake_up)
-    wake();
-  return write_status::ok;
+    queue({.what = exchange_op::kind::chunk, .data = std::move(data)});
+    return write_status::ok;
+  });
 }
 
 bool exchange::finish(std::vector<response::field> trailers) {
-  bool wake_up = false;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
+  return with_lock([&](auto& queue) {
     if (cancelled_ || state_ != state::streaming)
       return false;
     state_ = state::done;
-    exchange_op op;
-    op.what = exchange_op::kind::finish;
-    op.trailers = std::move(trailers);
-    wake_up = push(std::move(op));
-  }
-  if (wake_up)
-    wake();
-  return true;
+    queue({.what = exchange_op::kind::finish, .trailers = std::move(trailers)});
+    return true;
+  });
+}
+
+void exchange::end(exchange_op::kind why) {
+  with_lock([&](auto& queue) {
+    if (cancelled_ || state_ == state::done)
+      return false;
+    state_ = state::done;
+    queue({.what = why});
+    return true;
+  });
 }
 
 void exchange::abort() {
-  bool wake_up = false;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (cancelled_ || state_ == state::done)
-      return;
-    state_ = state::done;
-    exchange_op op;
-    op.what = exchange_op::kind::abort;
-    wake_up = push(std::move(op));
-  }
-  if (wake_up)
-    wake();
+  end(exchange_op::kind::abort);
 }
 
 void exchange::abandon() {
-  bool wake_up = false;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (cancelled_ || state_ == state::done)
-      return;
-    state_ = state::done;
-    exchange_op op;
-    op.what = exchange_op::kind::abandon;
-    wake_up = push(std::move(op));
-  }
-  if (wake_up)
-    wake();
+  end(exchange_op::kind::abandon);
 }
 
 void exchange::read_body(size_t max, body_callback cb) {
-  bool wake_up = false;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
+  with_lock([&](auto& queue) {
     if (cancelled_ || !cb)
-      return;
-    exchange_op op;
-    op.what = exchange_op::kind::read_body;
-    op.max = max == 0 ? 1 : max;
-    op.cb = std::move(cb);
-    wake_up = push(std::move(op));
-  }
-  if (wake_up)
-    wake();
+      return false;
+    queue({.what = exchange_op::kind::read_body,
+           .max = max == 0 ? 1 : max,
+           .cb = std::move(cb)});
+    return true;
+  });
 }
 
 void exchange::set_on_ready(std::function<void()> fn) {
@@ -168,11 +131,6 @@ void exchange::set_on_cancel(std::function<void()> fn) {
 }
 
 bool exchange::done() const noexcept {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return cancelled_ || state_ == state::done;
-}
-
-bool exchange::closed() const noexcept {
   std::lock_guard<std::mutex> guard{mtx_};
   return cancelled_ || state_ == state::done;
 }
@@ -280,7 +238,7 @@ size_t stream_writer::buffered() const noexcept {
 }
 
 bool stream_writer::closed() const noexcept {
-  return !h_ || h_->x->closed();
+  return !h_ || h_->x->done();
 }
 
 void stream_writer::on_ready(std::function<void()> fn) const {
