@@ -14,6 +14,7 @@
 #
 # Scenarios (both servers give byte-identical bodies and content types):
 #   hello      GET /, 13-byte "Hello, World!" text/plain, keep-alive
+#   hello256   the same over 256 connections (HELLO256_CONNECTIONS)
 #   json       GET /json, {"message":"Hello, World!"} application/json
 #   large      GET /large, 65536 bytes of 'x' application/octet-stream
 #              (nginx: a static file written into the temp dir)
@@ -21,17 +22,26 @@
 #   newconn    GET / with "Connection: close": one TCP connection per request,
 #              so the server's cost includes accept + close
 #   headers    GET / with 16 extra ~40-byte request headers (X-Bench-01..16)
+#   post256    POST /echo with a 256-byte application/octet-stream body,
+#              answered with the same body (lib/post.lua; nginx: the echo
+#              module's echo_read_request_body + echo_request_body, which
+#              answers chunked where the demo sends Content-Length)
+#   post4k     the same with a 4096-byte body
 #
 # Environment:
 #   SCENARIO=hello  scenario when neither --scenario nor --all is given
 #   DURATION=10     seconds per measured run (--all: default 5)
 #   RUNS=3          measured runs per server and scenario (alternating rr, nginx, ...)
-#   CONNECTIONS=50  wrk connections (one wrk thread)
+#   CONNECTIONS=50  wrk connections (one wrk thread), every scenario but hello256
+#   HELLO256_CONNECTIONS=256  wrk connections in the hello256 scenario
 #   WARMUP=2        seconds of warm-up load per server and scenario
 #   PIPELINE_DEPTH=16  requests per write in the pipelined scenario
 #   RR_DEMO=path    demo binary (default build-release/examples/roadrunner-demo)
 #   RR_FLAGS=...    extra demo flags; default --max-keep-alive-requests=1000000
-#                   to match nginx's keepalive_requests (set RR_FLAGS= to drop)
+#                   --max-clients=1024, as nginx's keepalive_requests and
+#                   worker_connections (the demo's default cap of 150
+#                   connections would turn hello256's extra connections away;
+#                   set RR_FLAGS= to drop both)
 #
 # Method: each server is pinned to CPU 1 and wrk to CPU 0. Per run we record
 # req/s, p99 latency, total requests and the server's CPU time (utime+stime
@@ -60,10 +70,10 @@ source "$SCRIPT_DIR/lib/common.sh"
 source "$SCRIPT_DIR/lib/servers.sh"
 
 START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
-ALL_SCENARIOS=(hello json large pipelined newconn headers)
+ALL_SCENARIOS=(hello hello256 json large pipelined newconn headers post256 post4k)
 
 # --- the exact command, for the report (env overrides first) ---------------
-record_command "SCENARIO DURATION RUNS CONNECTIONS WARMUP PIPELINE_DEPTH RR_DEMO RR_FLAGS" "$0" "$@"
+record_command "SCENARIO DURATION RUNS CONNECTIONS HELLO256_CONNECTIONS WARMUP PIPELINE_DEPTH RR_DEMO RR_FLAGS" "$0" "$@"
 
 # --- options ----------------------------------------------------------------
 BUILD=1 PINNED=1 MARKDOWN=0 ALL=0
@@ -88,11 +98,12 @@ fi
 
 RUNS=${RUNS:-3}
 CONNECTIONS=${CONNECTIONS:-50}
+HELLO256_CONNECTIONS=${HELLO256_CONNECTIONS:-256}
 WARMUP=${WARMUP:-2}
 PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
 RR_DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
-RR_FLAGS=${RR_FLAGS---max-keep-alive-requests=1000000}
-for v in DURATION RUNS CONNECTIONS WARMUP PIPELINE_DEPTH; do
+RR_FLAGS=${RR_FLAGS---max-keep-alive-requests=1000000 --max-clients=1024}
+for v in DURATION RUNS CONNECTIONS HELLO256_CONNECTIONS WARMUP PIPELINE_DEPTH; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 read -r -a RR_EXTRA <<<"$RR_FLAGS"
@@ -117,16 +128,23 @@ install_cleanup
 printf '%s' "$HELLO_BODY" >"$TMP/expect.hello"
 printf '%s' "$JSON_BODY" >"$TMP/expect.json"
 head -c "$LARGE_SIZE" /dev/zero | tr '\0' x >"$TMP/large.bin"
+for n in 256 4096; do head -c "$n" /dev/zero | tr '\0' x >"$TMP/post.$n"; done
 [[ $(wc -c <"$TMP/large.bin") -eq $LARGE_SIZE ]] || die "could not write $TMP/large.bin"
 
 # --- scenarios -------------------------------------------------------------------
 # scenario SCEN -- sets SC_PATH, SC_BODY (expected body file), SC_CTYPE
-# (expected Content-Type prefix), SC_WRK (extra wrk args), SC_CURL (extra
-# curl args for the response check) and SC_DESC for scenario SCEN.
+# (expected Content-Type prefix), SC_WRK (extra wrk options), SC_WRK_ARGS
+# (script arguments after the URL), SC_CONNS (wrk connections), SC_CURL
+# (extra curl args for the response check) and SC_DESC for scenario SCEN.
 scenario() {
   SC_PATH=/ SC_BODY=$TMP/expect.hello SC_CTYPE=text/plain SC_WRK=() SC_CURL=()
+  SC_WRK_ARGS=() SC_CONNS=$CONNECTIONS SC_METHOD=GET
   case $1 in
     hello) SC_DESC="GET /, keep-alive" ;;
+    hello256)
+      SC_CONNS=$HELLO256_CONNECTIONS
+      SC_DESC="GET /, keep-alive, $HELLO256_CONNECTIONS connections"
+      ;;
     json)
       SC_PATH=/json SC_BODY=$TMP/expect.json SC_CTYPE=application/json
       SC_DESC="GET /json, keep-alive"
@@ -136,7 +154,7 @@ scenario() {
       SC_DESC="GET /large ($LARGE_SIZE bytes), keep-alive"
       ;;
     pipelined)
-      SC_WRK=(-s "$SCRIPT_DIR/lib/pipeline.lua")
+      SC_WRK=(-s "$SCRIPT_DIR/lib/pipeline.lua") SC_WRK_ARGS=(-- "$PIPELINE_DEPTH")
       SC_DESC="GET /, keep-alive, $PIPELINE_DEPTH requests per write (wrk -s lib/pipeline.lua -- $PIPELINE_DEPTH)"
       ;;
     newconn)
@@ -151,6 +169,14 @@ scenario() {
         SC_CURL+=(-H "$h")
       done
       SC_DESC="GET / + 16 request headers of 40 bytes (X-Bench-01: abc...)"
+      ;;
+    post256 | post4k)
+      local n=256
+      [[ $1 == post4k ]] && n=4096
+      SC_PATH=/echo SC_BODY=$TMP/post.$n SC_CTYPE=application/octet-stream SC_METHOD=POST
+      SC_WRK=(-s "$SCRIPT_DIR/lib/post.lua") SC_WRK_ARGS=(-- "$n")
+      SC_CURL=(--data-binary "@$TMP/post.$n" -H "Content-Type: application/octet-stream")
+      SC_DESC="POST /echo, $n-byte body echoed back (wrk -s lib/post.lua -- $n)"
       ;;
     *) die "internal: unknown scenario $1" ;;
   esac
@@ -197,10 +223,10 @@ check_scenario() {
   fi
   code=$(curl -sS --max-time 5 "${SC_CURL[@]}" -D "$TMP/$name.hdr" -o "$TMP/$name.body" \
     -w '%{http_code}' "$url") || die "$name: curl $url failed"
-  [[ $code == 200 ]] || die "$name ($3): GET $SC_PATH returned HTTP $code, expected 200"
+  [[ $code == 200 ]] || die "$name ($3): $SC_METHOD $SC_PATH returned HTTP $code, expected 200"
   if ! cmp -s "$TMP/$name.body" "$SC_BODY"; then
     body=$(head -c 200 "$TMP/$name.body"; echo x) # x keeps trailing newlines
-    die "$name ($3): GET $SC_PATH body is $(printf '%q' "${body%x}") ($(wc -c <"$TMP/$name.body") bytes), expected $(wc -c <"$SC_BODY") bytes from $SC_BODY"
+    die "$name ($3): $SC_METHOD $SC_PATH body is $(printf '%q' "${body%x}") ($(wc -c <"$TMP/$name.body") bytes), expected $(wc -c <"$SC_BODY") bytes from $SC_BODY"
   fi
   ctype=$(tr -d '\r' <"$TMP/$name.hdr" | awk -F': *' 'tolower($1) == "content-type" { print $2 }')
   [[ $ctype == "$SC_CTYPE"* ]] ||
@@ -212,7 +238,7 @@ check_scenario() {
     [[ $conns == "1 1 " ]] ||
       die "$name: 'Connection: close' not honoured (new connections per request: $conns)"
   fi
-  log "$name OK for $3 (GET $SC_PATH: 200, $(wc -c <"$TMP/$name.body") bytes, $ctype)"
+  log "$name OK for $3 ($SC_METHOD $SC_PATH: 200, $(wc -c <"$TMP/$name.body") bytes, $ctype)"
 }
 
 # server_count NAME PORT -- prints the server's own count of requests served.
@@ -237,7 +263,7 @@ count_overhead() {
 }
 
 # --- load runs ------------------------------------------------------------------
-WRK_ARGS=(-t1 "-c$CONNECTIONS" "-d${DURATION}s" --latency) # as run by wrk_run; for the report
+WRK_ARGS=(-t1 "-c$CONNECTIONS" "-d${DURATION}s" --latency) # as run by wrk_run (hello256: -c$HELLO256_CONNECTIONS); for the report
 FAILED=0
 # Keyed "SCENARIO:SERVER", values space-separated per run.
 declare -A RPS=() US=() P99=() REQS=() CPUPCT=() WRKPCT=() OTHERPCT=() CNTRATIO=()
@@ -247,10 +273,8 @@ RUN_LINES=()
 # wrk_run SECONDS PORT OUTFILE -- one bounded wrk invocation on the client CPU
 # with the current scenario (SC_PATH, SC_WRK; set by `scenario`).
 wrk_run() {
-  local -a extra=()
-  [[ $SC_SCEN == pipelined ]] && extra=(-- "$PIPELINE_DEPTH")
-  timeout $(($1 + 60)) "${PIN_CLIENT[@]}" wrk -t1 "-c$CONNECTIONS" "-d$1s" --latency \
-    "${SC_WRK[@]}" "http://127.0.0.1:$2$SC_PATH" "${extra[@]}" >"$3" 2>&1
+  timeout $(($1 + 60)) "${PIN_CLIENT[@]}" wrk -t1 "-c$SC_CONNS" "-d$1s" --latency \
+    "${SC_WRK[@]}" "http://127.0.0.1:$2$SC_PATH" "${SC_WRK_ARGS[@]}" >"$3" 2>&1
 }
 
 # measure NAME PID PORT RUN -- one measured run of scenario SC_SCEN; appends
@@ -305,7 +329,7 @@ measure() {
   [[ $p99 != n/a ]] && P99[$key]+=" $p99"
   RUN_LINES+=("$SC_SCEN|$run|$name|$rps|$reqs|$srv|$p99|$cpu_s|$pct|$wpct|$opct|$us|$non2xx|$sockerr")
   if ((non2xx > 0 || sockerr > 0)); then
-    warn "$SC_SCEN / $name run $run: $non2xx non-2xx responses, $sockerr socket errors"
+    warn "$SC_SCEN / $name run $run: $non2xx non-2xx responses, $sockerr socket errors ($(grep -m1 'Socket errors:' "$out" | sed 's/^ *//'))"
     FAILED=1
   fi
 }

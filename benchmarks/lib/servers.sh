@@ -150,6 +150,11 @@ wait_answering() {
 # listener, @PORT@), pinned to the server CPU; sets NGINX_PID, NGINX_PORT.
 start_nginx() {
   local port
+  if [[ ! -e /usr/lib/nginx/modules/ngx_http_echo_module.so ]]; then
+    log "installing libnginx-mod-http-echo (POST /echo in nginx/hello.conf.in)"
+    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libnginx-mod-http-echo; } >&2 ||
+      die "could not install libnginx-mod-http-echo"
+  fi
   port=$(free_port) || die "could not find a free port for nginx"
   # shellcheck disable=SC2153 # NGINX_SED: optional, set by the caller
   sed -e "s#@PREFIX@#$TMP#g" -e "s#@PORT@#$port#g" \
