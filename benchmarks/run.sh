@@ -94,7 +94,7 @@ done
 
 if ((QUICK)); then
   export DURATION=${DURATION:-2} WARMUP=${WARMUP:-1} PEAK_DURATION=${PEAK_DURATION:-2}
-  export CONNS=${CONNS:-2000} TARGET=${TARGET:-2000}
+  export CONNS=${CONNS:-2000} TARGET=${TARGET:-2000} QUIET_WAIT=${QUIET_WAIT:-5}
 fi
 
 OUT=${OUT:-$ROOT/build-release/benchmark-report.md}
@@ -172,11 +172,15 @@ cell() {
 }
 
 # target LABEL VALUE GOAL CMP -- a row of the targets table: VALUE against
-# GOAL with CMP (le: at most, ge: at least).
+# GOAL with CMP (le: at most, ge: at least; info: no target, shown as is).
 TARGETS=()
 target() {
   local label=$1 value=$2 goal=$3 cmp=$4 num verdict
   num=${value%x}
+  if [[ $cmp == info ]]; then
+    TARGETS+=("$label|${value:-n/a}|none|for the record")
+    return
+  fi
   if [[ -z $value || ! $num =~ ^[0-9.]+$ ]]; then
     verdict="not measured"
     value=${value:-n/a}
@@ -200,6 +204,11 @@ target "h2 over TLS (50 x 10 streams): CPU µs/req vs h2o" "$(cell "$L/tls-h2.md
 target "idle keep-alive connection, bytes (default)" "$(cell "$L/idle.md" default 5)" 2048 le
 target "idle keep-alive connection, bytes (--hibernate-after=100)" "$(cell "$L/idle.md" --hibernate-after=100 5)" 2048 le
 target "peak concurrent connections held" "$(cell "$L/peak.md" roadrunner 4)" 50000 ge
+drain_rr=$(cell "$L/drain.md" roadrunner 4 | awk '{ print $1 }')
+drain_nginx=$(cell "$L/drain.md" nginx 4 | awk '{ print $1 }')
+target "drain idle connections: process exit ms, roadrunner / nginx" \
+  "$([[ -n $drain_rr$drain_nginx ]] && echo "${drain_rr:-n/a} / ${drain_nginx:-n/a}")" 0 info
+target "handler actor (reactor-hosted) vs plain callable: CPU µs/req" "$(cell "$L/handler.md" 'default|/hello/actor' 5)" 0 info
 
 # --- report ----------------------------------------------------------------------
 {
