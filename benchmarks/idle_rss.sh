@@ -3,13 +3,16 @@
 # and without hibernate_after. Opens N connections (default 10000), one
 # request each, then measures the server's VmRSS growth over its baseline.
 #
-# Usage: benchmarks/idle_rss.sh [--no-build]     env: CONNS=10000
+# Usage: benchmarks/idle_rss.sh [--no-build]
+#   env: CONNS=10000
+#        RR_DEMO=path  demo binary (default build-release/examples/roadrunner-demo;
+#                      given: nothing is built)
 set -euo pipefail
 export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONNS=${CONNS:-10000}
-DEMO="$ROOT/build-release/examples/roadrunner-demo"
-if [[ "${1:-}" != "--no-build" ]]; then
+DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
+if [[ "${1:-}" != "--no-build" && -z "${RR_DEMO:-}" ]]; then
   "$ROOT/scripts/deps.sh" build
   cmake -S "$ROOT" -B "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release \
     -DROADRUNNER_BUILD_TESTS=OFF >/dev/null

@@ -50,10 +50,7 @@ bool allows_body(int status) {
 
 connection::connection(caf::actor_config& cfg, reactor* home, int fd,
                        listener_shared_ptr shared, peer_address peer)
-  : hosted_actor(cfg, home), fd_(fd), shared_(std::move(shared)),
-    parser_(shared_->limits),
-    chunked_(shared_->limits,
-             static_cast<uint64_t>(shared_->opts.max_content_length)) {
+  : hosted_actor(cfg, home), fd_(fd), shared_(std::move(shared)) {
   info_.peer = std::move(peer);
   info_.listener_name = shared_->name;
   info_.stats = &shared_->stats;
@@ -189,13 +186,13 @@ void connection::on_timer() {
     close_now();
     return;
   case phase::waiting:
-    if (def_.deadline_at >= 0 && home().now_ms() >= def_.deadline_at) {
+    if (def().deadline_at >= 0 && home().now_ms() >= def().deadline_at) {
       // The handler did not answer in time (actor_handler_options).
       complete_deferred(roadrunner::response::text(504, "Gateway Timeout"));
       resume_after_deferred();
       return;
     }
-    if (def_.body_open && def_.read_cb) {
+    if (def().body_open && def().read_cb) {
       // Manual body mode: the client stopped sending the body the
       // handler is reading.
       end_deferred(408);
@@ -254,11 +251,11 @@ void connection::on_drain(int64_t deadline_ms) {
     h2_->on_drain(deadline_ms);
     return;
   }
-  if (def_.x) {
+  if (deferred()) {
     // A deferred or streaming answer is open: it ends the connection, and
     // its handler (a loop handler, say) hears about the deadline.
-    def_.close = true;
-    auto x = def_.x;
+    def().close = true;
+    auto x = def_x();
     x->notify_drain(deadline_ms);
     return;
   }
@@ -308,7 +305,7 @@ void connection::read_some() {
     if (closing_ && phase_ != phase::lingering)
       break; // the answer is final: flush it, then linger and discard
     if ((phase_ == phase::waiting || phase_ == phase::streaming) &&
-        !(def_.body_open && def_.read_cb)) {
+        !(def().body_open && def().read_cb)) {
       // A deferred answer holds the pipeline: leave later requests in the
       // socket (bounded memory) until it is out. Only a manual-body read
       // that waits for bytes reads on.
@@ -396,7 +393,7 @@ void connection::adopt_leftover() {
 
 void connection::process_input() {
   if (phase_ == phase::waiting || phase_ == phase::streaming) {
-    if (def_.body_open && def_.read_cb)
+    if (def().body_open && def().read_cb)
       deliver_body();
     return;
   }
@@ -408,12 +405,12 @@ void connection::process_input() {
         return;
       if (phase_ == phase::idle)
         begin_request_timing();
-      auto st = parser_.parse({data_ + begin_, end_ - begin_});
+      auto st = rs().parser.parse({data_ + begin_, end_ - begin_});
       if (st == http1::parse_status::need_more)
         return;
       if (st == http1::parse_status::reject) {
-        respond_error(http1::status_of(parser_.error()),
-                      http1::to_string(parser_.error()));
+        respond_error(http1::status_of(rs().parser.error()),
+                      http1::to_string(rs().parser.error()));
         return;
       }
       head_complete_ = true;
@@ -433,8 +430,8 @@ void connection::process_input() {
 }
 
 bool connection::start_body() {
-  auto& h = parser_.head();
-  auto head_len = parser_.consumed();
+  auto& h = rs().parser.head();
+  auto head_len = rs().parser.consumed();
   auto max_body = static_cast<uint64_t>(shared_->opts.max_content_length);
   phase_ = phase::body;
   if (h.framing == http1::body_framing::none)
@@ -455,13 +452,13 @@ bool connection::start_body() {
     if (begin_ + need > cap_ && need <= initial_buffer * 16)
       move_input(std::max(need, initial_buffer));
   } else {
-    chunked_.reset();
-    chunked_body_.clear();
+    rs().chunked.reset();
+    rs().chunked_body.clear();
     body_pos_ = begin_ + head_len;
     if (info_.manual_body)
       return dispatch_manual();
   }
-  auto& head = parser_.head(); // move_input() re-parsed the head
+  auto& head = rs().parser.head(); // move_input() re-parsed the head
   if (head.expect_continue && end_ - begin_ == head_len) {
     // RFC 9110 10.1.1: the client waits for this before sending the body.
     out_.buffer().append(continue_line);
@@ -471,8 +468,8 @@ bool connection::start_body() {
 }
 
 bool connection::body_ready() {
-  auto& h = parser_.head();
-  auto head_len = parser_.consumed();
+  auto& h = rs().parser.head();
+  auto head_len = rs().parser.consumed();
   size_t used = 0;
   switch (h.framing) {
   case http1::body_framing::none:
@@ -488,31 +485,31 @@ bool connection::body_ready() {
     break;
   }
   case http1::body_framing::chunked: {
-    auto st = chunked_.decode(
+    auto st = rs().chunked.decode(
       {data_ + body_pos_, end_ - body_pos_},
-      [this](std::string_view data) { chunked_body_.append(data); });
-    body_pos_ += chunked_.consumed();
+      [this](std::string_view data) { rs().chunked_body.append(data); });
+    body_pos_ += rs().chunked.consumed();
     if (st == http1::parse_status::need_more)
       return false;
     if (st == http1::parse_status::reject) {
-      respond_error(http1::status_of(chunked_.error()),
-                    http1::to_string(chunked_.error()));
+      respond_error(http1::status_of(rs().chunked.error()),
+                    http1::to_string(rs().chunked.error()));
       return false;
     }
     used = body_pos_ - begin_;
-    dispatch(chunked_body_);
+    dispatch(rs().chunked_body);
     break;
   }
   }
   // The request is done: drop its bytes, keep any pipelined ones.
   begin_ += used;
   head_complete_ = false;
-  parser_.reset();
-  if (chunked_body_.capacity() > 65536)
-    chunked_body_ = std::string{};
+  rs().parser.reset();
+  if (rs_->chunked_body.capacity() > 65536)
+    std::string{}.swap(rs_->chunked_body); // `= {}` keeps the buffer
   if (begin_ == end_)
     begin_ = end_ = 0;
-  if (def_.x && !apply_exchange())
+  if (deferred() && !apply_exchange())
     return false; // a deferred answer: wait for it (on_wake goes on)
   if (phase_ == phase::closed || phase_ == phase::lingering)
     return false;
@@ -529,20 +526,20 @@ bool connection::dispatch_manual() {
   // body_buffering = manual: the handler runs on the head alone and pulls
   // the body through its responder (deliver_body). The head's bytes are
   // dropped once it ran; what follows in the buffer is body.
-  auto& h = parser_.head();
+  auto& h = rs().parser.head();
   bool expect = h.expect_continue;
   bool chunked = h.framing == http1::body_framing::chunked;
-  auto head_len = parser_.consumed();
+  auto head_len = rs().parser.consumed();
   dispatch({});
   begin_ += head_len;
   head_complete_ = false;
-  parser_.reset();
+  rs().parser.reset();
   if (phase_ == phase::closed)
     return false;
-  if (!def_.x)
+  if (!deferred())
     return false; // answered at once: the unread body closes the connection
-  def_.expect_continue = expect;
-  def_.chunked_body = chunked;
+  def().expect_continue = expect;
+  def().chunked_body = chunked;
   if (!apply_exchange())
     return false; // on_wake goes on
   after_request();
@@ -552,7 +549,7 @@ bool connection::dispatch_manual() {
 // -- requests -----------------------------------------------------------------
 
 void connection::dispatch(std::string_view body) {
-  auto& h = parser_.head();
+  auto& h = rs().parser.head();
   home().disarm(timer_);
   home().disarm(rate_node_);
   roadrunner::request req{h, body, info_};
@@ -601,22 +598,22 @@ void connection::dispatch(std::string_view body) {
     // The handler answers later through the responder: park the request
     // (later pipelined requests wait behind it) until the exchange says
     // how it ends.
-    def_ = deferred_request{};
-    def_.x = std::move(x);
-    def_.extra = resp.fields();
-    def_.method = std::string{h.method};
-    def_.path = std::string{h.path};
-    def_.request_id = std::string{req.request_id()};
-    def_.started = started;
-    def_.version_minor = h.version_minor;
-    def_.head_only = head_only;
-    def_.close = close;
-    def_.admitted = admitted;
-    def_.body_open = req.body_pending();
-    if (def_.body_open && h.framing == http1::body_framing::content_length)
-      def_.body_left = h.content_length;
-    if (auto ms = def_.x->deadline(); ms >= 0)
-      def_.deadline_at = home().now_ms() + ms;
+    def() = deferred_request{};
+    def().x = std::move(x);
+    def().extra = resp.fields();
+    def().method = std::string{h.method};
+    def().path = std::string{h.path};
+    def().request_id = std::string{req.request_id()};
+    def().started = started;
+    def().version_minor = h.version_minor;
+    def().head_only = head_only;
+    def().close = close;
+    def().admitted = admitted;
+    def().body_open = req.body_pending();
+    if (def().body_open && h.framing == http1::body_framing::content_length)
+      def().body_left = h.content_length;
+    if (auto ms = def_x()->deadline(); ms >= 0)
+      def().deadline_at = home().now_ms() + ms;
     phase_ = phase::waiting;
     arm_deadline();
     return;
@@ -692,10 +689,10 @@ responder connection::defer() {
 }
 
 void connection::on_wake() {
-  if (!def_.x || phase_ == phase::closed)
+  if (!deferred() || phase_ == phase::closed)
     return;
   if (!apply_exchange()) {
-    if (phase_ != phase::closed && def_.body_open && def_.read_cb) {
+    if (phase_ != phase::closed && def().body_open && def().read_cb) {
       // A manual-body read waits for bytes: read the socket (the edge
       // that announced them may be long gone).
       read_paused_ = false;
@@ -726,17 +723,17 @@ void connection::resume_after_deferred() {
 
 bool connection::apply_exchange() {
   // Returns true when the deferred request ended (def_ is reset then).
-  auto x = def_.x; // keeps the exchange alive through the callbacks
+  auto x = def_x(); // keeps the exchange alive through the callbacks
   if (!x)
     return false;
-  if (def_.body_open)
+  if (def().body_open)
     deliver_body();
-  while (def_.x == x && phase_ != phase::closed) {
+  while (def_x() == x && phase_ != phase::closed) {
     ops_.clear();
     if (!x->take(ops_))
       break;
     for (auto& op : ops_) {
-      if (def_.x != x || phase_ == phase::closed)
+      if (def_x() != x || phase_ == phase::closed)
         break;
       switch (op.what) {
       case exchange_op::kind::respond:
@@ -755,7 +752,7 @@ bool connection::apply_exchange() {
       case exchange_op::kind::abandon:
         if (phase_ == phase::streaming) {
           // The head is out: all we can do is cut the body short.
-          end_deferred(def_.status);
+          end_deferred(def().status);
           close_now();
         } else {
           complete_deferred(
@@ -763,8 +760,8 @@ bool connection::apply_exchange() {
         }
         break;
       case exchange_op::kind::read_body:
-        def_.read_max = op.max;
-        def_.read_cb = std::move(op.cb);
+        def().read_max = op.max;
+        def().read_cb = std::move(op.cb);
         deliver_body();
         break;
       }
@@ -773,51 +770,51 @@ bool connection::apply_exchange() {
   ops_.clear();
   if (phase_ == phase::closed)
     return false;
-  return def_.x != x;
+  return def_x() != x;
 }
 
 void connection::complete_deferred(roadrunner::response resp) {
-  for (auto& f : def_.extra)
+  for (auto& f : def().extra)
     resp.header(std::move(f.name), std::move(f.value));
-  bool close = def_.close || draining_;
-  if (def_.body_open) {
+  bool close = def().close || draining_;
+  if (def().body_open) {
     // The handler answered without reading the whole body: the rest of
     // the connection's bytes cannot be framed; close after the answer.
     close = true;
     linger_ = true;
   }
-  write_response(resp, def_.head_only, close, def_.version_minor);
+  write_response(resp, def().head_only, close, def().version_minor);
   end_deferred(resp.status());
   flush();
 }
 
 void connection::start_stream(roadrunner::response head) {
-  for (auto& f : def_.extra)
+  for (auto& f : def().extra)
     head.header(std::move(f.name), std::move(f.value));
-  def_.extra.clear();
-  if (def_.body_open) {
-    def_.close = true;
+  def().extra.clear();
+  if (def().body_open) {
+    def().close = true;
     linger_ = true;
   }
-  def_.status = head.status();
+  def().status = head.status();
   // HTTP/1.0 has no chunked coding: the body ends with the connection.
-  def_.chunked = def_.version_minor == 1;
-  bool close = def_.close || draining_ || !def_.chunked;
+  def().chunked = def().version_minor == 1;
+  bool close = def().close || draining_ || !def().chunked;
   for (auto& f : head.fields())
     if (http1::iequals(f.name, "connection") &&
         http1::has_token(f.value, "close"))
       close = true;
-  def_.close = close;
+  def().close = close;
   auto conn_field =
     close ? http1::connection_field::close : http1::connection_field::none;
   if (!allows_body(head.status())) {
     // 204 / 304 carry no content: announce an empty body, drop the pieces.
     http1::write_head(out_.buffer(), head, 0, http_date(), conn_field);
-    def_.discard = true;
+    def().discard = true;
   } else {
     http1::write_stream_head(out_.buffer(), head, http_date(), conn_field,
-                             def_.chunked);
-    def_.discard = def_.head_only;
+                             def().chunked);
+    def().discard = def().head_only;
   }
   phase_ = phase::streaming;
   home().disarm(timer_); // the deadline was for the answer's start
@@ -826,43 +823,43 @@ void connection::start_stream(roadrunner::response head) {
 
 void connection::stream_chunk(std::string data) {
   auto n = data.size();
-  if (def_.discard || n == 0) {
-    def_.x->written(n);
+  if (def().discard || n == 0) {
+    def_x()->written(n);
     return;
   }
-  if (def_.chunked) {
+  if (def().chunked) {
     http1::write_chunk_size(out_.buffer(), n);
     out_.append_body(std::move(data));
     out_.buffer().append("\r\n");
   } else {
     out_.append_body(std::move(data));
   }
-  def_.out_payload += n;
+  def().out_payload += n;
   flush();
 }
 
 void connection::finish_stream(
   std::vector<roadrunner::response::field>& trailers) {
-  if (!def_.discard && def_.chunked) {
+  if (!def().discard && def().chunked) {
     if (!http1::is_writable_trailers(trailers)) {
       // The head is out: an unsafe trailer cuts the body short instead.
-      end_deferred(def_.status);
+      end_deferred(def().status);
       close_now();
       return;
     }
     http1::write_last_chunk(out_.buffer(), trailers);
   }
-  if (def_.close)
+  if (def().close)
     closing_ = true;
-  end_deferred(def_.status);
+  end_deferred(def().status);
   flush();
 }
 
 void connection::end_deferred(int status) {
   // The request is over from the connection's side: release the
   // admission slot, report it, and void the responder.
-  auto d = std::move(def_);
-  def_ = deferred_request{};
+  auto d = std::move(def());
+  def_.reset();
   if (d.x)
     d.x->cancel();
   if (d.body_open && !closing_) {
@@ -875,18 +872,18 @@ void connection::end_deferred(int status) {
 void connection::arm_deadline() {
   // Waiting: timer_ carries the handler's deadline (or, while a manual
   // body read waits for bytes, request_timeout: whichever is first).
-  if (def_.deadline_at < 0) {
+  if (def().deadline_at < 0) {
     home().disarm(timer_);
     return;
   }
-  home().arm(timer_, std::max<int64_t>(0, def_.deadline_at - home().now_ms()));
+  home().arm(timer_, std::max<int64_t>(0, def().deadline_at - home().now_ms()));
 }
 
 void connection::arm_body_wait() {
   auto wait = shared_->opts.request_timeout.count();
-  if (def_.deadline_at >= 0)
+  if (def().deadline_at >= 0)
     wait = std::min<int64_t>(
-      wait, std::max<int64_t>(0, def_.deadline_at - home().now_ms()));
+      wait, std::max<int64_t>(0, def().deadline_at - home().now_ms()));
   home().arm(timer_, wait);
 }
 
@@ -910,26 +907,26 @@ void connection::report_written() {
   // leaves the output queue (framing bytes are not told apart: the count
   // errs on the side of "still buffered").
   auto pending = out_.pending();
-  if (pending >= def_.out_payload)
+  if (pending >= def().out_payload)
     return;
-  auto n = def_.out_payload - pending;
-  def_.out_payload = pending;
-  def_.x->written(n); // may run on_ready: it can only queue operations
+  auto n = def().out_payload - pending;
+  def().out_payload = pending;
+  def_x()->written(n); // may run on_ready: it can only queue operations
 }
 
 void connection::deliver_body() {
   // Manual body mode: hand the next piece to a pending read_body.
-  if (!def_.read_cb)
+  if (!def().read_cb)
     return;
-  if (!def_.body_open) {
-    auto cb = std::move(def_.read_cb);
-    def_.read_cb = nullptr;
+  if (!def().body_open) {
+    auto cb = std::move(def().read_cb);
+    def().read_cb = nullptr;
     cb({}, true);
     return;
   }
-  if (!def_.continue_sent) {
-    def_.continue_sent = true;
-    if (def_.expect_continue && end_ == begin_) {
+  if (!def().continue_sent) {
+    def().continue_sent = true;
+    if (def().expect_continue && end_ == begin_) {
       // RFC 9110 10.1.1: now the body will be read.
       out_.buffer().append(continue_line);
       flush();
@@ -939,52 +936,52 @@ void connection::deliver_body() {
   }
   std::string_view piece;
   bool last = false;
-  if (!def_.chunked_body) {
-    auto avail = std::min<uint64_t>(end_ - begin_, def_.body_left);
-    if (avail == 0 && def_.body_left > 0) {
+  if (!def().chunked_body) {
+    auto avail = std::min<uint64_t>(end_ - begin_, def().body_left);
+    if (avail == 0 && def().body_left > 0) {
       arm_body_wait();
       return; // wait for bytes
     }
-    auto n = static_cast<size_t>(std::min<uint64_t>(avail, def_.read_max));
+    auto n = static_cast<size_t>(std::min<uint64_t>(avail, def().read_max));
     piece = {data_ + begin_, n};
     begin_ += n;
-    def_.body_left -= n;
-    last = def_.body_left == 0;
+    def().body_left -= n;
+    last = def().body_left == 0;
   } else {
-    if (!def_.chunked_done) {
-      auto st = chunked_.decode(
+    if (!def().chunked_done) {
+      auto st = rs().chunked.decode(
         {data_ + begin_, end_ - begin_},
-        [this](std::string_view data) { chunked_body_.append(data); });
-      begin_ += chunked_.consumed();
+        [this](std::string_view data) { rs().chunked_body.append(data); });
+      begin_ += rs().chunked.consumed();
       if (st == http1::parse_status::reject) {
-        auto status = http1::status_of(chunked_.error());
+        auto status = http1::status_of(rs().chunked.error());
         bool streaming = phase_ == phase::streaming;
         end_deferred(status);
         if (streaming) {
           close_now(); // the answer's head is out: cut it short
         } else {
-          respond_error(status, http1::to_string(chunked_.error()));
+          respond_error(status, http1::to_string(rs().chunked.error()));
           flush();
         }
         return;
       }
-      def_.chunked_done = st == http1::parse_status::complete;
+      def().chunked_done = st == http1::parse_status::complete;
     }
-    if (chunked_body_.empty() && !def_.chunked_done) {
+    if (rs().chunked_body.empty() && !def().chunked_done) {
       arm_body_wait();
       return; // wait for bytes
     }
-    auto n = std::min(chunked_body_.size(), def_.read_max);
-    def_.piece.assign(chunked_body_, 0, n);
-    chunked_body_.erase(0, n);
-    piece = def_.piece;
-    last = def_.chunked_done && chunked_body_.empty();
+    auto n = std::min(rs().chunked_body.size(), def().read_max);
+    def().piece.assign(rs().chunked_body, 0, n);
+    rs().chunked_body.erase(0, n);
+    piece = def().piece;
+    last = def().chunked_done && rs().chunked_body.empty();
   }
   arm_deadline();
   if (last)
-    def_.body_open = false;
-  auto cb = std::move(def_.read_cb);
-  def_.read_cb = nullptr;
+    def().body_open = false;
+  auto cb = std::move(def().read_cb);
+  def().read_cb = nullptr;
   // A pending read stops socket reads; resume them now that one was
   // served (the next read_body may need more bytes).
   cb(piece, last);
@@ -1051,30 +1048,97 @@ void connection::enter_idle() {
 
 void connection::shrink_buffers() noexcept {
   // A big request or response must not pin its buffers for the rest of a
-  // keep-alive connection's life.
+  // keep-alive connection's life. The request state (parser, chunked
+  // decoder) goes back to the thread's pool and the output queue's spare
+  // buffer to its own pool: an idle connection owns neither.
   if (own_ && begin_ == end_) {
     own_.reset();
     own_cap_ = cap_ = begin_ = end_ = 0;
     data_ = nullptr;
   }
-  if (chunked_body_.capacity() > 0)
-    chunked_body_ = std::string{};
+  if (begin_ == end_ && !head_complete_)
+    release_request_state();
+  if (def_ && !def_->x)
+    def_.reset();
   if (out_.empty())
-    out_.trim(initial_buffer);
+    out_.release_spare();
 }
 
 void connection::hibernate() {
   // hibernate_after: an idle connection gives back its read and write
-  // buffers and the parser's vectors (they come back on the next byte).
-  // The keep-alive deadline (timer_) stays armed: hibernation never
-  // disables a timeout (upstream bug F3).
+  // buffers (they come back on the next byte). The keep-alive deadline
+  // (timer_) stays armed: hibernation never disables a timeout (upstream
+  // bug F3).
   if (phase_ != phase::idle || begin_ != end_ || !out_.empty())
     return;
   own_.reset();
   own_cap_ = cap_ = begin_ = end_ = 0;
   data_ = nullptr;
+  release_request_state();
   out_.clear();
-  parser_ = http1::request_parser{shared_->limits};
+}
+
+// -- request state pool ------------------------------------------------------
+
+namespace {
+
+// Free request states of this thread (a reactor thread: connections use
+// theirs only on their home reactor). Bounded: a burst of concurrent
+// requests may allocate more, the surplus is freed when they end.
+constexpr size_t request_state_pool_max = 64;
+
+struct request_state_pool_t {
+  std::vector<std::unique_ptr<h1_request_state>> free;
+  [[gnu::noinline]] request_state_pool_t() {
+    free.reserve(request_state_pool_max);
+  }
+};
+
+std::vector<std::unique_ptr<h1_request_state>>& request_state_pool() {
+  thread_local request_state_pool_t pool;
+  return pool.free;
+}
+
+} // namespace
+
+void connection::acquire_request_state() {
+  auto& pool = request_state_pool();
+  auto max_body = static_cast<uint64_t>(shared_->opts.max_content_length);
+  // Listeners may differ in limits: take a state made for ours, if any
+  // (nearly always the last one: most servers have one listener).
+  for (auto i = pool.size(); i > 0; --i) {
+    auto& st = pool[i - 1];
+    if (st->max_body == max_body && st->limits == shared_->limits) {
+      rs_ = std::move(st);
+      if (i != pool.size())
+        pool[i - 1] = std::move(pool.back());
+      pool.pop_back();
+      return;
+    }
+  }
+  rs_ = std::make_unique<h1_request_state>(shared_->limits, max_body);
+}
+
+void connection::release_request_state() noexcept {
+  if (!rs_)
+    return;
+  auto& pool = request_state_pool();
+  if (pool.size() >= request_state_pool_max) {
+    rs_.reset();
+    return;
+  }
+  // A pooled state keeps its vectors for the next request, unless a big
+  // head grew them.
+  if (rs_->parser.head().headers.capacity() > 32)
+    rs_->parser.release();
+  else
+    rs_->parser.reset();
+  rs_->chunked.reset();
+  if (rs_->chunked_body.capacity() > initial_buffer)
+    std::string{}.swap(rs_->chunked_body); // `= {}` keeps the buffer
+  else
+    rs_->chunked_body.clear();
+  pool.push_back(std::move(rs_)); // capacity reserved: cannot throw
 }
 
 // -- output -------------------------------------------------------------------
@@ -1085,7 +1149,7 @@ void connection::flush() {
   if (!out_.empty()) {
     auto before = out_.pending();
     auto res = write_out();
-    if (def_.x && def_.out_payload > 0 &&
+    if (deferred() && def_->out_payload > 0 &&
         res != io::output_queue::result::failed)
       report_written();
     switch (res) {
@@ -1094,6 +1158,8 @@ void connection::flush() {
         write_blocked_ = false;
         rearm_phase_timer(); // the send deadline is over
       }
+      if (phase_ == phase::idle)
+        out_.release_spare(); // an idle connection keeps no buffer
       break;
     case io::output_queue::result::blocked:
       // A peer that stops reading must not hold the connection (and its
@@ -1171,10 +1237,10 @@ bool connection::make_room(size_t min_free) {
   if (cap_ - end_ >= min_free)
     return true;
   if (head_complete_ &&
-      parser_.head().framing == http1::body_framing::chunked) {
+      rs().parser.head().framing == http1::body_framing::chunked) {
     // Decoded chunk bytes are copied out already: move the undecoded tail
     // down to the end of the head, which stays in place (its views too).
-    auto keep_from = begin_ + parser_.consumed();
+    auto keep_from = begin_ + rs().parser.consumed();
     if (body_pos_ > keep_from) {
       std::memmove(data_ + keep_from, data_ + body_pos_, end_ - body_pos_);
       end_ -= body_pos_ - keep_from;
@@ -1217,8 +1283,8 @@ void connection::move_input(size_t capacity) {
     // The head's views pointed into the old buffer: parse it again (same
     // bytes, same result). A partial head needs nothing: the parser keeps
     // offsets.
-    parser_.reset();
-    parser_.parse({data_, end_});
+    rs().parser.reset();
+    rs().parser.parse({data_, end_});
   }
 }
 
@@ -1247,7 +1313,7 @@ void connection::teardown() noexcept {
   }
   home().disarm(timer_);
   home().disarm(rate_node_);
-  if (def_.x)
+  if (deferred())
     end_deferred(0); // cancels the responder (on_cancel runs)
   if (h2_)
     h2_->stop(); // ends its open streams; the object lives on (callers)

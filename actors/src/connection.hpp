@@ -23,6 +23,22 @@ namespace roadrunner::detail {
 
 class h2_connection;
 
+/// HTTP/1.1 state of the request a connection is reading: taken from a
+/// per-thread pool when the request's first byte arrives and given back
+/// when the connection goes idle, so idle keep-alive connections hold none
+/// of it (parser, chunked decoder and their heap memory).
+/// Runs on: the thread of the reactor whose connection holds it.
+struct h1_request_state {
+  h1_request_state(const http1::limits& lim, uint64_t max)
+    : limits(lim), max_body(max), parser(lim), chunked(lim, max) {}
+
+  http1::limits limits; // the listener's, to tell pooled states apart
+  uint64_t max_body;    // max_content_length, likewise
+  http1::request_parser parser;
+  http1::chunked_decoder chunked;
+  std::string chunked_body; // a chunked request's decoded body
+};
+
 /// One connection actor per accepted socket (the seed's `roadrunner_conn`).
 ///
 /// Socket readiness and timers are handled inline on the home reactor's
@@ -127,11 +143,20 @@ private:
   void move_input(size_t capacity);
   void adopt_leftover();
 
+  /// The request state, taken from the pool if the connection has none.
+  h1_request_state& rs() {
+    if (!rs_)
+      acquire_request_state();
+    return *rs_;
+  }
+
+  void acquire_request_state();
+  void release_request_state() noexcept;
+
   int fd_;
   listener_shared_ptr shared_;
   connection_info info_;
-  http1::request_parser parser_;
-  http1::chunked_decoder chunked_;
+  std::unique_ptr<h1_request_state> rs_; // null while idle
   io::output_queue out_;
   std::shared_ptr<const compiled_routes> routes_; // see listener_shared
   uint64_t routes_version_ = 0;
@@ -150,7 +175,6 @@ private:
   phase phase_ = phase::head;
   bool head_complete_ = false;
   size_t body_pos_ = 0; // chunked: first undecoded byte (offset)
-  std::string chunked_body_;
   uint64_t served_ = 0;
   bool closing_ = false;       // close once the output is flushed
   bool write_blocked_ = false; // waiting for EPOLLOUT
@@ -192,7 +216,19 @@ private:
     std::string piece;         // a decoded chunked piece being delivered
   };
 
-  deferred_request def_;
+  // Allocated for the first deferred answer only (most connections never
+  // defer): `def()` makes it, `def_x()` reads the exchange without that.
+  std::unique_ptr<deferred_request> def_;
+  deferred_request& def() {
+    if (!def_)
+      def_ = std::make_unique<deferred_request>();
+    return *def_;
+  }
+  bool deferred() const noexcept { return def_ && def_->x; }
+  const std::shared_ptr<actor_exchange>& def_x() const noexcept {
+    static const std::shared_ptr<actor_exchange> none;
+    return def_ ? def_->x : none;
+  }
   std::shared_ptr<actor_exchange> current_x_; // made by defer()
   std::vector<exchange_op> ops_;
   uint32_t x_seq_ = 0;

@@ -76,6 +76,79 @@ TEST_SUITE("actors.connection") {
     CHECK(res->status == 200);
   }
 
+  TEST_CASE("pooled request states keep each listener's limits") {
+    // Idle connections give their parser back to a per-thread pool; a
+    // connection of another listener on the same reactor must not get one
+    // made with different limits.
+    fixture fx;
+    auto strict_opts = fixture::loopback();
+    strict_opts.routes = routes_for_tests;
+    strict_opts.protocols[0].http1.max_header_count = 2;
+    strict_opts.max_content_length = 4;
+    auto relaxed_opts = fixture::loopback();
+    relaxed_opts.routes = routes_for_tests;
+    auto strict = fx.start(strict_opts);
+    auto relaxed = fx.start(relaxed_opts);
+    const std::string three_fields =
+      "GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\n\r\n";
+    const std::string body5 = "POST /echo HTTP/1.1\r\nHost: t\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n"
+                              "5\r\nhello\r\n0\r\n\r\n";
+    std::vector<std::unique_ptr<client>> keep; // held idle: their states pool
+    for (int round = 0; round < 4; ++round) {
+      for (auto l : {strict, relaxed}) {
+        auto c = std::make_unique<client>(fx.port_of(l));
+        REQUIRE(c->send(get_root));
+        auto ok = c->read_response();
+        REQUIRE(ok);
+        CHECK(ok->status == 200);
+        bool is_strict = l == strict;
+        REQUIRE(c->send(three_fields));
+        auto res = c->read_response();
+        REQUIRE(res);
+        CHECK(res->status == (is_strict ? 431 : 200));
+        if (!is_strict) {
+          REQUIRE(c->send(body5));
+          auto echo = c->read_response();
+          REQUIRE(echo);
+          CHECK(echo->status == 200);
+          CHECK(echo->body == "hello");
+          keep.push_back(std::move(c));
+        }
+      }
+    }
+  }
+
+  TEST_CASE("hibernated keep-alive connections serve their next request") {
+    // hibernate_after gives back the parser, the output buffers and the
+    // read buffer; all come back with the next byte, pipelined or not.
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = routes_for_tests;
+    opts.hibernate_after = std::chrono::milliseconds{1};
+    auto l = fx.start(opts);
+    std::vector<std::unique_ptr<client>> cs;
+    for (int i = 0; i < 8; ++i) {
+      cs.push_back(std::make_unique<client>(fx.port_of(l)));
+      REQUIRE(cs.back()->send(get_root));
+      auto res = cs.back()->read_response();
+      REQUIRE(res);
+      CHECK(res->status == 200);
+    }
+    pollfd none{-1, 0, 0};
+    ::poll(&none, 0, 30); // past hibernate_after: every connection sleeps
+    for (auto& c : cs) {
+      REQUIRE(c->send("POST /echo HTTP/1.1\r\nHost: t\r\n"
+                      "Content-Length: 3\r\n\r\nabc" +
+                      get_root));
+      auto a = c->read_response();
+      auto b = c->read_response();
+      REQUIRE((a && b));
+      CHECK(a->body == "abc");
+      CHECK(b->status == 200);
+    }
+  }
+
   TEST_CASE("a read that fills the scratch buffer with a body to relocate") {
     fixture fx;
     auto opts = fixture::loopback();

@@ -1,5 +1,6 @@
 #include <roadrunner/http1/parser.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <limits>
@@ -291,9 +292,16 @@ request_head::find(std::string_view name) const noexcept {
 
 // -- request_parser -----------------------------------------------------------
 
-request_parser::request_parser(limits lim) : lim_(lim) {
-  fields_.reserve(16);
-  head_.headers.reserve(16);
+// The field vectors are allocated with the first field, not here: an idle
+// connection's parser owns no heap memory until a request arrives.
+request_parser::request_parser(limits lim) : lim_(lim) {}
+
+void request_parser::release() noexcept {
+  reset();
+  // Swap, not `= {}`: that assigns an empty initializer list and keeps the
+  // capacity.
+  std::vector<field_offsets>{}.swap(fields_);
+  std::vector<header_field>{}.swap(head_.headers);
 }
 
 void request_parser::reset() noexcept {
@@ -347,7 +355,11 @@ void request_parser::begin_field_line(size_t pos) noexcept {
 bool request_parser::on_field(const char* s) {
   const std::string_view name(s + name_start_, name_end_ - name_start_);
   const std::string_view value(s + value_start_, value_end_ - value_start_);
-  fields_.push_back({name_start_, name.size(), value_start_, value.size()});
+  if (fields_.capacity() == 0)
+    fields_.reserve(initial_fields);
+  fields_.push_back(
+    {static_cast<uint32_t>(name_start_), static_cast<uint32_t>(name.size()),
+     static_cast<uint32_t>(value_start_), static_cast<uint32_t>(value.size())});
   switch (name.size()) {
   case 4:
     if (equals_lower(name, "host")) {
@@ -464,6 +476,7 @@ void request_parser::materialize(const char* s) {
     head_.query = head_.target.substr(q + 1);
   }
   head_.headers.clear();
+  head_.headers.reserve(std::max(fields_.size(), initial_fields));
   for (const auto& f : fields_)
     head_.headers.push_back(
       {std::string_view(s + f.name_begin, f.name_size),

@@ -13,11 +13,80 @@
 
 namespace roadrunner::io {
 
+// Storage given back by idle queues of this thread, for the next queue that
+// writes: a thread's connections take turns with a few buffers instead of
+// each idle one keeping its own. Bounded; buffers over `max_buffer` are
+// never pooled. One entry holds both the segment list and the byte buffer,
+// so lending them back and forth is one push and one pop.
+struct output_queue::storage_pool {
+  static constexpr size_t max_entries = 64;
+  static constexpr size_t max_buffer = 4096;
+  struct entry {
+    std::vector<segment> segments;
+    std::string buffer;
+  };
+  std::vector<entry> free;
+
+  // Out of line: keeps the callers' fast path free of the setup's spills.
+  [[gnu::noinline]] storage_pool() { free.reserve(max_entries); }
+};
+
+namespace {
+
+// Frees a string's heap buffer. (`s = std::string{}` does not: libstdc++'s
+// move assignment from a short string copies into the existing buffer.)
+void free_buffer(std::string& s) noexcept {
+  std::string{}.swap(s);
+}
+
+bool has_heap_buffer(const std::string& s) noexcept {
+  return s.capacity() > std::string{}.capacity();
+}
+
+} // namespace
+
+output_queue::storage_pool& output_queue::pool() {
+  thread_local storage_pool p;
+  return p;
+}
+
+output_queue::segment& output_queue::new_segment() {
+  if (segments_.capacity() == 0 && !has_heap_buffer(spare_)) {
+    // Released earlier (or new): borrow a pooled list and buffer.
+    auto& free = pool().free;
+    if (!free.empty()) {
+      segments_ = std::move(free.back().segments);
+      spare_ = std::move(free.back().buffer);
+      free.pop_back();
+    }
+  }
+  return segments_.emplace_back();
+}
+
+void output_queue::release_spare() noexcept {
+  if (!segments_.empty())
+    return;
+  offset_ = 0;
+  open_ = false;
+  bool heap = has_heap_buffer(spare_);
+  if (segments_.capacity() == 0 && !heap)
+    return;
+  auto& free = pool().free;
+  if (free.size() < storage_pool::max_entries &&
+      spare_.capacity() <= storage_pool::max_buffer) {
+    // Reserved: cannot throw. Both are left empty, without storage.
+    free.push_back({std::move(segments_), std::move(spare_)});
+    return;
+  }
+  std::vector<segment>{}.swap(segments_);
+  free_buffer(spare_);
+}
+
 void output_queue::open_segment() {
-  segments_.emplace_back();
-  segments_.back().bytes = std::move(spare_);
+  auto& seg = new_segment();
+  seg.bytes = std::move(spare_);
   spare_ = std::string{};
-  segments_.back().bytes.clear();
+  seg.bytes.clear();
   open_ = true;
 }
 
@@ -26,8 +95,7 @@ void output_queue::append_body(std::string&& body) {
     buffer().append(body);
     return;
   }
-  segments_.emplace_back();
-  segments_.back().bytes = std::move(body);
+  new_segment().bytes = std::move(body);
   open_ = false;
 }
 
@@ -46,8 +114,7 @@ void output_queue::drop_empty_tail() noexcept {
 void output_queue::append_file(file_body_ptr file) {
   if (file->length() == 0)
     return;
-  segments_.emplace_back();
-  auto& seg = segments_.back();
+  auto& seg = new_segment();
   seg.file_pos = file->offset();
   seg.file_left = file->length();
   seg.file = std::move(file);
@@ -237,7 +304,7 @@ output_queue::result output_queue::flush(tls::session& session) {
 void output_queue::clear() noexcept {
   segments_.clear();
   segments_.shrink_to_fit();
-  spare_ = std::string{};
+  free_buffer(spare_);
   offset_ = 0;
   open_ = false;
 }

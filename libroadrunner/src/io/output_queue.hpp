@@ -76,8 +76,14 @@ public:
   /// When nothing is pending, frees recycled buffers over `max_keep` bytes.
   void trim(size_t max_keep) noexcept {
     if (segments_.empty() && spare_.capacity() > max_keep)
-      spare_ = std::string{};
+      std::string{}.swap(spare_); // `= std::string{}` would keep the buffer
   }
+
+  /// When nothing is pending, gives the recycled buffer and the segment
+  /// list's storage to a pool of the calling thread (bounded), from which
+  /// the next queue of that thread to write takes them: an idle
+  /// connection's queue then owns no heap memory. No-op otherwise.
+  void release_spare() noexcept;
 
 private:
   struct segment {
@@ -91,6 +97,9 @@ private:
     }
   };
 
+  struct storage_pool;
+  static storage_pool& pool();
+  segment& new_segment(); // appended, with pooled storage if we have none
   void open_segment();
   result flush_file(int fd);
   void consume(size_t n) noexcept;    // n bytes were written (TLS path)

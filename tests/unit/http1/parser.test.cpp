@@ -471,6 +471,23 @@ TEST_SUITE("http1.parser") {
     CHECK(q.consumed() == first.size());
   }
 
+  TEST_CASE("a new parser and release() own no field storage; parsing "
+            "allocates it again") {
+    request_parser p;
+    CHECK(p.head().headers.capacity() == 0);
+    const std::string req = h11("A: 1\r\nB: 2\r\n");
+    REQUIRE(p.parse(req) == parse_status::complete);
+    CHECK(p.head().headers.size() == 3);
+    CHECK(p.head().host == "h");
+    p.release();
+    CHECK(p.head().headers.empty());
+    CHECK(p.head().headers.capacity() == 0);
+    CHECK(p.consumed() == 0);
+    REQUIRE(p.parse(req) == parse_status::complete);
+    CHECK(p.head().headers.size() == 3);
+    CHECK(p.head().find("b") == std::optional<std::string_view>{"2"});
+  }
+
   TEST_CASE("reset() readies the parser for the next request and keeps the "
             "vector capacity") {
     request_parser p;

@@ -61,6 +61,34 @@ TEST_SUITE("io.output_queue") {
     CHECK(sp.drain() == expected);
   }
 
+  TEST_CASE("release_spare: an idle queue lends its buffers to the next") {
+    socket_pair sp;
+    output_queue a;
+    a.buffer() += std::string(300, 'h');
+    CHECK(a.flush(sp.writer) == output_queue::result::done);
+    a.release_spare();
+    // The pool is per thread and last in, first out: b writes with a's
+    // buffer (no allocation), a keeps working with a new one.
+    output_queue b;
+    CHECK(b.buffer().capacity() >= 300);
+    b.buffer() += "b;";
+    a.buffer() += "a;";
+    CHECK(b.flush(sp.writer) == output_queue::result::done);
+    CHECK(a.flush(sp.writer) == output_queue::result::done);
+    CHECK(sp.drain() == std::string(300, 'h') + "b;a;");
+  }
+
+  TEST_CASE("release_spare keeps pending output") {
+    socket_pair sp;
+    output_queue q;
+    q.buffer() += "head;";
+    q.append_body(std::string(5000, 'b'));
+    q.release_spare();
+    CHECK(q.pending() == 5005);
+    CHECK(q.flush(sp.writer) == output_queue::result::done);
+    CHECK(sp.drain() == "head;" + std::string(5000, 'b'));
+  }
+
   TEST_CASE("drop_empty_tail undoes an open buffer nothing was appended to") {
     socket_pair sp;
     output_queue q;

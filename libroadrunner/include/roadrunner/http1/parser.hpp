@@ -81,6 +81,8 @@ struct limits {
   /// Bytes of one chunk-size line (size and extensions), excluding the CRLF
   /// (chunked_decoder only) -> 400 chunk_line_too_long.
   uint32_t max_chunk_line = 8192;
+
+  friend bool operator==(const limits&, const limits&) = default;
 };
 
 /// One field line. `value` is OWS-trimmed; `name` is as on the wire.
@@ -160,6 +162,10 @@ public:
   /// Ready for the next request; keeps the vectors' capacity.
   void reset() noexcept;
 
+  /// `reset()`, and frees the vectors too (the next request allocates
+  /// them again): for a parser that a big head grew.
+  void release() noexcept;
+
 private:
   enum class state : uint8_t {
     start,
@@ -179,12 +185,17 @@ private:
     failed,
   };
 
+  // Offsets into the head, which is far below 4 GiB (`limits`): 16 bytes
+  // a field instead of 32.
   struct field_offsets {
-    size_t name_begin;
-    size_t name_size;
-    size_t value_begin;
-    size_t value_size;
+    uint32_t name_begin;
+    uint32_t name_size;
+    uint32_t value_begin;
+    uint32_t value_size;
   };
+
+  // Capacity of the field vectors when the first field arrives.
+  static constexpr size_t initial_fields = 8;
 
   parse_status fail(reject_reason r) noexcept;
   reject_reason too_long_reason(size_t pos) const noexcept;
