@@ -119,6 +119,31 @@ bool compiled_route::match_path(std::string_view path,
 
 // -- compiled_routes ----------------------------------------------------------
 
+namespace {
+
+// The first non-empty segment of a routing path ("" for "/" or "//").
+std::string_view first_segment(std::string_view path) noexcept {
+  auto begin = path.find_first_not_of('/');
+  if (begin == std::string_view::npos)
+    return {};
+  auto end = path.find('/', begin);
+  return path.substr(begin, end == std::string_view::npos ? end : end - begin);
+}
+
+} // namespace
+
+const std::vector<uint32_t>&
+compiled_routes::candidates(std::string_view first) const noexcept {
+  if (first.empty())
+    return empty_path_;
+  auto it = std::lower_bound(by_first_.begin(), by_first_.end(), first,
+                             [](const first_segment_bucket& b,
+                                std::string_view k) { return b.literal < k; });
+  if (it != by_first_.end() && it->literal == first)
+    return it->routes;
+  return other_first_;
+}
+
 match_result compiled_routes::match(std::string_view method,
                                     std::string_view path) const noexcept {
   match_result res;
@@ -131,7 +156,8 @@ match_result compiled_routes::match(std::string_view method,
   if (!p)
     return res;
   bool path_matched = false;
-  for (const auto& r : routes_) {
+  for (uint32_t i : candidates(first_segment(*p))) {
+    const auto& r = routes_[i];
     bool method_ok = r.allows(method);
     // Once some path matched, a route with the wrong method cannot change
     // the answer (405 either way): skip its path walk.
@@ -340,7 +366,47 @@ struct route_compiler {
       table->routes_[i].pipeline_ = pipeline(
         shared, std::move(routes[i].middlewares), std::move(routes[i].handler));
     add_fallbacks(*table, shared);
+    index_first_segments(*table);
     return std::shared_ptr<const compiled_routes>{std::move(table)};
+  }
+
+  // Builds the first-segment index (see compiled_routes::candidates). The
+  // bucket keys point into the routes' segments: the table never changes
+  // after this.
+  static void index_first_segments(compiled_routes& t) {
+    using kind = compiled_route::segment_kind;
+    for (const auto& r : t.routes_)
+      if (!r.segments_.empty() && r.segments_[0].kind == kind::literal)
+        t.by_first_.push_back({r.segments_[0].text, {}});
+    auto by_literal = [](const auto& a, const auto& b) {
+      return a.literal < b.literal;
+    };
+    std::sort(t.by_first_.begin(), t.by_first_.end(), by_literal);
+    t.by_first_.erase(std::unique(t.by_first_.begin(), t.by_first_.end(),
+                                  [](const auto& a, const auto& b) {
+                                    return a.literal == b.literal;
+                                  }),
+                      t.by_first_.end());
+    for (uint32_t i = 0; i < t.routes_.size(); ++i) {
+      const auto& segs = t.routes_[i].segments_;
+      if (segs.empty()) {
+        t.empty_path_.push_back(i);
+        continue;
+      }
+      if (segs[0].kind == kind::literal) {
+        compiled_routes::first_segment_bucket key{segs[0].text, {}};
+        std::lower_bound(t.by_first_.begin(), t.by_first_.end(), key,
+                         by_literal)
+          ->routes.push_back(i);
+        continue;
+      }
+      // A :param or a wildcard matches any first segment.
+      for (auto& b : t.by_first_)
+        b.routes.push_back(i);
+      t.other_first_.push_back(i);
+      if (segs[0].kind == kind::wildcard)
+        t.empty_path_.push_back(i);
+    }
   }
 
   static compile_result

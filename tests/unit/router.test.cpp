@@ -9,7 +9,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -228,6 +230,95 @@ TEST_SUITE("router") {
       }
       if (c.status == not_allowed)
         CHECK(table->allow(c.path) == c.allow);
+    }
+  }
+
+  TEST_CASE("the first-segment index picks what trying every route would") {
+    // Random tables from patterns whose first segments collide in every
+    // way (literal / :param / wildcard / none, shared prefixes), against a
+    // reference matcher written here: the first route in list order whose
+    // pattern matches the path's segments and whose methods allow the
+    // method wins; else 405 if some pattern matched, else 404.
+    const std::vector<std::string> patterns = {
+      "/",     "/a",    "/b",    "/ab",      "/a/b",  "/:x",
+      "/:x/b", "/a/:y", "/*all", "/a/*rest", "/b/:y", "/:x/:y/*z",
+    };
+    const std::vector<std::vector<std::string>> method_sets = {
+      {}, {"GET"}, {"POST"}, {"GET", "POST"}};
+    const std::vector<std::string> paths = {
+      "/",     "//", "/a",   "/a/",  "/b",     "/ab",      "/a/b",
+      "/a//b", "/c", "/c/b", "/b/x", "/a/x/y", "/x/y/z/w", "/aa",
+    };
+    const std::vector<std::string> methods = {"GET", "POST", "HEAD", "PUT"};
+    auto split = [](std::string_view p) {
+      std::vector<std::string_view> out;
+      size_t pos = 0;
+      while (pos < p.size()) {
+        auto end = std::min(p.find('/', pos), p.size());
+        if (end > pos)
+          out.push_back(p.substr(pos, end - pos));
+        pos = end + 1;
+      }
+      return out;
+    };
+    auto path_matches = [&](std::string_view pattern, std::string_view path) {
+      auto pat = split(pattern);
+      auto segs = split(path);
+      for (size_t i = 0; i < pat.size(); ++i) {
+        if (pat[i][0] == '*')
+          return true;
+        if (i >= segs.size() || (pat[i][0] != ':' && pat[i] != segs[i]))
+          return false;
+      }
+      return pat.size() == segs.size();
+    };
+    auto allows = [](const std::vector<std::string>& ms, std::string_view m) {
+      auto has = [&](std::string_view x) {
+        return std::find(ms.begin(), ms.end(), x) != ms.end();
+      };
+      return ms.empty() || has(m) || (m == "HEAD" && has("GET"));
+    };
+    uint32_t rng = 12345; // deterministic: the same tables every run
+    auto next = [&](size_t n) {
+      rng = rng * 1664525u + 1013904223u;
+      return static_cast<size_t>((rng >> 8) % n);
+    };
+    for (int t = 0; t < 300; ++t) {
+      std::vector<std::pair<std::string, std::vector<std::string>>> spec;
+      route_list routes;
+      auto count = 1 + next(8);
+      for (size_t i = 0; i < count; ++i) {
+        spec.emplace_back(patterns[next(patterns.size())],
+                          method_sets[next(method_sets.size())]);
+        routes.push_back(make_route(spec.back().first, spec.back().second));
+      }
+      auto table = compile(routes);
+      REQUIRE(table);
+      for (const auto& path : paths) {
+        for (const auto& method : methods) {
+          auto want = match_status::not_found;
+          size_t want_index = 0;
+          for (size_t i = 0; i < spec.size(); ++i) {
+            if (!path_matches(spec[i].first, path))
+              continue;
+            if (allows(spec[i].second, method)) {
+              want = match_status::found;
+              want_index = i;
+              break;
+            }
+            want = match_status::method_not_allowed;
+          }
+          auto m = table->match(method, path);
+          CAPTURE(t);
+          CAPTURE(path);
+          CAPTURE(method);
+          REQUIRE(status_name(m.status) == std::string_view{status_name(want)});
+          if (want == match_status::found) {
+            REQUIRE(m.route != nullptr);
+            REQUIRE(m.route->index() == want_index);
+          }
+        }
+      }
     }
   }
 

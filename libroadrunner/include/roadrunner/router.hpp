@@ -172,12 +172,13 @@ public:
   compiled_routes(const compiled_routes&) = delete;
   compiled_routes& operator=(const compiled_routes&) = delete;
 
-  /// Finds the first route whose path and method match. Walks the routes
-  /// in order, each over the path's bytes (O(path length x routes) at
-  /// worst); allocates nothing. `path` is the raw request path (no query);
-  /// an absolute-form target ("http://host/a") is matched on its path part;
-  /// any other path not starting with '/' (e.g. "*") matches no route. In
-  /// single-handler mode every request is `found`.
+  /// Finds the first route whose path and method match. Only the routes
+  /// whose first segment can match the path's are tried (an index built
+  /// by `compile`: a binary search on the literal first segments), in list
+  /// order, each over the path's bytes; allocates nothing. `path` is the raw
+  /// request path (no query); an absolute-form target ("http://host/a") is
+  /// matched on its path part; any other path not starting with '/' (e.g. "*")
+  /// matches no route. In single-handler mode every request is `found`.
   match_result match(std::string_view method,
                      std::string_view path) const noexcept;
 
@@ -210,7 +211,22 @@ private:
 
   compiled_routes() = default;
 
+  // Which routes can match a path, by its first non-empty segment: each
+  // list holds positions in routes_, in list order. A route with a literal
+  // first segment is in that literal's bucket only; one starting with a
+  // :param in every bucket and in other_first_; one starting with a
+  // wildcard also in empty_path_; "/" (no segment) in empty_path_ only.
+  struct first_segment_bucket {
+    std::string_view literal; // into routes_[...].segments_[0].text
+    std::vector<uint32_t> routes;
+  };
+  const std::vector<uint32_t>&
+  candidates(std::string_view first) const noexcept;
+
   std::vector<compiled_route> routes_;
+  std::vector<first_segment_bucket> by_first_; // sorted by literal
+  std::vector<uint32_t> other_first_;          // first segment no literal names
+  std::vector<uint32_t> empty_path_;           // paths without a segment ("/")
   handler not_found_;          // listener middlewares around the 404
   handler method_not_allowed_; // listener middlewares around the 405
   bool single_ = false;
