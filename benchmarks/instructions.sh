@@ -28,8 +28,18 @@
 #   actor      GET /hello/actor?i (handler actor hosted on the reactor)
 #   scheduler  GET /hello/scheduler?i (handler actor on CAF's scheduler)
 #   newconn    GET /?i with "Connection: close": a connection per request
+#   h2c        (not in the default list) HTTP/2 with prior knowledge:
+#              h2load -t1 -cH2_CLIENTS -mH2_STREAMS -nH2_N http://.../
+#              against a second demo under callgrind with
+#              --protocols=http2 --max-keep-alive-requests=100000000;
+#              WARM requests on their own connections first. Unlike the
+#              curl scenarios, requests are concurrent (H2_STREAMS per
+#              connection, so one read carries several), as in
+#              tls_h2.sh's h2c; connection setup is amortized over
+#              H2_N / H2_CLIENTS streams.
 #
-# Environment: N=2000, WARM=200, RR_DEMO, RR_FLAGS (extra demo flags).
+# Environment: N=2000, WARM=200, RR_DEMO, RR_FLAGS (extra demo flags);
+# h2c: H2_N=20000, H2_CLIENTS=10, H2_STREAMS=10.
 # Progress on stderr, report on stdout; only 127.0.0.1 is used.
 
 set -euo pipefail
@@ -43,7 +53,7 @@ source "$SCRIPT_DIR/lib/common.sh"
 source "$SCRIPT_DIR/lib/servers.sh"
 
 START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
-record_command "SCENARIOS N WARM RR_DEMO RR_FLAGS" "$0" "$@"
+record_command "SCENARIOS N WARM RR_DEMO RR_FLAGS H2_N H2_CLIENTS H2_STREAMS" "$0" "$@"
 
 BUILD=1 PINNED=0 MARKDOWN=0
 for a in "$@"; do
@@ -52,27 +62,59 @@ done
 read -r -a SCEN <<<"${SCENARIOS:-plain hplain actor scheduler newconn}"
 N=${N:-2000}
 WARM=${WARM:-200}
+H2_N=${H2_N:-20000}
+H2_CLIENTS=${H2_CLIENTS:-10}
+H2_STREAMS=${H2_STREAMS:-10}
 RR_DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
 read -r -a RR_EXTRA <<<"${RR_FLAGS:-}"
-for v in N WARM; do
+for v in N WARM H2_N H2_CLIENTS H2_STREAMS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rr-instr.XXXXXX")
 install_cleanup
 
+WANT_H1=0 WANT_H2=0
+for s in "${SCEN[@]}"; do
+  case $s in
+    plain | hplain | actor | scheduler | newconn) WANT_H1=1 ;;
+    h2c) WANT_H2=1 ;;
+    *) die "unknown scenario $s" ;;
+  esac
+done
+
 ensure_tools valgrind:valgrind valgrind:callgrind_control curl:curl
+if ((WANT_H2)); then ensure_tools nghttp2-client:h2load; fi
 if ((BUILD)); then build_demo; fi
 check_demo_binary
 
-log "starting $RR_DEMO under callgrind"
-spawn valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" \
-  "$RR_DEMO" --port=0 --bind=127.0.0.1 --reactors=1 "${RR_EXTRA[@]}" \
-  >"$TMP/rr.out" 2>"$TMP/rr.err"
-RR_PID=$SPAWNED_PID
-line=$(wait_line "$TMP/rr.out" 'listening on http://127\.0\.0\.1:[0-9]+$' 120) ||
-  die "the demo did not start under valgrind: $(tail -n5 "$TMP/rr.err")"
-PORT=${line##*:}
+# start_demo NAME FLAGS... -- starts the demo under callgrind (output files
+# $TMP/NAME.cg.out*); sets DEMO_PID and DEMO_PORT.
+start_demo() {
+  local name=$1 line
+  shift
+  log "starting $RR_DEMO under callgrind ($name)"
+  spawn valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.cg.out" \
+    "$RR_DEMO" --port=0 --bind=127.0.0.1 --reactors=1 "$@" "${RR_EXTRA[@]}" \
+    >"$TMP/$name.out" 2>"$TMP/$name.err"
+  DEMO_PID=$SPAWNED_PID
+  line=$(wait_line "$TMP/$name.out" 'listening on http://127\.0\.0\.1:[0-9]+$' 120) ||
+    die "the demo did not start under valgrind: $(tail -n5 "$TMP/$name.err")"
+  DEMO_PORT=${line##*:}
+}
+
+RR_PID="" PORT="" H2_PID="" H2_PORT=""
+if ((WANT_H1)); then
+  start_demo h1
+  RR_PID=$DEMO_PID PORT=$DEMO_PORT
+fi
+if ((WANT_H2)); then
+  # h2c with prior knowledge needs protocols = [http2]; the keep-alive cap
+  # must not end h2load's connections (it does not reconnect).
+  start_demo h2 --protocols=http2 --max-keep-alive-requests=100000000
+  H2_PID=$DEMO_PID H2_PORT=$DEMO_PORT
+  EXTRA_PIDS+=("$H2_PID")
+fi
 
 # url SCENARIO -- the glob URL and extra curl arguments of a scenario.
 url() {
@@ -87,9 +129,19 @@ url() {
   esac
 }
 
-# send SCENARIO COUNT -- COUNT requests, one at a time; checks every answer.
+# send SCENARIO COUNT -- COUNT requests, one at a time (h2c: concurrent,
+# over new connections); checks every answer.
 send() {
   local u extra=() got
+  if [[ $1 == h2c ]]; then
+    local clients=$H2_CLIENTS
+    (($2 < clients)) && clients=$2
+    got=$(h2load -t1 -c"$clients" -m"$H2_STREAMS" -n"$2" \
+      "http://127.0.0.1:$H2_PORT/" 2>&1 |
+      sed -nE 's/^status codes: ([0-9]+) 2xx.*/\1/p') || true
+    [[ $got == "$2" ]] || die "$1: ${got:-no} of $2 requests answered 2xx"
+    return
+  fi
   u=$(url "$1")
   [[ $1 == newconn ]] && extra=(-H "Connection: close")
   got=$(curl -sS --max-time 600 "${extra[@]}" -w '%{http_code}\n' -o /dev/null \
@@ -97,13 +149,14 @@ send() {
   [[ $got == "$2" ]] || die "$1: $got of $2 requests answered 200"
 }
 
-# dump_total -- dumps the counters; sets TOTAL to the instructions counted
-# since the last zeroing (dump N goes to cg.out.N).
-DUMPS=0
+# dump_total PID NAME -- dumps the counters of the demo PID (started as
+# NAME); sets TOTAL to the instructions counted since the last zeroing
+# (dump k goes to NAME.cg.out.k).
+declare -A DUMPS=()
 dump_total() {
-  callgrind_control -d "$RR_PID" >/dev/null
-  DUMPS=$((DUMPS + 1))
-  local f=$TMP/cg.out.$DUMPS i
+  callgrind_control -d "$1" >/dev/null
+  DUMPS[$2]=$((${DUMPS[$2]:-0} + 1))
+  local f=$TMP/$2.cg.out.${DUMPS[$2]} i
   for ((i = 0; i < 600; i++)); do
     grep -qs '^totals:' "$f" && break
     sleep 0.1
@@ -113,13 +166,15 @@ dump_total() {
 
 ROWS=()
 for s in "${SCEN[@]}"; do
-  log "$s: $WARM warm-up requests, then $N counted"
+  pid=$RR_PID name=h1 n=$N
+  [[ $s == h2c ]] && pid=$H2_PID name=h2 n=$H2_N
+  log "$s: $WARM warm-up requests, then $n counted"
   send "$s" "$WARM"
-  callgrind_control -z "$RR_PID" >/dev/null
-  send "$s" "$N"
-  dump_total
+  callgrind_control -z "$pid" >/dev/null
+  send "$s" "$n"
+  dump_total "$pid" "$name"
   [[ $TOTAL =~ ^[0-9]+$ ]] || die "$s: no instruction total in the dump"
-  ROWS+=("$s|$N|$TOTAL|$(calc "int($TOTAL / $N)")")
+  ROWS+=("$s|$n|$TOTAL|$(calc "int($TOTAL / $n)")")
 done
 
 INFO=(
@@ -130,6 +185,9 @@ INFO=(
   "roadrunner|valgrind --tool=callgrind $(basename "$RR_DEMO") --port=0 --bind=127.0.0.1 --reactors=1 ${RR_EXTRA[*]}"
   "client|curl, one request at a time ($WARM warm-up requests per scenario, not counted)"
 )
+if ((WANT_H2)); then
+  INFO+=("h2c|h2load -t1 -c$H2_CLIENTS -m$H2_STREAMS -n$H2_N http://127.0.0.1:PORT/ against a second demo with --protocols=http2 --max-keep-alive-requests=100000000")
+fi
 HEAD="scenario|requests|instructions (all threads, user space)|instructions per request"
 print_info "User-space instructions per request (callgrind)" "command roadrunner" "${INFO[@]}"
 echo
