@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <utility>
 
 namespace roadrunner::http2 {
@@ -115,6 +118,96 @@ int32_t clamp_window(int64_t x) noexcept {
 
 } // namespace
 
+// -- block_pool ---------------------------------------------------------------
+
+block_pool::~block_pool() {
+  for (auto* head : lists_)
+    while (head != nullptr) {
+      auto* next = head->next;
+      std::free(reinterpret_cast<char*>(head) - sizeof(header));
+      head = next;
+    }
+}
+
+nghttp2_mem block_pool::table() noexcept {
+  nghttp2_mem m;
+  m.mem_user_data = this;
+  m.malloc = [](size_t n, void* ud) {
+    return static_cast<block_pool*>(ud)->allocate(n);
+  };
+  m.free = [](void* p, void* ud) { static_cast<block_pool*>(ud)->release(p); };
+  m.calloc = [](size_t count, size_t size, void* ud) -> void* {
+    if (size != 0 && count > SIZE_MAX / size)
+      return nullptr;
+    auto* p = static_cast<block_pool*>(ud)->allocate(count * size);
+    if (p != nullptr)
+      std::memset(p, 0, count * size);
+    return p;
+  };
+  m.realloc = [](void* p, size_t n, void* ud) {
+    return static_cast<block_pool*>(ud)->reallocate(p, n);
+  };
+  return m;
+}
+
+void* block_pool::allocate(size_t n) noexcept {
+  uint32_t c = 0;
+  size_t capacity = min_block;
+  while (c < classes && capacity < n) {
+    ++c;
+    capacity <<= 1;
+  }
+  if (c == classes) {
+    c = no_class;
+    capacity = n;
+  } else if (auto* b = lists_[c]; b != nullptr) {
+    lists_[c] = b->next;
+    kept_bytes_ -= capacity;
+    return b;
+  }
+  if (capacity > SIZE_MAX - sizeof(header))
+    return nullptr;
+  auto* raw = static_cast<char*>(std::malloc(sizeof(header) + capacity));
+  if (raw == nullptr)
+    return nullptr;
+  auto* h = reinterpret_cast<header*>(raw);
+  h->size_class = c;
+  h->unused = 0;
+  h->capacity = capacity;
+  return raw + sizeof(header);
+}
+
+void block_pool::release(void* p) noexcept {
+  if (p == nullptr)
+    return;
+  auto* raw = static_cast<char*>(p) - sizeof(header);
+  auto* h = reinterpret_cast<header*>(raw);
+  if (h->size_class == no_class || kept_bytes_ + h->capacity > max_kept_bytes) {
+    std::free(raw);
+    return;
+  }
+  auto* b = static_cast<free_block*>(p);
+  b->next = lists_[h->size_class];
+  lists_[h->size_class] = b;
+  kept_bytes_ += h->capacity;
+}
+
+void* block_pool::reallocate(void* p, size_t n) noexcept {
+  if (p == nullptr)
+    return allocate(n);
+  auto* h = reinterpret_cast<header*>(static_cast<char*>(p) - sizeof(header));
+  if (n <= h->capacity)
+    return p;
+  auto* q = allocate(n);
+  if (q == nullptr)
+    return nullptr; // p stays valid, as with realloc
+  std::memcpy(q, p, h->capacity);
+  release(p);
+  return q;
+}
+
+// -- the engine ---------------------------------------------------------------
+
 session::impl::impl(const session_config& cfg, session_callbacks& cb)
   : cfg_(cfg), cb_(cb) {
   nghttp2_option* opt = nullptr;
@@ -126,7 +219,11 @@ session::impl::impl(const session_config& cfg, session_callbacks& cb)
   // Windows are refilled by `refill_windows` (the seed's threshold rule),
   // not by nghttp2's "half the window consumed" rule.
   nghttp2_option_set_no_auto_window_update(opt, 1);
-  auto rv = nghttp2_session_server_new2(&ng_, callbacks(), this, opt);
+  // RFC 9113 5.3.2 deprecates the RFC 7540 priority tree: closed streams
+  // are not kept as tree anchors (they cost a little on every stream).
+  nghttp2_option_set_no_closed_streams(opt, 1);
+  auto mem = pool_.table();
+  auto rv = nghttp2_session_server_new3(&ng_, callbacks(), this, opt, &mem);
   nghttp2_option_del(opt);
   if (rv != 0) {
     ng_ = nullptr;
@@ -160,12 +257,55 @@ session::impl::~impl() {
   // The header references belong to the session's allocator: free them
   // before the session.
   streams_.clear();
+  spare_.clear();
   nghttp2_session_del(ng_);
 }
 
+namespace {
+
+bool id_less(const std::unique_ptr<stream>& s, int32_t id) noexcept {
+  return s->id < id;
+}
+
+} // namespace
+
 stream* session::impl::find(int32_t id) const noexcept {
-  auto i = streams_.find(id);
-  return i == streams_.end() ? nullptr : i->second.get();
+  auto i = std::lower_bound(streams_.begin(), streams_.end(), id, id_less);
+  return i != streams_.end() && (*i)->id == id ? i->get() : nullptr;
+}
+
+stream& session::impl::open_stream(int32_t id) {
+  std::unique_ptr<stream> s;
+  if (spare_.empty()) {
+    s = std::make_unique<stream>(id);
+  } else {
+    s = std::move(spare_.back());
+    spare_.pop_back();
+    s->reuse(id);
+  }
+  auto& ref = *s;
+  if (streams_.empty() || streams_.back()->id < id)
+    streams_.push_back(std::move(s));
+  else
+    streams_.insert(
+      std::lower_bound(streams_.begin(), streams_.end(), id, id_less),
+      std::move(s));
+  return ref;
+}
+
+void session::impl::erase_stream(int32_t id) noexcept {
+  auto i = std::lower_bound(streams_.begin(), streams_.end(), id, id_less);
+  if (i == streams_.end() || (*i)->id != id)
+    return;
+  if (current_ == i->get())
+    current_ = nullptr;
+  auto s = std::move(*i);
+  streams_.erase(i);
+  if (spare_.size() < max_spare_streams) {
+    // Views into nghttp2's buffers go now; the rest waits for `reuse`.
+    s->release_request();
+    spare_.push_back(std::move(s));
+  }
 }
 
 stream* session::impl::find_open(int32_t id) const noexcept {
@@ -176,6 +316,7 @@ stream* session::impl::find_open(int32_t id) const noexcept {
 // -- receiving ----------------------------------------------------------------
 
 int session::impl::on_begin_headers(const nghttp2_frame* frame) {
+  current_ = nullptr;
   if (frame->hd.type != NGHTTP2_HEADERS ||
       frame->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0;
@@ -188,20 +329,18 @@ int session::impl::on_begin_headers(const nghttp2_frame* frame) {
                               NGHTTP2_REFUSED_STREAM);
     return 0;
   }
-  auto s = std::make_unique<stream>(id);
-  if (nghttp2_session_set_stream_user_data(ng_, id, s.get()) != 0)
-    return NGHTTP2_ERR_CALLBACK_FAILURE;
-  streams_.emplace(id, std::move(s));
+  current_ = &open_stream(id);
   return 0;
 }
 
 int session::impl::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
                              nghttp2_rcbuf* value) {
-  auto* s = static_cast<stream*>(
-    nghttp2_session_get_stream_user_data(ng_, frame->hd.stream_id));
   // Trailers of a request are decoded by nghttp2 (HPACK state) and dropped,
-  // as HTTP/1.1 chunked trailers are.
-  if (s == nullptr || s->rejected || frame->hd.type != NGHTTP2_HEADERS ||
+  // as HTTP/1.1 chunked trailers are. A header block is never interleaved
+  // with other frames (RFC 9113 4.3), so the stream is on_begin_headers'.
+  auto* s = current_;
+  if (s == nullptr || s->id != frame->hd.stream_id || s->rejected ||
+      frame->hd.type != NGHTTP2_HEADERS ||
       frame->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0;
   auto n = nghttp2_rcbuf_get_buf(name);
@@ -229,6 +368,11 @@ int session::impl::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
     else if (key == ":authority") {
       s->authority = s->keep(value);
       s->has_authority = true;
+      // :authority is the Host of HTTP/1.1 (RFC 9113 8.3.1): handlers and
+      // routes see it as a `host` field, first (pseudo-headers come before
+      // the regular fields, nghttp2 checks that).
+      s->head.headers.insert(s->head.headers.begin(), {"host", s->authority});
+      s->authority_as_host = true;
     }
     // :scheme: the transport decides "http" / "https" (connection_info).
     return 0;
@@ -237,6 +381,8 @@ int session::impl::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
   if (key == "host") {
     ++s->hosts;
     s->head.host = f.value;
+    if (std::exchange(s->authority_as_host, false))
+      s->head.headers.erase(s->head.headers.begin());
   }
   s->head.headers.push_back(f);
   return 0;
@@ -258,8 +404,10 @@ int session::impl::on_frame_recv(const nghttp2_frame* frame) {
   if (s == nullptr)
     return 0;
   if (frame->hd.type == NGHTTP2_HEADERS &&
-      frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+      frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    current_ = nullptr;
     finish_head(*s);
+  }
   if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
     request_complete(*s);
   return 0;
@@ -298,12 +446,8 @@ void session::impl::finish_head(stream& s) {
   h.version_major = 2;
   h.version_minor = 0;
   h.keep_alive = true;
-  if (s.has_authority && s.hosts == 0) {
-    // :authority is the Host of HTTP/1.1 (RFC 9113 8.3.1): handlers and
-    // routes see it as a `host` field.
-    h.host = s.authority;
-    h.headers.insert(h.headers.begin(), {"host", s.authority});
-  }
+  if (s.authority_as_host)
+    h.host = s.authority; // already the first field (on_header)
   if (auto cl = h.find("content-length")) {
     // nghttp2 checked the syntax and that DATA adds up to it (RFC 9113
     // 8.1.1); decide 413 before any body byte arrives.
@@ -361,13 +505,13 @@ void session::impl::reject(stream& s, int status) {
 }
 
 int session::impl::on_stream_close(int32_t id, uint32_t code) {
-  auto it = streams_.find(id);
-  if (it == streams_.end())
+  auto* sp = find(id);
+  if (sp == nullptr)
     return 0;
-  auto& s = *it->second;
+  auto& s = *sp;
   s.closed = true;
   if (!s.dispatched) {
-    streams_.erase(it);
+    erase_stream(id);
     return 0;
   }
   // The stream object stays until `deliver_events` (the request event may
@@ -383,8 +527,9 @@ int session::impl::on_frame_send(const nghttp2_frame* frame) {
     return 0;
   auto* s = find(frame->hd.stream_id);
   // A complete response before the complete request: ask the client to
-  // stop sending without an error (RFC 9113 8.1).
-  if (s != nullptr && !s->closed &&
+  // stop sending without an error (RFC 9113 8.1). A complete request
+  // (END_STREAM received) has nothing more to send.
+  if (s != nullptr && !s->closed && !s->complete &&
       nghttp2_session_get_stream_remote_close(ng_, s->id) == 0)
     nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
   return 0;
@@ -472,7 +617,7 @@ void session::impl::deliver_events() {
         notify([&] {
           cb_.on_stream_closed(e.stream_id, static_cast<error_code>(e.code));
         });
-      streams_.erase(e.stream_id);
+      erase_stream(e.stream_id);
       break;
     case event::kind::writable:
       if (s->delivered && !s->closed)
@@ -502,9 +647,8 @@ void session::impl::terminate(error_code code) {
 
 size_t session::impl::incomplete_requests() const noexcept {
   return static_cast<size_t>(
-    std::count_if(streams_.begin(), streams_.end(), [](const auto& kv) {
-      return !kv.second->complete && !kv.second->rejected;
-    }));
+    std::count_if(streams_.begin(), streams_.end(),
+                  [](const auto& s) { return !s->complete && !s->rejected; }));
 }
 
 submit_result session::impl::expire(int32_t id) {
@@ -548,7 +692,7 @@ bool session::send_stalled() const noexcept {
   if (ng == nullptr)
     return false;
   auto conn_window = nghttp2_session_get_remote_window_size(ng);
-  for (auto& [id, s] : impl_->streams_) {
+  for (auto& s : impl_->streams_) {
     if (!s->responded || s->closed || s->no_body)
       continue;
     bool pending = false;
@@ -565,8 +709,9 @@ bool session::send_stalled() const noexcept {
     case stream::body_source::none:
       break;
     }
-    if (pending && (conn_window <= 0 ||
-                    nghttp2_session_get_stream_remote_window_size(ng, id) <= 0))
+    if (pending &&
+        (conn_window <= 0 ||
+         nghttp2_session_get_stream_remote_window_size(ng, s->id) <= 0))
       return true;
   }
   return false;
@@ -618,9 +763,9 @@ size_t session::incomplete_requests() const noexcept {
 }
 
 void session::incomplete_streams(std::vector<int32_t>& out) const {
-  for (auto& [id, s] : impl_->streams_)
+  for (auto& s : impl_->streams_)
     if (!s->complete && !s->rejected)
-      out.push_back(id);
+      out.push_back(s->id);
 }
 
 submit_result session::expire(int32_t stream_id) {

@@ -9,18 +9,22 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace roadrunner::http2 {
 
 /// Receiving side of a stream (the request) and sending side (the
 /// response). Owned by `session::impl::streams_`; nghttp2 knows it as the
-/// stream user data and as the data source of the response body.
+/// data source of the response body. Stream objects are reused for later
+/// streams of the same connection (`session::impl::spare_`): `reuse` keeps
+/// the capacity of the header vectors, so a request costs no allocation of
+/// ours in the steady state.
 struct stream {
   enum class body_source : uint8_t { none, buffer, file, queue };
 
@@ -33,6 +37,9 @@ struct stream {
   http1::request_head head;
   std::string_view authority;
   bool has_authority = false;
+  /// `head.headers` starts with a `host` field holding `:authority` (RFC
+  /// 9113 8.3.1), removed again if the request has a Host field of its own.
+  bool authority_as_host = false;
   int hosts = 0;
   /// References that keep the header views of `head` valid (nghttp2's
   /// decoded header buffers, shared with its HPACK table).
@@ -73,6 +80,12 @@ struct stream {
   size_t queue_front_pos = 0;
   size_t queued = 0;
   std::vector<response::field> trailers;
+  /// The response head as submitted: nghttp2 refers to these bytes until
+  /// it sends the HEADERS frame (no copy, see `respond`).
+  response sent;
+  std::array<char, 3> status_text{};
+  std::array<char, 20> length_text{};
+  std::array<char, 32> date_text{};
 
   ~stream() { release_request(); }
 
@@ -80,14 +93,46 @@ struct stream {
   stream& operator=(const stream&) = delete;
 
   /// Frees the request's header references and body (after dispatch, or
-  /// when the session answers the stream itself).
+  /// when the session answers the stream itself). The vectors keep their
+  /// capacity for the next request on this object; a large body does not.
   void release_request() noexcept {
     for (auto* r : refs)
       nghttp2_rcbuf_decref(r);
-    refs = {};
-    head = http1::request_head{};
+    refs.clear();
+    head.method = head.target = head.path = head.query = head.host = {};
+    head.headers.clear();
+    head.framing = http1::body_framing::none;
+    head.content_length = 0;
     authority = {};
-    body = std::string{};
+    authority_as_host = false;
+    if (body.capacity() > kept_body_capacity)
+      body = std::string{};
+    else
+      body.clear();
+  }
+
+  /// Turns a finished stream into a fresh one for `stream_id`.
+  void reuse(int32_t stream_id) noexcept {
+    release_request();
+    id = stream_id;
+    head.version_major = 1;
+    head.version_minor = 1;
+    head.keep_alive = head.expect_continue = false;
+    has_authority = header_list_too_large = is_head = false;
+    complete = rejected = dispatched = delivered = closed = false;
+    hosts = 0;
+    header_list_size = 0;
+    responded = streaming = no_body = finished = deferred = false;
+    want_writable = false;
+    source = body_source::none;
+    buffer = std::string{};
+    buffer_pos = 0;
+    file.reset();
+    file_pos = file_left = 0;
+    queue.clear();
+    queue_front_pos = queued = 0;
+    trailers.clear();
+    sent = response{};
   }
 
   std::string_view keep(nghttp2_rcbuf* buf) {
@@ -96,6 +141,9 @@ struct stream {
     auto v = nghttp2_rcbuf_get_buf(buf);
     return {reinterpret_cast<const char*>(v.base), v.len};
   }
+
+  /// A request body buffer up to this size is kept for the next stream.
+  static constexpr size_t kept_body_capacity = 16384;
 };
 
 /// Something to tell the connection once nghttp2 has returned.
@@ -108,13 +156,63 @@ struct event {
 
 /// A header field for nghttp2_submit_*: nghttp2 copies (and lowercases)
 /// names and values when they are submitted.
-inline nghttp2_nv make_nv(std::string_view name,
-                          std::string_view value) noexcept {
+inline nghttp2_nv make_nv(std::string_view name, std::string_view value,
+                          uint8_t flags = NGHTTP2_NV_FLAG_NONE) noexcept {
   return nghttp2_nv{
     const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
     const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
-    name.size(), value.size(), NGHTTP2_NV_FLAG_NONE};
+    name.size(), value.size(), flags};
 }
+
+// -- nghttp2's allocator ------------------------------------------------------
+
+/// The allocator of one nghttp2 session (`nghttp2_mem`): nghttp2 allocates
+/// about four small blocks per request (its stream, the response's header
+/// list and outbound items) and frees them when the stream ends. Freed
+/// blocks of up to 1 KiB go to a free list per power-of-two size class
+/// and serve the next stream, instead of malloc/free each time (glibc's
+/// thread cache overflows when ten streams end in one batch). At most
+/// `max_kept_bytes` wait in the lists; the rest is freed. Runs on: the
+/// session's thread; it must outlive the nghttp2 session.
+class block_pool {
+public:
+  block_pool() = default;
+  ~block_pool();
+
+  block_pool(const block_pool&) = delete;
+  block_pool& operator=(const block_pool&) = delete;
+
+  /// The table for nghttp2_session_server_new3 (nghttp2 copies it).
+  nghttp2_mem table() noexcept;
+
+  void* allocate(size_t n) noexcept;
+  void release(void* p) noexcept;
+  void* reallocate(void* p, size_t n) noexcept;
+
+  /// Bytes waiting in the free lists (tests).
+  size_t kept_bytes() const noexcept { return kept_bytes_; }
+
+  static constexpr size_t max_kept_bytes = 16384;
+
+private:
+  // Block layout: a 16-byte header (keeps malloc's alignment) holding the
+  // size class and the usable size, then the caller's bytes.
+  struct header {
+    uint32_t size_class;
+    uint32_t unused;
+    uint64_t capacity;
+  };
+  static_assert(sizeof(header) == 16);
+  struct free_block {
+    free_block* next;
+  };
+  static constexpr uint32_t classes = 6; // 32 B .. 1 KiB
+  static constexpr uint32_t no_class = classes;
+  static constexpr size_t min_block = 32;
+
+  free_block* lists_[classes] = {};
+  size_t kept_bytes_ = 0;
+};
 
 // -- the engine ---------------------------------------------------------------
 
@@ -137,12 +235,17 @@ public:
   size_t incomplete_requests() const noexcept;
   submit_result expire(int32_t id);
 
+  /// Declared before `ng_`'s users: nghttp2 frees into it until
+  /// nghttp2_session_del (in ~impl) returns.
+  block_pool pool_;
   nghttp2_session* ng_ = nullptr;
   bool fatal_ = false;
   bool going_away_ = false;
   bool preface_received_ = false;
   int32_t goaway_last_id_ = 0x7fffffff;
-  std::unordered_map<int32_t, std::unique_ptr<stream>> streams_;
+  /// The streams the session knows, sorted by id (clients open them in
+  /// increasing order, so a new one goes to the end).
+  std::vector<std::unique_ptr<stream>> streams_;
 
   // -- nghttp2 callbacks (static trampolines in the .cpp) -------------------
 
@@ -159,6 +262,8 @@ public:
 
 private:
   stream* find(int32_t id) const noexcept;
+  stream& open_stream(int32_t id);
+  void erase_stream(int32_t id) noexcept;
   stream* find_open(int32_t id) const noexcept;
   void finish_head(stream& s);
   void request_complete(stream& s);
@@ -178,6 +283,12 @@ private:
   std::string* out_ = nullptr;
   size_t out_limit_ = 0;
   bool delivering_ = false;
+  /// The stream whose request header block is being decoded (set by
+  /// on_begin_headers, so on_header needs no lookup).
+  stream* current_ = nullptr;
+  /// Closed stream objects kept for reuse (at most `max_spare_streams`).
+  std::vector<std::unique_ptr<stream>> spare_;
+  static constexpr size_t max_spare_streams = 16;
 };
 
 /// The response body's data provider (`nghttp2_data_source_read_callback`).

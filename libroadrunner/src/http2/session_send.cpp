@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <utility>
 
 // The sending half of `http2::session`: responses, bodies, output.
@@ -30,6 +32,12 @@ bool dropped_response_field(std::string_view name) noexcept {
          iequals(name, "proxy-connection") ||
          iequals(name, "transfer-encoding") || iequals(name, "upgrade") ||
          iequals(name, "te") || iequals(name, "content-length");
+}
+
+/// True when `name` has no uppercase letter (nghttp2 may take it as is).
+bool is_lowercase(std::string_view name) noexcept {
+  return std::none_of(name.begin(), name.end(),
+                      [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
 /// Trailer fields must not carry framing, routing or control data (RFC
@@ -225,29 +233,6 @@ submit_result session::impl::respond(stream& s, response&& r, bool streaming) {
   s.no_body = s.is_head || !allows_body(status);
   auto body_size = r.body_size();
 
-  char status_text[3] = {static_cast<char>('0' + status / 100),
-                         static_cast<char>('0' + status / 10 % 10),
-                         static_cast<char>('0' + status % 10)};
-  char length_text[24];
-  auto [length_end, ec] =
-    std::to_chars(length_text, length_text + sizeof(length_text), body_size);
-  static_cast<void>(ec);
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(r.fields().size() + 4);
-  nva.push_back(make_nv(":status", {status_text, 3}));
-  nva.push_back(make_nv("date", http_date()));
-  for (auto& f : r.fields())
-    if (!dropped_response_field(f.name))
-      nva.push_back(make_nv(f.name, f.value));
-  if (!r.content_type().empty())
-    nva.push_back(make_nv("content-type", r.content_type()));
-  // RFC 9110 8.6: as HTTP/1.1 (no content-length for 204 / 304); a HEAD
-  // response announces the length a GET would get (RFC 9110 9.3.2).
-  if (!streaming && allows_body(status))
-    nva.push_back(
-      make_nv("content-length",
-              {length_text, static_cast<size_t>(length_end - length_text)}));
-
   bool has_body = !s.no_body && (streaming || body_size > 0);
   if (has_body) {
     if (streaming) {
@@ -266,10 +251,58 @@ submit_result session::impl::respond(stream& s, response&& r, bool streaming) {
       s.buffer = r.take_body();
     }
   }
+
+  // The head goes to nghttp2 without a copy (NGHTTP2_NV_FLAG_NO_COPY_*):
+  // the strings stay in the stream until it is reused, and nghttp2 reads
+  // them only while the stream is open (a closed stream's HEADERS are
+  // dropped unsent). A name with an uppercase letter is copied, so that
+  // nghttp2 lowercases it.
+  s.sent = std::move(r);
+  auto& h = s.sent;
+  s.status_text = {static_cast<char>('0' + status / 100),
+                   static_cast<char>('0' + status / 10 % 10),
+                   static_cast<char>('0' + status % 10)};
+  auto date = http_date();
+  auto date_size = std::min(date.size(), s.date_text.size());
+  std::memcpy(s.date_text.data(), date.data(), date_size);
+  auto [length_end, ec] =
+    std::to_chars(s.length_text.data(),
+                  s.length_text.data() + s.length_text.size(), body_size);
+  static_cast<void>(ec);
+  constexpr size_t inline_fields = 16;
+  std::array<nghttp2_nv, inline_fields> inline_nva;
+  std::vector<nghttp2_nv> heap_nva;
+  nghttp2_nv* nva = inline_nva.data();
+  if (h.fields().size() + 4 > inline_fields) {
+    heap_nva.resize(h.fields().size() + 4);
+    nva = heap_nva.data();
+  }
+  size_t nvlen = 0;
+  constexpr uint8_t no_copy =
+    NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+  nva[nvlen++] = make_nv(":status", {s.status_text.data(), 3}, no_copy);
+  nva[nvlen++] = make_nv("date", {s.date_text.data(), date_size}, no_copy);
+  for (auto& f : h.fields())
+    if (!dropped_response_field(f.name))
+      nva[nvlen++] =
+        make_nv(f.name, f.value,
+                is_lowercase(f.name) ? no_copy
+                                     : uint8_t{NGHTTP2_NV_FLAG_NO_COPY_VALUE});
+  if (!h.content_type().empty())
+    nva[nvlen++] = make_nv("content-type", h.content_type(), no_copy);
+  // RFC 9110 8.6: as HTTP/1.1 (no content-length for 204 / 304); a HEAD
+  // response announces the length a GET would get (RFC 9110 9.3.2).
+  if (!streaming && allows_body(status))
+    nva[nvlen++] =
+      make_nv("content-length",
+              {s.length_text.data(),
+               static_cast<size_t>(length_end - s.length_text.data())},
+              no_copy);
+
   nghttp2_data_provider provider;
   provider.source.ptr = &s;
   provider.read_callback = read_body_callback;
-  if (nghttp2_submit_response(ng_, s.id, nva.data(), nva.size(),
+  if (nghttp2_submit_response(ng_, s.id, nva, nvlen,
                               has_body ? &provider : nullptr) != 0)
     return submit_result::unknown_stream;
   return result;

@@ -1,5 +1,6 @@
 #include "http2/session.hpp"
 
+#include "http2/session_impl.hpp"
 #include <roadrunner/owned_request.hpp>
 #include <roadrunner/request.hpp>
 
@@ -1251,6 +1252,142 @@ TEST_SUITE("http2.session") {
     CHECK(nghttp2_session_get_remote_window_size(f.client.ng) == 1 << 20);
     CHECK(f.rec.requests.size() == 2);
     static_cast<void>(small);
+  }
+
+  // -- reuse of stream objects and nghttp2's blocks
+  // ----------------------------------------------
+
+  TEST_CASE("stream objects are reused: every request starts clean") {
+    pair_fixture f;
+    f.rec.answer = [&](int32_t id) {
+      CHECK(f.server.submit(id, response::text(200, "ok")) ==
+            h2::submit_result::ok);
+    };
+    // One request at a time, so each one gets the previous one's object.
+    auto post = f.client.request_nv({{":method", "POST"},
+                                     {":scheme", "http"},
+                                     {":authority", "example.com"},
+                                     {":path", "/up?x=1"},
+                                     {"accept", "*/*"},
+                                     {"host", "example.com"},
+                                     {"content-length", "3"}},
+                                    "abc");
+    f.pump();
+    auto get = f.client.request("GET", "/plain");
+    f.pump();
+    auto options = f.client.request_nv({{":method", "OPTIONS"},
+                                        {":scheme", "http"},
+                                        {":path", "*"},
+                                        {"host", "h.example"}});
+    f.pump();
+    auto big =
+      f.client.request("GET", "/big", {{"x-big", std::string(40000, 'a')}});
+    f.pump();
+    auto head = f.client.request("HEAD", "/last");
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 4); // the big one got 431, no handler
+    auto& r0 = f.rec.requests[0];
+    CHECK(r0.id == post);
+    CHECK(r0.method == "POST");
+    CHECK(r0.query == "x=1");
+    CHECK(r0.body == "abc");
+    CHECK(r0.content_length == 3);
+    // The client's Host field, where it sent it; no :authority copy.
+    CHECK(r0.headers == field_list{{"accept", "*/*"},
+                                   {"host", "example.com"},
+                                   {"content-length", "3"}});
+    CHECK(f.client.streams[big].status == 431);
+    // The later requests: nothing left over from the earlier ones.
+    struct expected {
+      int32_t id;
+      std::string method, target, host;
+    };
+    std::vector<expected> later{{get, "GET", "/plain", "example.com"},
+                                {options, "OPTIONS", "*", "h.example"},
+                                {head, "HEAD", "/last", "example.com"}};
+    for (size_t i = 0; i < later.size(); ++i) {
+      auto& r = f.rec.requests[i + 1];
+      CHECK(r.id == later[i].id);
+      CHECK(r.method == later[i].method);
+      CHECK(r.target == later[i].target);
+      CHECK(r.query.empty());
+      CHECK(r.host == later[i].host);
+      CHECK(r.headers == field_list{{"host", later[i].host}});
+      CHECK(r.body.empty());
+      CHECK(!r.content_length);
+    }
+    CHECK(f.client.streams[head].status == 200);
+    CHECK(f.client.header(head, "content-length") == "2");
+    CHECK(f.client.streams[head].body.empty());
+    for (auto id : {post, get, options})
+      CHECK(f.client.streams[id].body == "ok");
+    CHECK(f.server.is_idle());
+  }
+
+  TEST_CASE("a response submitted, then reset by the client before it went "
+            "out: the next stream reuses the object and gets its own head") {
+    pair_fixture f;
+    auto a = f.client.request("GET", "/a");
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 1);
+    // Submitted but not taken out: nghttp2 refers to the stream's strings.
+    auto r = response::text(200, "first answer");
+    r.header("x-first", std::string(100, 'f'));
+    CHECK(f.server.submit(a, std::move(r)) == h2::submit_result::ok);
+    nghttp2_submit_rst_stream(f.client.ng, NGHTTP2_FLAG_NONE, a,
+                              NGHTTP2_CANCEL);
+    // No take_output in between: A closes (its object goes back to the
+    // pool) with its HEADERS still queued, then B gets that object.
+    REQUIRE(f.server.feed(f.client.output()) == h2::feed_result::ok);
+    REQUIRE(f.rec.closed.size() == 1);
+    CHECK(f.rec.closed[0] == std::pair{a, h2::error_code::cancel});
+    auto b = f.client.request("GET", "/b");
+    REQUIRE(f.server.feed(f.client.output()) == h2::feed_result::ok);
+    REQUIRE(f.rec.requests.size() == 2);
+    CHECK(f.server.submit(b, response::text(201, "second")) ==
+          h2::submit_result::ok);
+    f.pump();
+    CHECK(f.client.streams[a].status == 0); // no HEADERS for the reset one
+    CHECK(f.client.streams[b].status == 201);
+    CHECK(f.client.streams[b].body == "second");
+    CHECK(f.client.header(b, "x-first") == "<none>");
+    CHECK(f.client.header(b, "content-length") == "6");
+    CHECK(f.server.is_idle());
+  }
+
+  TEST_CASE("nghttp2's block pool reuses freed blocks and keeps a bounded "
+            "amount") {
+    h2::block_pool pool;
+    auto* a = pool.allocate(100);
+    REQUIRE(a != nullptr);
+    std::memset(a, 'x', 100);
+    pool.release(a);
+    CHECK(pool.kept_bytes() == 128);
+    // The same size class comes back from the list.
+    CHECK(pool.allocate(120) == a);
+    CHECK(pool.kept_bytes() == 0);
+    std::memset(a, 'x', 100);
+    // realloc within the class keeps the block; beyond it moves the bytes.
+    CHECK(pool.reallocate(a, 128) == a);
+    auto* b = static_cast<char*>(pool.reallocate(a, 5000));
+    REQUIRE(b != nullptr);
+    CHECK(std::string(b, 100) == std::string(100, 'x'));
+    CHECK(pool.kept_bytes() == 128); // a went back to its list
+    pool.release(b);                 // over 1 KiB: freed at once
+    CHECK(pool.kept_bytes() == 128);
+    auto* c = pool.reallocate(nullptr, 10);
+    CHECK(c != nullptr);
+    pool.release(c);
+    CHECK(pool.kept_bytes() == 128 + 32);
+    // Many blocks freed at once: the lists stop at max_kept_bytes.
+    std::vector<void*> blocks;
+    for (int i = 0; i < 100; ++i)
+      blocks.push_back(pool.allocate(1000));
+    for (auto* p : blocks)
+      pool.release(p);
+    CHECK(pool.kept_bytes() <= h2::block_pool::max_kept_bytes);
+    CHECK(pool.kept_bytes() > h2::block_pool::max_kept_bytes - 1024);
+    pool.release(nullptr);
   }
 
 } // TEST_SUITE
