@@ -362,8 +362,13 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   if (fd < 0)
     return make_error(errc::listen_failed, std::move(reason));
   auto port = io::local_port(fd);
+  // At most one acceptor per reactor: acceptors sharing a reactor would all
+  // see the same readiness (EPOLLEXCLUSIVE picks one waiter per epoll set,
+  // not one registration within it) and all but one would get EAGAIN.
+  auto acceptors =
+    std::min(opts.num_acceptors, static_cast<int64_t>(mod->num_reactors()));
   std::vector<int> dup_fds;
-  for (int64_t i = 0; i < opts.num_acceptors; ++i) {
+  for (int64_t i = 0; i < acceptors; ++i) {
     int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (dup_fd < 0) {
       auto err = make_error(errc::listen_failed,

@@ -390,6 +390,35 @@ TEST_SUITE("actors.listener") {
     CHECK(fx.info_of(l).requests_served == 3);
   }
 
+  TEST_CASE("at most one acceptor per reactor: one socket duplicate each") {
+    // Acceptors on one reactor would all wake for the same connection and
+    // all but one would get EAGAIN; the listener caps them at the number of
+    // reactors (2 here), each with its own duplicate of the listen socket.
+    fixture fx;
+    auto count_fds = [] {
+      int n = 0;
+      if (auto* d = ::opendir("/proc/self/fd")) {
+        while (auto* e = ::readdir(d))
+          n += e->d_name[0] != '.';
+        ::closedir(d);
+      }
+      return n - 1; // the directory stream itself
+    };
+    auto opts = fixture::loopback();
+    opts.routes = hello;
+    REQUIRE(opts.num_acceptors == 10); // the default, above the 2 reactors
+    auto before = count_fds();
+    auto l = fx.start(opts);
+    CHECK(count_fds() - before == 1 + 2); // the socket and two duplicates
+    for (int i = 0; i < 4; ++i) {         // both acceptors serve
+      client c{fx.port_of(l)};
+      REQUIRE(c.send(get_root));
+      auto res = c.read_response();
+      REQUIRE(res);
+      CHECK(res->status == 200);
+    }
+  }
+
   TEST_CASE("EMFILE on accept backs off; the acceptor keeps serving after") {
     fixture fx;
     auto opts = fixture::loopback();
