@@ -419,7 +419,14 @@ TEST_SUITE("e2e.demo") {
     auto res = busy.read_response();
     REQUIRE(res);
     CHECK(res->body == "abcd");
-    CHECK(res->header("connection") == "close");
+    // The drain reaches each connection on its own reactor: the idle one
+    // closing says nothing about when `busy` hears of it. Told before its
+    // answer went out, the answer says `connection: close`; told after,
+    // the then idle connection is closed. Either way it ends, and it is
+    // never kept open for another request.
+    if (res->header("connection") != "close")
+      MESSAGE("the drain reached the busy connection after its answer");
+    CHECK(busy.closed_by_peer());
     CHECK(srv.proc.wait_exit(10s) == 0);
   }
 
