@@ -10,8 +10,8 @@
 # Usage: benchmarks/run.sh [--quick] [--only=LIST] [--skip=LIST] [--no-build]
 #                          [--out=FILE]
 #
-#   --quick       short runs to try the whole thing (about 12 minutes instead
-#                 of about 40): DURATION=2 WARMUP=1, 2 000 connections for the
+#   --quick       short runs to try the whole thing (about 10 minutes instead
+#                 of about 25): DURATION=2 WARMUP=1, 2 000 connections for the
 #                 resource figures; still 3 runs per scenario. Not for the docs.
 #   --only=LIST   comma-separated sections to run (default: all, in this order)
 #   --skip=LIST   sections to leave out
