@@ -3,6 +3,7 @@
 #include "listener_shared.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/logger.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
 #include <sys/epoll.h>
@@ -222,6 +223,14 @@ void reactor::drain_remote() {
 }
 
 void reactor::run_local() {
+  // Every resume runs CAF's CAF_PUSH_AID, which with a current logger calls
+  // logger::thread_local_aid: a locked hash-map update, about 1 000
+  // instructions per resume, twice per connection actor and once per
+  // handler-actor request, although a quiet logger never prints the id.
+  // With no current logger CAF skips it. Spawning (an acceptor's new
+  // connection) sets the logger again, hence here rather than once.
+  if (quiet_logger_)
+    caf::logger::set_current_actor_system(nullptr);
   running_.swap(local_);
   for (auto* job : running_) {
     switch (job->resume(this, max_throughput)) {
@@ -243,6 +252,7 @@ void reactor::run_local() {
 void reactor::run() {
   thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
   system().thread_started();
+  quiet_logger_ = system().logger().verbosity() == CAF_LOG_LEVEL_QUIET;
   constexpr int max_events = 256;
   epoll_event events[max_events];
   while (!stopping_.load(std::memory_order_relaxed)) {

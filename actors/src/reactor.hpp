@@ -138,6 +138,10 @@ private:
 
   std::vector<caf::resumable*> local_;   // reactor thread only
   std::vector<caf::resumable*> running_; // reactor thread only
+  // CAF's logger would log nothing (quiet): resume actors with no current
+  // logger on this thread, so CAF skips its per-resume bookkeeping (see
+  // run_local).
+  bool quiet_logger_ = false;
   std::mutex remote_mtx_;
   std::vector<caf::resumable*> remote_; // guarded by remote_mtx_
 

@@ -5,6 +5,7 @@
 #include "net.hpp"
 #include <roadrunner/roadrunner.hpp>
 
+#include <caf/logger.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <doctest/doctest.h>
@@ -164,6 +165,35 @@ TEST_SUITE("actors.handlers") {
     CHECK(b->status == 500);
     CHECK(ok->status == 200);
     CHECK(fx.info_of(l).in_flight == 0);
+  }
+
+  TEST_CASE("reactor-hosted actors resume without CAF's per-resume logger "
+            "bookkeeping when the logger is quiet") {
+    // With a current logger, every resume pays logger::thread_local_aid (a
+    // locked map update); the reactor clears the thread's logger when it
+    // would log nothing anyway. Seen from inside a reactor-hosted handler
+    // actor, and after a connection was spawned on that same thread (a
+    // spawn sets the logger again).
+    fixture fx;
+    bool quiet = fx.sys.logger().verbosity() == CAF_LOG_LEVEL_QUIET;
+    auto probe = reactor_local_handler(
+      fx.sys, [](handler_actor::pointer) -> handler_actor::behavior_type {
+        return {[](http_request&) {
+          bool none = caf::logger::current_logger() == nullptr;
+          return response::text(200, none ? "none" : "set");
+        }};
+      });
+    auto opts = fixture::loopback();
+    opts.routes = route_list{get("/probe", probe)};
+    auto l = fx.start(opts);
+    for (int i = 0; i < 3; ++i) { // a new connection (a spawn) each time
+      client c{fx.port_of(l)};
+      REQUIRE(c.send(get_req("/probe")));
+      auto r = c.read_response();
+      REQUIRE(r);
+      CHECK(r->status == 200);
+      CHECK(r->body == (quiet ? "none" : "set"));
+    }
   }
 
   TEST_CASE("handler actors: answer, timeout 504, dead 503, dying 504") {
