@@ -25,17 +25,9 @@
 # (needs CAP_SYS_RESOURCE above the hard limit). Only 127.0.0.1 is used;
 # every process started is stopped by PID on exit.
 
-set -euo pipefail
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-# shellcheck source-path=SCRIPTDIR source=lib/common.sh
-source "$SCRIPT_DIR/lib/common.sh"
-# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
-source "$SCRIPT_DIR/lib/servers.sh"
-
-START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 record_command "CONNS RUNS DRAIN_TIMEOUT RR_DEMO RR_FLAGS" "$0" "$@"
 
 BUILD=1 PINNED=1 MARKDOWN=0 NGINX=1

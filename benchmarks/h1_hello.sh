@@ -59,17 +59,9 @@
 #
 # Requires root only to apt-get install missing tools (wrk, nginx-light, curl).
 
-set -euo pipefail
-export LC_ALL=C # '.' decimal point for awk/printf/sort -g
+# shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-# shellcheck source-path=SCRIPTDIR source=lib/common.sh
-source "$SCRIPT_DIR/lib/common.sh"
-# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
-source "$SCRIPT_DIR/lib/servers.sh"
-
-START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 ALL_SCENARIOS=(hello hello256 json large pipelined newconn headers post256 post4k)
 
 # --- the exact command, for the report (env overrides first) ---------------

@@ -58,23 +58,13 @@
 # Progress goes to stderr, the report to stdout. Only 127.0.0.1 is used;
 # every process started is stopped by PID on exit.
 
-set -euo pipefail
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-# shellcheck source-path=SCRIPTDIR source=lib/common.sh
-source "$SCRIPT_DIR/lib/common.sh"
-# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
-source "$SCRIPT_DIR/lib/servers.sh"
-
-START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 record_command "ROUTES VARIANTS DURATION RUNS CONNECTIONS OL_CONNECTIONS RATE RATE_PCT WARMUP QUIET QUIET_WAIT RR_DEMO RR_FLAGS" "$0" "$@"
 
 BUILD=1 PINNED=1 MARKDOWN=0
-for a in "$@"; do
-  common_option "$a" "$0" || die "unknown option: $a (see --help)"
-done
+only_common_options "$0" "$@"
 read -r -a ROUTE_LIST <<<"${ROUTES:-/hello/plain /hello/actor /hello/scheduler}"
 ((${#ROUTE_LIST[@]} >= 2)) || die "ROUTES needs a reference route and at least one more"
 VARIANTS=${VARIANTS:-}

@@ -42,23 +42,13 @@
 # h2c: H2_N=20000, H2_CLIENTS=10, H2_STREAMS=10.
 # Progress on stderr, report on stdout; only 127.0.0.1 is used.
 
-set -euo pipefail
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-# shellcheck source-path=SCRIPTDIR source=lib/common.sh
-source "$SCRIPT_DIR/lib/common.sh"
-# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
-source "$SCRIPT_DIR/lib/servers.sh"
-
-START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 record_command "SCENARIOS N WARM RR_DEMO RR_FLAGS H2_N H2_CLIENTS H2_STREAMS" "$0" "$@"
 
 BUILD=1 PINNED=0 MARKDOWN=0
-for a in "$@"; do
-  common_option "$a" "$0" || die "unknown option: $a (see --help)"
-done
+only_common_options "$0" "$@"
 read -r -a SCEN <<<"${SCENARIOS:-plain hplain actor scheduler newconn}"
 N=${N:-2000}
 WARM=${WARM:-200}

@@ -17,15 +17,8 @@
 # Environment: REPS=5 repetitions, MIN_TIME=0.5 seconds per repetition.
 # Progress goes to stderr, the report to stdout.
 
-set -euo pipefail
-export LC_ALL=C
-
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-# shellcheck source-path=SCRIPTDIR source=lib/common.sh
-source "$SCRIPT_DIR/lib/common.sh"
-# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
-source "$SCRIPT_DIR/lib/servers.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
 record_command "REPS MIN_TIME" "$0" "$@"
 

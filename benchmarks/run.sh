@@ -49,15 +49,8 @@
 # PID on exit (its own trap), and this one stops a running section's script
 # on Ctrl-C. Exits non-zero if any section failed (the report says which).
 
-set -euo pipefail
-export LC_ALL=C
-
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-# shellcheck source-path=SCRIPTDIR source=lib/common.sh
-source "$SCRIPT_DIR/lib/common.sh"
-# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
-source "$SCRIPT_DIR/lib/servers.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
 ALL_SECTIONS=(h1 h1-unpinned tls-h2 handler tail idle peak drain micro)
 BUILD=1 QUICK=0 ONLY="" SKIP="" OUT=""

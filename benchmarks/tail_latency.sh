@@ -37,23 +37,13 @@
 # near 100: the numbers are then the client's, not the server's).
 # Progress goes to stderr, the report to stdout. Only 127.0.0.1 is used.
 
-set -euo pipefail
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-# shellcheck source-path=SCRIPTDIR source=lib/common.sh
-source "$SCRIPT_DIR/lib/common.sh"
-# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
-source "$SCRIPT_DIR/lib/servers.sh"
-
-START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 record_command "RATES PEAK_DURATION DURATION WARMUP RUNS CONNECTIONS RR_DEMO RR_FLAGS" "$0" "$@"
 
 BUILD=1 PINNED=1 MARKDOWN=0
-for a in "$@"; do
-  common_option "$a" "$0" || die "unknown option: $a (see --help)"
-done
+only_common_options "$0" "$@"
 RATES=${RATES:-50 90}
 PEAK_DURATION=${PEAK_DURATION:-5}
 DURATION=${DURATION:-10}

@@ -67,17 +67,9 @@
 # Requires root only to apt-get install missing tools (wrk, nginx-light, h2o,
 # nghttp2-client, openssl, curl).
 
-set -euo pipefail
-export LC_ALL=C # '.' decimal point for awk/printf/sort -g
+# shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-# shellcheck source-path=SCRIPTDIR source=lib/common.sh
-source "$SCRIPT_DIR/lib/common.sh"
-# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
-source "$SCRIPT_DIR/lib/servers.sh"
-
-START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 ALL_SCENARIOS=(h1tls resume handshake h2c h2tls)
 record_command "SCENARIO DURATION RUNS WARMUP CONNECTIONS H2_CLIENTS H2_STREAMS S_TIME_CLIENTS H2_PEERS RR_DEMO RR_FLAGS" "$0" "$@"
 

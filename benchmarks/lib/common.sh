@@ -221,6 +221,16 @@ common_option() {
   esac
 }
 
+# only_common_options SCRIPT ARGS... -- common_option for every ARG; dies
+# on any other (for scripts that take no options of their own).
+only_common_options() {
+  local script=$1 a
+  shift
+  for a in "$@"; do
+    common_option "$a" "$script" || die "unknown option: $a (see --help)"
+  done
+}
+
 # install_cleanup -- traps EXIT (and INT, TERM) so that the script stops
 # what it started, by PID: EXTRA_PIDS (array), RR_PID and NGINX_PID, then
 # removes TMP; the exit status is kept. Initialises those variables.
