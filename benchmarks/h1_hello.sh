@@ -358,29 +358,8 @@ for SC_SCEN in "${SCENARIOS[@]}"; do
 done
 
 # --- report ---------------------------------------------------------------------
-# spread KEY ARRAY FORMAT -- "median [min..max]" of one metric of one
-# scenario:server key.
-spread() {
-  local -n arr=$2
-  local -a v
-  read -r -a v <<<"${arr[$1]:-}"
-  if ((${#v[@]} == 0)); then
-    echo n/a
-    return
-  fi
-  printf '%s [%s..%s]' "$(fmt "$3" "$(median "${v[@]}")")" \
-    "$(fmt "$3" "$(minimum "${v[@]}")")" "$(fmt "$3" "$(maximum "${v[@]}")")"
-}
 # ratio SCEN ARRAY -- roadrunner median / nginx median.
-ratio() {
-  local a b
-  a=$(med "$1:roadrunner" "$2") b=$(med "$1:nginx" "$2")
-  if [[ $a == n/a || $b == n/a ]] || [[ $(calc "$b == 0") == 1 ]]; then
-    echo n/a
-  else
-    printf '%.2fx' "$(calc "$a / $b")"
-  fi
-}
+ratio() { ratio_of "$(med "$1:roadrunner" "$2")" "$(med "$1:nginx" "$2")"; }
 
 COMMIT=$(commit_line)
 CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)

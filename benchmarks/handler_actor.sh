@@ -215,25 +215,15 @@ diff_us() {
   a=$(med "$1:$2" "$3") b=$(med "$1:$REF" "$3")
   if [[ $a == n/a || $b == n/a ]]; then echo n/a; else printf '%+.1f' "$(calc "$a - $b")"; fi
 }
-ratio_ref() { # VI ROUTE ARRAY
-  local a b
-  a=$(med "$1:$2" "$3") b=$(med "$1:$REF" "$3")
-  if [[ $a == n/a || $b == n/a ]]; then echo n/a; else printf '%.2fx' "$(calc "$a / $b")"; fi
-}
-range() { # KEY ARRAY FORMAT -> "[min..max]"
-  local -n arr=$2
-  local -a v
-  read -r -a v <<<"${arr[$1]:-}"
-  printf '[%s..%s]' "$(fmt "$3" "$(minimum "${v[@]}")")" "$(fmt "$3" "$(maximum "${v[@]}")")"
-}
+ratio_ref() { ratio_of "$(med "$1:$2" "$3")" "$(med "$1:$REF" "$3")"; } # VI ROUTE ARRAY
 
 C_ROWS=() O_ROWS=()
 for vi in "${!VARIANT_LIST[@]}"; do
   vn=$(variant_name "$vi")
   for r in "${ROUTE_LIST[@]}"; do
     k="$vi:$r"
-    C_ROWS+=("$vn|$r|$(fmt '%.0f' "$(med "$k" C_RPS)")|$(fmt '%.2f' "$(med "$k" C_US)") $(range "$k" C_US '%.2f')|$(ratio_ref "$vi" "$r" C_US)|$(diff_us "$vi" "$r" C_US)|$(fmt '%.2f' "$(med "$k" C_P99)")")
-    O_ROWS+=("$vn|$r|$(fmt '%.0f' "$(med "$k" O_ACH)")|$(fmt '%.1f' "$(med "$k" O_P50)") $(range "$k" O_P50 '%.1f')|$(diff_us "$vi" "$r" O_P50)|$(fmt '%.1f' "$(med "$k" O_P99)")|$(diff_us "$vi" "$r" O_P99)|$(fmt '%.1f' "$(med "$k" O_P999)")|$(fmt '%.2f' "$(med "$k" O_US)")|$(fmt '%.0f' "$(med "$k" O_CCPU)")|$(med "$k" O_BAD)")
+    C_ROWS+=("$vn|$r|$(fmt '%.0f' "$(med "$k" C_RPS)")|$(spread "$k" C_US '%.2f')|$(ratio_ref "$vi" "$r" C_US)|$(diff_us "$vi" "$r" C_US)|$(fmt '%.2f' "$(med "$k" C_P99)")")
+    O_ROWS+=("$vn|$r|$(fmt '%.0f' "$(med "$k" O_ACH)")|$(spread "$k" O_P50 '%.1f')|$(diff_us "$vi" "$r" O_P50)|$(fmt '%.1f' "$(med "$k" O_P99)")|$(diff_us "$vi" "$r" O_P99)|$(fmt '%.1f' "$(med "$k" O_P999)")|$(fmt '%.2f' "$(med "$k" O_US)")|$(fmt '%.0f' "$(med "$k" O_CCPU)")|$(med "$k" O_BAD)")
   done
 done
 

@@ -435,42 +435,6 @@ for s in "${SCENARIOS[@]}"; do
 done
 
 # --- report -----------------------------------------------------------------------
-# stats KEY ARRAY -- "median min max" of the values stored under KEY
-# (space-separated, one per run) in the associative array ARRAY.
-stats() {
-  local -n arr=$2
-  local -a v
-  read -r -a v <<<"${arr[$1]:-}"
-  if ((${#v[@]} == 0)); then
-    echo "n/a n/a n/a"
-  else
-    echo "$(median "${v[@]}") $(minimum "${v[@]}") $(maximum "${v[@]}")"
-  fi
-}
-# spread KEY ARRAY FORMAT -- "median [min..max]".
-spread() {
-  local m lo hi
-  read -r m lo hi < <(stats "$1" "$2")
-  if [[ $m == n/a ]]; then
-    echo n/a
-  else
-    printf '%s [%s..%s]' "$(fmt "$3" "$m")" "$(fmt "$3" "$lo")" "$(fmt "$3" "$hi")"
-  fi
-}
-# ratio A B -- A / B as "1.23x"; n/a when either is missing.
-ratio() {
-  if [[ $1 == n/a || $2 == n/a ]] || [[ $(calc "$2 == 0") == 1 ]]; then
-    echo n/a
-  else
-    printf '%.2fx' "$(calc "$1 / $2")"
-  fi
-}
-mid() { # KEY ARRAY -- the median alone
-  local m
-  read -r m _ < <(stats "$1" "$2")
-  echo "$m"
-}
-
 SUMMARY=() RATIOS=() TLS_LINES=() ALL_OTHER=()
 for s in "${SCENARIOS[@]}"; do
   scenario "$s"
@@ -483,7 +447,7 @@ for s in "${SCENARIOS[@]}"; do
   done
   for n in "${SC_SERVERS[@]:1}"; do
     a="$SC:roadrunner" b="$SC:$n"
-    RATIOS+=("$SC|$n|$(fmt '%.2f' "$(mid "$a" US)")|$(fmt '%.2f' "$(mid "$b" US)")|**$(ratio "$(mid "$a" US)" "$(mid "$b" US)")**|$(fmt '%.0f' "$(mid "$a" RPS)")|$(fmt '%.0f' "$(mid "$b" RPS)")|$(ratio "$(mid "$a" RPS)" "$(mid "$b" RPS)")|$(fmt '%.2f' "$(mid "$a" P99)")|$(fmt '%.2f' "$(mid "$b" P99)")")
+    RATIOS+=("$SC|$n|$(fmt '%.2f' "$(med "$a" US)")|$(fmt '%.2f' "$(med "$b" US)")|**$(ratio_of "$(med "$a" US)" "$(med "$b" US)")**|$(fmt '%.0f' "$(med "$a" RPS)")|$(fmt '%.0f' "$(med "$b" RPS)")|$(ratio_of "$(med "$a" RPS)" "$(med "$b" RPS)")|$(fmt '%.2f' "$(med "$a" P99)")|$(fmt '%.2f' "$(med "$b" P99)")")
   done
 done
 MAX_OTHER=$(maximum "${ALL_OTHER[@]}")

@@ -134,6 +134,30 @@ med() {
   if ((${#v[@]})); then median "${v[@]}"; else echo n/a; fi
 }
 
+# spread KEY ARRAY FORMAT -- "median [min..max]" (each printed with fmt
+# FORMAT) of the values stored under KEY in the associative array named
+# ARRAY; n/a when none.
+spread() {
+  local -n arr=$2
+  local -a v
+  read -r -a v <<<"${arr[$1]:-}"
+  if ((${#v[@]} == 0)); then
+    echo n/a
+    return
+  fi
+  printf '%s [%s..%s]' "$(fmt "$3" "$(median "${v[@]}")")" \
+    "$(fmt "$3" "$(minimum "${v[@]}")")" "$(fmt "$3" "$(maximum "${v[@]}")")"
+}
+
+# ratio_of A B -- A / B as "1.23x"; n/a when either is n/a or B is 0.
+ratio_of() {
+  if [[ $1 == n/a || $2 == n/a ]] || [[ $(calc "$2 == 0") == 1 ]]; then
+    echo n/a
+  else
+    printf '%.2fx' "$(calc "$1 / $2")"
+  fi
+}
+
 # kv LINE KEY -- the value of KEY=... in a line of key=value pairs (the
 # open-loop client's RESULT line).
 kv() { sed -nE "s/.*(^| )$2=([^ ]+).*/\\2/p" <<<"$1"; }
