@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include "date_cache.hpp"
+#include "free_string.hpp"
 #include "h2_connection.hpp"
 #include "http1/serializer.hpp"
 #include "io/socket.hpp"
@@ -506,7 +507,7 @@ bool connection::body_ready() {
   head_complete_ = false;
   rs().parser.reset();
   if (rs_->chunked_body.capacity() > 65536)
-    std::string{}.swap(rs_->chunked_body); // `= {}` keeps the buffer
+    free_string(rs_->chunked_body);
   if (begin_ == end_)
     begin_ = end_ = 0;
   if (deferred() && !apply_exchange())
@@ -1135,7 +1136,7 @@ void connection::release_request_state() noexcept {
     rs_->parser.reset();
   rs_->chunked.reset();
   if (rs_->chunked_body.capacity() > initial_buffer)
-    std::string{}.swap(rs_->chunked_body); // `= {}` keeps the buffer
+    free_string(rs_->chunked_body);
   else
     rs_->chunked_body.clear();
   pool.push_back(std::move(rs_)); // capacity reserved: cannot throw

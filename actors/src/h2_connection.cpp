@@ -1,6 +1,7 @@
 #include "h2_connection.hpp"
 
 #include "connection.hpp"
+#include "free_string.hpp"
 #include "request_id.hpp"
 #include <roadrunner/listener.hpp>
 
@@ -593,7 +594,7 @@ void h2_connection::apply(stream_state& st) {
         auto cb = std::move(op.cb);
         cb(piece, last); // may queue more operations (taken next round)
         if (last)
-          st.body = std::string{};
+          free_string(st.body);
         break;
       }
       }

@@ -3,6 +3,7 @@
 // The state behind `http2::session`, shared by session.cpp (setup,
 // receiving, events) and session_send.cpp (responses, output).
 
+#include "free_string.hpp"
 #include "http2/session.hpp"
 
 #include <nghttp2/nghttp2.h>
@@ -106,7 +107,7 @@ struct stream {
     authority = {};
     authority_as_host = false;
     if (body.capacity() > kept_body_capacity)
-      body = std::string{};
+      detail::free_string(body);
     else
       body.clear();
   }
@@ -125,7 +126,7 @@ struct stream {
     responded = streaming = no_body = finished = deferred = false;
     want_writable = false;
     source = body_source::none;
-    buffer = std::string{};
+    detail::free_string(buffer);
     buffer_pos = 0;
     file.reset();
     file_pos = file_left = 0;

@@ -168,7 +168,7 @@ int session::impl::send_body(stream& s, const uint8_t* framehd, size_t length,
     out.append(s.buffer, s.buffer_pos, length);
     s.buffer_pos += length;
     if (s.buffer_pos == s.buffer.size())
-      s.buffer = std::string{};
+      detail::free_string(s.buffer);
     break;
   case stream::body_source::file: {
     out.resize(out.size() + length);

@@ -1,5 +1,6 @@
 #include "io/output_queue.hpp"
 
+#include "free_string.hpp"
 #include "tls/session.hpp"
 
 #include <sys/sendfile.h>
@@ -32,12 +33,6 @@ struct output_queue::storage_pool {
 };
 
 namespace {
-
-// Frees a string's heap buffer. (`s = std::string{}` does not: libstdc++'s
-// move assignment from a short string copies into the existing buffer.)
-void free_buffer(std::string& s) noexcept {
-  std::string{}.swap(s);
-}
 
 bool has_heap_buffer(const std::string& s) noexcept {
   return s.capacity() > std::string{}.capacity();
@@ -79,7 +74,7 @@ void output_queue::release_spare() noexcept {
     return;
   }
   std::vector<segment>{}.swap(segments_);
-  free_buffer(spare_);
+  detail::free_string(spare_);
 }
 
 void output_queue::open_segment() {
@@ -304,7 +299,7 @@ output_queue::result output_queue::flush(tls::session& session) {
 void output_queue::clear() noexcept {
   segments_.clear();
   segments_.shrink_to_fit();
-  free_buffer(spare_);
+  detail::free_string(spare_);
   offset_ = 0;
   open_ = false;
 }

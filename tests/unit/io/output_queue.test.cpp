@@ -1,5 +1,7 @@
 #include "io/output_queue.hpp"
 
+#include "free_string.hpp"
+
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -44,6 +46,15 @@ struct socket_pair {
 } // namespace
 
 TEST_SUITE("io.output_queue") {
+
+  TEST_CASE("free_string gives a large buffer back") {
+    // `s = std::string{}` would pass CHECK(s.empty()) but keep the 100 kB
+    // (libstdc++ copies a short source into the existing buffer).
+    std::string s(100000, 'x');
+    roadrunner::detail::free_string(s);
+    CHECK(s.empty());
+    CHECK(s.capacity() == std::string{}.capacity());
+  }
 
   TEST_CASE("small pieces and large bodies leave in order") {
     socket_pair sp;
