@@ -24,6 +24,13 @@ constexpr int accept_batch_size = 32;
 // Pause after running out of descriptors or memory, before trying again.
 constexpr int64_t backoff_ms = 100;
 
+// The connection behind a handle this acceptor spawned (same reactor
+// thread: its state may be touched here).
+connection& conn_of(const caf::actor& handle) {
+  return *static_cast<connection*>(
+    caf::actor_cast<caf::abstract_actor*>(handle));
+}
+
 } // namespace
 
 acceptor::acceptor(caf::actor_config& cfg, reactor* home, int listen_fd,
@@ -39,13 +46,16 @@ acceptor::~acceptor() {
 caf::behavior acceptor::make_behavior() {
   self_ref_ = ctrl();
   set_down_handler([this](caf::down_msg& dm) {
-    // Exactly-once slot release: only a connection still in the map holds
-    // a slot; on_exit releases whatever is left.
-    if (conns_.erase(dm.source.id()) > 0) {
-      shared_->stats.release_slot();
-      if (listener_) // draining: the listener waits for active_clients == 0
-        send(listener_, conn_down_atom::value);
-    }
+    // Exactly-once slot release: a connection gives its slot back itself
+    // before its socket closes; one that could not (it never ran, say)
+    // still holds it here. on_exit releases whatever is left.
+    auto it = conns_.find(dm.source.id());
+    if (it == conns_.end())
+      return;
+    conn_of(it->second).release_slot();
+    conns_.erase(it);
+    if (listener_) // draining: the listener waits for active_clients == 0
+      send(listener_, conn_down_atom::value);
   });
   if (!watch())
     back_off();
@@ -160,7 +170,7 @@ void acceptor::on_exit() {
   // and release their slots here (each exactly once: they leave the map).
   for (auto& [id, conn] : conns_) {
     caf::anon_send_exit(conn, caf::exit_reason::user_shutdown);
-    shared_->stats.release_slot();
+    conn_of(conn).release_slot();
   }
   conns_.clear();
   if (self_ref_)

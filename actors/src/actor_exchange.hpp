@@ -11,8 +11,11 @@
 #include <caf/weak_intrusive_ptr.hpp>
 
 #include <cstdint>
+#include <string_view>
 
 namespace roadrunner::detail {
+
+class request_lifecycle;
 
 /// Exchange -> connection: operations are queued for request/stream `tag`.
 using exchange_wake_atom = caf::atom_constant<caf::atom("xwake")>;
@@ -22,8 +25,11 @@ using exchange_wake_atom = caf::atom_constant<caf::atom("xwake")>;
 /// and are applied on the connection's reactor.
 class actor_exchange final : public exchange {
 public:
-  actor_exchange(caf::event_based_actor* self, reactor* home, uint32_t tag)
-    : self_(self), home_(home), tag_(tag), conn_(self->ctrl()) {}
+  actor_exchange(caf::event_based_actor* self, reactor* home, uint32_t tag,
+                 request_lifecycle* life)
+    : self_(self), home_(home), tag_(tag), life_(life), conn_(self->ctrl()) {}
+
+  ~actor_exchange() override;
 
   /// The connection actor. Only on its reactor thread, while it lives
   /// (during a handler call it always does).
@@ -33,6 +39,14 @@ public:
   reactor& home() const noexcept { return *home_; }
 
   uint32_t tag() const noexcept { return tag_; }
+
+  /// Watches the handler actor that holds this request (the livery seed's
+  /// monitor): if it ends before answering, the request is answered at
+  /// once — 503 when it was already dead, else 500, or the stream is cut
+  /// short — which also gives the admission slot back. The watch ends with
+  /// the request. At most one watch per request; on its connection's
+  /// thread, during the dispatch.
+  void watch(const caf::strong_actor_ptr& handler);
 
 protected:
   void wake() noexcept override {
@@ -45,11 +59,18 @@ protected:
     }
   }
 
+  void callback_failed(std::string_view what) noexcept override;
+
+  void closed() noexcept override;
+
 private:
   caf::event_based_actor* self_;
   reactor* home_;
   uint32_t tag_;
+  request_lifecycle* life_; // valid on the connection's side (its calls)
   caf::weak_actor_ptr conn_;
+  caf::strong_actor_ptr watched_; // the handler actor holding the request
+  const void* watch_token_ = nullptr;
 };
 
 } // namespace roadrunner::detail

@@ -1,77 +1,32 @@
 #include "connection.hpp"
 
-#include "date_cache.hpp"
-#include "free_string.hpp"
-#include "h2_connection.hpp"
-#include "http1/serializer.hpp"
-#include "io/socket.hpp"
-#include "request_id.hpp"
+#include "h2_driver.hpp"
+#include "tls/session.hpp"
 #include <roadrunner/listener.hpp>
-#include <roadrunner/response.hpp>
 
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <exception>
 #include <utility>
 
 namespace roadrunner::detail {
 
-namespace {
-
-// First read buffer; grows (to the head limits or a Content-Length body)
-// only when a request needs it.
-constexpr size_t initial_buffer = 4096;
-
-// Smallest free space worth a read() call.
-constexpr size_t min_read_space = 1024;
-
-// After a response that closes the connection we shut our write side and
-// read (and discard) until the peer closes or this much time passed, so that
-// unread input does not turn the close into a RST that destroys the
-// response in flight (RFC 9112 9.6).
-constexpr int64_t lingering_ms = 1000;
-
-// Responses queued before processing more pipelined requests stops to flush.
-constexpr size_t max_output_backlog = 256 * 1024;
-
-constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-
-bool allows_body(int status) {
-  // RFC 9110 6.4.1: 1xx, 204 and 304 responses have no content.
-  return status >= 200 && status != 204 && status != 304;
-}
-
-} // namespace
-
 connection::connection(caf::actor_config& cfg, reactor* home, int fd,
                        listener_shared_ptr shared, peer_address peer)
-  : hosted_actor(cfg, home), fd_(fd), shared_(std::move(shared)) {
+  : hosted_actor(cfg, home), shared_(std::move(shared)),
+    io_(*home, fd, *this, shared_->opts.request_timeout.count()),
+    life_(this, *home, *shared_, info_) {
   info_.peer = std::move(peer);
   info_.listener_name = shared_->name;
   info_.stats = &shared_->stats;
-  info_.deferral = this;
+  info_.deferral = &life_;
   info_.manual_body = shared_->opts.body_buffering == body_buffering::manual;
-  routes_version_ = shared_->routes_version.load(std::memory_order_acquire);
-  routes_ = shared_->load_routes();
-  timer_.owner = this;
-  rate_.conn = this;
-  rate_node_.owner = &rate_;
 }
 
-connection::~connection() {
-  io::close_fd(fd_);
-}
+connection::~connection() = default;
 
 caf::behavior connection::make_behavior() {
   self_ref_ = ctrl();
-  // Edge-triggered, registered once: no epoll_ctl per request.
-  if (!home().add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this)) {
+  if (!io_.attach(this)) {
     teardown();
     return {}; // no behavior: the actor ends, the acceptor frees the slot
   }
@@ -80,26 +35,29 @@ caf::behavior connection::make_behavior() {
     // comes at once: the socket is writable), within handshake_timeout
     // from the accept; an acceptor never waits for it (upstream F1).
     info_.scheme = "https";
-    tls_ = std::make_unique<tls::session>(shared_->tls, fd_);
-    phase_ = phase::handshake;
-    home().arm(timer_, shared_->tls->handshake_timeout().count());
-  } else if (shared_->h2c) {
-    // protocols = [http2] on plain TCP: h2c with prior knowledge. The
-    // server preface is written on the first readiness event.
-    start_protocol(protocol::http2);
+    io_.start_tls(shared_->tls);
+    io_.set_deadline(shared_->tls->handshake_timeout().count());
   } else {
-    // The first request's deadline counts from the accept (seed: the
-    // header read timeout of a fresh connection).
-    phase_ = phase::idle;
-    home().arm(timer_, shared_->opts.request_timeout.count());
+    // protocols = [http2] on plain TCP: h2c with prior knowledge (the
+    // server preface goes out on the first readiness event).
+    start_protocol(shared_->h2c ? protocol::http2 : protocol::http1);
   }
+  // Every message handler runs with in_message_ set, so that a close
+  // inside it ends the actor with quit() alone (resume() finalizes).
+  auto in_message = [this](auto&& fn) {
+    in_message_ = true;
+    fn();
+    in_message_ = false;
+  };
   return {
-    [this](drain_atom, int64_t deadline_ms) { on_drain(deadline_ms); },
-    [this](exchange_wake_atom, uint32_t tag) {
-      if (h2_)
-        h2_->on_wake(tag); // tag: the stream id
-      else
-        on_wake();
+    [this, in_message](drain_atom, int64_t deadline_ms) {
+      in_message([&] { on_drain(deadline_ms); });
+    },
+    [this, in_message](exchange_wake_atom, uint32_t tag) {
+      in_message([&] {
+        if (driver_ != nullptr && !closed_)
+          driver_->on_wake(tag);
+      });
     },
   };
 }
@@ -107,1228 +65,129 @@ caf::behavior connection::make_behavior() {
 // -- events -------------------------------------------------------------------
 
 void connection::on_io(uint32_t events) {
-  if (phase_ == phase::handshake) {
+  if (closed_)
+    return;
+  if (io_.lingering()) {
+    io_.on_linger_io(events);
+    return;
+  }
+  if (driver_ == nullptr) {
     on_handshake(events);
     return;
   }
-  if (h2_) {
-    h2_->on_io(events);
-    return;
-  }
-  if (phase_ == phase::closed)
-    return;
+  driver_->on_io(events);
+}
+
+void connection::on_handshake(uint32_t events) {
   if ((events & EPOLLERR) != 0) {
-    close_now();
+    close();
     return;
   }
-  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0) {
-    rdhup_ = true;
-    if (phase_ == phase::streaming) {
-      // The client left (or half-closed) while a response streams: a loop
-      // handler that writes rarely must not hold the connection, so end
-      // the stream now (its handler sees `closed` / on_cancel).
-      close_now();
-      return;
-    }
+  // Both edges are registered, so want_read / want_write just wait for the
+  // next event; the handshake deadline bounds the whole exchange.
+  switch (io_.tls()->handshake()) {
+  case tls::status::ok:
+    break;
+  case tls::status::want_read:
+  case tls::status::want_write:
+    return;
+  default:
+    // A failed handshake (wrong ALPN, no shared cipher, plain HTTP on the
+    // TLS port, EOF): close without a word. The session is fatal, so no
+    // close_notify is attempted.
+    close();
+    return;
   }
-  bool resume = false;
-  if ((events & EPOLLOUT) != 0) {
-    if (write_blocked_) {
-      flush();
-      if (phase_ == phase::closed || write_blocked_)
-        return;
-    }
-    // Output drained: serve the requests still buffered, then read what
-    // the socket holds if we had stopped (no new edge would announce bytes
-    // that arrived while we were not reading).
-    if (end_ > begin_ && phase_ != phase::lingering && !closing_) {
-      process_input();
-      if (phase_ == phase::closed)
-        return;
-    }
-    if (peer_eof_ && !write_blocked_)
-      closing_ = true; // everything the peer sent is answered
-    resume = std::exchange(read_paused_, false);
-  }
-  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 || resume)
-    read_input();
-  else
-    flush();
+  io_.disarm_deadline();
+  start_protocol(io_.tls()->protocol());
+  if (closed_)
+    return;
+  // OpenSSL may already hold application data that arrived with the
+  // handshake's last flight: no new edge will announce it.
+  driver_->on_io(EPOLLIN | EPOLLOUT);
 }
 
-void connection::on_timer() {
-  if (phase_ == phase::handshake) {
-    // handshake_timeout: a silent close (the client may not even speak
-    // TLS); the listener goes on serving others.
-    close_now();
-    return;
+void connection::start_protocol(protocol proto) {
+  if (proto == protocol::http2) {
+    // Request bodies are always buffered whole on HTTP/2.
+    info_.manual_body = false;
+    other_ = std::make_unique<h2_driver>(*this);
+    driver_ = other_.get();
+  } else {
+    driver_ = &h1_.emplace(*this);
   }
-  if (h2_)
-    return; // HTTP/2 keeps its own timers
-  if (write_blocked_) {
-    // The send deadline passed without the peer reading: give up.
-    close_now();
-    return;
-  }
-  switch (phase_) {
-  case phase::idle:
-    if (served_ > 0) {
-      // keep_alive_timeout between requests: a silent close.
-      close_now();
-      return;
-    }
-    [[fallthrough]]; // no byte of the first request: request_timeout
-  case phase::head:
-  case phase::body:
-    respond_error(408, "request_timeout");
-    flush();
-    return;
-  case phase::lingering:
-    close_now();
-    return;
-  case phase::waiting:
-    if (def().deadline_at >= 0 && home().now_ms() >= def().deadline_at) {
-      // The handler did not answer in time (actor_handler_options).
-      complete_deferred(roadrunner::response::text(504, "Gateway Timeout"));
-      resume_after_deferred();
-      return;
-    }
-    if (def().body_open && def().read_cb) {
-      // Manual body mode: the client stopped sending the body the
-      // handler is reading.
-      end_deferred(408);
-      respond_error(408, "request_timeout");
-      flush();
-    }
-    return;
-  case phase::streaming:
-  case phase::handshake:
-  case phase::closed:
-    return;
-  }
-}
-
-void connection::rate_timer::on_timer() {
-  conn->on_rate_check();
-}
-
-void connection::on_rate_check() {
-  if (h2_)
-    return;
-  if (phase_ == phase::idle) {
-    hibernate();
-    return;
-  }
-  if (phase_ != phase::head && phase_ != phase::body)
-    return;
-  if (write_blocked_) {
-    // We stopped reading (backpressure): the peer is not the slow one.
-    home().arm(rate_node_, shared_->opts.rate_check_interval.count());
-    return;
-  }
-  auto elapsed = home().now_ms() - request_start_ms_;
-  auto min_rate = static_cast<uint64_t>(shared_->opts.min_bytes_per_second);
-  // A one-second grace, then the average since the request's first byte
-  // must reach min_bytes_per_second (slow-loris guard): else a silent close.
-  if (elapsed >= 1000 &&
-      request_bytes_ * 1000 < min_rate * static_cast<uint64_t>(elapsed)) {
-    close_now();
-    return;
-  }
-  home().arm(rate_node_, shared_->opts.rate_check_interval.count());
+  driver_->start();
 }
 
 void connection::on_drain(int64_t deadline_ms) {
-  // Runs inside a message handler: end with quit() alone, resume() then
-  // finalizes (finalize() here would run cleanup under resume's feet).
   draining_ = true;
-  if (phase_ == phase::handshake) {
-    // No request yet, nothing to finish.
-    teardown();
-    quit();
+  if (driver_ == nullptr) {
+    // Still in the TLS handshake: no request yet, nothing to finish.
+    close();
     return;
   }
-  if (h2_) {
-    h2_->on_drain(deadline_ms);
-    return;
-  }
-  if (deferred()) {
-    // A deferred or streaming answer is open: it ends the connection, and
-    // its handler (a loop handler, say) hears about the deadline.
-    def().close = true;
-    auto x = def_x();
-    x->notify_drain(deadline_ms);
-    return;
-  }
-  if (phase_ == phase::idle && end_ == begin_ && out_.empty()) {
-    // An idle keep-alive connection (or one that never sent a byte) has
-    // nothing in flight: close it now.
-    teardown();
-    quit();
-  }
-  // Otherwise the request in flight finishes; its response carries
-  // `connection: close` (dispatch checks draining_).
+  if (!io_.lingering())
+    driver_->on_drain(deadline_ms);
+}
+
+void connection::transport_done() {
+  // The handshake or send deadline passed, a lingering close is over.
+  close();
 }
 
 void connection::on_exit() {
   teardown();
 }
 
-// -- input --------------------------------------------------------------------
-
-void connection::read_input() {
-  if (reading_) {
-    again_ = true; // re-entered through flush() -> start_lingering()
-    return;
-  }
-  reading_ = true;
-  do {
-    again_ = false;
-    read_some();
-    if (phase_ == phase::closed)
-      break;
-    flush();
-    if (phase_ != phase::closed && !write_blocked_ && read_paused_ &&
-        phase_ != phase::waiting && phase_ != phase::streaming) {
-      // The backlog drained while we were here: go on with what is
-      // buffered and what the socket holds.
-      read_paused_ = false;
-      if (end_ > begin_ && phase_ != phase::lingering && !closing_)
-        process_input();
-      again_ = true;
-    }
-  } while (again_ && phase_ != phase::closed);
-  reading_ = false;
-}
-
-void connection::read_some() {
-  while (phase_ != phase::closed) {
-    if (closing_ && phase_ != phase::lingering)
-      break; // the answer is final: flush it, then linger and discard
-    if ((phase_ == phase::waiting || phase_ == phase::streaming) &&
-        !(def().body_open && def().read_cb)) {
-      // A deferred answer holds the pipeline: leave later requests in the
-      // socket (bounded memory) until it is out. Only a manual-body read
-      // that waits for bytes reads on.
-      read_paused_ = true;
-      break;
-    }
-    if (write_blocked_) {
-      // Backpressure: leave input in the socket until the peer reads.
-      read_paused_ = true;
-      break;
-    }
-    // With nothing pending, read into the reactor's scratch buffer: most
-    // requests arrive whole and are served from there, so a connection owns
-    // a buffer only while it holds a partial request.
-    bool scratch = begin_ == end_ && !head_complete_;
-    if (scratch) {
-      auto area = home().scratch();
-      data_ = area.first;
-      cap_ = area.second;
-      begin_ = end_ = 0;
-    } else if (!make_room(min_read_space)) {
-      close_now();
-      break;
-    }
-    auto space = cap_ - end_;
-    auto n = read_in(data_ + end_, space);
-    if (n > 0) {
-      auto got = static_cast<size_t>(n);
-      if (phase_ == phase::lingering) {
-        begin_ = end_ = 0; // discard
-      } else {
-        end_ += got;
-        request_bytes_ += got;
-        process_input();
-      }
-      if (scratch)
-        adopt_leftover();
-      // Edge-triggered: a short read drained the socket; the next arrival
-      // raises a new edge. Not so for a FIN already announced (RDHUP): its
-      // edge is spent, so read on until read() says 0. Nor with TLS: a read
-      // returns at most one record, so only want_read means drained.
-      if (got < space && !rdhup_ && (!tls_ || phase_ == phase::lingering))
-        break;
-      continue;
-    }
-    if (scratch)
-      adopt_leftover();
-    if (n == 0) {
-      if (phase_ == phase::lingering) {
-        close_now();
-        break;
-      }
-      // The peer closed (or half-closed) its side. Requests already
-      // buffered are still answered; then the connection closes.
-      peer_eof_ = true;
-      if (!write_blocked_)
-        closing_ = true;
-      break;
-    }
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      break;
-    close_now();
-    break;
-  }
-}
-
-void connection::adopt_leftover() {
-  // data_ is the reactor's scratch buffer, which the next connection
-  // reuses: move any unprocessed bytes into our own buffer. (If processing
-  // already moved them there — move_input() for a large body — or closed
-  // the connection, there is nothing to do.)
-  if (data_ != home().scratch().first)
-    return;
-  auto used = end_ - begin_;
-  if (used == 0 || phase_ == phase::closed || phase_ == phase::lingering) {
-    data_ = own_.get();
-    cap_ = own_cap_;
-    begin_ = end_ = 0;
-    return;
-  }
-  move_input(std::max(initial_buffer, used + min_read_space));
-}
-
-void connection::process_input() {
-  if (phase_ == phase::waiting || phase_ == phase::streaming) {
-    if (def().body_open && def().read_cb)
-      deliver_body();
-    return;
-  }
-  while (!closing_ && !write_blocked_ && phase_ != phase::closed &&
-         phase_ != phase::lingering && phase_ != phase::waiting &&
-         phase_ != phase::streaming) {
-    if (!head_complete_) {
-      if (begin_ == end_)
-        return;
-      if (phase_ == phase::idle)
-        begin_request_timing();
-      auto st = rs().parser.parse({data_ + begin_, end_ - begin_});
-      if (st == http1::parse_status::need_more)
-        return;
-      if (st == http1::parse_status::reject) {
-        respond_error(http1::status_of(rs().parser.error()),
-                      http1::to_string(rs().parser.error()));
-        return;
-      }
-      head_complete_ = true;
-      shared_->stats.requests_served.fetch_add(1, std::memory_order_relaxed);
-      if (!start_body())
-        return;
-      if (!head_complete_)
-        continue; // manual body mode answered it already (dispatch_manual)
-    }
-    if (phase_ == phase::closed || !body_ready())
-      return;
-    // A flood of pipelined requests must not pile up responses: past the
-    // backlog limit write now, and stop while the peer does not read.
-    if (out_.pending() >= max_output_backlog)
-      flush();
-  }
-}
-
-bool connection::start_body() {
-  auto& h = rs().parser.head();
-  auto head_len = rs().parser.consumed();
-  auto max_body = static_cast<uint64_t>(shared_->opts.max_content_length);
-  phase_ = phase::body;
-  if (h.framing == http1::body_framing::none)
-    return true;
-  if (h.framing == http1::body_framing::content_length) {
-    // 413 decided from Content-Length before reading the body (RFC 9110
-    // 15.5.14); no 100 Continue is sent for it.
-    if (h.content_length > max_body) {
-      respond_error(413, "body_too_large");
-      return false;
-    }
-    if (info_.manual_body && h.content_length > 0)
-      return dispatch_manual();
-    // The buffer grows with the bytes that arrive (make_room doubles it),
-    // never to a size a client merely announced: 150 heads claiming 10 MiB
-    // must not cost 1.5 GiB before a body byte arrives.
-    auto need = head_len + static_cast<size_t>(h.content_length);
-    if (begin_ + need > cap_ && need <= initial_buffer * 16)
-      move_input(std::max(need, initial_buffer));
-  } else {
-    rs().chunked.reset();
-    rs().chunked_body.clear();
-    body_pos_ = begin_ + head_len;
-    if (info_.manual_body)
-      return dispatch_manual();
-  }
-  auto& head = rs().parser.head(); // move_input() re-parsed the head
-  if (head.expect_continue && end_ - begin_ == head_len) {
-    // RFC 9110 10.1.1: the client waits for this before sending the body.
-    out_.buffer().append(continue_line);
-    flush(); // may close the connection (write error)
-  }
-  return phase_ != phase::closed;
-}
-
-bool connection::body_ready() {
-  auto& h = rs().parser.head();
-  auto head_len = rs().parser.consumed();
-  size_t used = 0;
-  switch (h.framing) {
-  case http1::body_framing::none:
-    used = head_len;
-    dispatch({});
-    break;
-  case http1::body_framing::content_length: {
-    auto len = static_cast<size_t>(h.content_length);
-    if (end_ - begin_ < head_len + len)
-      return false;
-    used = head_len + len;
-    dispatch({data_ + begin_ + head_len, len});
-    break;
-  }
-  case http1::body_framing::chunked: {
-    auto st = rs().chunked.decode(
-      {data_ + body_pos_, end_ - body_pos_},
-      [this](std::string_view data) { rs().chunked_body.append(data); });
-    body_pos_ += rs().chunked.consumed();
-    if (st == http1::parse_status::need_more)
-      return false;
-    if (st == http1::parse_status::reject) {
-      respond_error(http1::status_of(rs().chunked.error()),
-                    http1::to_string(rs().chunked.error()));
-      return false;
-    }
-    used = body_pos_ - begin_;
-    dispatch(rs().chunked_body);
-    break;
-  }
-  }
-  // The request is done: drop its bytes, keep any pipelined ones.
-  begin_ += used;
-  head_complete_ = false;
-  rs().parser.reset();
-  if (rs_->chunked_body.capacity() > 65536)
-    free_string(rs_->chunked_body);
-  if (begin_ == end_)
-    begin_ = end_ = 0;
-  if (deferred() && !apply_exchange())
-    return false; // a deferred answer: wait for it (on_wake goes on)
-  if (phase_ == phase::closed || phase_ == phase::lingering)
-    return false;
-  if (closing_)
-    return false;
-  if (begin_ == end_)
-    enter_idle();
-  else
-    begin_request_timing(); // a pipelined request is already here
-  return true;
-}
-
-bool connection::dispatch_manual() {
-  // body_buffering = manual: the handler runs on the head alone and pulls
-  // the body through its responder (deliver_body). The head's bytes are
-  // dropped once it ran; what follows in the buffer is body.
-  auto& h = rs().parser.head();
-  bool expect = h.expect_continue;
-  bool chunked = h.framing == http1::body_framing::chunked;
-  auto head_len = rs().parser.consumed();
-  dispatch({});
-  begin_ += head_len;
-  head_complete_ = false;
-  rs().parser.reset();
-  if (phase_ == phase::closed)
-    return false;
-  if (!deferred())
-    return false; // answered at once: the unread body closes the connection
-  def().expect_continue = expect;
-  def().chunked_body = chunked;
-  if (!apply_exchange())
-    return false; // on_wake goes on
-  after_request();
-  return phase_ != phase::closed && !closing_;
-}
-
-// -- requests -----------------------------------------------------------------
-
-void connection::dispatch(std::string_view body) {
-  auto& h = rs().parser.head();
-  home().disarm(timer_);
-  home().disarm(rate_node_);
-  roadrunner::request req{h, body, info_};
-  req.request_id(next_request_id());
-  auto started = std::chrono::steady_clock::now();
-  if (shared_->opts.telemetry) {
-    auto e = request_event(req, telemetry_kind::request_start);
-    shared_->emit(e);
-  }
-  roadrunner::response resp;
-  // Per-request admission (max_concurrent_requests): over the cap, 503
-  // and nothing is dispatched. The slot is held until the request ends,
-  // which for a deferred answer is later (end_deferred).
-  bool admitted = shared_->stats.try_admit();
-  if (!admitted) {
-    resp = roadrunner::response::text(503, "Service Unavailable");
-    resp.header("retry-after", "1");
-  } else {
-    dispatching_ = true;
-    try {
-      // reload_routes swapped the table? Then take the new one (rare: one
-      // atomic load per request otherwise).
-      auto version = shared_->routes_version.load(std::memory_order_acquire);
-      if (version != routes_version_) {
-        routes_ = shared_->load_routes();
-        routes_version_ = version;
-      }
-      resp = routes_->dispatch(req);
-    } catch (const std::exception& ex) {
-      // A throwing handler answers 500; the connection stays usable.
-      on_handler_exception(req, ex.what());
-      resp = roadrunner::response::text(500, "Internal Server Error");
-    } catch (...) {
-      on_handler_exception(req, "unknown exception");
-      resp = roadrunner::response::text(500, "Internal Server Error");
-    }
-    dispatching_ = false;
-  }
-  auto x = std::move(current_x_);
-  ++served_;
-  auto max_requests =
-    static_cast<uint64_t>(shared_->opts.max_keep_alive_requests);
-  bool close = !h.keep_alive || served_ >= max_requests || draining_;
-  bool head_only = h.method == "HEAD";
-  if (resp.is_deferred() && x && phase_ != phase::closed) {
-    // The handler answers later through the responder: park the request
-    // (later pipelined requests wait behind it) until the exchange says
-    // how it ends.
-    def() = deferred_request{};
-    def().x = std::move(x);
-    def().extra = resp.fields();
-    def().method = std::string{h.method};
-    def().path = std::string{h.path};
-    def().request_id = std::string{req.request_id()};
-    def().started = started;
-    def().version_minor = h.version_minor;
-    def().head_only = head_only;
-    def().close = close;
-    def().admitted = admitted;
-    def().body_open = req.body_pending();
-    if (def().body_open && h.framing == http1::body_framing::content_length)
-      def().body_left = h.content_length;
-    if (auto ms = def_x()->deadline(); ms >= 0)
-      def().deadline_at = home().now_ms() + ms;
-    phase_ = phase::waiting;
-    arm_deadline();
-    return;
-  }
-  if (x)
-    x->cancel(); // answered synchronously: the responder is void
-  if (resp.is_deferred())
-    // Deferred without a responder (or on a copy): nobody can answer.
-    resp = roadrunner::response::text(500, "Internal Server Error");
-  if (req.body_pending())
-    close = true; // manual mode: the body was not read, do not parse it
-  write_response(resp, head_only, close, h.version_minor);
-  finish_request(admitted, resp.status(), started, req.request_id(), h.method,
-                 h.path);
-}
-
-void connection::write_response(roadrunner::response& resp, bool head_only,
-                                bool close, uint8_t version_minor) {
-  if (!http1::is_writable(resp))
-    resp = roadrunner::response::text(500, "Internal Server Error");
-  for (auto& f : resp.fields())
-    if (http1::iequals(f.name, "connection") &&
-        http1::has_token(f.value, "close"))
-      close = true;
-  auto conn_field = http1::connection_field::none;
-  if (close)
-    conn_field = http1::connection_field::close;
-  else if (version_minor == 0)
-    conn_field = http1::connection_field::keep_alive;
-  auto body_size =
-    allows_body(resp.status()) ? static_cast<size_t>(resp.body_size()) : 0;
-  http1::write_head(out_.buffer(), resp, body_size, http_date(), conn_field);
-  // RFC 9110 9.3.2: HEAD gets the GET headers without the content.
-  if (body_size > 0 && !head_only) {
-    if (resp.file_body())
-      out_.append_file(resp.file_body()); // sendfile: zero copy
-    else
-      out_.append_body(resp.take_body());
-  }
-  if (close)
-    closing_ = true;
-}
-
-void connection::finish_request(bool admitted, int status,
-                                std::chrono::steady_clock::time_point started,
-                                std::string_view request_id,
-                                std::string_view method,
-                                std::string_view path) {
-  if (admitted)
-    shared_->stats.finish_request();
-  if (shared_->opts.telemetry) {
-    telemetry_event e;
-    e.kind = telemetry_kind::request_stop;
-    e.request_id = request_id;
-    e.method = method;
-    e.path = path;
-    e.peer = &info_.peer;
-    e.status = status;
-    e.duration = std::chrono::steady_clock::now() - started;
-    shared_->emit(e);
-  }
-}
-
-// -- deferred requests
-// ------------------------------------------------------------
-
-responder connection::defer() {
-  if (!dispatching_)
-    return responder{};
-  if (!current_x_)
-    current_x_ = std::make_shared<actor_exchange>(this, &home(), ++x_seq_);
-  return responder{current_x_};
-}
-
-void connection::on_wake() {
-  if (!deferred() || phase_ == phase::closed)
-    return;
-  if (!apply_exchange()) {
-    if (phase_ != phase::closed && def().body_open && def().read_cb) {
-      // A manual-body read waits for bytes: read the socket (the edge
-      // that announced them may be long gone).
-      read_paused_ = false;
-      read_input();
-    }
-    return;
-  }
-  resume_after_deferred();
-}
-
-void connection::resume_after_deferred() {
-  // The deferred request is over: serve what waits behind it.
-  after_request();
-  if (phase_ == phase::closed)
-    return;
-  if (end_ > begin_ && !closing_)
-    process_input();
-  if (phase_ == phase::closed)
-    return;
-  // Read only if input was left in the socket meanwhile (read_paused_):
-  // otherwise the last read drained it and a new arrival raises a new edge.
-  // Saves a read() -> EAGAIN per deferred request.
-  if (std::exchange(read_paused_, false))
-    read_input();
-  else
-    flush();
-}
-
-bool connection::apply_exchange() {
-  // Returns true when the deferred request ended (def_ is reset then).
-  auto x = def_x(); // keeps the exchange alive through the callbacks
-  if (!x)
-    return false;
-  if (def().body_open)
-    deliver_body();
-  while (def_x() == x && phase_ != phase::closed) {
-    ops_.clear();
-    if (!x->take(ops_))
-      break;
-    for (auto& op : ops_) {
-      if (def_x() != x || phase_ == phase::closed)
-        break;
-      switch (op.what) {
-      case exchange_op::kind::respond:
-        complete_deferred(std::move(op.resp));
-        break;
-      case exchange_op::kind::start:
-        start_stream(std::move(op.resp));
-        break;
-      case exchange_op::kind::chunk:
-        stream_chunk(std::move(op.data));
-        break;
-      case exchange_op::kind::finish:
-        finish_stream(op.trailers);
-        break;
-      case exchange_op::kind::abort:
-      case exchange_op::kind::abandon:
-        if (phase_ == phase::streaming) {
-          // The head is out: all we can do is cut the body short.
-          end_deferred(def().status);
-          close_now();
-        } else {
-          complete_deferred(
-            roadrunner::response::text(500, "Internal Server Error"));
-        }
-        break;
-      case exchange_op::kind::read_body:
-        def().read_max = op.max;
-        def().read_cb = std::move(op.cb);
-        deliver_body();
-        break;
-      }
-    }
-  }
-  ops_.clear();
-  if (phase_ == phase::closed)
-    return false;
-  return def_x() != x;
-}
-
-void connection::complete_deferred(roadrunner::response resp) {
-  for (auto& f : def().extra)
-    resp.header(std::move(f.name), std::move(f.value));
-  bool close = def().close || draining_;
-  if (def().body_open) {
-    // The handler answered without reading the whole body: the rest of
-    // the connection's bytes cannot be framed; close after the answer.
-    close = true;
-    linger_ = true;
-  }
-  write_response(resp, def().head_only, close, def().version_minor);
-  end_deferred(resp.status());
-  flush();
-}
-
-void connection::start_stream(roadrunner::response head) {
-  for (auto& f : def().extra)
-    head.header(std::move(f.name), std::move(f.value));
-  def().extra.clear();
-  if (def().body_open) {
-    def().close = true;
-    linger_ = true;
-  }
-  def().status = head.status();
-  // HTTP/1.0 has no chunked coding: the body ends with the connection.
-  def().chunked = def().version_minor == 1;
-  bool close = def().close || draining_ || !def().chunked;
-  for (auto& f : head.fields())
-    if (http1::iequals(f.name, "connection") &&
-        http1::has_token(f.value, "close"))
-      close = true;
-  def().close = close;
-  auto conn_field =
-    close ? http1::connection_field::close : http1::connection_field::none;
-  if (!allows_body(head.status())) {
-    // 204 / 304 carry no content: announce an empty body, drop the pieces.
-    http1::write_head(out_.buffer(), head, 0, http_date(), conn_field);
-    def().discard = true;
-  } else {
-    http1::write_stream_head(out_.buffer(), head, http_date(), conn_field,
-                             def().chunked);
-    def().discard = def().head_only;
-  }
-  phase_ = phase::streaming;
-  home().disarm(timer_); // the deadline was for the answer's start
-  flush();
-}
-
-void connection::stream_chunk(std::string data) {
-  auto n = data.size();
-  if (def().discard || n == 0) {
-    def_x()->written(n);
-    return;
-  }
-  if (def().chunked) {
-    http1::write_chunk_size(out_.buffer(), n);
-    out_.append_body(std::move(data));
-    out_.buffer().append("\r\n");
-  } else {
-    out_.append_body(std::move(data));
-  }
-  def().out_payload += n;
-  flush();
-}
-
-void connection::finish_stream(
-  std::vector<roadrunner::response::field>& trailers) {
-  if (!def().discard && def().chunked) {
-    if (!http1::is_writable_trailers(trailers)) {
-      // The head is out: an unsafe trailer cuts the body short instead.
-      end_deferred(def().status);
-      close_now();
-      return;
-    }
-    http1::write_last_chunk(out_.buffer(), trailers);
-  }
-  if (def().close)
-    closing_ = true;
-  end_deferred(def().status);
-  flush();
-}
-
-void connection::end_deferred(int status) {
-  // The request is over from the connection's side: release the
-  // admission slot, report it, and void the responder.
-  auto d = std::move(def());
-  def_.reset();
-  if (d.x)
-    d.x->cancel();
-  if (d.body_open && !closing_) {
-    closing_ = true;
-    linger_ = true;
-  }
-  finish_request(d.admitted, status, d.started, d.request_id, d.method, d.path);
-}
-
-void connection::arm_deadline() {
-  // Waiting: timer_ carries the handler's deadline (or, while a manual
-  // body read waits for bytes, request_timeout: whichever is first).
-  if (def().deadline_at < 0) {
-    home().disarm(timer_);
-    return;
-  }
-  home().arm(timer_, std::max<int64_t>(0, def().deadline_at - home().now_ms()));
-}
-
-void connection::arm_body_wait() {
-  auto wait = shared_->opts.request_timeout.count();
-  if (def().deadline_at >= 0)
-    wait = std::min<int64_t>(
-      wait, std::max<int64_t>(0, def().deadline_at - home().now_ms()));
-  home().arm(timer_, wait);
-}
-
-void connection::after_request() {
-  // A deferred request ended: go on like a synchronous one would have.
-  if (phase_ == phase::closed || phase_ == phase::lingering)
-    return;
-  if (closing_) {
-    phase_ = phase::idle;
-    flush();
-    return;
-  }
-  if (begin_ == end_)
-    enter_idle();
-  else
-    begin_request_timing();
-}
-
-void connection::report_written() {
-  // Streamed payload still counts against the writer's limit until it
-  // leaves the output queue (framing bytes are not told apart: the count
-  // errs on the side of "still buffered").
-  auto pending = out_.pending();
-  if (pending >= def().out_payload)
-    return;
-  auto n = def().out_payload - pending;
-  def().out_payload = pending;
-  def_x()->written(n); // may run on_ready: it can only queue operations
-}
-
-void connection::deliver_body() {
-  // Manual body mode: hand the next piece to a pending read_body.
-  if (!def().read_cb)
-    return;
-  if (!def().body_open) {
-    auto cb = std::move(def().read_cb);
-    def().read_cb = nullptr;
-    cb({}, true);
-    return;
-  }
-  if (!def().continue_sent) {
-    def().continue_sent = true;
-    if (def().expect_continue && end_ == begin_) {
-      // RFC 9110 10.1.1: now the body will be read.
-      out_.buffer().append(continue_line);
-      flush();
-      if (phase_ == phase::closed)
-        return;
-    }
-  }
-  std::string_view piece;
-  bool last = false;
-  if (!def().chunked_body) {
-    auto avail = std::min<uint64_t>(end_ - begin_, def().body_left);
-    if (avail == 0 && def().body_left > 0) {
-      arm_body_wait();
-      return; // wait for bytes
-    }
-    auto n = static_cast<size_t>(std::min<uint64_t>(avail, def().read_max));
-    piece = {data_ + begin_, n};
-    begin_ += n;
-    def().body_left -= n;
-    last = def().body_left == 0;
-  } else {
-    if (!def().chunked_done) {
-      auto st = rs().chunked.decode(
-        {data_ + begin_, end_ - begin_},
-        [this](std::string_view data) { rs().chunked_body.append(data); });
-      begin_ += rs().chunked.consumed();
-      if (st == http1::parse_status::reject) {
-        auto status = http1::status_of(rs().chunked.error());
-        bool streaming = phase_ == phase::streaming;
-        end_deferred(status);
-        if (streaming) {
-          close_now(); // the answer's head is out: cut it short
-        } else {
-          respond_error(status, http1::to_string(rs().chunked.error()));
-          flush();
-        }
-        return;
-      }
-      def().chunked_done = st == http1::parse_status::complete;
-    }
-    if (rs().chunked_body.empty() && !def().chunked_done) {
-      arm_body_wait();
-      return; // wait for bytes
-    }
-    auto n = std::min(rs().chunked_body.size(), def().read_max);
-    def().piece.assign(rs().chunked_body, 0, n);
-    rs().chunked_body.erase(0, n);
-    piece = def().piece;
-    last = def().chunked_done && rs().chunked_body.empty();
-  }
-  arm_deadline();
-  if (last)
-    def().body_open = false;
-  auto cb = std::move(def().read_cb);
-  def().read_cb = nullptr;
-  // A pending read stops socket reads; resume them now that one was
-  // served (the next read_body may need more bytes).
-  cb(piece, last);
-}
-
-telemetry_event connection::request_event(const roadrunner::request& req,
-                                          telemetry_kind kind) const {
-  telemetry_event e;
-  e.kind = kind;
-  e.request_id = req.request_id();
-  e.method = req.method();
-  e.path = req.path();
-  e.peer = &info_.peer;
-  return e;
-}
-
-void connection::on_handler_exception(const roadrunner::request& req,
-                                      std::string_view what) {
-  if (!shared_->opts.telemetry)
-    return;
-  auto e = request_event(req, telemetry_kind::request_exception);
-  e.reason = what;
-  shared_->emit(e);
-}
-
-void connection::respond_error(int status, std::string_view reason) {
-  if (shared_->opts.telemetry) {
-    telemetry_event e;
-    e.kind = telemetry_kind::request_rejected;
-    e.peer = &info_.peer;
-    e.status = status;
-    e.reason = reason;
-    shared_->emit(e);
-  }
-  home().disarm(timer_);
-  home().disarm(rate_node_);
-  http1::write_error(out_.buffer(), status, http_date());
-  closing_ = true;
-  linger_ = true; // the peer may still be sending (a body, more requests)
-  head_complete_ = false;
-  begin_ = end_ = 0; // nothing after a rejected request is trustworthy
-}
-
-void connection::begin_request_timing() {
-  phase_ = phase::head;
-  request_start_ms_ = home().now_ms();
-  request_bytes_ = end_ - begin_;
-  // The first request keeps the deadline armed at accept.
-  if (served_ > 0)
-    home().arm(timer_, shared_->opts.request_timeout.count());
-  if (shared_->opts.min_bytes_per_second > 0)
-    home().arm(rate_node_, shared_->opts.rate_check_interval.count());
-}
-
-void connection::enter_idle() {
-  phase_ = phase::idle;
-  home().arm(timer_, shared_->opts.keep_alive_timeout.count());
-  if (auto& after = shared_->opts.hibernate_after)
-    home().arm(rate_node_, after->count());
-  else
-    home().disarm(rate_node_);
-  shrink_buffers();
-}
-
-void connection::shrink_buffers() noexcept {
-  // A big request or response must not pin its buffers for the rest of a
-  // keep-alive connection's life. The request state (parser, chunked
-  // decoder) goes back to the thread's pool and the output queue's spare
-  // buffer to its own pool: an idle connection owns neither.
-  if (own_ && begin_ == end_) {
-    own_.reset();
-    own_cap_ = cap_ = begin_ = end_ = 0;
-    data_ = nullptr;
-  }
-  if (begin_ == end_ && !head_complete_)
-    release_request_state();
-  if (def_ && !def_->x)
-    def_.reset();
-  if (out_.empty())
-    out_.release_spare();
-}
-
-void connection::hibernate() {
-  // hibernate_after: an idle connection gives back its read and write
-  // buffers (they come back on the next byte). The keep-alive deadline
-  // (timer_) stays armed: hibernation never disables a timeout (upstream
-  // bug F3).
-  if (phase_ != phase::idle || begin_ != end_ || !out_.empty())
-    return;
-  own_.reset();
-  own_cap_ = cap_ = begin_ = end_ = 0;
-  data_ = nullptr;
-  release_request_state();
-  out_.clear();
-}
-
-// -- request state pool ------------------------------------------------------
-
-namespace {
-
-// Free request states of this thread (a reactor thread: connections use
-// theirs only on their home reactor). Bounded: a burst of concurrent
-// requests may allocate more, the surplus is freed when they end.
-constexpr size_t request_state_pool_max = 64;
-
-struct request_state_pool_t {
-  std::vector<std::unique_ptr<h1_request_state>> free;
-  [[gnu::noinline]] request_state_pool_t() {
-    free.reserve(request_state_pool_max);
-  }
-};
-
-std::vector<std::unique_ptr<h1_request_state>>& request_state_pool() {
-  thread_local request_state_pool_t pool;
-  return pool.free;
-}
-
-} // namespace
-
-void connection::acquire_request_state() {
-  auto& pool = request_state_pool();
-  auto max_body = static_cast<uint64_t>(shared_->opts.max_content_length);
-  // Listeners may differ in limits: take a state made for ours, if any
-  // (nearly always the last one: most servers have one listener).
-  for (auto i = pool.size(); i > 0; --i) {
-    auto& st = pool[i - 1];
-    if (st->max_body == max_body && st->limits == shared_->limits) {
-      rs_ = std::move(st);
-      if (i != pool.size())
-        pool[i - 1] = std::move(pool.back());
-      pool.pop_back();
-      return;
-    }
-  }
-  rs_ = std::make_unique<h1_request_state>(shared_->limits, max_body);
-}
-
-void connection::release_request_state() noexcept {
-  if (!rs_)
-    return;
-  auto& pool = request_state_pool();
-  if (pool.size() >= request_state_pool_max) {
-    rs_.reset();
-    return;
-  }
-  // A pooled state keeps its vectors for the next request, unless a big
-  // head grew them.
-  if (rs_->parser.head().headers.capacity() > 32)
-    rs_->parser.release();
-  else
-    rs_->parser.reset();
-  rs_->chunked.reset();
-  if (rs_->chunked_body.capacity() > initial_buffer)
-    free_string(rs_->chunked_body);
-  else
-    rs_->chunked_body.clear();
-  pool.push_back(std::move(rs_)); // capacity reserved: cannot throw
-}
-
-// -- output -------------------------------------------------------------------
-
-void connection::flush() {
-  if (phase_ == phase::closed)
-    return;
-  if (!out_.empty()) {
-    auto before = out_.pending();
-    auto res = write_out();
-    if (deferred() && def_->out_payload > 0 &&
-        res != io::output_queue::result::failed)
-      report_written();
-    switch (res) {
-    case io::output_queue::result::done:
-      if (write_blocked_) {
-        write_blocked_ = false;
-        rearm_phase_timer(); // the send deadline is over
-      }
-      if (phase_ == phase::idle)
-        out_.release_spare(); // an idle connection keeps no buffer
-      break;
-    case io::output_queue::result::blocked:
-      // A peer that stops reading must not hold the connection (and its
-      // slot) forever: while output waits, request_timeout is a send
-      // deadline, restarted whenever the peer takes some bytes.
-      if (!write_blocked_ || out_.pending() < before)
-        home().arm(timer_, shared_->opts.request_timeout.count());
-      write_blocked_ = true;
-      return;
-    case io::output_queue::result::failed:
-      close_now();
-      return;
-    }
-  }
-  // Told to drain while a response was still queued: now it is out and
-  // nothing else is pending, so the connection is idle — close it.
-  if (draining_ && phase_ == phase::idle && begin_ == end_ && out_.empty())
-    closing_ = true;
-  if (closing_ && phase_ != phase::lingering) {
-    // Linger (shut our side, discard input for a while) only when the peer
-    // may still be sending — after a rejection, or with pipelined bytes we
-    // will not answer — so that close() does not turn into a reset that
-    // destroys the response in flight. A clean `connection: close` with
-    // nothing unread, or a peer that already closed, just closes.
-    if (!peer_eof_ && (linger_ || end_ > begin_))
-      start_lingering();
-    else
-      close_now();
-  }
-}
-
-void connection::rearm_phase_timer() {
-  switch (phase_) {
-  case phase::idle:
-    home().arm(timer_, shared_->opts.keep_alive_timeout.count());
-    break;
-  case phase::head:
-  case phase::body:
-    home().arm(timer_, shared_->opts.request_timeout.count());
-    break;
-  case phase::waiting:
-    arm_deadline();
-    break;
-  case phase::streaming:
-    home().disarm(timer_);
-    break;
-  case phase::handshake:
-  case phase::lingering:
-  case phase::closed:
-    break;
-  }
-}
-
-void connection::start_lingering() {
-  phase_ = phase::lingering;
-  home().disarm(rate_node_);
-  close_tls(); // close_notify first, then the FIN; input is then discarded
-  ::shutdown(fd_, SHUT_WR);
-  begin_ = end_ = 0;
-  home().arm(timer_, lingering_ms);
-  read_input(); // discard what is already there (no new edge would come)
-}
-
-// -- buffer -------------------------------------------------------------------
-
-bool connection::make_room(size_t min_free) {
-  // Own-buffer mode only (data_ == own_ or no buffer yet).
-  if (!own_) {
-    own_cap_ = initial_buffer;
-    own_ = std::make_unique<char[]>(own_cap_);
-    data_ = own_.get();
-    cap_ = own_cap_;
-    begin_ = end_ = 0;
-  }
-  if (cap_ - end_ >= min_free)
-    return true;
-  if (head_complete_ &&
-      rs().parser.head().framing == http1::body_framing::chunked) {
-    // Decoded chunk bytes are copied out already: move the undecoded tail
-    // down to the end of the head, which stays in place (its views too).
-    auto keep_from = begin_ + rs().parser.consumed();
-    if (body_pos_ > keep_from) {
-      std::memmove(data_ + keep_from, data_ + body_pos_, end_ - body_pos_);
-      end_ -= body_pos_ - keep_from;
-      body_pos_ = keep_from;
-      if (cap_ - end_ >= min_free)
-        return true;
-    }
-  }
-  auto used = end_ - begin_;
-  if (!head_complete_ && begin_ > 0 && cap_ - used >= min_free) {
-    // The parser keeps offsets from begin_, so sliding is safe.
-    std::memmove(data_, data_ + begin_, used);
-    begin_ = 0;
-    end_ = used;
-    return true;
-  }
-  move_input(std::max(cap_ * 2, used + min_free));
-  return true;
-}
-
-void connection::move_input(size_t capacity) {
-  // Moves [begin_, end_) to the start of a buffer of our own with room for
-  // `capacity` bytes (a fresh one unless the current one is not data_'s).
-  auto used = end_ - begin_;
-  if (data_ == own_.get() || own_cap_ < capacity) {
-    auto fresh = std::make_unique<char[]>(capacity);
-    std::memcpy(fresh.get(), data_ + begin_, used);
-    own_ = std::move(fresh);
-    own_cap_ = capacity;
-  } else {
-    std::memcpy(own_.get(), data_ + begin_, used);
-  }
-  if (head_complete_)
-    body_pos_ -= begin_;
-  data_ = own_.get();
-  cap_ = own_cap_;
-  begin_ = 0;
-  end_ = used;
-  if (head_complete_) {
-    // The head's views pointed into the old buffer: parse it again (same
-    // bytes, same result). A partial head needs nothing: the parser keeps
-    // offsets.
-    rs().parser.reset();
-    rs().parser.parse({data_, end_});
-  }
-}
-
 // -- closing ------------------------------------------------------------------
 
-void connection::close_now() {
-  if (phase_ == phase::closed)
+void connection::close() {
+  if (closed_)
     return;
   teardown();
-  // End the actor now (we are not inside a message handler): cleanup sends
-  // the down message that releases the slot.
+  // End the actor now. From a reactor callback: finalize() sends the down
+  // message at once. Inside a message handler: quit() alone, resume()
+  // finalizes (finalize() here would run cleanup under resume's feet).
   quit();
-  finalize();
+  if (!in_message_)
+    finalize();
+}
+
+void connection::linger() {
+  stop_driver();
+  io_.linger(); // hears transport_done when it is over
+}
+
+bool connection::release_slot() noexcept {
+  if (!slot_held_)
+    return false;
+  slot_held_ = false;
+  shared_->stats.release_slot();
+  return true;
+}
+
+void connection::stop_driver() noexcept {
+  if (driver_ != nullptr)
+    driver_->stop(); // ends its open requests; the object lives on (callers)
 }
 
 void connection::teardown() noexcept {
-  if (phase_ == phase::closed)
+  if (closed_)
     return;
-  phase_ = phase::closed;
+  closed_ = true;
   if (shared_->opts.telemetry) {
     telemetry_event e;
     e.kind = telemetry_kind::connection_closed;
     e.peer = &info_.peer;
-    e.count = served_;
+    e.count = life_.served();
     shared_->emit(e);
   }
-  home().disarm(timer_);
-  home().disarm(rate_node_);
-  if (deferred())
-    end_deferred(0); // cancels the responder (on_cancel runs)
-  if (h2_)
-    h2_->stop(); // ends its open streams; the object lives on (callers)
-  if (fd_ >= 0) {
-    close_tls();
-    // The socket is never duplicated: closing it deregisters it from epoll
-    // (no EPOLL_CTL_DEL syscall per connection).
-    home().close_registered(fd_, this);
-    fd_ = -1;
-  }
-  out_.clear();
-  // The buffers stay allocated until the actor is destroyed: a caller up
-  // the stack may still hold a view into them.
-  begin_ = end_ = 0;
+  stop_driver();
+  // The slot goes back before the socket closes: a client that sees the
+  // close and connects again at once finds it free (the acceptor's down
+  // message comes later and finds it released).
+  release_slot();
+  io_.close();
   if (self_ref_)
     home().release_later(std::move(self_ref_));
 }

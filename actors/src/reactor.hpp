@@ -43,6 +43,27 @@ struct timer_node {
   bool armed() const noexcept { return list != nullptr; }
 };
 
+/// The one timer idiom of the connection layer: a timer node that calls a
+/// member function of its owner when it fires. Arm and disarm it with
+/// `reactor::arm(t.node, ms)` / `reactor::disarm(t.node)`.
+template <class T, void (T::*Fn)()>
+class member_timer final : public timer_handler {
+public:
+  explicit member_timer(T* self) noexcept : self_(self) { node.owner = this; }
+
+  member_timer(const member_timer&) = delete;
+  member_timer& operator=(const member_timer&) = delete;
+
+  void on_timer() override { (self_->*Fn)(); }
+
+  bool armed() const noexcept { return node.armed(); }
+
+  timer_node node;
+
+private:
+  T* self_;
+};
+
 /// All timers of one duration, in deadline order (a FIFO: same duration,
 /// increasing start times). Arming, re-arming and disarming are O(1).
 struct timer_list {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace roadrunner::detail {
@@ -102,10 +103,32 @@ public:
   /// Tells an open request about a drain (runs `on_drain`).
   void notify_drain(int64_t deadline_ms);
 
+  /// Hands a piece of the request body to a `read_body` callback.
+  /// Returns false when the callback threw: the request then ends as if
+  /// the handler had aborted it.
+  bool deliver(body_callback& cb, std::string_view piece, bool last);
+
+  /// The handler side is gone without completing (a handler actor died):
+  /// answers `status` if no answer started, else aborts the stream. Any
+  /// thread.
+  void fail(int status);
+
+  // Every user callback the connection side runs (on_ready, on_drain,
+  // on_cancel, on_close, read_body callbacks) is guarded: an exception
+  // never reaches the connection. One thrown while the request is open
+  // ends it as if the handler had aborted (500, or the stream cut short);
+  // after its end it is only reported.
+
 protected:
   /// Operations were queued while none were pending: the connection must
   /// call `take`. Any thread; never called with the lock held.
   virtual void wake() noexcept = 0;
+
+  /// A user callback threw `what` (connection side, its thread).
+  virtual void callback_failed(std::string_view) noexcept {}
+
+  /// The request ended from the connection's side (after `cancel`).
+  virtual void closed() noexcept {}
 
 private:
   enum class state : uint8_t { pending, streaming, done };
@@ -117,6 +140,11 @@ private:
 
   // abort / abandon: end a pending or streaming request.
   void end(exchange_op::kind why);
+
+  // Runs a user callback; an exception is reported and, with `abort_open`,
+  // ends the open request. Returns false when it threw.
+  template <class F>
+  bool guarded(F&& f, bool abort_open) noexcept;
 
   mutable std::mutex mtx_;
   state state_ = state::pending;

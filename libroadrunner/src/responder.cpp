@@ -1,6 +1,7 @@
 #include "exchange.hpp"
 #include "http1/serializer.hpp"
 
+#include <exception>
 #include <utility>
 
 namespace roadrunner {
@@ -91,6 +92,42 @@ void exchange::end(exchange_op::kind why) {
   });
 }
 
+void exchange::fail(int status) {
+  with_lock([&](auto& queue) {
+    if (cancelled_ || state_ == state::done)
+      return false;
+    if (state_ == state::pending)
+      queue({.what = exchange_op::kind::respond,
+             .resp = response::text(status, status == 503
+                                              ? "Service Unavailable"
+                                              : "Internal Server Error")});
+    else
+      queue({.what = exchange_op::kind::abort});
+    state_ = state::done;
+    return true;
+  });
+}
+
+template <class F>
+bool exchange::guarded(F&& f, bool abort_open) noexcept {
+  try {
+    f();
+    return true;
+  } catch (const std::exception& ex) {
+    callback_failed(ex.what());
+  } catch (...) {
+    callback_failed("unknown exception");
+  }
+  if (abort_open) {
+    try {
+      end(exchange_op::kind::abort);
+    } catch (...) {
+      // Out of memory queueing the abort: the connection's timers end it.
+    }
+  }
+  return false;
+}
+
 void exchange::abort() {
   end(exchange_op::kind::abort);
 }
@@ -171,7 +208,7 @@ void exchange::written(size_t n) {
     }
   }
   if (ready)
-    ready();
+    guarded(ready, true);
 }
 
 void exchange::cancel() {
@@ -194,11 +231,13 @@ void exchange::cancel() {
     on_cancel_ = nullptr;
     buffered_.store(0, std::memory_order_release);
   }
-  // `dropped` (and the callbacks it holds) dies outside the lock.
+  // `dropped` (and the callbacks it holds) dies outside the lock. The
+  // request is over: a throwing callback is only reported.
   if (cb)
-    cb();
+    guarded(cb, false);
   if (closed)
-    closed();
+    guarded(closed, false);
+  this->closed();
 }
 
 void exchange::notify_drain(int64_t deadline_ms) {
@@ -210,7 +249,13 @@ void exchange::notify_drain(int64_t deadline_ms) {
     cb = on_drain_;
   }
   if (cb)
-    cb(deadline_ms);
+    guarded([&] { cb(deadline_ms); }, true);
+}
+
+bool exchange::deliver(body_callback& cb, std::string_view piece, bool last) {
+  auto fn = std::move(cb);
+  cb = nullptr;
+  return guarded([&] { fn(piece, last); }, true);
 }
 
 } // namespace detail

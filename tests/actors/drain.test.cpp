@@ -102,8 +102,9 @@ TEST_SUITE("actors.drain") {
     // Only the busy one is left (the idle one's slot is released just after
     // its socket closed: wait for that down message).
     CHECK(fx.await_active(l, 1));
-    auto info = fx.info_of(l);
-    CHECK(info.requests_served == 2);
+    // A request counts once it is dispatched (or refused after its head),
+    // on every protocol: the busy one's body is still on its way.
+    CHECK(fx.info_of(l).requests_served == 1);
     CHECK(connect_refused(port));
     REQUIRE(busy.send("llo"));
     auto res = busy.read_response();

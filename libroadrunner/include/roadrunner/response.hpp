@@ -10,6 +10,13 @@
 
 namespace roadrunner {
 
+/// RFC 9110 6.4.1: 1xx, 204 and 304 responses carry no content (whatever
+/// the body, none is sent, and 204/304 announce no length). The one copy of
+/// the rule, for every protocol.
+constexpr bool allows_content(int status) noexcept {
+  return status >= 200 && status != 204 && status != 304;
+}
+
 /// A buffered HTTP response: status, header fields and a body.
 ///
 /// The server adds `content-length` (from the body size) and a cached `date`

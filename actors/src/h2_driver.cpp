@@ -1,8 +1,8 @@
-#include "h2_connection.hpp"
+#include "h2_driver.hpp"
 
-#include "connection.hpp"
 #include "free_string.hpp"
-#include "request_id.hpp"
+#include "listener_shared.hpp"
+#include "transport.hpp"
 #include <roadrunner/listener.hpp>
 
 #include <sys/epoll.h>
@@ -35,34 +35,27 @@ http2::session_config session_config_of(const listener_options& opts) {
 
 } // namespace
 
-h2_connection::h2_connection(connection& conn) : conn_(conn) {
-  main_hook_.owner = this;
-  main_hook_.fn = &h2_connection::on_main_timer;
-  main_.owner = &main_hook_;
-  tick_hook_.owner = this;
-  tick_hook_.fn = &h2_connection::on_tick;
-  tick_.owner = &tick_hook_;
-}
+h2_driver::h2_driver(driver_host& host) noexcept : host_(&host) {}
 
-h2_connection::~h2_connection() {
+h2_driver::~h2_driver() {
   // stop() ran on the reactor thread (the connection's teardown): every
   // timer is disarmed, every exchange voided. The session goes first: its
   // callbacks point at this object.
   session_.reset();
 }
 
-void h2_connection::start() {
-  session_ = std::make_unique<http2::session>(
-    session_config_of(conn_.shared_->opts), *this);
+void h2_driver::start() {
+  session_ =
+    std::make_unique<http2::session>(session_config_of(shared().opts), *this);
   // RFC 9113 3.4: the client's preface (and SETTINGS) must come within
   // request_timeout (from the accept for h2c, the handshake for TLS).
   main_what_ = main_timer::preface;
-  conn_.home().arm(main_, conn_.shared_->opts.request_timeout.count());
+  home().arm(main_.node, shared().opts.request_timeout.count());
 }
 
 // -- I/O ----------------------------------------------------------------------
 
-void h2_connection::on_io(uint32_t events) {
+void h2_driver::on_io(uint32_t events) {
   if (closed_)
     return;
   if ((events & EPOLLERR) != 0) {
@@ -70,36 +63,36 @@ void h2_connection::on_io(uint32_t events) {
     return;
   }
   if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0)
-    conn_.rdhup_ = true;
+    io().rdhup = true;
   bool resume = false;
   if ((events & EPOLLOUT) != 0) {
-    if (conn_.write_blocked_)
+    if (io().write_blocked())
       flush_out();
     if (closed_)
       return;
     // A TLS read that wanted to write, or input left in the socket while
     // output waited: read again (no new edge would announce it). While the
     // output still waits, read_loop only marks reading as paused again.
-    resume = std::exchange(conn_.read_paused_, false);
+    resume = std::exchange(io().read_paused, false);
   }
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 || resume)
     read_loop();
   after_event();
 }
 
-void h2_connection::read_loop() {
-  auto& home = conn_.home();
+void h2_driver::read_loop() {
+  auto& r = home();
   while (!closed_ && !peer_eof_) {
-    if (conn_.write_blocked_) {
+    if (io().write_blocked()) {
       // Backpressure: a client that does not read its responses does not
       // get more requests served (its bytes stay in the socket).
-      conn_.read_paused_ = true;
+      io().read_paused = true;
       return;
     }
     // nghttp2 keeps partial frames itself: the reactor's scratch buffer is
     // free again as soon as `feed` returns.
-    auto [buf, cap] = home.scratch();
-    auto n = conn_.read_in(buf, cap);
+    auto [buf, cap] = r.scratch();
+    auto n = io().read(buf, cap);
     if (n > 0) {
       auto got = static_cast<size_t>(n);
       rate_bytes_ += got;
@@ -114,7 +107,7 @@ void h2_connection::read_loop() {
       pump();
       // Plain TCP, edge-triggered: a short read drained the socket. Not
       // with TLS (a read returns at most one record), nor after RDHUP.
-      if (!conn_.tls_ && got < cap && !conn_.rdhup_)
+      if (got < cap && io().short_read_drains())
         return;
       continue;
     }
@@ -134,12 +127,12 @@ void h2_connection::read_loop() {
   }
 }
 
-void h2_connection::pump() {
+void h2_driver::pump() {
   // Frames out while the socket takes them; never while it is blocked
   // (nghttp2 holds the frames, the bodies stay in the session).
-  auto& out = conn_.out_;
+  auto& out = io().out();
   int idle_rounds = 0;
-  while (!closed_ && !conn_.write_blocked_) {
+  while (!closed_ && !io().write_blocked()) {
     if (out.empty()) {
       if (!session_->want_write() || idle_rounds++ > 1)
         return;
@@ -156,37 +149,29 @@ void h2_connection::pump() {
   }
 }
 
-bool h2_connection::flush_out() {
-  // Returns false when the output waits (or the connection closed).
-  auto& out = conn_.out_;
-  auto before = out.pending();
-  auto res = conn_.write_out();
-  written_ += before - out.pending();
-  switch (res) {
-  case io::output_queue::result::done:
-    if (conn_.write_blocked_) {
-      conn_.write_blocked_ = false;
+bool h2_driver::flush_out() {
+  // Returns false when the output waits (or the connection closed). While
+  // it waits the transport's send deadline runs.
+  bool was_blocked = io().write_blocked();
+  switch (io().flush()) {
+  case transport::flush_result::done:
+    if (was_blocked)
       main_what_ = main_timer::none; // update_timers picks the next one
-      conn_.home().disarm(main_);
-    }
     return true;
-  case io::output_queue::result::blocked:
-    // A peer that stops reading must not hold the connection forever: the
-    // send deadline (request_timeout) restarts whenever it takes bytes.
-    if (!conn_.write_blocked_ || out.pending() < before) {
-      main_what_ = main_timer::send;
-      conn_.home().arm(main_, conn_.shared_->opts.request_timeout.count());
+  case transport::flush_result::blocked:
+    if (!was_blocked) {
+      main_what_ = main_timer::none;
+      home().disarm(main_.node);
     }
-    conn_.write_blocked_ = true;
     return false;
-  case io::output_queue::result::failed:
+  case transport::flush_result::failed:
     close();
     return false;
   }
   return false;
 }
 
-void h2_connection::after_event() {
+void h2_driver::after_event() {
   if (closed_)
     return;
   pump();
@@ -194,8 +179,8 @@ void h2_connection::after_event() {
   maybe_close();
 }
 
-void h2_connection::maybe_close() {
-  if (closed_ || conn_.write_blocked_ || !conn_.out_.empty())
+void h2_driver::maybe_close() {
+  if (closed_ || io().write_blocked() || !io().out().empty())
     return;
   bool idle = session_->is_idle();
   if (fatal_ || (!session_->want_read() && !session_->want_write()) ||
@@ -203,96 +188,83 @@ void h2_connection::maybe_close() {
     close();
 }
 
-void h2_connection::close() {
-  if (closed_)
-    return;
-  if (in_message_) {
-    // Inside a message handler: quit() alone, resume() finalizes.
-    conn_.teardown();
-    conn_.quit();
-  } else {
-    conn_.close_now(); // this object outlives the call (see teardown)
-  }
+void h2_driver::close() {
+  if (!closed_)
+    host_->close(); // stops this driver; the object outlives the call
 }
 
-void h2_connection::stop() noexcept {
+void h2_driver::stop() noexcept {
   if (closed_)
     return;
   closed_ = true;
-  auto& home = conn_.home();
-  home.disarm(main_);
-  home.disarm(tick_);
+  auto& r = home();
+  r.disarm(main_.node);
+  r.disarm(tick_.node);
   // Requests still open end here: admission slots back, telemetry, and
   // their handlers hear on_cancel (a loop handler actor is stopped).
   auto open = std::move(streams_);
   streams_.clear();
   for (auto& [id, st] : open) {
-    home.disarm(st->deadline);
-    try {
-      end(*st, st->status);
-    } catch (...) {
-      // A throwing cancel callback must not stop the teardown.
-    }
+    r.disarm(st->deadline.node);
+    end(*st, st->req.status); // guarded: on_cancel never throws out
   }
 }
 
 // -- timers -------------------------------------------------------------------
 
-void h2_connection::update_timers() {
+void h2_driver::update_timers() {
   if (closed_)
     return;
-  auto& home = conn_.home();
-  auto& opts = conn_.shared_->opts;
-  // The main timer: the send deadline while output waits (armed by
-  // flush_out), the preface deadline, or the idle timeout — only while no
-  // stream is open (upstream F8 timed out open streams).
+  auto& r = home();
+  auto& opts = shared().opts;
+  // The main timer: the preface deadline, or the idle timeout — only while
+  // no stream is open (upstream F8 timed out open streams). None while
+  // output waits: the transport's send deadline runs then.
   main_timer want = main_timer::none;
-  if (conn_.write_blocked_)
-    want = main_timer::send;
+  if (io().write_blocked())
+    want = main_timer::none;
   else if (!session_->preface_received())
     want = main_timer::preface;
   else if (session_->open_streams() == 0)
     want = main_timer::idle;
-  else if (conn_.out_.empty() && !session_->want_write() &&
+  else if (io().out().empty() && !session_->want_write() &&
            session_->send_stalled())
     want = main_timer::stalled; // h2's own "peer does not read"
   // A request served since the idle timer started restarts it (the
   // stream may have opened and closed between two updates); so do bytes
   // the peer took for the stalled timer.
   if (want != main_what_ ||
-      (want == main_timer::idle && idle_served_ != conn_.served_) ||
-      (want == main_timer::stalled && stall_mark_ != written_)) {
+      (want == main_timer::idle && idle_served_ != life().served()) ||
+      (want == main_timer::stalled && stall_mark_ != io().bytes_written())) {
     main_what_ = want;
-    idle_served_ = conn_.served_;
-    stall_mark_ = written_;
+    idle_served_ = life().served();
+    stall_mark_ = io().bytes_written();
     switch (want) {
     case main_timer::none:
-      home.disarm(main_);
+      r.disarm(main_.node);
       break;
     case main_timer::preface:
-      home.arm(main_, opts.request_timeout.count());
+      r.arm(main_.node, opts.request_timeout.count());
       break;
     case main_timer::idle:
       // As on HTTP/1.1: request_timeout until the first request, then
       // keep_alive_timeout between requests.
-      home.arm(main_, conn_.served_ == 0 ? opts.request_timeout.count()
-                                         : opts.keep_alive_timeout.count());
+      r.arm(main_.node, life().served() == 0 ? opts.request_timeout.count()
+                                             : opts.keep_alive_timeout.count());
       break;
     case main_timer::stalled:
-      home.arm(main_, opts.request_timeout.count());
-      break;
-    case main_timer::send:
+      r.arm(main_.node, opts.request_timeout.count());
       break;
     }
   }
   // Requests arriving: the per-stream request timeout and the slow-client
   // guard tick while any is incomplete.
   if (!tick_.armed() && session_->incomplete_requests() > 0)
-    start_request_clock(home.now_ms());
+    start_request_clock(r.now_ms());
 }
 
-void h2_connection::start_request_clock(int64_t now) {
-  auto& opts = conn_.shared_->opts;
+void h2_driver::start_request_clock(int64_t now) {
+  auto& opts = shared().opts;
   rate_start_ms_ = now;
   rate_bytes_ = 0;
   first_seen_.clear();
@@ -303,15 +275,14 @@ void h2_connection::start_request_clock(int64_t now) {
   auto interval = opts.rate_check_interval.count();
   if (auto rt = opts.request_timeout.count(); rt > 0)
     interval = std::min(interval, rt);
-  conn_.home().arm(tick_, interval);
+  home().arm(tick_.node, interval);
 }
 
-void h2_connection::on_main_timer() {
+void h2_driver::on_main_timer() {
   if (closed_)
     return;
   switch (main_what_) {
-  case main_timer::send:    // the peer stopped reading
-  case main_timer::stalled: // ... or stopped opening its window
+  case main_timer::stalled: // the peer stopped opening its window
   case main_timer::preface: // no client preface in time
     close();
     return;
@@ -327,11 +298,11 @@ void h2_connection::on_main_timer() {
   }
 }
 
-void h2_connection::on_tick() {
+void h2_driver::on_tick() {
   if (closed_)
     return;
-  auto& opts = conn_.shared_->opts;
-  auto now = conn_.home().now_ms();
+  auto& opts = shared().opts;
+  auto now = home().now_ms();
   ids_.clear();
   session_->incomplete_streams(ids_);
   if (ids_.empty()) {
@@ -344,7 +315,7 @@ void h2_connection::on_tick() {
   // reading) and the connection closes (a GOAWAY first).
   auto elapsed = now - rate_start_ms_;
   auto min_rate = static_cast<uint64_t>(opts.min_bytes_per_second);
-  if (min_rate > 0 && !conn_.write_blocked_ && elapsed >= rate_grace_ms &&
+  if (min_rate > 0 && !io().write_blocked() && elapsed >= rate_grace_ms &&
       rate_bytes_ * 1000 < min_rate * static_cast<uint64_t>(elapsed)) {
     session_->terminate(http2::error_code::enhance_your_calm);
     fatal_ = true;
@@ -365,19 +336,19 @@ void h2_connection::on_tick() {
   auto interval = opts.rate_check_interval.count();
   if (limit > 0)
     interval = std::min(interval, limit);
-  conn_.home().arm(tick_, interval);
+  home().arm(tick_.node, interval);
   after_event();
 }
 
-void h2_connection::stream_state::on_timer() {
+void h2_driver::stream_state::expired() {
   owner->on_deadline(*this);
 }
 
-void h2_connection::on_deadline(stream_state& st) {
+void h2_driver::on_deadline(stream_state& st) {
   // The handler did not answer in time (actor_handler_options::timeout).
-  if (closed_ || st.ended || st.streaming)
+  if (closed_ || !st.req.open() || st.streaming)
     return;
-  st.status = 504;
+  st.req.status = 504;
   session_->submit(st.id, response::text(504, "Gateway Timeout"));
   end(st, 504);
   after_event();
@@ -385,105 +356,48 @@ void h2_connection::on_deadline(stream_state& st) {
 
 // -- messages -----------------------------------------------------------------
 
-void h2_connection::on_wake(uint32_t stream_id) {
+void h2_driver::on_wake(uint32_t stream_id) {
   if (closed_)
     return;
   auto it = streams_.find(static_cast<int32_t>(stream_id));
   if (it == streams_.end())
     return; // the stream is gone (reset, closed): drop it quietly
-  in_message_ = true;
   apply(*it->second);
   forget(static_cast<int32_t>(stream_id));
   after_event();
-  in_message_ = false;
 }
 
-void h2_connection::on_drain(int64_t deadline_ms) {
+void h2_driver::on_drain(int64_t deadline_ms) {
   if (closed_)
     return;
-  in_message_ = true;
   // GOAWAY(NO_ERROR, last stream id): streams up to it finish, newer ones
   // are refused (REFUSED_STREAM: safe to retry elsewhere).
   session_->goaway_graceful();
   for (auto& [id, st] : streams_)
-    if (!st->ended && st->x)
-      st->x->notify_drain(deadline_ms); // loop handlers end their streams
+    request_lifecycle::notify_drain(st->req, deadline_ms); // loop handlers
   after_event();
-  in_message_ = false;
 }
 
 // -- requests -----------------------------------------------------------------
 
-responder h2_connection::defer() {
-  if (!dispatching_)
-    return responder{};
-  if (!current_x_)
-    current_x_ = std::make_shared<actor_exchange>(
-      &conn_, &conn_.home(), static_cast<uint32_t>(current_id_));
-  return responder{current_x_};
-}
-
-void h2_connection::on_request(int32_t stream_id,
-                               const http1::request_head& head,
-                               std::string_view body) {
-  auto& sh = *conn_.shared_;
-  roadrunner::request req{head, body, conn_.info_};
-  req.request_id(next_request_id());
-  auto started = std::chrono::steady_clock::now();
-  if (sh.opts.telemetry) {
-    auto e = conn_.request_event(req, telemetry_kind::request_start);
-    sh.emit(e);
-  }
-  // Every dispatched stream counts (upstream counted HTTP/1.1 only: F13).
-  sh.stats.requests_served.fetch_add(1, std::memory_order_relaxed);
-  ++conn_.served_;
-  roadrunner::response resp;
-  // Admission (max_concurrent_requests): over the cap 503 + retry-after,
-  // as on HTTP/1.1; the slot is held until the stream's answer is done.
-  bool admitted = sh.stats.try_admit();
-  if (!admitted) {
-    resp = roadrunner::response::text(503, "Service Unavailable");
-    resp.header("retry-after", "1");
-  } else {
-    dispatching_ = true;
-    current_id_ = stream_id;
-    try {
-      auto version = sh.routes_version.load(std::memory_order_acquire);
-      if (version != conn_.routes_version_) {
-        conn_.routes_ = sh.load_routes();
-        conn_.routes_version_ = version;
-      }
-      resp = conn_.routes_->dispatch(req);
-    } catch (const std::exception& ex) {
-      conn_.on_handler_exception(req, ex.what());
-      resp = roadrunner::response::text(500, "Internal Server Error");
-    } catch (...) {
-      conn_.on_handler_exception(req, "unknown exception");
-      resp = roadrunner::response::text(500, "Internal Server Error");
-    }
-    dispatching_ = false;
-  }
-  auto x = std::move(current_x_);
+void h2_driver::on_request(int32_t stream_id, const http1::request_head& head,
+                           std::string_view body) {
+  request req{head, body, host_->info()};
+  request_ticket t;
+  std::shared_ptr<actor_exchange> x;
+  auto resp = life().dispatch(req, static_cast<uint32_t>(stream_id), t, x);
   // max_keep_alive_requests: after the last one, GOAWAY (the streams in
   // flight finish; the client opens a new connection for more).
-  if (conn_.served_ >= static_cast<uint64_t>(sh.opts.max_keep_alive_requests))
+  if (life().served() >=
+      static_cast<uint64_t>(shared().opts.max_keep_alive_requests))
     session_->goaway_graceful();
-  if (resp.is_deferred() && x) {
-    auto st = std::make_unique<stream_state>();
-    st->owner = this;
-    st->id = stream_id;
-    st->x = std::move(x);
-    st->extra = resp.fields();
-    st->method = std::string{head.method};
-    st->path = std::string{head.path};
-    st->request_id = std::string{req.request_id()};
-    st->started = started;
-    st->admitted = admitted;
-    st->deadline.owner = st.get();
-    if (sh.opts.body_buffering == body_buffering::manual)
+  if (x) {
+    auto st = std::make_unique<stream_state>(this, stream_id);
+    st->req.adopt(t, std::move(x), resp);
+    if (shared().opts.body_buffering == body_buffering::manual)
       st->body = std::string{body}; // served by read_body (see docs)
-    if (auto ms = st->x->deadline(); ms >= 0)
-      conn_.home().arm(st->deadline, ms);
+    if (auto ms = st->req.x->deadline(); ms >= 0)
+      home().arm(st->deadline.node, ms);
     auto& ref = *st;
     streams_[stream_id] = std::move(st);
     // Operations the handler queued during the call (an answer sent at
@@ -492,46 +406,43 @@ void h2_connection::on_request(int32_t stream_id,
     forget(stream_id);
     return;
   }
-  if (x)
-    x->cancel();          // answered synchronously: the responder is void
-  if (resp.is_deferred()) // deferred without a responder: nobody answers
-    resp = roadrunner::response::text(500, "Internal Server Error");
   auto status = resp.status();
   if (session_->submit(stream_id, std::move(resp)) ==
       http2::submit_result::invalid_response)
     status = 500;
-  conn_.finish_request(admitted, status, started, req.request_id(), head.method,
-                       head.path);
+  life().finish(t, status);
 }
 
-void h2_connection::apply(stream_state& st) {
+void h2_driver::apply(stream_state& st) {
   // Applies what the handler side queued, in order.
-  auto x = st.x; // keeps the exchange alive through the callbacks
+  auto x = st.req.x; // keeps the exchange alive through the callbacks
+  if (!x)
+    return;
   while (!closed_ && x->take(ops_)) {
     for (auto& op : ops_) {
       if (closed_)
         break;
       switch (op.what) {
       case exchange_op::kind::respond: {
-        if (st.ended || st.streaming)
+        if (!st.req.open() || st.streaming)
           break;
-        for (auto& f : st.extra)
+        for (auto& f : st.req.extra)
           op.resp.header(std::move(f.name), std::move(f.value));
-        st.status = op.resp.status();
+        st.req.status = op.resp.status();
         if (session_->submit(st.id, std::move(op.resp)) ==
             http2::submit_result::invalid_response)
-          st.status = 500;
-        end(st, st.status);
+          st.req.status = 500;
+        end(st, st.req.status);
         break;
       }
       case exchange_op::kind::start: {
-        if (st.ended || st.streaming)
+        if (!st.req.open() || st.streaming)
           break;
-        for (auto& f : st.extra)
+        for (auto& f : st.req.extra)
           op.resp.header(std::move(f.name), std::move(f.value));
-        st.extra.clear();
-        st.status = op.resp.status();
-        conn_.home().disarm(st.deadline); // it was for the answer's start
+        st.req.extra.clear();
+        st.req.status = op.resp.status();
+        home().disarm(st.deadline.node); // it was for the answer's start
         auto r = session_->start_stream(st.id, std::move(op.resp));
         if (r == http2::submit_result::ok) {
           st.streaming = true;
@@ -543,7 +454,7 @@ void h2_connection::apply(stream_state& st) {
       }
       case exchange_op::kind::chunk: {
         auto n = op.data.size();
-        if (!st.streaming || st.ended) {
+        if (!st.streaming || !st.req.open()) {
           x->written(n);
           break;
         }
@@ -562,7 +473,7 @@ void h2_connection::apply(stream_state& st) {
         break;
       }
       case exchange_op::kind::finish:
-        if (!st.streaming || st.ended)
+        if (!st.streaming || !st.req.open())
           break;
         st.trailers = std::move(op.trailers);
         st.finish_pending = true;
@@ -571,13 +482,13 @@ void h2_connection::apply(stream_state& st) {
         break;
       case exchange_op::kind::abort:
       case exchange_op::kind::abandon:
-        if (st.ended)
+        if (!st.req.open())
           break;
         if (st.streaming) {
           // The head is out: cut the body short (RST_STREAM) so the client
           // can tell the response is incomplete.
           session_->reset(st.id, http2::error_code::internal_error);
-          end(st, st.status);
+          end(st, st.req.status);
         } else {
           session_->submit(st.id, response::text(500, "Internal Server Error"));
           end(st, 500);
@@ -591,8 +502,9 @@ void h2_connection::apply(stream_state& st) {
         std::string_view piece{st.body.data() + st.body_pos, n};
         st.body_pos += n;
         bool last = st.body_pos == st.body.size();
-        auto cb = std::move(op.cb);
-        cb(piece, last); // may queue more operations (taken next round)
+        // The callback may queue more operations (taken next round); if
+        // it throws, the exchange queued an abort.
+        life().deliver(st.req, op.cb, piece, last);
         if (last)
           free_string(st.body);
         break;
@@ -604,38 +516,34 @@ void h2_connection::apply(stream_state& st) {
   ops_.clear();
 }
 
-void h2_connection::finish_stream(stream_state& st) {
+void h2_driver::finish_stream(stream_state& st) {
   st.finish_pending = false;
   session_->finish(st.id, std::move(st.trailers));
-  end(st, st.status);
+  end(st, st.req.status);
 }
 
-void h2_connection::end(stream_state& st, int status) {
-  // The answer is complete from the handler's side: release the admission
-  // slot, report it, void the responder (its on_close stops a loop
-  // handler). Streamed bytes may still be in the session.
-  if (st.ended)
+void h2_driver::end(stream_state& st, int status) {
+  // The answer is complete from the handler's side: the lifecycle releases
+  // the admission slot, reports it and voids the responder (its on_close
+  // stops a loop handler). Streamed bytes may still be in the session.
+  if (!st.req.open())
     return;
-  st.ended = true;
-  conn_.home().disarm(st.deadline);
-  conn_.finish_request(st.admitted, status, st.started, st.request_id,
-                       st.method, st.path);
-  if (st.x)
-    st.x->cancel();
+  home().disarm(st.deadline.node);
+  life().end(st.req, status);
 }
 
-void h2_connection::forget(int32_t stream_id) {
+void h2_driver::forget(int32_t stream_id) {
   // A stream state is kept while it may still act: an open answer, or
   // streamed data held back by the session's full buffer.
   auto it = streams_.find(stream_id);
   if (it == streams_.end())
     return;
   auto& st = *it->second;
-  if (st.ended && st.held.empty() && !st.finish_pending)
+  if (!st.req.open() && st.held.empty() && !st.finish_pending)
     streams_.erase(it);
 }
 
-void h2_connection::on_stream_closed(int32_t stream_id, http2::error_code) {
+void h2_driver::on_stream_closed(int32_t stream_id, http2::error_code) {
   // The response went out, or the stream was reset (by the client, or by
   // us): a handler still working hears on_cancel.
   auto it = streams_.find(stream_id);
@@ -643,10 +551,10 @@ void h2_connection::on_stream_closed(int32_t stream_id, http2::error_code) {
     return;
   auto st = std::move(it->second);
   streams_.erase(it);
-  end(*st, st->status);
+  end(*st, st->req.status);
 }
 
-void h2_connection::on_stream_writable(int32_t stream_id) {
+void h2_driver::on_stream_writable(int32_t stream_id) {
   auto it = streams_.find(stream_id);
   if (it == streams_.end())
     return;
@@ -657,8 +565,8 @@ void h2_connection::on_stream_writable(int32_t stream_id) {
         http2::submit_result::busy)
       break; // the data stays: wait for the next on_stream_writable
     st.held.pop_front();
-    if (st.x)
-      st.x->written(n); // may run the writer's on_ready
+    if (st.req.x)
+      st.req.x->written(n); // may run the writer's on_ready (guarded)
   }
   if (st.held.empty() && st.finish_pending)
     finish_stream(st);

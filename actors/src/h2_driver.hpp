@@ -1,0 +1,133 @@
+#pragma once
+
+#include "http2/session.hpp"
+#include "protocol_driver.hpp"
+#include "reactor.hpp"
+#include "request_lifecycle.hpp"
+#include <roadrunner/request.hpp>
+#include <roadrunner/response.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace roadrunner::detail {
+
+/// The HTTP/2 protocol driver: h2 over TLS when ALPN picked `h2`, or h2c
+/// with prior knowledge. Drives one `http2::session` over the transport,
+/// hands every stream to the request lifecycle (concurrently: each
+/// deferred stream has its own exchange, tagged with the stream id), and
+/// keeps the h2 timers: the preface deadline, an idle timeout only while
+/// no stream is open, a per-stream request timeout (408), the slow-client
+/// guard and the flow-control stall deadline (the send deadline is the
+/// transport's).
+/// Runs on: the connection's reactor thread.
+class h2_driver final : public protocol_driver,
+                        public http2::session_callbacks {
+public:
+  explicit h2_driver(driver_host& host) noexcept;
+  ~h2_driver() override;
+
+  h2_driver(const h2_driver&) = delete;
+  h2_driver& operator=(const h2_driver&) = delete;
+
+  // -- protocol_driver ------------------------------------------------------
+
+  /// Queues the server preface (SETTINGS, the early WINDOW_UPDATE) and arms
+  /// the preface deadline (`request_timeout`). No I/O: the next readiness
+  /// event writes it.
+  void start() override;
+
+  void on_io(uint32_t events) override;
+
+  /// A deferred stream's handler side queued operations (tag: stream id).
+  void on_wake(uint32_t stream_id) override;
+
+  /// GOAWAY with the last stream id: in-flight streams finish and hear the
+  /// notice, new ones are refused; the connection closes once no stream is
+  /// left.
+  void on_drain(int64_t deadline_ms) override;
+
+  /// Ends every open request (its handler sees `on_cancel`), disarms the
+  /// timers. No I/O.
+  void stop() noexcept override;
+
+  // -- http2::session_callbacks ---------------------------------------------
+
+  void on_request(int32_t stream_id, const http1::request_head& head,
+                  std::string_view body) override;
+
+  void on_stream_closed(int32_t stream_id, http2::error_code code) override;
+
+  void on_stream_writable(int32_t stream_id) override;
+
+private:
+  /// A stream whose answer is deferred, from the dispatch until the stream
+  /// closes.
+  struct stream_state {
+    stream_state(h2_driver* o, int32_t sid) noexcept : owner(o), id(sid) {}
+    void expired();
+
+    h2_driver* owner;
+    int32_t id;
+    open_request req;
+    member_timer<stream_state, &stream_state::expired> deadline{this}; // 504
+    bool streaming = false; // the head went out (start_stream)
+    bool finish_pending = false;
+    std::deque<std::string> held; // refused by a full stream buffer
+    std::vector<response::field> trailers;
+    std::string body; // manual body mode: the buffered body for read_body
+    size_t body_pos = 0;
+  };
+
+  /// What `main_` is armed for: the client preface, an idle connection, or
+  /// response data waiting for a flow-control window the peer does not
+  /// open.
+  enum class main_timer : uint8_t { none, preface, idle, stalled };
+
+  reactor& home() const noexcept { return host_->home(); }
+  const listener_shared& shared() const noexcept { return host_->shared(); }
+  transport& io() const noexcept { return host_->io(); }
+  request_lifecycle& life() const noexcept { return host_->requests(); }
+
+  void read_loop();
+  void pump();
+  bool flush_out();
+  void after_event();
+  void update_timers();
+  void maybe_close();
+  void close();
+  void apply(stream_state& st);
+  void end(stream_state& st, int status);
+  void finish_stream(stream_state& st);
+  void forget(int32_t stream_id);
+  void on_main_timer();
+  void on_tick();
+  void on_deadline(stream_state& st);
+  void start_request_clock(int64_t now);
+
+  driver_host* host_;
+  std::unique_ptr<http2::session> session_;
+  std::unordered_map<int32_t, std::unique_ptr<stream_state>> streams_;
+  std::vector<exchange_op> ops_;
+
+  // Timers.
+  member_timer<h2_driver, &h2_driver::on_main_timer> main_{this};
+  main_timer main_what_ = main_timer::none;
+  uint64_t idle_served_ = 0; // requests served when the idle timer started
+  uint64_t stall_mark_ = 0;  // bytes written when the stalled timer started
+  member_timer<h2_driver, &h2_driver::on_tick> tick_{this}; // while requests
+  int64_t rate_start_ms_ = 0;                               // arrive
+  uint64_t rate_bytes_ = 0;
+  std::unordered_map<int32_t, int64_t> first_seen_; // incomplete requests
+  std::vector<int32_t> ids_;                        // scratch for on_tick
+
+  bool closed_ = false;
+  bool fatal_ = false;
+  bool peer_eof_ = false;
+};
+
+} // namespace roadrunner::detail

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+
+namespace roadrunner {
+struct connection_info;
+} // namespace roadrunner
+
+namespace roadrunner::detail {
+
+class reactor;
+class request_lifecycle;
+class transport;
+struct listener_shared;
+
+/// What a protocol driver may ask of the connection that runs it. The
+/// connection owns the transport, the request lifecycle and the driver;
+/// the driver reaches the first two through here and never the
+/// connection's own state.
+class driver_host {
+public:
+  virtual ~driver_host() = default;
+
+  virtual reactor& home() noexcept = 0;
+  virtual const listener_shared& shared() const noexcept = 0;
+  virtual connection_info& info() noexcept = 0;
+  virtual transport& io() noexcept = 0;
+  virtual request_lifecycle& requests() noexcept = 0;
+
+  /// True once the listener asked the connection to drain.
+  virtual bool draining() const noexcept = 0;
+
+  /// Ends the connection now: the driver is stopped, the slot released,
+  /// the socket closed, the actor ends. Safe from reactor callbacks and
+  /// message handlers alike; the driver object outlives the call (the
+  /// caller may be one of its members), but must do nothing more.
+  virtual void close() = 0;
+
+  /// Ends the connection with a lingering close (the transport discards
+  /// input for a while, then the connection ends). The driver is stopped
+  /// at once, as with `close`.
+  virtual void linger() = 0;
+};
+
+/// One protocol spoken over a connection's transport: HTTP/1.1, HTTP/2, or
+/// (later) WebSocket after an upgrade. A driver frames bytes into requests
+/// (or messages), hands requests to the lifecycle, writes answers to the
+/// transport and keeps its own timers (member_timer). Drivers never reach
+/// into each other.
+/// Runs on: the connection's reactor thread.
+class protocol_driver {
+public:
+  virtual ~protocol_driver() = default;
+
+  /// Begins speaking over the transport (the socket is registered and, for
+  /// TLS, the handshake is done). Input may already wait (TLS).
+  virtual void start() = 0;
+
+  /// Socket readiness (epoll events).
+  virtual void on_io(uint32_t events) = 0;
+
+  /// `(exchange_wake_atom, tag)`: the handler side of a deferred request
+  /// queued operations (message handler).
+  virtual void on_wake(uint32_t tag) = 0;
+
+  /// The listener drains (message handler).
+  virtual void on_drain(int64_t deadline_ms) = 0;
+
+  /// The connection is closing: end every open request (its handler hears
+  /// on_cancel), disarm the timers. No I/O, no call back into the host.
+  virtual void stop() noexcept = 0;
+};
+
+} // namespace roadrunner::detail

@@ -1,0 +1,261 @@
+#include "request_lifecycle.hpp"
+
+#include "request_id.hpp"
+#include <roadrunner/router.hpp>
+
+#include <caf/attachable.hpp>
+
+#include <atomic>
+#include <exception>
+#include <utility>
+
+namespace roadrunner::detail {
+
+// -- handler watch ------------------------------------------------------------
+
+namespace {
+
+/// Attached to a handler actor for the life of one request it holds: the
+/// actor's end answers the request (see actor_exchange::watch).
+class handler_watch final : public caf::attachable {
+public:
+  explicit handler_watch(std::weak_ptr<exchange> x) : x_(std::move(x)) {}
+
+  void actor_exited(const caf::error&, caf::execution_unit*) override {
+    if (auto x = x_.lock())
+      x->fail(arriving_.load(std::memory_order_acquire) ? 503 : 500);
+  }
+
+  bool matches(const token& what) override { return what.ptr == this; }
+
+  void arrived() noexcept { arriving_.store(false, std::memory_order_release); }
+
+private:
+  std::weak_ptr<exchange> x_;
+  // Still inside attach(): CAF calls actor_exited at once for an actor
+  // that already ended (dead on arrival: 503, as a bounced request).
+  std::atomic<bool> arriving_{true};
+};
+
+} // namespace
+
+actor_exchange::~actor_exchange() {
+  closed(); // a request that never ended from the connection's side
+}
+
+void actor_exchange::watch(const caf::strong_actor_ptr& handler) {
+  if (!handler || watched_)
+    return;
+  auto* w =
+    new handler_watch(std::static_pointer_cast<exchange>(shared_from_this()));
+  watch_token_ = w;
+  watched_ = handler;
+  handler->get()->attach(caf::attachable_ptr{w});
+  // After attach() returns `w` belongs to the actor (and may already be
+  // gone if the actor ended meanwhile): only an actor that was dead at
+  // attach time ran actor_exited inside the call.
+  if (done())
+    return;
+  // Alive at attach: the actor owns `w` until it ends or we detach. A
+  // concurrent end is serialised by the actor's attachable lock, which
+  // `arrived` does not need: at worst an actor ending right now is
+  // reported as dead on arrival (503), which it nearly was.
+  w->arrived();
+}
+
+void actor_exchange::closed() noexcept {
+  if (!watched_)
+    return;
+  auto target = std::move(watched_);
+  watched_ = nullptr;
+  try {
+    target->get()->detach(
+      caf::attachable::token{caf::attachable::token::anonymous, watch_token_});
+  } catch (...) {
+    // detach does not allocate; nothing to do if it ever throws.
+  }
+}
+
+void actor_exchange::callback_failed(std::string_view what) noexcept {
+  if (life_ != nullptr)
+    life_->report_exception(what);
+}
+
+// -- open_request -------------------------------------------------------------
+
+void open_request::adopt(const request_ticket& t,
+                         std::shared_ptr<actor_exchange> ex,
+                         const response& deferred) {
+  x = std::move(ex);
+  extra = deferred.fields();
+  method = std::string{t.method};
+  path = std::string{t.path};
+  request_id = std::string{t.request_id};
+  started = t.started;
+  admitted = t.admitted;
+  status = 0;
+}
+
+// -- request_lifecycle --------------------------------------------------------
+
+request_lifecycle::request_lifecycle(caf::event_based_actor* self,
+                                     reactor& home, listener_shared& shared,
+                                     connection_info& info) noexcept
+  : self_(self), home_(&home), shared_(&shared), info_(&info) {
+  routes_version_ = shared_->routes_version.load(std::memory_order_acquire);
+  routes_ = shared_->load_routes();
+}
+
+response request_lifecycle::dispatch(request& req, uint32_t tag,
+                                     request_ticket& t,
+                                     std::shared_ptr<actor_exchange>& x) {
+  auto& sh = *shared_;
+  req.request_id(next_request_id());
+  t.method = req.method();
+  t.path = req.path();
+  t.request_id = req.request_id();
+  t.started = std::chrono::steady_clock::now();
+  if (sh.opts.telemetry) {
+    telemetry_event e;
+    e.kind = telemetry_kind::request_start;
+    e.request_id = t.request_id;
+    e.method = t.method;
+    e.path = t.path;
+    e.peer = &info_->peer;
+    sh.emit(e);
+  }
+  // A request whose head parsed counts, whatever its status (the seed's
+  // requests_served; upstream counted HTTP/1.1 only: F13).
+  sh.stats.requests_served.fetch_add(1, std::memory_order_relaxed);
+  ++served_;
+  response resp;
+  // Admission (max_concurrent_requests): over the cap, 503 and nothing is
+  // dispatched. The slot is held until the request ends, which for a
+  // deferred answer is later (end).
+  t.admitted = sh.stats.try_admit();
+  if (!t.admitted) {
+    resp = response::text(503, "Service Unavailable");
+    resp.header("retry-after", "1");
+  } else {
+    dispatching_ = true;
+    current_tag_ = tag;
+    try {
+      // reload_routes swapped the table? Then take the new one (one atomic
+      // load per request otherwise).
+      auto version = sh.routes_version.load(std::memory_order_acquire);
+      if (version != routes_version_) {
+        routes_ = sh.load_routes();
+        routes_version_ = version;
+      }
+      resp = routes_->dispatch(req);
+    } catch (const std::exception& ex) {
+      // A throwing handler or middleware answers 500; the connection
+      // stays usable.
+      report_exception(ex.what(), &req);
+      resp = response::text(500, "Internal Server Error");
+    } catch (...) {
+      report_exception("unknown exception", &req);
+      resp = response::text(500, "Internal Server Error");
+    }
+    dispatching_ = false;
+  }
+  x = std::move(current_x_);
+  current_x_ = nullptr;
+  if (resp.is_deferred()) {
+    // Deferred without a responder (or on a copy): nobody can answer.
+    if (!x)
+      resp = response::text(500, "Internal Server Error");
+    return resp;
+  }
+  if (x) {
+    x->cancel(); // answered at once: the responder is void
+    x = nullptr;
+  }
+  return resp;
+}
+
+void request_lifecycle::finish(const request_ticket& t, int status) noexcept {
+  if (t.admitted)
+    shared_->stats.finish_request();
+  if (shared_->opts.telemetry) {
+    telemetry_event e;
+    e.kind = telemetry_kind::request_stop;
+    e.request_id = t.request_id;
+    e.method = t.method;
+    e.path = t.path;
+    e.peer = &info_->peer;
+    e.status = status;
+    e.duration = std::chrono::steady_clock::now() - t.started;
+    shared_->emit(e);
+  }
+}
+
+void request_lifecycle::end(open_request& r, int status) noexcept {
+  if (!r.x)
+    return;
+  auto x = std::move(r.x);
+  r.x = nullptr;
+  request_ticket t{r.method, r.path, r.request_id, r.started, r.admitted};
+  finish(t, status);
+  r.admitted = false;
+  x->cancel(); // guarded: on_cancel / on_close never throw out of it
+}
+
+void request_lifecycle::reject(int status, std::string_view reason,
+                               bool head_parsed) noexcept {
+  if (head_parsed) {
+    shared_->stats.requests_served.fetch_add(1, std::memory_order_relaxed);
+    ++served_;
+  }
+  if (shared_->opts.telemetry) {
+    telemetry_event e;
+    e.kind = telemetry_kind::request_rejected;
+    e.peer = &info_->peer;
+    e.status = status;
+    e.reason = reason;
+    shared_->emit(e);
+  }
+}
+
+void request_lifecycle::notify_drain(open_request& r,
+                                     int64_t deadline_ms) noexcept {
+  if (r.x)
+    r.x->notify_drain(deadline_ms); // guarded by the exchange
+}
+
+bool request_lifecycle::deliver(open_request& r, body_callback& cb,
+                                std::string_view piece, bool last) noexcept {
+  if (!r.x) {
+    cb = nullptr;
+    return false;
+  }
+  auto x = r.x; // the callback may end the request
+  return x->deliver(cb, piece, last);
+}
+
+void request_lifecycle::report_exception(std::string_view what,
+                                         const request* req) noexcept {
+  if (!shared_->opts.telemetry)
+    return;
+  telemetry_event e;
+  e.kind = telemetry_kind::request_exception;
+  if (req != nullptr) {
+    e.request_id = req->request_id();
+    e.method = req->method();
+    e.path = req->path();
+  }
+  e.peer = &info_->peer;
+  e.reason = what;
+  shared_->emit(e);
+}
+
+responder request_lifecycle::defer() {
+  if (!dispatching_)
+    return responder{};
+  if (!current_x_)
+    current_x_ =
+      std::make_shared<actor_exchange>(self_, home_, current_tag_, this);
+  return responder{current_x_};
+}
+
+} // namespace roadrunner::detail

@@ -1,0 +1,170 @@
+#include "transport.hpp"
+
+#include "io/socket.hpp"
+#include "tls/session.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace roadrunner::detail {
+
+transport::transport(reactor& home, int fd, transport_owner& owner,
+                     int64_t send_timeout_ms) noexcept
+  : home_(&home), fd_(fd), owner_(&owner), send_timeout_ms_(send_timeout_ms) {}
+
+transport::~transport() {
+  // close() ran on the reactor thread (the connection's teardown); this is
+  // for a connection that never registered its socket.
+  tls_.reset();
+  io::close_fd(fd_);
+}
+
+bool transport::attach(io_handler* handler) {
+  handler_ = handler;
+  return home_->add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, handler);
+}
+
+void transport::start_tls(tls::context_ptr ctx) {
+  tls_ = std::make_unique<tls::session>(std::move(ctx), fd_);
+}
+
+// -- input --------------------------------------------------------------------
+
+ssize_t transport::read(char* buf, size_t len) {
+  // Lingering discards raw bytes (our close_notify is out: no more TLS).
+  if (!tls_ || lingering_)
+    return ::read(fd_, buf, len);
+  auto r = tls_->read(buf, len);
+  switch (r.status) {
+  case tls::status::ok:
+    return static_cast<ssize_t>(r.bytes);
+  case tls::status::eof:
+    return 0;
+  case tls::status::want_read:
+    errno = EAGAIN;
+    return -1;
+  case tls::status::want_write:
+    // OpenSSL must send first (e.g. a KeyUpdate answer): read again on the
+    // next EPOLLOUT, which resumes paused reads.
+    read_paused = true;
+    errno = EAGAIN;
+    return -1;
+  case tls::status::failed:
+    break;
+  }
+  errno = EIO;
+  return -1;
+}
+
+// -- output -------------------------------------------------------------------
+
+transport::flush_result transport::flush() {
+  if (out_.empty()) {
+    if (write_blocked_) {
+      write_blocked_ = false;
+      home_->disarm(timer_.node);
+    }
+    return flush_result::done;
+  }
+  auto before = out_.pending();
+  auto res = tls_ ? out_.flush(*tls_) : out_.flush(fd_);
+  written_ += before - out_.pending();
+  switch (res) {
+  case io::output_queue::result::done:
+    if (write_blocked_) {
+      write_blocked_ = false;
+      home_->disarm(timer_.node); // the send deadline is over
+    }
+    return flush_result::done;
+  case io::output_queue::result::blocked:
+    // A peer that stops reading must not hold the connection (and its
+    // slot) forever: while output waits, the send deadline runs, restarted
+    // whenever the peer takes some bytes.
+    if (!write_blocked_ || out_.pending() < before)
+      home_->arm(timer_.node, send_timeout_ms_);
+    write_blocked_ = true;
+    return flush_result::blocked;
+  case io::output_queue::result::failed:
+    break;
+  }
+  return flush_result::failed;
+}
+
+// -- closing ------------------------------------------------------------------
+
+void transport::linger() {
+  if (lingering_ || fd_ < 0)
+    return;
+  lingering_ = true;
+  write_blocked_ = false;
+  close_tls(); // close_notify first, then the FIN; input is then discarded
+  ::shutdown(fd_, SHUT_WR);
+  home_->arm(timer_.node, lingering_ms);
+  discard_input(); // what is already there (no new edge would come)
+}
+
+void transport::on_linger_io(uint32_t events) {
+  if ((events & EPOLLERR) != 0) {
+    owner_->transport_done();
+    return;
+  }
+  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0)
+    rdhup = true;
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0)
+    discard_input();
+}
+
+void transport::discard_input() {
+  auto [buf, cap] = home_->scratch();
+  for (;;) {
+    auto n = ::read(fd_, buf, cap);
+    if (n > 0) {
+      if (static_cast<size_t>(n) < cap && !rdhup)
+        return; // drained: the next arrival raises a new edge
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return;
+    // The peer closed (or the socket broke): lingering is over.
+    owner_->transport_done();
+    return;
+  }
+}
+
+void transport::on_timer() {
+  // The send deadline passed without the peer reading, or lingering is
+  // over: either way the connection ends.
+  owner_->transport_done();
+}
+
+void transport::close_tls() noexcept {
+  // close_notify once, best effort (a full send buffer: give up), so the
+  // client can tell a complete response from a truncated one and OpenSSL
+  // keeps the session resumable.
+  if (!tls_ || tls_closed_)
+    return;
+  tls_closed_ = true;
+  static_cast<void>(tls_->shutdown());
+}
+
+void transport::close() noexcept {
+  home_->disarm(timer_.node);
+  if (fd_ < 0)
+    return;
+  close_tls();
+  // The socket is never duplicated: closing it deregisters it from epoll
+  // (no EPOLL_CTL_DEL syscall per connection).
+  if (handler_ != nullptr)
+    home_->close_registered(fd_, handler_);
+  else
+    io::close_fd(fd_);
+  fd_ = -1;
+  out_.clear();
+}
+
+} // namespace roadrunner::detail

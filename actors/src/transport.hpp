@@ -1,0 +1,160 @@
+#pragma once
+
+#include "io/output_queue.hpp"
+#include "reactor.hpp"
+#include "tls/context.hpp"
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace roadrunner::tls {
+class session;
+} // namespace roadrunner::tls
+
+namespace roadrunner::detail {
+
+/// What a transport tells the connection that owns it.
+class transport_owner {
+public:
+  virtual ~transport_owner() = default;
+
+  /// The transport is done: the send deadline passed, a write failed, or a
+  /// lingering close is over. The connection ends (reactor callback: never
+  /// inside a message handler).
+  virtual void transport_done() = 0;
+};
+
+/// The byte stream under a protocol driver: the socket (plain or TLS), the
+/// output queue, readiness flags, the send deadline and the lingering close.
+/// Protocol drivers read and write through it and never touch the socket.
+///
+/// - `flush` writes the output queue. While the peer does not take the
+///   bytes (`blocked`) a send deadline runs (`send_timeout`, restarted
+///   whenever some bytes leave); when it passes the owner hears
+///   `transport_done`.
+/// - `linger` ends the protocol's use of the socket so that unread input
+///   does not turn the close into a reset that destroys the response in
+///   flight (RFC 9112 9.6): close_notify, shut the write side, discard
+///   input until the peer closes or `lingering_ms` passed.
+/// - Room for a PROXY-protocol prefix: it would be read here, before the
+///   TLS handshake and before any driver sees a byte.
+///
+/// Runs on: the connection's reactor thread.
+class transport {
+public:
+  /// After a response that closes the connection: how long unread input is
+  /// discarded before the socket closes anyway.
+  static constexpr int64_t lingering_ms = 1000;
+
+  transport(reactor& home, int fd, transport_owner& owner,
+            int64_t send_timeout_ms) noexcept;
+  ~transport();
+
+  transport(const transport&) = delete;
+  transport& operator=(const transport&) = delete;
+
+  int fd() const noexcept { return fd_; }
+  reactor& home() const noexcept { return *home_; }
+
+  /// Registers the socket with the reactor for every readiness event,
+  /// edge-triggered, once for the connection's life (no epoll_ctl per
+  /// request); `handler` hears them. False (errno set) on failure.
+  bool attach(io_handler* handler);
+
+  // -- TLS --------------------------------------------------------------------
+
+  /// Wraps the socket in a server-side TLS session (before any byte).
+  void start_tls(tls::context_ptr ctx);
+
+  /// The TLS session, or null on plain TCP.
+  tls::session* tls() const noexcept { return tls_.get(); }
+
+  // -- input ------------------------------------------------------------------
+
+  /// Reads at most `len` bytes: the count, 0 at the peer's end of stream,
+  /// or -1 with errno (EAGAIN: nothing now; with TLS a read that must first
+  /// write also sets `read_paused`).
+  ssize_t read(char* buf, size_t len);
+
+  /// A read that returned less than asked drained the socket: true on plain
+  /// TCP (edge-triggered, a new arrival raises a new edge) unless the
+  /// peer's FIN was announced; never with TLS (a read returns one record).
+  bool short_read_drains() const noexcept { return !tls_ && !rdhup; }
+
+  /// Input was left in the socket (output backlog, a TLS read that must
+  /// write first): read again once the output drained.
+  bool read_paused = false;
+
+  /// epoll announced the peer's FIN (its edge is spent: read until 0).
+  bool rdhup = false;
+
+  // -- output -----------------------------------------------------------------
+
+  io::output_queue& out() noexcept { return out_; }
+
+  enum class flush_result : uint8_t {
+    done,    // the queue is empty
+    blocked, // the socket is full: wait for EPOLLOUT
+    failed,  // the socket is broken: the connection must end
+  };
+
+  /// Writes what the output queue holds, as much as the socket takes.
+  flush_result flush();
+
+  /// True while output waits for the peer (EPOLLOUT).
+  bool write_blocked() const noexcept { return write_blocked_; }
+
+  /// Bytes written to the socket so far (TLS: plaintext bytes).
+  uint64_t bytes_written() const noexcept { return written_; }
+
+  // -- closing ----------------------------------------------------------------
+
+  /// Starts the lingering close (see the class comment); the owner hears
+  /// `transport_done` when it is over. Discards what the socket holds now.
+  void linger();
+
+  bool lingering() const noexcept { return lingering_; }
+
+  /// Readiness while lingering: read and discard.
+  void on_linger_io(uint32_t events);
+
+  /// A deadline for the transport itself (the TLS handshake): when it
+  /// passes the owner hears `transport_done`. Replaced by the send
+  /// deadline and the lingering limit; `disarm_deadline` cancels it.
+  void set_deadline(int64_t ms) { home_->arm(timer_.node, ms); }
+  void disarm_deadline() noexcept { home_->disarm(timer_.node); }
+
+  /// Sends close_notify once (best effort; TLS only).
+  void close_tls() noexcept;
+
+  /// close_notify, then closes the socket (which deregisters it from
+  /// epoll: a connection's socket is never duplicated). Idempotent.
+  void close() noexcept;
+
+  /// Drops queued output and its buffers.
+  void clear_output() noexcept { out_.clear(); }
+
+private:
+  void on_timer();
+  void discard_input();
+
+  reactor* home_;
+  int fd_;
+  io_handler* handler_ = nullptr;
+  transport_owner* owner_;
+  int64_t send_timeout_ms_;
+  io::output_queue out_;
+  uint64_t written_ = 0;
+  std::unique_ptr<tls::session> tls_;
+  // The handshake deadline, the send deadline while output waits, the
+  // lingering limit after (never two at once).
+  member_timer<transport, &transport::on_timer> timer_{this};
+  bool write_blocked_ = false;
+  bool lingering_ = false;
+  bool tls_closed_ = false; // close_notify sent (or given up)
+};
+
+} // namespace roadrunner::detail
