@@ -1077,6 +1077,7 @@ void connection::hibernate() {
   data_ = nullptr;
   release_request_state();
   out_.clear();
+  shared_->stats.hibernations.fetch_add(1, std::memory_order_relaxed);
 }
 
 // -- request state pool ------------------------------------------------------
