@@ -55,7 +55,7 @@ public:
   // -- driver_host ------------------------------------------------------------
 
   reactor& home() noexcept override { return hosted_actor::home(); }
-  const listener_shared& shared() const noexcept override { return *shared_; }
+  listener_shared& shared() const noexcept override { return *shared_; }
   connection_info& info() noexcept override { return info_; }
   transport& io() noexcept override { return io_; }
   request_lifecycle& requests() noexcept override { return life_; }

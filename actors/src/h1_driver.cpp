@@ -893,6 +893,7 @@ void h1_driver::hibernate() {
   data_ = nullptr;
   release_request_state();
   io().out().clear();
+  shared().stats.hibernations.fetch_add(1, std::memory_order_relaxed);
 }
 
 // -- request state pool ------------------------------------------------------

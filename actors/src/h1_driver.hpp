@@ -126,7 +126,7 @@ private:
   void adopt_leftover();
 
   reactor& home() const noexcept { return host_->home(); }
-  const listener_shared& shared() const noexcept { return host_->shared(); }
+  listener_shared& shared() const noexcept { return host_->shared(); }
   transport& io() const noexcept { return host_->io(); }
   request_lifecycle& life() const noexcept { return host_->requests(); }
 

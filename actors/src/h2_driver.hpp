@@ -89,7 +89,7 @@ private:
   enum class main_timer : uint8_t { none, preface, idle, stalled };
 
   reactor& home() const noexcept { return host_->home(); }
-  const listener_shared& shared() const noexcept { return host_->shared(); }
+  listener_shared& shared() const noexcept { return host_->shared(); }
   transport& io() const noexcept { return host_->io(); }
   request_lifecycle& life() const noexcept { return host_->requests(); }
 

@@ -22,7 +22,7 @@ public:
   virtual ~driver_host() = default;
 
   virtual reactor& home() noexcept = 0;
-  virtual const listener_shared& shared() const noexcept = 0;
+  virtual listener_shared& shared() const noexcept = 0;
   virtual connection_info& info() noexcept = 0;
   virtual transport& io() noexcept = 0;
   virtual request_lifecycle& requests() noexcept = 0;

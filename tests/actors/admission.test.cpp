@@ -20,9 +20,7 @@ using namespace roadrunner;
 
 namespace {
 
-response slow(request&) {
-  // Test-only: hold the reactor so requests on the other reactor overlap.
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+response done(request&) {
   return response::text(200, "done");
 }
 
@@ -53,12 +51,43 @@ TEST_SUITE("actors.admission") {
 
   TEST_CASE(
     "over the cap: 503 with retry-after, counted, in_flight back to 0") {
+    // /hold keeps its reactor (and the only admission slot) until the test
+    // lets it go; meanwhile a request on a new connection, which only the
+    // other reactor can accept, is over the cap.
+    event_count held, release;
     fixture fx;
     auto opts = fixture::loopback();
-    opts.routes = slow;
+    opts.routes = [&](request& req) {
+      if (req.path() != "/hold")
+        return done(req);
+      held.raise();
+      release.await(held.count());
+      return response::text(200, "held");
+    };
     opts.max_concurrent_requests = 1;
     auto l = fx.start(opts);
     auto port = fx.port_of(l);
+    {
+      client holder{port};
+      REQUIRE(holder.send("GET /hold HTTP/1.1\r\nHost: t\r\n\r\n"));
+      REQUIRE(held.await(1));
+      CHECK(fx.info_of(l).in_flight == 1);
+      client refused{port};
+      REQUIRE(refused.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+      auto busy = refused.read_response();
+      release.raise();
+      REQUIRE(busy);
+      CHECK(busy->status == 503);
+      CHECK(busy->header("retry-after") == "1");
+      auto ok = holder.read_response();
+      REQUIRE(ok);
+      CHECK(ok->status == 200);
+      CHECK(ok->body == "held");
+      auto info = fx.info_of(l);
+      CHECK(info.throttled == 1);
+      CHECK(eventually([&] { return fx.info_of(l).in_flight == 0; }));
+    }
+    // Then a crowd: whatever overlaps is refused, and the counters add up.
     std::atomic<int> ok{0};
     std::atomic<int> busy{0};
     std::atomic<int> other{0};
@@ -85,9 +114,9 @@ TEST_SUITE("actors.admission") {
     CHECK(other == 0);
     CHECK(ok + busy == 40);
     auto info = fx.info_of(l);
-    CHECK(info.throttled == static_cast<uint64_t>(busy.load()));
+    CHECK(info.throttled == 1 + static_cast<uint64_t>(busy.load()));
     CHECK(info.in_flight == 0);
-    CHECK(info.requests_served == 40);
+    CHECK(info.requests_served == 42);
   }
 
   TEST_CASE("slot reconciliation never reaps live connections") {

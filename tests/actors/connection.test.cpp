@@ -25,12 +25,6 @@ namespace {
 const std::string get_root = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 
 response routes_for_tests(request& req) {
-  if (req.path() == "/slow") {
-    // Test-only: keep the reactor busy so the client's reset lands while
-    // the rest of the pipeline is still unprocessed.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    return response::text(200, "slow");
-  }
   if (req.path() == "/big")
     return response::text(200, std::string(8 << 20, 'b'));
   return response::text(200, std::string{req.body()});
@@ -50,23 +44,33 @@ void reset_now(client& c) {
 TEST_SUITE("actors.connection") {
 
   TEST_CASE("a reset while 100-continue is written ends only that connection") {
+    // /slow holds the reactor until the client has reset the connection,
+    // so the reset lands while the rest of the pipeline (a POST waiting for
+    // 100 Continue) is still unprocessed.
+    event_count slow_started, client_reset;
     fixture fx;
     auto opts = fixture::loopback();
-    opts.routes = routes_for_tests;
+    opts.routes = [&](request& req) {
+      if (req.path() != "/slow")
+        return routes_for_tests(req);
+      slow_started.raise();
+      client_reset.await(slow_started.count());
+      return response::text(200, "slow");
+    };
     auto l = fx.start(opts);
     auto port = fx.port_of(l);
-    for (int i = 0; i < 5; ++i) {
+    for (uint64_t i = 1; i <= 5; ++i) {
       auto c = std::make_unique<client>(port);
       REQUIRE(c->send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n"
                       "POST /echo HTTP/1.1\r\nHost: t\r\n"
                       "Transfer-Encoding: chunked\r\n"
                       "Expect: 100-continue\r\n\r\n"));
-      // Let the server read both and start on /slow, then reset: the 100
-      // Continue written after /slow's answer then hits a dead socket.
-      pollfd none{-1, 0, 0};
-      ::poll(&none, 0, 30);
+      // The server read both and runs /slow: reset now. The 100 Continue
+      // written after /slow's answer then hits a dead socket.
+      REQUIRE(slow_started.await(i));
       reset_now(*c);
       c.reset();
+      client_reset.raise();
     }
     REQUIRE(fx.await_active(l, 0));
     client ok{port};
@@ -122,6 +126,8 @@ TEST_SUITE("actors.connection") {
   TEST_CASE("hibernated keep-alive connections serve their next request") {
     // hibernate_after gives back the parser, the output buffers and the
     // read buffer; all come back with the next byte, pipelined or not.
+    // info's `hibernations` shows that each connection did hibernate (idle
+    // connections hold no buffers even before that, so memory cannot tell).
     fixture fx;
     auto opts = fixture::loopback();
     opts.routes = routes_for_tests;
@@ -135,8 +141,8 @@ TEST_SUITE("actors.connection") {
       REQUIRE(res);
       CHECK(res->status == 200);
     }
-    pollfd none{-1, 0, 0};
-    ::poll(&none, 0, 30); // past hibernate_after: every connection sleeps
+    REQUIRE(eventually([&] { return fx.info_of(l).hibernations >= 8; }));
+    CHECK(fx.info_of(l).hibernations == 8); // once each
     for (auto& c : cs) {
       REQUIRE(c->send("POST /echo HTTP/1.1\r\nHost: t\r\n"
                       "Content-Length: 3\r\n\r\nabc" +
@@ -147,6 +153,8 @@ TEST_SUITE("actors.connection") {
       CHECK(a->body == "abc");
       CHECK(b->status == 200);
     }
+    // Idle again: each hibernates once more.
+    CHECK(eventually([&] { return fx.info_of(l).hibernations >= 16; }));
   }
 
   TEST_CASE("a read that fills the scratch buffer with a body to relocate") {
@@ -189,11 +197,7 @@ TEST_SUITE("actors.connection") {
     REQUIRE(fx.await_active(l, 1));
     // Never read: the connection (and its slot) must go within a few
     // deadlines, not live forever.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (fx.info_of(l).active_clients != 0 &&
-           std::chrono::steady_clock::now() < deadline)
-      fx.self->receive(caf::after(std::chrono::milliseconds(20)) >> [] {});
-    CHECK(fx.info_of(l).active_clients == 0);
+    CHECK(fx.await_active(l, 0));
   }
 
   TEST_CASE("a slow reader gets the whole response past the keep-alive "
@@ -209,8 +213,10 @@ TEST_SUITE("actors.connection") {
     REQUIRE(c.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n"));
     // Read 8 MiB (more than the server send buffer holds) in 64 KiB steps,
     // 5 ms apart: well past the 200 ms keep-alive timeout, always progressing.
+    // The pause is the behaviour under test (a slow reader), not a wait.
     std::string got;
-    auto deadline = clock_type::now() + 20s;
+    const auto start = clock_type::now();
+    auto deadline = start + 20s;
     char buf[65536];
     while (got.size() < (8u << 20) + 50 && clock_type::now() < deadline) {
       pollfd p{c.fd(), POLLIN, 0};
@@ -226,14 +232,19 @@ TEST_SUITE("actors.connection") {
     auto head_end = got.find("\r\n\r\n");
     REQUIRE(head_end != std::string::npos);
     CHECK(got.size() - head_end - 4 == (8u << 20));
+    // The case happened: the response outlived the keep-alive timeout.
+    CHECK(clock_type::now() - start > 2 * opts.keep_alive_timeout);
   }
 
   TEST_CASE("requests sent while a deferred answer is pending are served") {
     // After a deferred answer the connection reads the socket again only
     // if bytes arrived meanwhile (it skips a read that would find none):
     // a request that arrives in its own segment during the wait, and one
-    // sent after the answer, must both be served.
-    fixture fx;
+    // sent after the answer, must both be served. One reactor, so that a
+    // round trip on a second connection shows the reactor has seen the
+    // first connection's new bytes (its readiness came first).
+    event_count deferred, answer;
+    fixture fx{1};
     struct joiner {
       std::vector<std::thread> ts;
       ~joiner() {
@@ -242,21 +253,31 @@ TEST_SUITE("actors.connection") {
       }
     } threads; // joined before fx goes, also when a check fails
     auto opts = fixture::loopback();
-    opts.routes = [&threads](request& req) {
+    opts.routes = [&](request& req) {
       if (req.path() != "/later")
         return response::text(200, "now");
       auto reply = req.defer();
-      threads.ts.emplace_back([reply] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      deferred.raise();
+      threads.ts.emplace_back([reply, &answer, n = deferred.count()] {
+        answer.await(n);
         reply.send(response::text(200, "later"));
       });
       return response::deferred();
     };
     auto l = fx.start(opts);
-    client c{fx.port_of(l)};
+    const auto port = fx.port_of(l);
+    client c{port};
     REQUIRE(c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(deferred.await(1));
     REQUIRE(c.send(get_root)); // arrives while /later waits
+    {
+      client other{port};
+      REQUIRE(other.send(get_root));
+      REQUIRE(other.read_response());
+    }
+    pollfd nothing_yet{c.fd(), POLLIN, 0};
+    CHECK(::poll(&nothing_yet, 1, 0) == 0); // /now waits for /later
+    answer.raise();
     auto a = c.read_response();
     auto b = c.read_response();
     REQUIRE(a);
@@ -264,6 +285,8 @@ TEST_SUITE("actors.connection") {
     CHECK(a->body == "later");
     CHECK(b->body == "now");
     REQUIRE(c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(deferred.await(2));
+    answer.raise();
     auto again = c.read_response();
     REQUIRE(again);
     CHECK(again->body == "later");

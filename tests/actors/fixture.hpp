@@ -4,6 +4,7 @@
 // listeners, and automatic stop of every listener a test started (an
 // unstopped listener would keep the system's destructor waiting).
 
+#include "net.hpp"
 #include <roadrunner/roadrunner.hpp>
 
 #include <caf/actor_system.hpp>
@@ -13,14 +14,47 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace rrtest {
 
+/// Counts events raised on any thread (a handler on a reactor, a helper
+/// thread) and lets another thread wait for the n-th one, bounded.
+class event_count {
+public:
+  void raise() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      ++count_;
+    }
+    cv_.notify_all();
+  }
+
+  /// Waits until at least `n` events were raised or `timeout` passed.
+  bool await(uint64_t n,
+             std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    return cv_.wait_for(lock, timeout, [&] { return count_ >= n; });
+  }
+
+  uint64_t count() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return count_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  uint64_t count_ = 0;
+};
+
 struct test_config : roadrunner::system_config {
-  test_config() {
-    set("roadrunner.reactors", size_t{2});
+  explicit test_config(size_t reactors = 2) {
+    set("roadrunner.reactors", reactors);
     set("scheduler.max-threads", size_t{2});
   }
 };
@@ -30,6 +64,9 @@ struct fixture {
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   std::vector<roadrunner::listener_actor> started;
+
+  /// An actor system with `reactors` reactor threads (2 by default).
+  explicit fixture(size_t reactors = 2) : cfg(reactors) {}
 
   ~fixture() {
     for (auto& l : started)
@@ -77,13 +114,7 @@ struct fixture {
   /// Polls `info` until active_clients == n or 5 s passed (slot release is
   /// asynchronous: it follows the connection's down message).
   bool await_active(const roadrunner::listener_actor& l, uint64_t n) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (info_of(l).active_clients == n)
-        return true;
-      self->receive(caf::after(std::chrono::milliseconds(5)) >> [] {});
-    }
-    return info_of(l).active_clients == n;
+    return eventually([&] { return info_of(l).active_clients == n; });
   }
 };
 

@@ -533,7 +533,8 @@ void check_same_body(const body_result& a, const body_result& b) {
 }
 
 // Re-validates an accepted chunked body of `consumed` bytes and re-decodes it
-// independently (RFC 9112 7.1 with the rules documented in parser.hpp).
+// independently (RFC 9112 7.1, 7.1.1 with the rules documented in
+// parser.hpp).
 void check_body(std::string_view in, const body_result& r, const config& cfg) {
   const size_t n = r.consumed;
   CHECK(n <= in.size());
@@ -554,17 +555,42 @@ void check_body(std::string_view in, const body_result& r, const config& cfg) {
       CHECK(digits <= 15);
     }
     CHECK(digits >= 1);
-    const size_t bws_begin = p;
-    while (is_ows(at(p)))
-      ++p;
-    if (at(p) == ';') {
-      ++p;
-      while (at(p) != '\r') {
-        CHECK(is_value_byte(at(p)));
+    // chunk-ext = *( BWS ";" BWS token [ BWS "=" BWS ( token /
+    // quoted-string ) ] ): BWS only before ';' or '=' and after ';' or '='.
+    auto skip_bws = [&] {
+      while (is_ows(at(p)))
         ++p;
+    };
+    auto skip_token = [&] {
+      const size_t from = p;
+      while (is_tchar(at(p)))
+        ++p;
+      CHECK(p > from);
+    };
+    while (at(p) != '\r') {
+      skip_bws();
+      CHECK(at(p) == ';');
+      ++p;
+      skip_bws();
+      skip_token();
+      const size_t name_end = p;
+      skip_bws();
+      if (at(p) != '=') {
+        p = name_end;
+        continue;
       }
-    } else {
-      CHECK(p == bws_begin); // BWS only before ';'
+      ++p;
+      skip_bws();
+      if (at(p) != '"') {
+        skip_token();
+        continue;
+      }
+      for (++p; at(p) != '"'; ++p) {
+        if (at(p) == '\\')
+          ++p;
+        CHECK(is_value_byte(at(p)));
+      }
+      ++p;
     }
     CHECK(at(p) == '\r' && at(p + 1) == '\n');
     CHECK(p - line_begin <= cfg.lim.max_chunk_line);

@@ -35,6 +35,21 @@ namespace rrtest {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
+/// Polls `pred` every 2 ms until it holds or `timeout` passed; returns its
+/// last value. For state that has no event to wait on (counters, another
+/// process's state).
+template <class F>
+bool eventually(F pred, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = clock_type::now() + timeout;
+  while (clock_type::now() < deadline) {
+    if (pred())
+      return true;
+    pollfd none{-1, 0, 0};
+    ::poll(&none, 0, 2);
+  }
+  return pred();
+}
+
 inline std::string lower(std::string_view x) {
   std::string out{x};
   for (auto& c : out)

@@ -22,6 +22,8 @@ struct listener_info {
   uint64_t max_concurrent_requests = 0;
   /// Requests refused with 503 because the cap was reached.
   uint64_t throttled = 0;
+  /// Times an idle connection hibernated (`hibernate_after`).
+  uint64_t hibernations = 0;
 };
 
 /// The live counters of one listener, shared by its listener, acceptor and
@@ -38,6 +40,7 @@ struct listener_stats {
   /// `max_concurrent_requests`; 0 = infinity. Changed at run time by the
   /// listener's `max_concurrent_requests` message.
   std::atomic<uint64_t> max_concurrent_requests{0};
+  std::atomic<uint64_t> hibernations{0};
   uint64_t max_clients = 0;
 
   /// Reads every counter once.
@@ -51,7 +54,8 @@ struct listener_stats {
       rejected.load(std::memory_order_relaxed),
       busy > 0 ? static_cast<uint64_t>(busy) : 0,
       max_concurrent_requests.load(std::memory_order_relaxed),
-      throttled.load(std::memory_order_relaxed)};
+      throttled.load(std::memory_order_relaxed),
+      hibernations.load(std::memory_order_relaxed)};
   }
 
   /// Takes a connection slot unless `max_clients` is reached. Lock-free; a

@@ -45,7 +45,7 @@ constexpr std::array<uint8_t, 256> make_char_table() noexcept {
 
 constexpr std::array<uint8_t, 256> char_table = make_char_table();
 
-inline bool has_class(char c, uint8_t cls) noexcept {
+constexpr bool has_class(char c, uint8_t cls) noexcept {
   return (char_table[static_cast<unsigned char>(c)] & cls) != 0;
 }
 
@@ -248,7 +248,9 @@ constexpr std::array<reason_info, reject_reason_count> reason_table{{
    "Transfer-Encoding in an HTTP/1.0 request is faulty framing "
    "(RFC 9112 6.1)"},
   {400, "bad_chunk_size", "chunk-size is not 1*HEXDIG (RFC 9112 7.1)"},
-  {400, "bad_chunk_extension", "chunk-ext with a CTL byte (RFC 9112 7.1.1)"},
+  {400, "bad_chunk_extension",
+   "chunk-ext is not *( BWS \";\" BWS token [ BWS \"=\" BWS "
+   "( token / quoted-string ) ] ) (RFC 9112 7.1.1)"},
   {400, "chunk_line_too_long",
    "chunk-size line longer than the limit (RFC 9112 7.1)"},
   {400, "bad_chunk", "chunk-data not followed by CRLF (RFC 9112 7.1)"},
@@ -710,6 +712,73 @@ parse_status chunked_decoder::fail(reject_reason r, size_t pos) noexcept {
   return parse_status::reject;
 }
 
+// chunk-ext (RFC 9112 7.1.1), one transition per byte:
+//   chunk-ext      = *( BWS ";" BWS chunk-ext-name
+//                       [ BWS "=" BWS chunk-ext-val ] )
+//   chunk-ext-name = token
+//   chunk-ext-val  = token / quoted-string
+// with quoted-string as in RFC 9110 5.6.4 (qdtext: HTAB, SP, VCHAR but
+// DQUOTE and backslash, obs-text; a backslash quotes HTAB, SP, VCHAR or
+// obs-text). BWS may precede ';' and '=' and follow them, nothing else:
+// the line ends only after a name, a token or a closing quote (CR -> the
+// size line's LF). Any other byte (CTLs, DEL, LF included) -> failed.
+constexpr chunked_decoder::ext_transitions chunked_decoder::ext_next_ = [] {
+  static_assert(static_cast<size_t>(state::ext_value_end) -
+                  static_cast<size_t>(state::ext_name_bws) + 1 ==
+                std::tuple_size_v<ext_transitions>);
+  ext_transitions t{};
+  for (auto& row : t)
+    row.fill(state::failed);
+  for (size_t i = 0; i < 256; ++i) {
+    const char c = static_cast<char>(i);
+    const bool tchar = has_class(c, cc_tchar);
+    const bool ws = has_class(c, cc_ows);
+    auto set = [&](state from, state to) {
+      t[static_cast<size_t>(from) - static_cast<size_t>(state::ext_name_bws)]
+       [i] = to;
+    };
+    auto set_if = [&](bool cond, state from, state to) {
+      if (cond)
+        set(from, to);
+    };
+    // After ';': BWS, then a non-empty name.
+    set_if(ws, state::ext_name_bws, state::ext_name_bws);
+    set_if(tchar, state::ext_name_bws, state::ext_name);
+    // In a name: more of it, '=', the next ';', BWS, or the end.
+    set_if(tchar, state::ext_name, state::ext_name);
+    set_if(c == '=', state::ext_name, state::ext_value_bws);
+    set_if(c == ';', state::ext_name, state::ext_name_bws);
+    set_if(ws, state::ext_name, state::ext_name_end);
+    set_if(c == '\r', state::ext_name, state::size_lf);
+    // BWS after a name: '=' or the next ';'.
+    set_if(ws, state::ext_name_end, state::ext_name_end);
+    set_if(c == '=', state::ext_name_end, state::ext_value_bws);
+    set_if(c == ';', state::ext_name_end, state::ext_name_bws);
+    // After '=': BWS, then a token or a quoted-string.
+    set_if(ws, state::ext_value_bws, state::ext_value_bws);
+    set_if(tchar, state::ext_value_bws, state::ext_token);
+    set_if(c == '"', state::ext_value_bws, state::ext_quoted);
+    // In a token value: more of it, the next ';', BWS, or the end.
+    set_if(tchar, state::ext_token, state::ext_token);
+    set_if(c == ';', state::ext_token, state::ext_name_bws);
+    set_if(ws, state::ext_token, state::ext_value_end);
+    set_if(c == '\r', state::ext_token, state::size_lf);
+    // In a quoted-string.
+    set_if(has_class(c, cc_value), state::ext_quoted, state::ext_quoted);
+    set_if(c == '\\', state::ext_quoted, state::ext_quoted_pair);
+    set_if(c == '"', state::ext_quoted, state::ext_quoted_end);
+    set_if(has_class(c, cc_value), state::ext_quoted_pair, state::ext_quoted);
+    // After the closing quote: the next ';', BWS, or the end.
+    set_if(c == ';', state::ext_quoted_end, state::ext_name_bws);
+    set_if(ws, state::ext_quoted_end, state::ext_value_end);
+    set_if(c == '\r', state::ext_quoted_end, state::size_lf);
+    // BWS after a value: the next ';'.
+    set_if(ws, state::ext_value_end, state::ext_value_end);
+    set_if(c == ';', state::ext_value_end, state::ext_name_bws);
+  }
+  return t;
+}();
+
 parse_status chunked_decoder::decode_impl(std::string_view input,
                                           data_sink on_data) {
   consumed_ = 0;
@@ -724,13 +793,13 @@ parse_status chunked_decoder::decode_impl(std::string_view input,
   while (p < n) {
     const char c = s[p];
     switch (state_) {
-    // ---- chunk-size line: 1*HEXDIG [ *BWS ";" ext ] CRLF --------------
+    // ---- chunk-size line: chunk-size [ chunk-ext ] CRLF ----------------
     case state::size_first:
     case state::size:
-    case state::size_bws:
-    case state::extension: {
+    case state::size_bws: {
       if (c == '\r') {
-        if (state_ == state::size_first || state_ == state::size_bws)
+        // BWS only before ';' (RFC 9112 7.1.1): "1 " CRLF is refused.
+        if (state_ != state::size)
           return fail(rr::bad_chunk_size, p);
         state_ = state::size_lf;
         ++p;
@@ -741,11 +810,8 @@ parse_status chunked_decoder::decode_impl(std::string_view input,
       ++line_len_;
       if (c == '\n')
         return fail(rr::bad_line_ending, p);
-      if (state_ == state::extension) {
-        if (!has_class(c, cc_value))
-          return fail(rr::bad_chunk_extension, p);
-      } else if (c == ';' && state_ != state::size_first) {
-        state_ = state::extension;
+      if (c == ';' && state_ != state::size_first) {
+        state_ = state::ext_name_bws;
       } else if (has_class(c, cc_ows) && state_ != state::size_first) {
         state_ = state::size_bws;
       } else {
@@ -760,6 +826,31 @@ parse_status chunked_decoder::decode_impl(std::string_view input,
           return fail(rr::body_too_large, p);
         state_ = state::size;
       }
+      ++p;
+      continue;
+    }
+    case state::ext_name_bws:
+    case state::ext_name:
+    case state::ext_name_end:
+    case state::ext_value_bws:
+    case state::ext_token:
+    case state::ext_quoted:
+    case state::ext_quoted_pair:
+    case state::ext_quoted_end:
+    case state::ext_value_end: {
+      const state next = ext_next_[static_cast<size_t>(state_) -
+                                   static_cast<size_t>(state::ext_name_bws)]
+                                  [static_cast<unsigned char>(c)];
+      if (c != '\r') { // CR is not part of the line's length
+        if (line_len_ >= lim_.max_chunk_line)
+          return fail(rr::chunk_line_too_long, p);
+        ++line_len_;
+        if (c == '\n')
+          return fail(rr::bad_line_ending, p);
+      }
+      if (next == state::failed)
+        return fail(rr::bad_chunk_extension, p);
+      state_ = next;
       ++p;
       continue;
     }

@@ -154,6 +154,7 @@ const std::vector<std::string>& valid_bodies() {
     "005\r\nhello\r\n000\r\n\r\n",
     "5;name=value\r\nhello\r\n0;last\r\n\r\n",
     "5 ;a=b\t;c\r\nhello\r\n0\r\n\r\n",
+    "1; q = \"a\\\"b\" ;r;s=t\r\nx\r\n0;e=\"\"\r\n\r\n",
     "3\r\n\r\n\r\r\n0\r\n\r\n", // data may contain CR / LF bytes
     "1\r\n\0\r\n0\r\n\r\n"s,
     "4\r\nwiki\r\n0\r\nX-Checksum: abc\r\nY:\r\n\r\n",
@@ -179,6 +180,57 @@ bool ref_tchar(char c) {
 bool ref_text(char c) { // HTAB, SP, VCHAR, obs-text
   const auto u = static_cast<unsigned char>(c);
   return u == '\t' || (u >= 0x20 && u != 0x7f);
+}
+
+// chunk-ext = *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] )
+// (RFC 9112 7.1.1; quoted-string RFC 9110 5.6.4), read left to right.
+bool ref_chunk_ext(std::string_view e) {
+  size_t i = 0;
+  auto bws = [&] {
+    while (i < e.size() && (e[i] == ' ' || e[i] == '\t'))
+      ++i;
+  };
+  auto token = [&] {
+    const size_t from = i;
+    while (i < e.size() && ref_tchar(e[i]))
+      ++i;
+    return i > from;
+  };
+  auto quoted_string = [&] {
+    if (i == e.size() || e[i] != '"')
+      return false;
+    for (++i; i < e.size(); ++i) {
+      if (e[i] == '"') {
+        ++i;
+        return true;
+      }
+      if (e[i] == '\\' && ++i == e.size())
+        return false;
+      if (!ref_text(e[i]))
+        return false;
+    }
+    return false; // no closing quote
+  };
+  while (i < e.size()) {
+    bws();
+    if (i == e.size() || e[i] != ';')
+      return false;
+    ++i;
+    bws();
+    if (!token())
+      return false;
+    const size_t after_name = i;
+    bws();
+    if (i < e.size() && e[i] == '=') {
+      ++i;
+      bws();
+      if (!token() && !quoted_string())
+        return false;
+    } else {
+      i = after_name; // the BWS belongs to the next ";"
+    }
+  }
+  return true;
 }
 
 std::string lower(std::string_view x) {
@@ -211,16 +263,8 @@ std::optional<ref_result> ref_decode(std::string_view w,
     }
     if (i == 0 || i > 15)
       return std::nullopt;
-    if (i < line.size()) {
-      size_t j = i;
-      while (j < line.size() && (line[j] == ' ' || line[j] == '\t'))
-        ++j;
-      if (j == line.size() || line[j] != ';')
-        return std::nullopt;
-      for (size_t k = j; k < line.size(); ++k)
-        if (!ref_text(line[k]))
-          return std::nullopt;
-    }
+    if (!ref_chunk_ext(line.substr(i)))
+      return std::nullopt;
     if (size > max_body - total)
       return std::nullopt;
     total += size;
@@ -382,8 +426,8 @@ TEST_SUITE("http1.chunked") {
     CHECK(status_of(reject_reason::body_too_large) == 413);
   }
 
-  TEST_CASE("chunk extensions are allowed and skipped; CTLs in them are "
-            "refused (RFC 9112 7.1.1)") {
+  TEST_CASE("chunk extensions that follow the grammar are validated and "
+            "skipped; the others are refused (RFC 9112 7.1.1)") {
     check_table({
       {"5;foo=bar\r\nhello\r\n0\r\n\r\n", "complete"},
       {"5;foo\r\nhello\r\n0\r\n\r\n", "complete"},
@@ -401,8 +445,168 @@ TEST_SUITE("http1.chunked") {
       {"5;a\nb\r\nhello\r\n0\r\n\r\n", "bad_line_ending"},
       {"5;a\rb\r\nhello\r\n0\r\n\r\n", "bad_line_ending"},
       {"5;a\n\r\nhello\r\n0\r\n\r\n", "bad_line_ending"},
+      // issue 12: an empty chunk-ext-name was accepted.
+      {"2;\r\nab\r\n0\r\n\r\n", "bad_chunk_extension"},
+      {"0;\r\n\r\n", "bad_chunk_extension"},
+      {"5;a=b c\r\nhello\r\n0\r\n\r\n", "bad_chunk_extension"},
+      {"5;a=\"b\r\nhello\r\n0\r\n\r\n", "bad_chunk_extension"},
     });
     CHECK(one_shot("5;foo=bar\r\nhello\r\n0\r\n\r\n").data == "hello");
+    CHECK(status_of(reject_reason::bad_chunk_extension) == 400);
+  }
+
+  TEST_CASE("chunk-size lines: every row's exact verdict and the byte that "
+            "decides it (RFC 9112 7.1, 7.1.1)") {
+    struct line_row {
+      std::string line; // the size line with its line ending
+      size_t size;      // chunk data that follows when the line is valid
+      std::string expected;
+      size_t at; // bytes fed (one per call) when the verdict comes; 0 = all
+    };
+    // A valid line is followed by its data and the last chunk (or, for a
+    // zero size, by the empty trailer section).
+    const auto wire = [](const line_row& r) {
+      return r.line + (r.size == 0
+                         ? "\r\n"
+                         : std::string(r.size, 'x') + "\r\n0\r\n\r\n");
+    };
+    const std::string c = "complete", size = "bad_chunk_size",
+                      ext = "bad_chunk_extension", eol = "bad_line_ending",
+                      big = "body_too_large";
+    const std::vector<line_row> rows = {
+      // -- chunk-size = 1*HEXDIG (at most 15 here: 60 bits, no overflow)
+      {"1\r\n", 1, c, 0},
+      {"01\r\n", 1, c, 0},
+      {"000000000000001\r\n", 1, c, 0},
+      {"0\r\n", 0, c, 0},
+      {"000\r\n", 0, c, 0},
+      {"a\r\n", 10, c, 0},
+      {"A\r\n", 10, c, 0},
+      {"1f\r\n", 31, c, 0},
+      {"1F\r\n", 31, c, 0},
+      {"fF\r\n", 255, c, 0},
+      {"0000000000000001\r\n", 1, size, 16},
+      {"0000000000000000\r\n", 0, size, 16},
+      {"a00001\r\n", 0, big, 6},
+      {"ffffffffffffffff\r\n", 0, big, 6},
+      {"10000000000000000\r\n", 0, big, 7}, // 2^64 would wrap to 0
+      {"\r\n", 0, size, 1},
+      {"x\r\n", 0, size, 1},
+      {"g\r\n", 0, size, 1},
+      {"1g\r\n", 0, size, 2},
+      {"0x1\r\n", 0, size, 2},
+      {"+1\r\n", 0, size, 1},
+      {"-1\r\n", 0, size, 1},
+      {"1.0\r\n", 0, size, 2},
+      {"1_0\r\n", 0, size, 2},
+      {";a\r\n", 0, size, 1},
+      {"\xef\xbc\x91\r\n", 0, size, 1}, // FULLWIDTH DIGIT ONE
+      // -- whitespace: BWS only before ';'
+      {" 1\r\n", 0, size, 1},
+      {"\t1\r\n", 0, size, 1},
+      {"1 1\r\n", 0, size, 3},
+      {"1 \r\n", 0, size, 3},
+      {"1\t\r\n", 0, size, 3},
+      {"1 ;a\r\n", 1, c, 0},
+      {"1\t;a\r\n", 1, c, 0},
+      {"1 \t ;a\r\n", 1, c, 0},
+      {"1; a\r\n", 1, c, 0},
+      {"1;\ta\r\n", 1, c, 0},
+      {"1;a =b\r\n", 1, c, 0},
+      {"1;a= b\r\n", 1, c, 0},
+      {"1;a \t=\t b\r\n", 1, c, 0},
+      {"1;a ;b\r\n", 1, c, 0},
+      {"1;a=b ;c\r\n", 1, c, 0},
+      {"1;a=\"b\" ;c\r\n", 1, c, 0},
+      {"1;a \r\n", 0, ext, 5},
+      {"1;a=b \r\n", 0, ext, 7},
+      {"1;a=b\t\r\n", 0, ext, 7},
+      {"1;a=\"b\" \r\n", 0, ext, 9},
+      {"1 ;\r\n", 0, ext, 4},
+      {"1 ; \r\n", 0, ext, 5},
+      {"1;a b\r\n", 0, ext, 5},
+      {"1;a=b c\r\n", 0, ext, 7},
+      {"1;a=\"b\"c\r\n", 0, ext, 8},
+      // -- chunk-ext-name = token
+      {"1;a\r\n", 1, c, 0},
+      {"1;A\r\n", 1, c, 0},
+      {"1;a;b;c\r\n", 1, c, 0},
+      {"1;!#$%&'*+-.^_`|~09aZ\r\n", 1, c, 0},
+      {"0;last\r\n", 0, c, 0},
+      {"1;\r\n", 0, ext, 3},
+      {"2;\r\n", 0, ext, 3}, // issue 12
+      {"0;\r\n", 0, ext, 3},
+      {"1; \r\n", 0, ext, 4},
+      {"1;;a\r\n", 0, ext, 3},
+      {"1;a;\r\n", 0, ext, 5},
+      {"1;a;;b\r\n", 0, ext, 5},
+      {"1;=b\r\n", 0, ext, 3},
+      {"1;\"a\"\r\n", 0, ext, 3},
+      {"1;a(b\r\n", 0, ext, 4},
+      {"1;a@b\r\n", 0, ext, 4},
+      {"1;a,b\r\n", 0, ext, 4},
+      {"1;a:b\r\n", 0, ext, 4},
+      {"1;a/b\r\n", 0, ext, 4},
+      {"1;\xc3\xa9\r\n", 0, ext, 3}, // obs-text is no tchar
+      {"1;a\x01\r\n", 0, ext, 4},
+      {"1;a\x7f\r\n", 0, ext, 4},
+      {"1;a\0\r\n"s, 0, ext, 4},
+      // -- chunk-ext-val = token
+      {"1;a=b\r\n", 1, c, 0},
+      {"1;a=b;c=d\r\n", 1, c, 0},
+      {"1;a=!#$%&'*+-.^_`|~09aZ\r\n", 1, c, 0},
+      {"0;a=b\r\n", 0, c, 0},
+      {"1;a=\r\n", 0, ext, 5},
+      {"1;a= \r\n", 0, ext, 6},
+      {"1;a=;b\r\n", 0, ext, 5},
+      {"1;a==b\r\n", 0, ext, 5},
+      {"1;a=b=c\r\n", 0, ext, 6},
+      {"1;a=b\"c\"\r\n", 0, ext, 6},
+      {"1;a=b\\c\r\n", 0, ext, 6},
+      {"1;a=\xc3\xa9\r\n", 0, ext, 5},
+      {"1;a=b\x01\r\n", 0, ext, 6},
+      // -- chunk-ext-val = quoted-string (RFC 9110 5.6.4)
+      {"1;a=\"b\"\r\n", 1, c, 0},
+      {"1;a=\"\"\r\n", 1, c, 0},
+      {"1;a=\" \t!#[]~\"\r\n", 1, c, 0},
+      {"1;a=\"b;c=d\"\r\n", 1, c, 0},
+      {"1;a=\"caf\xc3\xa9\"\r\n", 1, c, 0}, // obs-text
+      {"1;a=\"\\\"\"\r\n", 1, c, 0},        // quoted-pair: \"
+      {"1;a=\"\\\\\"\r\n", 1, c, 0},        // quoted-pair: \\ .
+      {"1;a=\"\\\t\\ \\x\\\xff\"\r\n", 1, c, 0},
+      {"1;a=\"b\";c\r\n", 1, c, 0},
+      {"1;a=\"b\r\n", 0, ext, 7},    // unterminated
+      {"1;a=\"\\\"\r\n", 0, ext, 8}, // the quote is escaped: unterminated
+      {"1;a=\"\\\r\n", 0, ext, 7},   // quoted-pair cut by CR
+      {"1;a=\"b\rc\"\r\n", 0, ext, 7},
+      {"1;a=\"\x01\"\r\n", 0, ext, 6},
+      {"1;a=\"\x7f\"\r\n", 0, ext, 6},
+      {"1;a=\"\0\"\r\n"s, 0, ext, 6},
+      {"1;a=\"\\\x01\"\r\n", 0, ext, 7},
+      {"1;a=\"\\\x7f\"\r\n", 0, ext, 7},
+      {"1;a=\"b\"\"c\"\r\n", 0, ext, 8},
+      {"1;a=\"b\"=c\r\n", 0, ext, 8},
+      // -- line endings: CRLF only (RFC 9112 2.2)
+      {"1\n", 0, eol, 2},
+      {"1;a\n", 0, eol, 4},
+      {"1;a=b\n", 0, eol, 6},
+      {"1;a=\"b\"\n", 0, eol, 8},
+      {"1;a=\"b\nc\"\r\n", 0, eol, 7},
+      {"1\r\r\n", 0, eol, 3},
+      {"1\rx\r\n", 0, eol, 3},
+      {"1;a\rb\r\n", 0, eol, 5},
+      {"1;a=b\r\r\n", 0, eol, 7},
+      {"\n", 0, eol, 1},
+    };
+    for (const auto& r : rows) {
+      const std::string w = wire(r);
+      CAPTURE(w);
+      CHECK(outcome(w) == r.expected);
+      CHECK(decisive_byte(w) == (r.at == 0 ? w.size() : r.at));
+      CHECK(byte_by_byte(w).show() == one_shot(w).show());
+      // The reference decoder agrees on every line.
+      CHECK(ref_decode(w).has_value() == (r.expected == c));
+    }
   }
 
   TEST_CASE("every byte value is classified by the grammar in a chunk-size, "
@@ -422,15 +626,32 @@ TEST_SUITE("http1.chunked") {
       const bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                          (c >= '0' && c <= '9') ||
                          "!#$%&'*+-.^_`|~"sv.find(c) != std::string_view::npos;
-      // chunk-ext byte.
-      expect("1;a"s + c + "b\r\nx\r\n0\r\n\r\n", text ? "complete"
-                                                 : c == '\r' || c == '\n'
-                                                   ? "bad_line_ending"
-                                                   : "bad_chunk_extension");
-      // Second byte of a chunk-size line "0?" CRLF.
-      expect("0"s + c + "\r\n", hex || c == ';'          ? "need_more"
-                                : c == '\r' || c == '\n' ? "bad_line_ending"
-                                                         : "bad_chunk_size");
+      const bool crlf = c == '\r' || c == '\n';
+      // chunk-ext bytes: in a name, in a token value, in a quoted-string,
+      // after a backslash in a quoted-string.
+      expect("1;a"s + c + "b\r\nx\r\n0\r\n\r\n",
+             tchar || c == '=' || c == ';' ? "complete"
+             : crlf                        ? "bad_line_ending"
+                                           : "bad_chunk_extension");
+      expect("1;a=b"s + c + "c\r\nx\r\n0\r\n\r\n",
+             tchar || c == ';' ? "complete"
+             : crlf            ? "bad_line_ending"
+                               : "bad_chunk_extension");
+      expect("1;a=\"b"s + c + "c\"\r\nx\r\n0\r\n\r\n",
+             c == '\n'           ? "bad_line_ending"
+             : c == '"'          ? "bad_chunk_extension"
+             : text || c == '\\' ? "complete"
+                                 : "bad_chunk_extension");
+      expect("1;a=\"\\"s + c + "\"\r\nx\r\n0\r\n\r\n",
+             c == '\n' ? "bad_line_ending"
+             : text    ? "complete"
+                       : "bad_chunk_extension");
+      // Second byte of a chunk-size line "0?" CRLF ("0;" has an empty
+      // extension name).
+      expect("0"s + c + "\r\n", hex        ? "need_more"
+                                : c == ';' ? "bad_chunk_extension"
+                                : crlf     ? "bad_line_ending"
+                                           : "bad_chunk_size");
       // Trailer value and trailer name bytes.
       expect("0\r\nX: a"s + c + "b\r\n\r\n", text ? "complete"
                                              : c == '\r' || c == '\n'

@@ -9,6 +9,7 @@
 // grow the buffer between calls; the only allocations are the two vectors the
 // parser owns, reused across requests (clear() keeps their capacity).
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -45,7 +46,7 @@ enum class reject_reason : uint8_t {
   unsupported_transfer_encoding, // 501: anything but exactly "chunked"
   transfer_encoding_in_http10,   // 400: Transfer-Encoding in HTTP/1.0
   bad_chunk_size,                // 400: chunk-size not 1*15HEXDIG (+ BWS ;)
-  bad_chunk_extension,           // 400: CTL (except HTAB) in chunk-ext
+  bad_chunk_extension,           // 400: chunk-ext not name[=value] (7.1.1)
   chunk_line_too_long,           // 400: chunk-size line over the limit
   bad_chunk,                     // 400: chunk-data not followed by CRLF
   forbidden_trailer,             // 400: Content-Length / TE in trailers
@@ -272,9 +273,12 @@ private:
 ///   allowed only before ';'. The declared size is checked against max_body
 ///   (minus what was already decoded) at each digit, so body_too_large is
 ///   decided from the size line, before any of that chunk's data.
-/// - chunk-ext: after ';', any bytes except CTLs other than HTAB (not
-///   parsed further); the size line (size + ext) is limited to
-///   limits::max_chunk_line bytes, excluding CRLF.
+/// - chunk-ext: *( BWS ";" BWS token [ BWS "=" BWS ( token /
+///   quoted-string ) ] ) exactly (RFC 9112 7.1.1): an empty name, "=" with
+///   no value, an unterminated or bad quoted-string, whitespace before CRLF
+///   or any other byte the grammar does not allow is bad_chunk_extension.
+///   Extensions are validated, then ignored. The size line (size + ext) is
+///   limited to limits::max_chunk_line bytes, excluding CRLF.
 /// - chunk-data must be followed by exactly CRLF (else bad_chunk).
 /// - trailer section: the header-field rules and limits (max_header_line,
 ///   max_header_block, max_header_count) apply; Content-Length and
@@ -315,7 +319,17 @@ private:
     size_first,
     size,
     size_bws,
-    extension,
+    // chunk-ext (RFC 9112 7.1.1): ext_name_bws..ext_value_end, in this
+    // order (ext_next_ is indexed by state - ext_name_bws).
+    ext_name_bws,    // after ';'
+    ext_name,        // in chunk-ext-name
+    ext_name_end,    // BWS after a name
+    ext_value_bws,   // after '='
+    ext_token,       // in a token value
+    ext_quoted,      // in a quoted-string value
+    ext_quoted_pair, // after a backslash in a quoted-string
+    ext_quoted_end,  // after the closing quote
+    ext_value_end,   // BWS after a value
     size_lf,
     data,
     data_cr,
@@ -333,6 +347,12 @@ private:
 
   parse_status decode_impl(std::string_view input, data_sink on_data);
   parse_status fail(reject_reason r, size_t pos) noexcept;
+
+  // chunk-ext transitions: [state - ext_name_bws][byte] -> the next state
+  // (size_lf after a CR that may end the line), failed for a byte the
+  // grammar refuses there. Built at compile time in parser.cpp.
+  using ext_transitions = std::array<std::array<state, 256>, 9>;
+  static const ext_transitions ext_next_;
 
   limits lim_;
   uint64_t max_body_;
