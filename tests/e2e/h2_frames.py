@@ -79,6 +79,7 @@ class Conn:
             ctx.set_alpn_protocols(["h2"])
             s = ctx.wrap_socket(s, server_hostname="localhost")
         self.sock = s
+        self.received = {}
         self.out = b""
         self.enc = hpack.Encoder()
         self.dec = hpack.Decoder()
@@ -95,6 +96,12 @@ class Conn:
         self.until(lambda: self.settings_acked, record=False)
 
     settings_acked = False
+    # The type of the first frame the server sent.
+    first_type = None
+    # Acknowledge DATA with WINDOW_UPDATEs as it arrives.
+    auto_window = True
+    # DATA payload bytes received per stream.
+    received = {}
 
     # -- sending -------------------------------------------------------------
 
@@ -171,6 +178,8 @@ class Conn:
 
     def handle(self, ftype, flags, sid, p, record):
         words = None
+        if self.first_type is None:
+            self.first_type = ftype
         if ftype == SETTINGS and not flags & ACK:
             self.send(frame(SETTINGS, ACK, 0))
         elif ftype == SETTINGS:
@@ -191,9 +200,10 @@ class Conn:
             if flags & END_STREAM:
                 self.ended.add(sid)
         elif ftype == DATA:
+            self.received[sid] = self.received.get(sid, 0) + len(p)
             if flags & END_STREAM:
                 self.ended.add(sid)
-            if p:  # keep the windows open
+            if p and self.auto_window:  # keep the windows open
                 inc = struct.pack(">I", len(p))
                 self.send(frame(WINDOW_UPDATE, 0, 0, inc) +
                           frame(WINDOW_UPDATE, 0, sid, inc))
@@ -466,6 +476,29 @@ def settings_unknown_and_ack(c):
     return ("ack " if acked else "") + c.outcome()
 
 
+def server_preface(c):
+    # 3.4: the server's preface is a SETTINGS frame, its first frame.
+    return "first %d " % c.first_type + c.outcome()
+
+
+def initial_window_negative(c):
+    # 6.9.2: lowering SETTINGS_INITIAL_WINDOW_SIZE can make a stream's send
+    # window negative; the server waits until WINDOW_UPDATEs make it
+    # positive again. The handshake set INITIAL_WINDOW_SIZE 100 (HANDSHAKE).
+    c.auto_window = False
+    c.headers(1, get("/large"))
+    c.until(lambda: c.received.get(1, 0) >= 100, record=False)
+    got = [c.received.get(1, 0)]
+    c.raw(SETTINGS, 0, 0, struct.pack(">HI", 4, 50))  # window 0 -> -50
+    c.window_update(1, 30)  # -20: still nothing may be sent
+    c.outcome()
+    got.append(c.received.get(1, 0))
+    c.window_update(1, 40)  # 20
+    c.outcome()
+    got.append(c.received.get(1, 0))
+    return "data " + ",".join(str(n) for n in got) + " " + c.outcome()
+
+
 def settings_in_order(c):
     # INITIAL_WINDOW_SIZE 100000 then 3 in one frame: the last value wins,
     # so the 13-byte body comes as DATA frames of at most 3 bytes.
@@ -665,6 +698,8 @@ CASES = {
         lambda c: c.raw(SETTINGS, 0, 0, struct.pack(">HI", 5, 16777216))),
     "settings_unknown_and_ack": settings_unknown_and_ack,
     "settings_in_order": settings_in_order,
+    "server_preface": server_preface,
+    "initial_window_negative": initial_window_negative,
     "client_push_promise": client_push_promise,
     "no_push_when_disabled": no_push_when_disabled,
     "ping_echo": sends(lambda c: c.raw(PING, 0, 0, b"abcdefgh")),
@@ -745,8 +780,9 @@ CASES = {
     "host_differs": request(get(extra=[("host", "other")])),
 }
 
-# Cases run with SETTINGS_ENABLE_PUSH=0 in the client's first SETTINGS.
-HANDSHAKE = {"no_push_when_disabled": ((2, 0),)}
+# The client's first SETTINGS for some cases (default: empty).
+HANDSHAKE = {"no_push_when_disabled": ((2, 0),),
+             "initial_window_negative": ((4, 100),)}
 
 
 def main():

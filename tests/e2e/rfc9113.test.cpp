@@ -19,9 +19,11 @@
 // stream the server reset while the client was still sending: those are
 // ignored (5.1 "MUST minimally process and discard").
 //
-// Covered elsewhere: the server's own frames (lowercase response field
-// names, no connection-specific fields: 8.2, 8.2.2, tests/unit/http2
-// "a buffered response: ..."; flow control of what it sends: 6.9.1, the
+// Not applicable: the "reserved" states and everything about server push
+// (the server never pushes; "no_push_when_disabled" checks it sends no
+// PUSH_PROMISE). Covered elsewhere: the server's own frames (lowercase response
+// field names, no connection-specific fields: 8.2, 8.2.2, tests/unit/http2 "a
+// buffered response: ..."; flow control of what it sends: 6.9.1, the
 // small_window case below and "settings_in_order"); GOAWAY with the last
 // stream id on drain (6.8, "SIGTERM drains h2" below); a request body over
 // the limit answered before the request is complete, then RST_STREAM
@@ -198,6 +200,13 @@ const conformance_case conformance[] = {
    "values are applied in order (the last INITIAL_WINDOW_SIZE, 3, wins) and "
    "DATA stays within the window",
    "settings_in_order", "data 3,3,3,3,1"},
+  {"3.4", "the server's preface: SETTINGS is its first frame", "server_preface",
+   "first 4 ping"},
+  {"6.9.2",
+   "a lower SETTINGS_INITIAL_WINDOW_SIZE makes a stream's send window "
+   "negative (100 sent, window 100 -> -50, +30): nothing is sent until "
+   "WINDOW_UPDATEs make it positive (+40: 20 bytes)",
+   "initial_window_negative", "data 100,100,120 ping"},
   {"6.6 / 8.4", "a PUSH_PROMISE from a client: connection error PROTOCOL_ERROR",
    "client_push_promise", "goaway PROTOCOL_ERROR 1 eof"},
   {"6.6", "no PUSH_PROMISE to a client with SETTINGS_ENABLE_PUSH 0",
