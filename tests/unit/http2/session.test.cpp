@@ -1698,6 +1698,43 @@ TEST_SUITE("http2.session") {
     }
   }
 
+  TEST_CASE("the frame scan follows any split of the input: uploads, "
+            "trailers, resets and a closed stream's DATA") {
+    // One client byte stream, fed in pieces of 1 to 23 bytes: the session
+    // must see the same requests, and the DATA on the closed stream at the
+    // end must be found wherever its header is cut.
+    for (size_t piece :
+         {size_t{1}, size_t{2}, size_t{7}, size_t{9}, size_t{10}, size_t{23}}) {
+      INFO("pieces of " << piece);
+      pair_fixture f;
+      f.client.upload_trailers[3] = {{"x-t", "1"}};
+      f.client.request("GET", "/a");
+      f.client.request("POST", "/b", {}, pattern(30000));
+      auto reset = f.client.request("POST", "/c", {}, pattern(10));
+      f.client.upload_held[reset] = true;
+      auto bytes = f.client.output();
+      nghttp2_submit_rst_stream(f.client.ng, NGHTTP2_FLAG_NONE, reset,
+                                NGHTTP2_CANCEL);
+      bytes += f.client.output();
+      bytes += raw(NGHTTP2_DATA, 0, reset, "late");
+      std::vector<raw_frame> out;
+      bool fed = true;
+      for (size_t at = 0; at < bytes.size(); at += piece) {
+        fed &= f.server.feed(std::string_view{bytes}.substr(at, piece)) ==
+               h2::feed_result::ok;
+        for (auto& fr : server_frames(f.server))
+          out.push_back(fr);
+      }
+      CHECK(fed);
+      REQUIRE(f.rec.requests.size() == 2);
+      CHECK(f.rec.requests[0].path == "/a");
+      CHECK(f.rec.requests[1].path == "/b");
+      CHECK(f.rec.requests[1].body == pattern(30000));
+      CHECK(goaway_of(out) ==
+            std::pair<int64_t, int64_t>{NGHTTP2_STREAM_CLOSED, reset});
+    }
+  }
+
   TEST_CASE("recent_ids: opened and finished ids within the window") {
     h2::recent_ids ids;
     CHECK(ids.highest() == -1);
