@@ -599,6 +599,15 @@ int session::impl::on_stream_close(int32_t id, uint32_t code) {
 }
 
 int session::impl::on_frame_send(const nghttp2_frame* frame) {
+  if (frame->hd.type == NGHTTP2_RST_STREAM) {
+    // A request nghttp2 reset as malformed without telling
+    // on_invalid_frame (content-length against the DATA, RFC 9113 8.1.1).
+    auto* s = find(frame->hd.stream_id);
+    if (frame->rst_stream.error_code == NGHTTP2_PROTOCOL_ERROR &&
+        s != nullptr && !s->rejected && !s->dispatched)
+      rejected(*s, 400, "malformed request");
+    return 0;
+  }
   if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0)
     return 0;

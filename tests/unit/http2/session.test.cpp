@@ -1513,6 +1513,23 @@ TEST_SUITE("http2.session") {
     CHECK(f.server.is_idle());
   }
 
+  TEST_CASE("on_request_rejected for requests nghttp2 finds malformed after "
+            "their head: content-length against DATA (RFC 9113 8.1.1)") {
+    pair_fixture f;
+    int32_t id = 0;
+    SUBCASE("less DATA than content-length") {
+      id =
+        f.client.request("POST", "/", {{"content-length", "10"}}, pattern(3));
+    }
+    SUBCASE("more DATA than content-length") {
+      id = f.client.request("POST", "/", {{"content-length", "2"}}, pattern(3));
+    }
+    f.pump();
+    CHECK(f.client.streams[id].close_code == NGHTTP2_PROTOCOL_ERROR);
+    CHECK(f.rec.requests.empty());
+    CHECK(f.rec.rejections(id) == std::vector<int>{400});
+  }
+
   TEST_CASE("on_request_rejected may throw: dropped, the session goes on") {
     struct thrower : recorder {
       void on_request_rejected(int32_t id, int status,
