@@ -446,11 +446,6 @@ int session::impl::on_frame_recv(const nghttp2_frame* frame) {
     if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0)
       preface_received_ = true;
     return 0;
-  case NGHTTP2_RST_STREAM:
-    // The client sends nothing more on it: a later DATA or HEADERS there
-    // is an error, not a frame sent before it saw a reset of ours.
-    ids_.finish(frame->hd.stream_id);
-    return 0;
   case NGHTTP2_HEADERS:
   case NGHTTP2_DATA:
     break;
@@ -585,8 +580,6 @@ int session::impl::on_stream_close(int32_t id, uint32_t code) {
     return 0;
   auto& s = *sp;
   s.closed = true;
-  if (s.complete)
-    ids_.finish(id);
   if (!s.dispatched) {
     erase_stream(id);
     return 0;
@@ -598,19 +591,22 @@ int session::impl::on_stream_close(int32_t id, uint32_t code) {
   return 0;
 }
 
+void session::impl::on_reset_sent(const nghttp2_frame* frame) {
+  // A request nghttp2 reset as malformed without telling on_invalid_frame
+  // (content-length against the DATA, RFC 9113 8.1.1).
+  auto* s = find(frame->hd.stream_id);
+  if (frame->rst_stream.error_code == NGHTTP2_PROTOCOL_ERROR && s != nullptr &&
+      !s->rejected && !s->dispatched)
+    rejected(*s, 400, "malformed request");
+}
+
 int session::impl::on_frame_send(const nghttp2_frame* frame) {
-  if (frame->hd.type == NGHTTP2_RST_STREAM) {
-    // A request nghttp2 reset as malformed without telling
-    // on_invalid_frame (content-length against the DATA, RFC 9113 8.1.1).
-    auto* s = find(frame->hd.stream_id);
-    if (frame->rst_stream.error_code == NGHTTP2_PROTOCOL_ERROR &&
-        s != nullptr && !s->rejected && !s->dispatched)
-      rejected(*s, 400, "malformed request");
+  if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
+    if (frame->hd.type == NGHTTP2_RST_STREAM)
+      on_reset_sent(frame);
     return 0;
   }
-  if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0)
-    return 0;
   auto* s = find(frame->hd.stream_id);
   // A complete response before the complete request: ask the client to
   // stop sending without an error (RFC 9113 8.1). A complete request
@@ -734,52 +730,56 @@ feed_result session::impl::feed(std::span<const char> bytes) {
     skip_ = f.length - static_cast<uint32_t>(in_buffer);
     auto id = f.stream_id;
     if (f.type == NGHTTP2_HEADERS && id > ids_.highest() && (id & 1) != 0) {
-      ids_.open(id);
+      ids_.open(id, (f.flags & NGHTTP2_FLAG_END_STREAM) != 0);
       stale = true;
       continue;
     }
-    if (f.type == NGHTTP2_RST_STREAM ||
-        (f.flags & NGHTTP2_FLAG_END_STREAM) != 0)
-      stale = true;
-    if (f.type == NGHTTP2_SETTINGS && (f.flags & NGHTTP2_FLAG_ACK) == 0 &&
-        pos - start == head_.size() + f.length) {
-      auto peak = initial_window_peak(data + start + head_.size(), f.length);
-      if (peak < 0)
-        continue;
-      if (!recv(data + fed, start - fed))
-        return feed_result::fatal;
-      fed = start;
-      stale = false;
-      if (!initial_window_overflows(peak))
-        continue;
+    // The client sends nothing more on the stream after this frame.
+    bool ends = f.type == NGHTTP2_RST_STREAM ||
+                ((f.type == NGHTTP2_DATA || f.type == NGHTTP2_HEADERS) &&
+                 (f.flags & NGHTTP2_FLAG_END_STREAM) != 0);
+    uint32_t error = ignore_frame;
+    if (f.type == NGHTTP2_SETTINGS) {
+      if ((f.flags & NGHTTP2_FLAG_ACK) == 0 &&
+          pos - start == head_.size() + f.length) {
+        auto peak = initial_window_peak(data + start + head_.size(), f.length);
+        if (peak >= 0) {
+          if (!recv(data + fed, start - fed))
+            return feed_result::fatal;
+          fed = start;
+          stale = false;
+          if (initial_window_overflows(peak))
+            error = NGHTTP2_FLOW_CONTROL_ERROR;
+        }
+      }
+    } else if ((f.type == NGHTTP2_DATA || f.type == NGHTTP2_HEADERS) &&
+               (id & 1) != 0 && id <= ids_.highest()) {
+      auto* s = stale ? nullptr : find(id);
+      // Not open (as far as `find` knows): bring nghttp2 up to this frame
+      // and ask it.
+      if (s == nullptr || s->closed) {
+        if (!recv(data + fed, start - fed))
+          return feed_result::fatal;
+        fed = start;
+        stale = false;
+        if (nghttp2_session_find_stream(ng_, id) == nullptr)
+          error = closed_stream_error(f.type, id);
+      }
+    }
+    if (error != ignore_frame) {
+      // A connection error: GOAWAY(error) with the last stream processed;
+      // nghttp2 reads nothing more.
       going_away_ = true;
-      nghttp2_session_terminate_session(ng_, NGHTTP2_FLOW_CONTROL_ERROR);
+      nghttp2_session_terminate_session(ng_, error);
       fed = size;
       break;
     }
-    if ((f.type != NGHTTP2_DATA && f.type != NGHTTP2_HEADERS) ||
-        (id & 1) == 0 || id > ids_.highest())
-      continue;
-    if (!stale) {
-      auto* s = find(id);
-      if (s != nullptr && !s->closed)
-        continue; // open: nghttp2 checks the rest
+    if (ends) {
+      // After the verdict on this frame: an END_STREAM on a stream we
+      // reset is still a frame sent before the client saw the reset.
+      ids_.finish(id);
+      stale = true;
     }
-    if (!recv(data + fed, start - fed))
-      return feed_result::fatal;
-    fed = start;
-    stale = false;
-    if (nghttp2_session_find_stream(ng_, id) != nullptr)
-      continue;
-    auto code = closed_stream_error(f.type, id);
-    if (code == ignore_frame)
-      continue;
-    // A connection error: GOAWAY(code) with the last stream processed;
-    // nghttp2 reads nothing more.
-    going_away_ = true;
-    nghttp2_session_terminate_session(ng_, code);
-    fed = size;
-    break;
   }
   if (!recv(data + fed, size - fed))
     return feed_result::fatal;

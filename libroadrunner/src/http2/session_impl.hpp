@@ -173,9 +173,10 @@ public:
 
   int32_t highest() const noexcept { return highest_; }
 
-  /// A HEADERS opens `id` (odd, above `highest()`); the ids between are
-  /// skipped (closed without having been opened).
-  void open(int32_t id) noexcept {
+  /// A HEADERS opens `id` (odd, above `highest()`), with END_STREAM when
+  /// `finished`; the ids between are skipped (closed without having been
+  /// opened).
+  void open(int32_t id, bool finished) noexcept {
     auto gap = static_cast<uint32_t>(id - highest_) / 2;
     if (gap > 1) {
       if (gap > static_cast<uint32_t>(size)) {
@@ -188,11 +189,12 @@ public:
     }
     auto [word, bit] = slot(id);
     opened_[word] |= bit;
-    finished_[word] &= ~bit;
+    finished_[word] = finished ? finished_[word] | bit : finished_[word] & ~bit;
     highest_ = id;
   }
 
-  /// The client sent END_STREAM or RST_STREAM on `id`.
+  /// The client sent END_STREAM or RST_STREAM on `id` (nothing more may
+  /// follow from it there).
   void finish(int32_t id) noexcept {
     if (remembers(id)) {
       auto [word, bit] = slot(id);
@@ -337,6 +339,8 @@ public:
   int on_stream_close(int32_t id, uint32_t code);
   int on_frame_send(const nghttp2_frame* frame);
   int on_invalid_frame(const nghttp2_frame* frame, int lib_error);
+  /// Out of line: on_frame_send runs for every frame sent.
+  [[gnu::noinline]] void on_reset_sent(const nghttp2_frame* frame);
   ssize_t read_body(stream& s, size_t length, uint32_t* flags);
   int send_body(stream& s, const uint8_t* framehd, size_t length,
                 size_t padlen);

@@ -1756,9 +1756,9 @@ TEST_SUITE("http2.session") {
     h2::recent_ids ids;
     CHECK(ids.highest() == -1);
     CHECK_FALSE(ids.remembers(1));
-    ids.open(1);
-    ids.open(3);
-    ids.open(9);
+    ids.open(1, false);
+    ids.open(3, false);
+    ids.open(9, false);
     CHECK(ids.highest() == 9);
     CHECK(ids.opened(1));
     CHECK(ids.opened(3));
@@ -1771,14 +1771,14 @@ TEST_SUITE("http2.session") {
     CHECK_FALSE(ids.remembers(11));
     // The window moves: id 1's slot is reused by 1 + 2 * size.
     auto far = 1 + 2 * h2::recent_ids::size;
-    ids.open(far);
+    ids.open(far, false);
     CHECK_FALSE(ids.remembers(1));
     CHECK(ids.remembers(3));
     CHECK(ids.finished(3));
     CHECK(ids.opened(far));
     CHECK_FALSE(ids.finished(far));
     // A jump past the whole window forgets everything.
-    ids.open(far + 4 * h2::recent_ids::size);
+    ids.open(far + 4 * h2::recent_ids::size, false);
     CHECK_FALSE(ids.remembers(3));
     CHECK_FALSE(ids.opened(far + 4 * h2::recent_ids::size - 2));
   }
