@@ -740,6 +740,8 @@ feed_result session::impl::feed(std::span<const char> bytes) {
                  (f.flags & NGHTTP2_FLAG_END_STREAM) != 0);
     uint32_t error = ignore_frame;
     if (f.type == NGHTTP2_SETTINGS) {
+      // Only a SETTINGS whole in this read (they are small and come first;
+      // one cut across reads is left to nghttp2, which resets the stream).
       if ((f.flags & NGHTTP2_FLAG_ACK) == 0 &&
           pos - start == head_.size() + f.length) {
         auto peak = initial_window_peak(data + start + head_.size(), f.length);
@@ -774,7 +776,7 @@ feed_result session::impl::feed(std::span<const char> bytes) {
       fed = size;
       break;
     }
-    if (ends) {
+    if (ends && (id & 1) != 0) {
       // After the verdict on this frame: an END_STREAM on a stream we
       // reset is still a frame sent before the client saw the reset.
       ids_.finish(id);
