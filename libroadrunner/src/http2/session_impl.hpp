@@ -177,7 +177,9 @@ public:
   /// `finished`; the ids between are skipped (closed without having been
   /// opened).
   void open(int32_t id, bool finished) noexcept {
-    auto gap = static_cast<uint32_t>(id - highest_) / 2;
+    // Unsigned: from -1 to 2^31-1 does not fit an int32_t.
+    auto gap =
+      (static_cast<uint32_t>(id) - static_cast<uint32_t>(highest_)) / 2;
     if (gap > 1) {
       if (gap > static_cast<uint32_t>(size)) {
         opened_ = {};

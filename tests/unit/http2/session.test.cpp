@@ -1777,6 +1777,12 @@ TEST_SUITE("http2.session") {
     CHECK(ids.finished(3));
     CHECK(ids.opened(far));
     CHECK_FALSE(ids.finished(far));
+    // The first stream may be the last id there is.
+    h2::recent_ids last;
+    last.open(0x7fffffff, true);
+    CHECK(last.opened(0x7fffffff));
+    CHECK(last.finished(0x7fffffff));
+    CHECK_FALSE(last.opened(0x7ffffffd));
     // A jump past the whole window forgets everything.
     ids.open(far + 4 * h2::recent_ids::size, false);
     CHECK_FALSE(ids.remembers(3));
