@@ -1,6 +1,34 @@
 // End-to-end HTTP/2 (RFC 9113): roadrunner-demo as h2c with prior knowledge
 // (`--protocols=http2`) and as h2 over TLS, driven by curl, nghttp, h2load
 // and python3-h2 (tests/e2e/h2_client.py) for the protocol-level cases.
+//
+// The MUSTs of RFC 9113 5.1 (stream states), 5.1.1 (stream identifiers),
+// 5.1.2 (concurrency), 6 (each frame type) and 8.1 (HTTP message framing,
+// with 8.2 and 8.3, whose rules make a request malformed) are in the table
+// `conformance` below: section, requirement, the case of
+// tests/e2e/h2_frames.py that sends the frames (built by hand: python3-h2
+// refuses to send most of them), and the exact answer expected (its format
+// is in h2_frames.py: `goaway CODE LAST-STREAM-ID`, `rst STREAM CODE`,
+// `status STREAM N`, then `ping` when the connection is still alive). The
+// test runs every row on h2c and over TLS (ALPN h2).
+//
+// A stream error may be answered as a connection error (RFC 9113 5.4.1):
+// nghttp2 does so for some (noted "as a connection error"). Frames on a
+// closed stream are answered with a connection error STREAM_CLOSED, since
+// nothing but PRIORITY may be sent on a closed stream (5.1), except on a
+// stream the server reset while the client was still sending: those are
+// ignored (5.1 "MUST minimally process and discard").
+//
+// Not applicable: the "reserved" states and everything about server push
+// (the server never pushes; "no_push_when_disabled" checks it sends no
+// PUSH_PROMISE). Covered elsewhere: the server's own frames (lowercase response
+// field names, no connection-specific fields: 8.2, 8.2.2, tests/unit/http2 "a
+// buffered response: ..."; flow control of what it sends: 6.9.1, the
+// small_window case below and "settings_in_order"); GOAWAY with the last
+// stream id on drain (6.8, "SIGTERM drains h2" below); a request body over
+// the limit answered before the request is complete, then RST_STREAM
+// (NO_ERROR) (8.1, "a body over max_content_length" below); a bad preface
+// (3.4, "protocol errors" below).
 
 #include "h2test.hpp"
 
@@ -8,6 +36,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
@@ -15,6 +45,299 @@
 using namespace rrtest;
 
 namespace {
+
+struct conformance_case {
+  const char* section;
+  const char* requirement;
+  /// The h2_frames.py case.
+  const char* name;
+  /// Its output line, after the name.
+  const char* expected;
+};
+
+// The demo runs with --max-concurrent-streams=2 --stream-window=1000
+// --max-content-length=1000 (see `conformance_flags`).
+const conformance_case conformance[] = {
+  {"5.1 idle", "DATA on an idle stream: connection error PROTOCOL_ERROR",
+   "idle_data", "goaway PROTOCOL_ERROR 0 eof"},
+  {"5.1 idle",
+   "RST_STREAM on an idle stream: connection error PROTOCOL_ERROR (also 6.4)",
+   "idle_rst_stream", "goaway PROTOCOL_ERROR 0 eof"},
+  {"5.1 idle",
+   "WINDOW_UPDATE on an idle stream: connection error PROTOCOL_ERROR",
+   "idle_window_update", "goaway PROTOCOL_ERROR 0 eof"},
+  {"5.1 idle",
+   "CONTINUATION on an idle stream: connection error PROTOCOL_ERROR",
+   "idle_continuation", "goaway PROTOCOL_ERROR 0 eof"},
+  {"5.1 idle", "PRIORITY on an idle stream is allowed; the stream opens later",
+   "idle_priority", "status 3 200 ping"},
+  {"5.1 idle / 5.1.1",
+   "HEADERS opening a server-initiated (even) stream: connection error "
+   "PROTOCOL_ERROR",
+   "idle_even_headers", "goaway PROTOCOL_ERROR 0 eof"},
+  {"5.1 half-closed (remote)",
+   "DATA: stream error STREAM_CLOSED (nghttp2: as a connection error, 5.4.1)",
+   "half_closed_data", "goaway STREAM_CLOSED 1 eof"},
+  {"5.1 half-closed (remote)",
+   "HEADERS: stream error STREAM_CLOSED (as a connection error)",
+   "half_closed_headers", "goaway STREAM_CLOSED 1 eof"},
+  {"5.1 half-closed (remote)",
+   "WINDOW_UPDATE and PRIORITY are allowed; the response still comes",
+   "half_closed_window_update", "ping then 200"},
+  {"5.1 half-closed (remote)", "RST_STREAM is allowed and closes the stream",
+   "half_closed_rst_stream", "ping"},
+  {"5.1 closed",
+   "MUST NOT send frames other than PRIORITY on a closed stream: nothing after "
+   "the client's RST_STREAM",
+   "reset_then_silence", "ping"},
+  {"5.1 closed (END_STREAM both ways)",
+   "DATA: STREAM_CLOSED (6.1 MUST; connection error, as nothing may be sent on "
+   "a closed stream)",
+   "closed_data", "goaway STREAM_CLOSED 1 eof"},
+  {"5.1 closed (END_STREAM both ways)",
+   "HEADERS: connection error STREAM_CLOSED", "closed_headers",
+   "goaway STREAM_CLOSED 1 eof"},
+  {"5.1 closed",
+   "WINDOW_UPDATE, PRIORITY and RST_STREAM after the stream closed are allowed",
+   "closed_window_update_priority_rst", "ping"},
+  {"5.1 closed (client's RST_STREAM)",
+   "DATA after the client's RST_STREAM: STREAM_CLOSED", "client_reset_data",
+   "goaway STREAM_CLOSED 1 eof"},
+  {"5.1 closed (client's RST_STREAM)",
+   "HEADERS after the client's RST_STREAM: STREAM_CLOSED",
+   "client_reset_headers", "goaway STREAM_CLOSED 1 eof"},
+  {"5.1 closed (client's RST_STREAM)",
+   "DATA after the client's RST_STREAM, in a later read, newer streams "
+   "between: STREAM_CLOSED",
+   "client_reset_data_later", "goaway STREAM_CLOSED 3 eof"},
+  {"5.1 closed (server's RST_STREAM)",
+   "MUST minimally process and discard frames sent before the client saw our "
+   "reset (413 + RST_STREAM(NO_ERROR), 8.1): DATA and a header block ignored, "
+   "its HPACK entry still usable",
+   "server_reset_then_frames",
+   "rst 1 NO_ERROR status 1 413 status 3 200 ping then 200"},
+  {"5.1 closed (server's RST_STREAM)",
+   "the body of a request reset as malformed is ignored; the connection goes "
+   "on",
+   "server_reset_malformed_then_data", "rst 1 PROTOCOL_ERROR ping then 200"},
+  {"5.1.1",
+   "a new stream id lower than one already opened: connection error "
+   "PROTOCOL_ERROR",
+   "lower_stream_id", "goaway PROTOCOL_ERROR 5 eof"},
+  {"5.1.1 / 5.1",
+   "HEADERS reusing a closed stream's id: connection error STREAM_CLOSED",
+   "reused_stream_id", "goaway STREAM_CLOSED 1 eof"},
+  {"5.1.1 / 6.1",
+   "DATA on a skipped id (closed by the higher one opened): STREAM_CLOSED",
+   "skipped_id_data", "goaway STREAM_CLOSED 5 eof"},
+  {"5.1.2",
+   "a stream over SETTINGS_MAX_CONCURRENT_STREAMS (2 here): PROTOCOL_ERROR or "
+   "REFUSED_STREAM (nghttp2: PROTOCOL_ERROR as a connection error once the "
+   "setting is acknowledged)",
+   "over_max_concurrent", "goaway PROTOCOL_ERROR 3 eof"},
+  {"6.1", "DATA on stream 0: connection error PROTOCOL_ERROR",
+   "data_stream_zero", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.1",
+   "DATA whose padding is not shorter than the payload: connection error "
+   "PROTOCOL_ERROR",
+   "data_bad_padding", "goaway PROTOCOL_ERROR 1 eof"},
+  {"6.1", "padded DATA: the padding is removed, the request is served",
+   "data_padded_ok", "status 200"},
+  {"6.2", "HEADERS on stream 0: connection error PROTOCOL_ERROR",
+   "headers_stream_zero", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.2", "HEADERS whose padding is too long: connection error PROTOCOL_ERROR",
+   "headers_bad_padding", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.2 / 6.10",
+   "a header block followed by a PRIORITY frame: connection error "
+   "PROTOCOL_ERROR",
+   "headers_then_priority", "goaway PROTOCOL_ERROR 1 eof"},
+  {"6.2 / 6.10",
+   "a header block followed by HEADERS on another stream: connection error "
+   "PROTOCOL_ERROR",
+   "headers_then_other_stream", "goaway PROTOCOL_ERROR 1 eof"},
+  {"6.2 / 5.3.1",
+   "HEADERS with a stream depending on itself: PROTOCOL_ERROR (as a connection "
+   "error)",
+   "headers_self_dependency", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.3", "PRIORITY on stream 0: connection error PROTOCOL_ERROR",
+   "priority_stream_zero", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.3",
+   "PRIORITY with a length other than 5: FRAME_SIZE_ERROR (as a connection "
+   "error)",
+   "priority_bad_length", "goaway FRAME_SIZE_ERROR 0 eof"},
+  {"6.3 / 5.3.1",
+   "PRIORITY making a stream depend on itself: PROTOCOL_ERROR (as a connection "
+   "error)",
+   "priority_self_dependency", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.4", "RST_STREAM on stream 0: connection error PROTOCOL_ERROR",
+   "rst_stream_zero", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.4",
+   "RST_STREAM with a length other than 4: connection error FRAME_SIZE_ERROR",
+   "rst_bad_length", "goaway FRAME_SIZE_ERROR 1 eof"},
+  {"6.5", "SETTINGS ACK with a payload: connection error FRAME_SIZE_ERROR",
+   "settings_ack_with_payload", "goaway FRAME_SIZE_ERROR 0 eof"},
+  {"6.5", "SETTINGS on a stream: connection error PROTOCOL_ERROR",
+   "settings_on_stream", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.5",
+   "SETTINGS length not a multiple of 6: connection error FRAME_SIZE_ERROR",
+   "settings_bad_length", "goaway FRAME_SIZE_ERROR 0 eof"},
+  {"6.5.2",
+   "SETTINGS_ENABLE_PUSH other than 0 or 1: connection error PROTOCOL_ERROR",
+   "settings_enable_push_2", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.5.2",
+   "SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1: connection error "
+   "FLOW_CONTROL_ERROR",
+   "settings_window_too_large", "goaway FLOW_CONTROL_ERROR 0 eof"},
+  {"6.5.2",
+   "SETTINGS_MAX_FRAME_SIZE below 16384: connection error PROTOCOL_ERROR",
+   "settings_frame_size_too_small", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.5.2",
+   "SETTINGS_MAX_FRAME_SIZE above 2^24-1: connection error PROTOCOL_ERROR",
+   "settings_frame_size_too_large", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.5.2 / 6.5.3", "an unknown setting is ignored; a SETTINGS is acknowledged",
+   "settings_unknown_and_ack", "ack ping"},
+  {"6.5.3 / 6.9.1",
+   "values are applied in order (the last INITIAL_WINDOW_SIZE, 3, wins) and "
+   "DATA stays within the window",
+   "settings_in_order", "data 3,3,3,3,1"},
+  {"3.4", "the server's preface: SETTINGS is its first frame", "server_preface",
+   "first 4 ping"},
+  {"6.9.2",
+   "a lower SETTINGS_INITIAL_WINDOW_SIZE makes a stream's send window "
+   "negative (100 sent, window 100 -> -50, +30): nothing is sent until "
+   "WINDOW_UPDATEs make it positive (+40: 20 bytes)",
+   "initial_window_negative", "data 100,100,120 ping"},
+  {"6.6 / 8.4", "a PUSH_PROMISE from a client: connection error PROTOCOL_ERROR",
+   "client_push_promise", "goaway PROTOCOL_ERROR 1 eof"},
+  {"6.6", "no PUSH_PROMISE to a client with SETTINGS_ENABLE_PUSH 0",
+   "no_push_when_disabled", "ping"},
+  {"6.7", "a PING is answered with an ACK carrying the same payload",
+   "ping_echo", "pingack 6162636465666768 ping"},
+  {"6.7", "a PING ACK is not answered", "ping_ack_not_answered", "ping"},
+  {"6.7", "PING on a stream: connection error PROTOCOL_ERROR", "ping_on_stream",
+   "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.7", "PING with a length other than 8: connection error FRAME_SIZE_ERROR",
+   "ping_bad_length", "goaway FRAME_SIZE_ERROR 0 eof"},
+  {"6.8", "GOAWAY on a stream: connection error PROTOCOL_ERROR",
+   "goaway_on_stream", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.8", "after the client's GOAWAY, its open stream is still answered",
+   "goaway_from_client", "status 200"},
+  {"6.9",
+   "WINDOW_UPDATE of 0 on a stream: PROTOCOL_ERROR (nghttp2: as a connection "
+   "error)",
+   "window_update_zero_stream", "goaway PROTOCOL_ERROR 1 eof"},
+  {"6.9",
+   "WINDOW_UPDATE of 0 on the connection: connection error PROTOCOL_ERROR",
+   "window_update_zero_connection", "goaway PROTOCOL_ERROR 0 eof"},
+  {"6.9",
+   "WINDOW_UPDATE with a length other than 4: connection error "
+   "FRAME_SIZE_ERROR",
+   "window_update_bad_length", "goaway FRAME_SIZE_ERROR 0 eof"},
+  {"6.9.1",
+   "the connection window over 2^31-1: connection error FLOW_CONTROL_ERROR",
+   "window_overflow_connection", "goaway FLOW_CONTROL_ERROR 0 eof"},
+  {"6.9.1", "a stream window over 2^31-1: stream error FLOW_CONTROL_ERROR",
+   "window_overflow_stream", "rst 1 FLOW_CONTROL_ERROR ping"},
+  {"6.9.2",
+   "SETTINGS_INITIAL_WINDOW_SIZE taking a stream window over 2^31-1: "
+   "connection error FLOW_CONTROL_ERROR",
+   "initial_window_overflow", "goaway FLOW_CONTROL_ERROR 1 eof"},
+  {"6.9.1",
+   "DATA beyond the advertised stream window (1000 here): FLOW_CONTROL_ERROR",
+   "data_over_window", "rst 1 FLOW_CONTROL_ERROR ping"},
+  {"6.10", "CONTINUATION on stream 0: connection error PROTOCOL_ERROR",
+   "continuation_stream_zero", "goaway PROTOCOL_ERROR 1 eof"},
+  {"6.10",
+   "CONTINUATION after a HEADERS with END_HEADERS: connection error "
+   "PROTOCOL_ERROR",
+   "continuation_after_end_headers", "goaway PROTOCOL_ERROR 1 eof"},
+  {"6.10", "CONTINUATION after DATA: connection error PROTOCOL_ERROR",
+   "continuation_after_data", "goaway PROTOCOL_ERROR 1 eof"},
+  {"6.10", "a header block over HEADERS and two CONTINUATIONs is one request",
+   "continuation_split_ok", "status 200"},
+  {"4.1 / 5.5", "frames of unknown types and unknown flags are ignored",
+   "unknown_frame_ignored", "status 3 200 ping"},
+  {"4.3",
+   "any other frame inside a header block, even of an unknown type: connection "
+   "error PROTOCOL_ERROR",
+   "unknown_frame_in_header_block", "goaway PROTOCOL_ERROR 1 eof"},
+  {"8.1",
+   "a second HEADERS (trailers) without END_STREAM: malformed, stream error "
+   "PROTOCOL_ERROR",
+   "trailers_without_end_stream", "rst 1 PROTOCOL_ERROR ping"},
+  {"8.1 / 8.3", "pseudo-header fields in trailers: malformed",
+   "trailers_with_pseudo", "rst 1 PROTOCOL_ERROR ping"},
+  {"8.1", "trailers with END_STREAM end the request; it is served",
+   "trailers_ok", "status 200"},
+  {"8.1.1", "content-length larger than the DATA: malformed",
+   "content_length_short", "rst 1 PROTOCOL_ERROR ping"},
+  {"8.1.1", "DATA beyond content-length (over two frames): malformed",
+   "content_length_long", "rst 1 PROTOCOL_ERROR ping"},
+  {"8.1.1", "content-length with END_STREAM on the HEADERS: malformed",
+   "content_length_no_body", "rst 1 PROTOCOL_ERROR ping"},
+  {"8.1", "a GET with content is not malformed", "get_with_body", "status 200"},
+  {"8.2", "an uppercase field name: malformed", "uppercase_name",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.2.1", "a field name with a space: malformed", "bad_name_char",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.2.1", "a field value with LF: malformed", "bad_value_char",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.2.1", "a field value with leading whitespace: malformed",
+   "value_leading_space", "rst 1 PROTOCOL_ERROR ping"},
+  {"8.2.2", "connection: malformed", "connection_field",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.2.2", "keep-alive: malformed", "keep_alive_field",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.2.2", "proxy-connection: malformed", "proxy_connection_field",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.2.2", "transfer-encoding: malformed", "transfer_encoding_field",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.2.2", "upgrade: malformed", "upgrade_field", "rst 1 PROTOCOL_ERROR ping"},
+  {"8.2.2", "TE other than \"trailers\": malformed", "te_not_trailers",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.2.2", "TE: trailers is allowed", "te_trailers_ok", "status 1 200 ping"},
+  {"8.3", "an undefined pseudo-header: malformed", "unknown_pseudo",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.3", "a response pseudo-header (:status) in a request: malformed",
+   "status_in_request", "rst 1 PROTOCOL_ERROR ping"},
+  {"8.3", "a pseudo-header after a regular field: malformed",
+   "pseudo_after_regular", "rst 1 PROTOCOL_ERROR ping"},
+  {"8.3.1", "a duplicate :method: malformed", "duplicate_method",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.3.1", "a duplicate :path: malformed", "duplicate_path",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.3.1", "a duplicate :scheme: malformed", "duplicate_scheme",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.3.1", "no :method: malformed", "missing_method",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.3.1", "no :scheme: malformed", "missing_scheme",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.3.1", "no :path: malformed", "missing_path", "rst 1 PROTOCOL_ERROR ping"},
+  {"8.3.1", "an empty :path: malformed", "empty_path",
+   "rst 1 PROTOCOL_ERROR ping"},
+  {"8.3.1", "host other than :authority: malformed (SHOULD; done)",
+   "host_differs", "rst 1 PROTOCOL_ERROR ping"},
+
+};
+
+std::vector<std::string> conformance_flags() {
+  return {"--protocols=http2", "--max-concurrent-streams=2",
+          "--stream-window=1000", "--max-content-length=1000"};
+}
+
+/// Runs every h2_frames.py case against `port`; returns its output (a line
+/// `NAME OUTCOME` per case).
+std::string run_frames(uint16_t port, bool tls) {
+  auto script =
+    std::filesystem::path{ROADRUNNER_H2_CLIENT}.parent_path() / "h2_frames.py";
+  std::vector<std::string> argv{"/usr/bin/python3", script.string(),
+                                std::to_string(port)};
+  if (tls)
+    argv.emplace_back("--tls");
+  auto [code, out] = run(argv, 120s);
+  CHECK(code == 0);
+  return out;
+}
 
 std::vector<std::string> h2c_flags(std::vector<std::string> more = {}) {
   std::vector<std::string> flags{"--protocols=http2"};
@@ -296,6 +619,28 @@ TEST_SUITE("e2e.rfc9113") {
       CHECK(value_of(out, "ended") == "1");
       CHECK(value_of(out, "eof") == "1");
       CHECK(srv.proc.wait_exit(10s) == 0);
+    }
+  }
+
+  TEST_CASE("RFC 9113 5.1, 5.1.1, 5.1.2, 6, 8.1: the exact answer to each "
+            "case of the conformance table, on h2c and over TLS") {
+    test_certs certs;
+    for (bool tls : {false, true}) {
+      auto flags = conformance_flags();
+      if (tls)
+        for (auto& f : certs.flags())
+          flags.push_back(f);
+      demo_server srv{flags};
+      auto out = run_frames(srv.port, tls);
+      // One line per case: the table covers every case of the script.
+      CHECK(std::count(out.begin(), out.end(), '\n') ==
+            static_cast<long>(std::size(conformance)));
+      for (auto& c : conformance) {
+        INFO((tls ? "TLS: " : "h2c: ")
+             << "RFC 9113 " << c.section << ": " << c.requirement << " ("
+             << c.name << ")");
+        CHECK(value_of(out, c.name) == std::string{c.expected});
+      }
     }
   }
 

@@ -87,6 +87,11 @@ int cb_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
   return guarded([&] { return self(ud).on_frame_send(frame); });
 }
 
+int cb_invalid_frame(nghttp2_session*, const nghttp2_frame* frame,
+                     int lib_error, void* ud) {
+  return guarded([&] { return self(ud).on_invalid_frame(frame, lib_error); });
+}
+
 /// One callback table for every session (nghttpx builds it once, too).
 struct callback_table {
   nghttp2_session_callbacks* table = nullptr;
@@ -102,6 +107,8 @@ struct callback_table {
     nghttp2_session_callbacks_set_on_stream_close_callback(table,
                                                            cb_stream_close);
     nghttp2_session_callbacks_set_on_frame_send_callback(table, cb_frame_send);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(
+      table, cb_invalid_frame);
     nghttp2_session_callbacks_set_send_data_callback(table, send_body_callback);
   }
   ~callback_table() { nghttp2_session_callbacks_del(table); }
@@ -114,6 +121,44 @@ const nghttp2_session_callbacks* callbacks() {
 
 int32_t clamp_window(int64_t x) noexcept {
   return static_cast<int32_t>(std::clamp<int64_t>(x, 0, 0x7fffffff));
+}
+
+/// RFC 9113 4.1: the frame header (length 24 bits, type, flags, reserved
+/// bit and stream id 31 bits).
+struct frame_head {
+  uint32_t length;
+  uint8_t type;
+  uint8_t flags;
+  int32_t stream_id;
+};
+
+frame_head parse_head(const uint8_t* h) noexcept {
+  uint64_t x = 0;
+  std::memcpy(&x, h, sizeof x);
+  x = __builtin_bswap64(x); // the first 8 bytes, big-endian
+  return {
+    static_cast<uint32_t>(x >> 40), static_cast<uint8_t>(x >> 32),
+    static_cast<uint8_t>(x >> 24),
+    static_cast<int32_t>((static_cast<uint32_t>(x) & 0x7fffff) << 8 | h[8])};
+}
+
+/// `closed_stream_error`'s answer for a frame to let nghttp2 ignore.
+constexpr uint32_t ignore_frame = 0xffffffff;
+
+/// `on_request_rejected`'s reason for each status the session answers.
+const char* reject_reason(int status) noexcept {
+  switch (status) {
+  case 408:
+    return "request timeout";
+  case 413:
+    return "request body over max_content_length";
+  case 431:
+    return "request header list over max_header_list_size";
+  case 501:
+    return "CONNECT is not supported";
+  default:
+    return "rejected";
+  }
 }
 
 } // namespace
@@ -221,7 +266,14 @@ session::impl::impl(const session_config& cfg, session_callbacks& cb)
   nghttp2_option_set_no_auto_window_update(opt, 1);
   // RFC 9113 5.3.2 deprecates the RFC 7540 priority tree: closed streams
   // are not kept as tree anchors (they cost a little on every stream).
+  // Frames on such streams are recognised by `feed` instead (recent_ids).
   nghttp2_option_set_no_closed_streams(opt, 1);
+  // A client may have about twice max_concurrent_streams newer streams
+  // opened before it reads a RST_STREAM of ours (RFC 9113 5.1 "closed":
+  // newer streams are the signal that it saw the reset).
+  forget_is_safe_ =
+    2 * std::max<int64_t>(cfg_.http2.max_concurrent_streams, 1) <
+    recent_ids::size;
   auto mem = pool_.table();
   auto rv = nghttp2_session_server_new3(&ng_, callbacks(), this, opt, &mem);
   nghttp2_option_del(opt);
@@ -433,8 +485,7 @@ void session::impl::finish_head(stream& s) {
   // or a Host other than :authority (RFC 9113 8.3.1).
   if (!is_valid_path(h.method, h.target) || s.hosts > 1 ||
       (s.hosts == 1 && s.has_authority && h.host != s.authority)) {
-    s.rejected = true;
-    s.release_request();
+    rejected(s, 400, "malformed request");
     nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id,
                               NGHTTP2_PROTOCOL_ERROR);
     return;
@@ -490,8 +541,7 @@ void session::impl::reject(stream& s, int status) {
   // Answered by the session, no handler: a bare status as HTTP/1.1's
   // framework errors (content-length 0). `on_frame_send` adds
   // RST_STREAM(NO_ERROR) if the client is still sending (RFC 9113 8.1).
-  s.rejected = true;
-  s.release_request();
+  rejected(s, status, reject_reason(status));
   s.responded = true;
   char digits[3] = {static_cast<char>('0' + status / 100),
                     static_cast<char>('0' + status / 10 % 10),
@@ -502,6 +552,26 @@ void session::impl::reject(stream& s, int status) {
     make_nv("content-length", "0"),
   };
   nghttp2_submit_response(ng_, s.id, nva, std::size(nva), nullptr);
+}
+
+void session::impl::rejected(stream& s, int status, const char* reason) {
+  s.rejected = true;
+  s.release_request();
+  events_.push_back(
+    {event::kind::rejected, s.id, static_cast<uint32_t>(status), reason});
+}
+
+int session::impl::on_invalid_frame(const nghttp2_frame* frame, int lib_error) {
+  // A request nghttp2 found malformed (RFC 9113 8.1.1: pseudo-header and
+  // field rules, content-length against DATA, trailers without
+  // END_STREAM): it resets the stream with PROTOCOL_ERROR itself.
+  if (lib_error != NGHTTP2_ERR_HTTP_HEADER &&
+      lib_error != NGHTTP2_ERR_HTTP_MESSAGING)
+    return 0;
+  auto* s = find(frame->hd.stream_id);
+  if (s != nullptr && !s->rejected && !s->dispatched)
+    rejected(*s, 400, "malformed request");
+  return 0;
 }
 
 int session::impl::on_stream_close(int32_t id, uint32_t code) {
@@ -521,10 +591,22 @@ int session::impl::on_stream_close(int32_t id, uint32_t code) {
   return 0;
 }
 
+void session::impl::on_reset_sent(const nghttp2_frame* frame) {
+  // A request nghttp2 reset as malformed without telling on_invalid_frame
+  // (content-length against the DATA, RFC 9113 8.1.1).
+  auto* s = find(frame->hd.stream_id);
+  if (frame->rst_stream.error_code == NGHTTP2_PROTOCOL_ERROR && s != nullptr &&
+      !s->rejected && !s->dispatched)
+    rejected(*s, 400, "malformed request");
+}
+
 int session::impl::on_frame_send(const nghttp2_frame* frame) {
   if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0)
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
+    if (frame->hd.type == NGHTTP2_RST_STREAM)
+      on_reset_sent(frame);
     return 0;
+  }
   auto* s = find(frame->hd.stream_id);
   // A complete response before the complete request: ask the client to
   // stop sending without an error (RFC 9113 8.1). A complete request
@@ -535,21 +617,174 @@ int session::impl::on_frame_send(const nghttp2_frame* frame) {
   return 0;
 }
 
+bool session::impl::recv(const char* data, size_t n) {
+  if (n == 0)
+    return true;
+  auto rv =
+    nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), n);
+  if (rv >= 0)
+    return true;
+  fatal_ = true;
+  going_away_ = true;
+  // RFC 9113 3.4: an invalid preface is a connection error of type
+  // PROTOCOL_ERROR; the GOAWAY is optional, we send it.
+  if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+    nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
+  events_.clear();
+  return false;
+}
+
+uint32_t session::impl::closed_stream_error(uint8_t type,
+                                            int32_t id) const noexcept {
+  // RFC 9113 5.1.1: a HEADERS that would open a stream below the highest
+  // one is a connection error PROTOCOL_ERROR; 6.1: DATA on a stream that
+  // is not open, STREAM_CLOSED.
+  constexpr uint32_t protocol_error = NGHTTP2_PROTOCOL_ERROR;
+  constexpr uint32_t stream_closed = NGHTTP2_STREAM_CLOSED;
+  auto not_opened = type == NGHTTP2_HEADERS ? protocol_error : stream_closed;
+  if (!ids_.remembers(id))
+    return forget_is_safe_ ? not_opened : ignore_frame;
+  if (!ids_.opened(id))
+    return not_opened;
+  // 5.1 closed: after END_STREAM or RST_STREAM from the client, nothing
+  // but PRIORITY, WINDOW_UPDATE and RST_STREAM may follow: STREAM_CLOSED
+  // (as a connection error: nothing may be sent on a closed stream, not
+  // even RST_STREAM). Otherwise we reset it while the client was sending:
+  // what it sent before it saw the reset is ignored (HPACK state and the
+  // connection window still count; nghttp2 does that).
+  return ids_.finished(id) ? stream_closed : ignore_frame;
+}
+
+int64_t session::impl::initial_window_peak(const char* payload,
+                                           uint32_t length) noexcept {
+  // RFC 9113 6.5.1: 6-byte entries, applied in order.
+  if (length % 6 != 0)
+    return -1; // nghttp2: FRAME_SIZE_ERROR
+  int64_t peak = -1;
+  const auto* p = reinterpret_cast<const uint8_t*>(payload);
+  for (uint32_t i = 0; i < length; i += 6) {
+    auto key = static_cast<uint32_t>(p[i]) << 8 | p[i + 1];
+    auto value =
+      static_cast<int64_t>(static_cast<uint32_t>(p[i + 2]) << 24 |
+                           static_cast<uint32_t>(p[i + 3]) << 16 |
+                           static_cast<uint32_t>(p[i + 4]) << 8 | p[i + 5]);
+    if (key == NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE && value <= 0x7fffffff)
+      peak = std::max(peak, value);
+  }
+  return peak;
+}
+
+bool session::impl::initial_window_overflows(int64_t peak) const noexcept {
+  // RFC 9113 6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE that takes a stream's
+  // send window over 2^31-1 is a connection error FLOW_CONTROL_ERROR
+  // (nghttp2 only resets the stream).
+  auto grow = peak - nghttp2_session_get_remote_settings(
+                       ng_, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
+  if (grow <= 0)
+    return false;
+  for (auto& s : streams_)
+    if (!s->closed &&
+        nghttp2_session_get_stream_remote_window_size(ng_, s->id) + grow >
+          0x7fffffff)
+      return true;
+  return false;
+}
+
 feed_result session::impl::feed(std::span<const char> bytes) {
   if (fatal_ || ng_ == nullptr)
     return feed_result::fatal;
-  auto rv = nghttp2_session_mem_recv(
-    ng_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  if (rv < 0) {
-    fatal_ = true;
-    going_away_ = true;
-    // RFC 9113 3.4: an invalid preface is a connection error of type
-    // PROTOCOL_ERROR; the GOAWAY is optional, we send it.
-    if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
-      nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
-    events_.clear();
-    return feed_result::fatal;
+  // nghttp2 gets the bytes in one piece unless a DATA or HEADERS frame
+  // names a client stream at or below the highest one opened that may
+  // have closed: then it gets the bytes before that frame first, so that
+  // its stream states are current, and a frame on a closed stream is
+  // answered here (nghttp2 keeps no closed streams). Only the 9-byte
+  // frame headers are read.
+  const auto* data = bytes.data();
+  const auto size = bytes.size();
+  size_t fed = 0;
+  // The preface, or the rest of a payload that began in an earlier call.
+  size_t pos = std::min<size_t>(skip_, size);
+  skip_ -= static_cast<uint32_t>(pos);
+  // The bytes since `fed` may have changed a stream's state (new stream,
+  // END_STREAM, RST_STREAM): `find` does not know yet.
+  bool stale = false;
+  while (pos < size) {
+    auto start = pos;
+    frame_head f;
+    if (head_len_ == 0 && size - pos >= head_.size()) {
+      f = parse_head(reinterpret_cast<const uint8_t*>(data + pos));
+      pos += head_.size();
+    } else {
+      auto k = std::min<size_t>(head_.size() - head_len_, size - pos);
+      std::memcpy(head_.data() + head_len_, data + pos, k);
+      head_len_ += static_cast<uint32_t>(k);
+      pos += k;
+      if (head_len_ < head_.size())
+        break;
+      head_len_ = 0;
+      f = parse_head(head_.data());
+    }
+    // The payload is not read: skip it (here, or in the next calls).
+    auto in_buffer = std::min<size_t>(f.length, size - pos);
+    pos += in_buffer;
+    skip_ = f.length - static_cast<uint32_t>(in_buffer);
+    auto id = f.stream_id;
+    if (f.type == NGHTTP2_HEADERS && id > ids_.highest() && (id & 1) != 0) {
+      ids_.open(id, (f.flags & NGHTTP2_FLAG_END_STREAM) != 0);
+      stale = true;
+      continue;
+    }
+    // The client sends nothing more on the stream after this frame.
+    bool ends = f.type == NGHTTP2_RST_STREAM ||
+                ((f.type == NGHTTP2_DATA || f.type == NGHTTP2_HEADERS) &&
+                 (f.flags & NGHTTP2_FLAG_END_STREAM) != 0);
+    uint32_t error = ignore_frame;
+    if (f.type == NGHTTP2_SETTINGS) {
+      // Only a SETTINGS whole in this read (they are small and come first;
+      // one cut across reads is left to nghttp2, which resets the stream).
+      if ((f.flags & NGHTTP2_FLAG_ACK) == 0 &&
+          pos - start == head_.size() + f.length) {
+        auto peak = initial_window_peak(data + start + head_.size(), f.length);
+        if (peak >= 0) {
+          if (!recv(data + fed, start - fed))
+            return feed_result::fatal;
+          fed = start;
+          stale = false;
+          if (initial_window_overflows(peak))
+            error = NGHTTP2_FLOW_CONTROL_ERROR;
+        }
+      }
+    } else if ((f.type == NGHTTP2_DATA || f.type == NGHTTP2_HEADERS) &&
+               (id & 1) != 0 && id <= ids_.highest()) {
+      auto* s = stale ? nullptr : find(id);
+      // Not open (as far as `find` knows): bring nghttp2 up to this frame
+      // and ask it.
+      if (s == nullptr || s->closed) {
+        if (!recv(data + fed, start - fed))
+          return feed_result::fatal;
+        fed = start;
+        stale = false;
+        if (nghttp2_session_find_stream(ng_, id) == nullptr)
+          error = closed_stream_error(f.type, id);
+      }
+    }
+    if (error != ignore_frame) {
+      // A connection error: GOAWAY(error) with the last stream processed;
+      // nghttp2 reads nothing more.
+      going_away_ = true;
+      nghttp2_session_terminate_session(ng_, error);
+      fed = size;
+      break;
+    }
+    if (ends && (id & 1) != 0) {
+      // After the verdict on this frame: an END_STREAM on a stream we
+      // reset is still a frame sent before the client saw the reset.
+      ids_.finish(id);
+      stale = true;
+    }
   }
+  if (!recv(data + fed, size - fed))
+    return feed_result::fatal;
   refill_windows();
   deliver_events();
   return feed_result::ok;
@@ -593,7 +828,8 @@ void session::impl::deliver_events() {
   for (size_t i = 0; i < events_.size(); ++i) {
     auto e = events_[i];
     auto* s = find(e.stream_id);
-    if (s == nullptr)
+    // A rejected stream may be gone already (closed before dispatch).
+    if (s == nullptr && e.what != event::kind::rejected)
       continue;
     switch (e.what) {
     case event::kind::request: {
@@ -622,6 +858,12 @@ void session::impl::deliver_events() {
     case event::kind::writable:
       if (s->delivered && !s->closed)
         notify([&] { cb_.on_stream_writable(e.stream_id); });
+      break;
+    case event::kind::rejected:
+      notify([&] {
+        cb_.on_request_rejected(e.stream_id, static_cast<int>(e.code),
+                                e.reason);
+      });
       break;
     }
   }

@@ -57,8 +57,9 @@ struct session_config {
 /// `take_output` after nghttp2 has returned (never from inside nghttp2), on
 /// the thread that called them. The callbacks may call `submit`, `push`,
 /// `finish`, `reset` and `goaway_graceful`, but not `feed` or
-/// `take_output`, and must not destroy the session. `on_stream_closed` and
-/// `on_stream_writable` must not throw (an exception is dropped).
+/// `take_output`, and must not destroy the session. `on_stream_closed`,
+/// `on_stream_writable` and `on_request_rejected` must not throw (an
+/// exception is dropped).
 class session_callbacks {
 public:
   virtual ~session_callbacks() = default;
@@ -76,6 +77,22 @@ public:
   /// session (a deferred handler may stop). Called once per such stream;
   /// later calls for `stream_id` answer `unknown_stream`.
   virtual void on_stream_closed(int32_t stream_id, error_code code) = 0;
+
+  /// A request the session answered itself, without `on_request`: 408
+  /// (`expire`), 413 (body over `max_content_length`), 431 (header list
+  /// over `max_header_list_size`), 501 (CONNECT), or 400 for a malformed
+  /// request (RFC 9113 8.1.1), which is reset with
+  /// RST_STREAM(PROTOCOL_ERROR) and gets no status at all. Called once per
+  /// such stream, and never together with `on_request` or
+  /// `on_stream_closed` for it (a request's counters: every stream whose
+  /// request arrived goes to exactly one of `on_request` and this).
+  /// `reason` is a static text. Must not throw (an exception is dropped).
+  virtual void on_request_rejected(int32_t stream_id, int status,
+                                   std::string_view reason) {
+    static_cast<void>(stream_id);
+    static_cast<void>(status);
+    static_cast<void>(reason);
+  }
 
   /// A stream whose `push` answered `busy` has room again.
   virtual void on_stream_writable(int32_t stream_id) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace roadrunner::http2 {
@@ -149,10 +150,92 @@ struct stream {
 
 /// Something to tell the connection once nghttp2 has returned.
 struct event {
-  enum class kind : uint8_t { request, closed, writable };
+  enum class kind : uint8_t { request, closed, writable, rejected };
   kind what;
   int32_t stream_id;
+  /// `closed`: the RFC 9113 error code; `rejected`: the HTTP status.
   uint32_t code = 0;
+  /// `rejected`: why (a static text).
+  const char* reason = nullptr;
+};
+
+/// What the session remembers of the client's stream ids once nghttp2 has
+/// forgotten their streams (`nghttp2_option_set_no_closed_streams`): the
+/// highest id a HEADERS opened and, for the last `size` client ids below
+/// it, two bits: a HEADERS opened the id (it was not skipped, RFC 9113
+/// 5.1.1), and the client had finished sending on it (END_STREAM or
+/// RST_STREAM received) when it closed. Fixed size (128 bytes), no
+/// allocation: opening a stream clears the bits of the slots it reuses.
+class recent_ids {
+public:
+  /// Client stream ids remembered (ids highest, highest - 2, ...).
+  static constexpr int32_t size = 512;
+
+  int32_t highest() const noexcept { return highest_; }
+
+  /// A HEADERS opens `id` (odd, above `highest()`), with END_STREAM when
+  /// `finished`; the ids between are skipped (closed without having been
+  /// opened).
+  void open(int32_t id, bool finished) noexcept {
+    // Unsigned: from -1 to 2^31-1 does not fit an int32_t.
+    auto gap =
+      (static_cast<uint32_t>(id) - static_cast<uint32_t>(highest_)) / 2;
+    if (gap > 1) {
+      if (gap > static_cast<uint32_t>(size)) {
+        opened_ = {};
+        finished_ = {};
+      } else {
+        for (auto k = highest_ + 2; k < id; k += 2)
+          clear(k);
+      }
+    }
+    auto [word, bit] = slot(id);
+    opened_[word] |= bit;
+    finished_[word] = finished ? finished_[word] | bit : finished_[word] & ~bit;
+    highest_ = id;
+  }
+
+  /// The client sent END_STREAM or RST_STREAM on `id` (nothing more may
+  /// follow from it there).
+  void finish(int32_t id) noexcept {
+    if (remembers(id)) {
+      auto [word, bit] = slot(id);
+      finished_[word] |= bit;
+    }
+  }
+
+  /// `id` (a client id, at most `highest()`) is one of the remembered.
+  bool remembers(int32_t id) const noexcept {
+    return id > 0 && static_cast<uint32_t>(highest_ - id) <
+                       2 * static_cast<uint32_t>(size);
+  }
+  bool opened(int32_t id) const noexcept {
+    auto [word, bit] = slot(id);
+    return (opened_[word] & bit) != 0;
+  }
+  bool finished(int32_t id) const noexcept {
+    auto [word, bit] = slot(id);
+    return (finished_[word] & bit) != 0;
+  }
+
+private:
+  static constexpr uint32_t words = static_cast<uint32_t>(size) / 64;
+
+  static std::pair<uint32_t, uint64_t> slot(int32_t id) noexcept {
+    auto i = (static_cast<uint32_t>(id) >> 1) % static_cast<uint32_t>(size);
+    return {i / 64, uint64_t{1} << (i % 64)};
+  }
+
+  void clear(int32_t id) noexcept {
+    auto [word, bit] = slot(id);
+    opened_[word] &= ~bit;
+    finished_[word] &= ~bit;
+  }
+
+  /// -1: no stream yet (the first client id is 1).
+  int32_t highest_ = -1;
+  std::array<uint64_t, words> opened_{};
+  std::array<uint64_t, words> finished_{};
 };
 
 /// A header field for nghttp2_submit_*: nghttp2 copies (and lowercases)
@@ -257,6 +340,9 @@ public:
   int on_data_chunk(int32_t id, const uint8_t* data, size_t len);
   int on_stream_close(int32_t id, uint32_t code);
   int on_frame_send(const nghttp2_frame* frame);
+  int on_invalid_frame(const nghttp2_frame* frame, int lib_error);
+  /// Out of line: on_frame_send runs for every frame sent.
+  [[gnu::noinline]] void on_reset_sent(const nghttp2_frame* frame);
   ssize_t read_body(stream& s, size_t length, uint32_t* flags);
   int send_body(stream& s, const uint8_t* framehd, size_t length,
                 size_t padlen);
@@ -269,6 +355,12 @@ private:
   void finish_head(stream& s);
   void request_complete(stream& s);
   void reject(stream& s, int status);
+  void rejected(stream& s, int status, const char* reason);
+  bool recv(const char* data, size_t n);
+  uint32_t closed_stream_error(uint8_t type, int32_t id) const noexcept;
+  static int64_t initial_window_peak(const char* payload,
+                                     uint32_t length) noexcept;
+  bool initial_window_overflows(int64_t peak) const noexcept;
   submit_result respond(stream& s, response&& r, bool streaming);
   void refill_windows();
   void refill(int32_t stream_id, int32_t peak);
@@ -287,6 +379,18 @@ private:
   /// The stream whose request header block is being decoded (set by
   /// on_begin_headers, so on_header needs no lookup).
   stream* current_ = nullptr;
+  /// Frames on streams nghttp2 no longer knows (RFC 9113 5.1): `feed`
+  /// reads the frame headers of the input to find them.
+  recent_ids ids_;
+  /// Whether a frame on a client id older than `ids_` remembers is an error
+  /// (the client cannot still be sending it legitimately) or ignored.
+  bool forget_is_safe_ = false;
+  /// The input scanner: bytes still to skip (the 24-byte client preface,
+  /// then the rest of the current frame's payload), a frame header split
+  /// across `feed` calls.
+  uint32_t skip_ = 24;
+  uint32_t head_len_ = 0;
+  std::array<uint8_t, 9> head_{};
   /// Closed stream objects kept for reuse (at most `max_spare_streams`).
   std::vector<std::unique_ptr<stream>> spare_;
   static constexpr size_t max_spare_streams = 16;

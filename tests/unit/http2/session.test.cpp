@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <stdlib.h>
 #include <string>
 #include <utility>
@@ -37,8 +38,15 @@ struct seen_request {
   std::optional<uint64_t> content_length;
 };
 
+struct seen_rejection {
+  int32_t id;
+  int status;
+  std::string reason;
+};
+
 struct recorder : h2::session_callbacks {
   std::vector<seen_request> requests;
+  std::vector<seen_rejection> rejected;
   std::vector<std::pair<int32_t, h2::error_code>> closed;
   std::vector<int32_t> writable;
   /// Runs inside on_request (a synchronous handler).
@@ -73,6 +81,20 @@ struct recorder : h2::session_callbacks {
   }
 
   void on_stream_writable(int32_t id) override { writable.push_back(id); }
+
+  void on_request_rejected(int32_t id, int status,
+                           std::string_view reason) override {
+    rejected.push_back({id, status, std::string{reason}});
+  }
+
+  /// The statuses passed to on_request_rejected for `id`.
+  std::vector<int> rejections(int32_t id) const {
+    std::vector<int> out;
+    for (auto& r : rejected)
+      if (r.id == id)
+        out.push_back(r.status);
+    return out;
+  }
 };
 
 // -- the client side: an nghttp2 client session in memory
@@ -307,6 +329,13 @@ h2::session_config small_config() {
   return cfg;
 }
 
+std::string pattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  return s;
+}
+
 struct pair_fixture {
   explicit pair_fixture(
     h2::session_config cfg = small_config(),
@@ -337,6 +366,22 @@ struct pair_fixture {
     }
     FAIL("the exchange does not settle");
     return largest;
+  }
+
+  /// A POST whose body is held back: its stream stays open.
+  int32_t open_upload() {
+    auto id = client.request("POST", "/up", {}, pattern(10));
+    client.upload_held[id] = true;
+    pump();
+    REQUIRE(server.open_streams() == 1);
+    return id;
+  }
+
+  /// Every request is answered at once with 200 and `body`.
+  void answer_with(std::string body) {
+    rec.answer = [this, body = std::move(body)](int32_t sid) {
+      server.submit(sid, response::text(200, body));
+    };
   }
 
   recorder rec;
@@ -375,15 +420,43 @@ uint32_t be32(std::string_view p, size_t at) {
   return (u(0) << 24) | (u(1) << 16) | (u(2) << 8) | u(3);
 }
 
-std::string pattern(size_t n) {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i)
-    s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
-  return s;
-}
-
 uint32_t remote_setting(nghttp2_session* ng, nghttp2_settings_id id) {
   return nghttp2_session_get_remote_settings(ng, id);
+}
+
+/// One frame built by hand (RFC 9113 4.1), for what a client library
+/// refuses to send.
+std::string raw(uint8_t type, uint8_t flags, int32_t id,
+                std::string_view payload = {}) {
+  std::string f;
+  auto n = static_cast<uint32_t>(payload.size());
+  auto u = static_cast<uint32_t>(id);
+  for (auto b : {n >> 16, n >> 8, n, uint32_t{type}, uint32_t{flags}, u >> 24,
+                 u >> 16, u >> 8, u})
+    f.push_back(static_cast<char>(b & 0xff));
+  f.append(payload);
+  return f;
+}
+
+/// A request header block from the HPACK static table only (GET, http,
+/// /, and :authority as a literal), so it leaves the dynamic table the
+/// test client shares with the server untouched.
+const std::string static_get_block =
+  std::string{"\x82\x86\x84\x01\x09"} + "localhost";
+
+/// What the server writes now, as frames.
+std::vector<raw_frame> server_frames(h2::session& server) {
+  std::string out;
+  server.take_output(out);
+  return split_frames(out);
+}
+
+/// The GOAWAY among `frames`: (error code, last stream id), or (-1, -1).
+std::pair<int64_t, int64_t> goaway_of(const std::vector<raw_frame>& frames) {
+  for (auto& f : frames)
+    if (f.type == NGHTTP2_GOAWAY)
+      return {be32(f.payload, 4), be32(f.payload, 0) & 0x7fffffff};
+  return {-1, -1};
 }
 
 } // namespace
@@ -652,6 +725,7 @@ TEST_SUITE("http2.session") {
       CHECK(f.client.streams[id].closed);
       CHECK(f.client.streams[id].close_code == NGHTTP2_NO_ERROR);
       CHECK(f.client.upload_pos[id] < 100000);
+      CHECK(f.rec.rejections(id) == std::vector<int>{413});
     }
     SUBCASE("declared by content-length, before any DATA") {
       // Only the headers go out: the client is still sending when the
@@ -666,6 +740,7 @@ TEST_SUITE("http2.session") {
       for (auto& r : f.client.frames_of(NGHTTP2_RST_STREAM))
         rst_no_error |= r.stream_id == id && r.error_code == NGHTTP2_NO_ERROR;
       CHECK(rst_no_error);
+      CHECK(f.rec.rejections(id) == std::vector<int>{413});
     }
     SUBCASE("exactly max_content_length is accepted") {
       auto id = f.client.request("POST", "/up", {}, pattern(1000));
@@ -675,6 +750,7 @@ TEST_SUITE("http2.session") {
       f.pump();
       REQUIRE(f.rec.requests.size() == 1);
       CHECK(f.client.streams[id].status == 200);
+      CHECK(f.rec.rejected.empty());
     }
     // The connection stays usable.
     f.rec.answer = [&](int32_t sid) {
@@ -715,6 +791,9 @@ TEST_SUITE("http2.session") {
     f.server.incomplete_streams(ids);
     CHECK(ids.empty());
     CHECK(f.rec.requests.size() == 1); // no handler for the expired one
+    // Reported on the take_output after expire, once.
+    CHECK(f.rec.rejections(slow) == std::vector<int>{408});
+    CHECK(f.rec.rejections(done).empty());
   }
 
   TEST_CASE("a header list over max_header_list_size gets 431 (RFC 9113 "
@@ -731,6 +810,7 @@ TEST_SUITE("http2.session") {
     CHECK(f.rec.requests.empty());
     CHECK(f.client.streams[big].status == 431);
     CHECK(f.client.streams[big].closed);
+    CHECK(f.rec.rejections(big) == std::vector<int>{431});
     // Just under the limit: 4096 - 32 per field for the five fields.
     auto fits =
       f.client.request("GET", "/", {{"x-big", std::string(3000, 'v')}});
@@ -822,6 +902,9 @@ TEST_SUITE("http2.session") {
     CHECK(f.client.streams[id].close_code == NGHTTP2_PROTOCOL_ERROR);
     CHECK(f.client.frames_of(NGHTTP2_GOAWAY).empty());
     CHECK(f.server.open_streams() == 0);
+    // Answered by the session: 400, as HTTP/1.1 answers a malformed head.
+    CHECK(f.rec.rejections(id) == std::vector<int>{400});
+    CHECK(f.rec.closed.empty());
   }
 
   TEST_CASE("OPTIONS * reaches the handler; host alone is the authority") {
@@ -843,6 +926,10 @@ TEST_SUITE("http2.session") {
     f.pump();
     CHECK(f.rec.requests.empty());
     CHECK(f.client.streams[id].status == 501);
+    REQUIRE(f.rec.rejected.size() == 1);
+    CHECK(f.rec.rejected[0].id == id);
+    CHECK(f.rec.rejected[0].status == 501);
+    CHECK(f.rec.rejected[0].reason == "CONNECT is not supported");
   }
 
   // -- responses
@@ -1388,6 +1475,383 @@ TEST_SUITE("http2.session") {
     CHECK(pool.kept_bytes() <= h2::block_pool::max_kept_bytes);
     CHECK(pool.kept_bytes() > h2::block_pool::max_kept_bytes - 1024);
     pool.release(nullptr);
+  }
+
+  // -- requests the session answers itself
+  // ---------------------------------------
+
+  TEST_CASE("on_request_rejected: once per request the session answers, "
+            "never with on_request or on_stream_closed") {
+    auto cfg = small_config();
+    cfg.max_content_length = 100;
+    cfg.http2.max_header_list_size = 4096;
+    pair_fixture f{cfg};
+    f.answer_with("ok");
+    // 413 counted from DATA: the client goes on sending after the limit,
+    // and every DATA frame passes the check again.
+    auto big_body = f.client.request("POST", "/", {}, pattern(50000));
+    auto big_head =
+      f.client.request("GET", "/", {{"x-big", std::string(5000, 'v')}});
+    auto connect = f.client.request_nv(
+      {{":method", "CONNECT"}, {":authority", "a.example:443"}});
+    auto bad_path = f.client.request("GET", "/a b");
+    auto ok = f.client.request("GET", "/fine");
+    f.pump();
+    CHECK(f.rec.rejections(big_body) == std::vector<int>{413});
+    CHECK(f.rec.rejections(big_head) == std::vector<int>{431});
+    CHECK(f.rec.rejections(connect) == std::vector<int>{501});
+    CHECK(f.rec.rejections(bad_path) == std::vector<int>{400});
+    CHECK(f.rec.rejections(ok).empty());
+    CHECK(f.rec.rejected.size() == 4);
+    REQUIRE(f.rec.requests.size() == 1);
+    CHECK(f.rec.requests[0].id == ok);
+    // on_stream_closed is for dispatched streams only.
+    for (auto& [id, code] : f.rec.closed)
+      CHECK(id == ok);
+    for (auto& r : f.rec.rejected)
+      CHECK_FALSE(r.reason.empty());
+    CHECK(f.server.is_idle());
+  }
+
+  TEST_CASE("on_request_rejected for requests nghttp2 finds malformed after "
+            "their head: content-length against DATA (RFC 9113 8.1.1)") {
+    pair_fixture f;
+    int32_t id = 0;
+    SUBCASE("less DATA than content-length") {
+      id =
+        f.client.request("POST", "/", {{"content-length", "10"}}, pattern(3));
+    }
+    SUBCASE("more DATA than content-length") {
+      id = f.client.request("POST", "/", {{"content-length", "2"}}, pattern(3));
+    }
+    f.pump();
+    CHECK(f.client.streams[id].close_code == NGHTTP2_PROTOCOL_ERROR);
+    CHECK(f.rec.requests.empty());
+    CHECK(f.rec.rejections(id) == std::vector<int>{400});
+  }
+
+  TEST_CASE("on_request_rejected may throw: dropped, the session goes on") {
+    struct thrower : recorder {
+      void on_request_rejected(int32_t id, int status,
+                               std::string_view reason) override {
+        recorder::on_request_rejected(id, status, reason);
+        throw std::runtime_error("counter failed");
+      }
+    } rec;
+    h2::session server{small_config(), rec};
+    test_client client;
+    client.request_nv({{":method", "CONNECT"}, {":authority", "a:1"}});
+    auto c = client.output();
+    CHECK(server.feed(c) == h2::feed_result::ok);
+    CHECK(rec.rejected.size() == 1);
+    std::string out;
+    server.take_output(out);
+    client.input(out);
+    CHECK(client.streams[1].status == 501);
+  }
+
+  // -- frames on closed streams (RFC 9113 5.1, 5.1.1, 6.1)
+  // -----------------------
+
+  TEST_CASE("DATA or HEADERS on a closed stream: GOAWAY(STREAM_CLOSED)") {
+    pair_fixture f;
+    f.answer_with("ok");
+    auto id = f.client.request("GET", "/");
+    f.pump();
+    REQUIRE(f.client.streams[id].closed);
+    REQUIRE(f.server.open_streams() == 0);
+    std::string bytes;
+    SUBCASE("DATA") {
+      bytes = raw(NGHTTP2_DATA, 0, id, "x");
+    }
+    SUBCASE("HEADERS") {
+      bytes =
+        raw(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, id, static_get_block);
+    }
+    SUBCASE("DATA, its header split over single bytes") {
+      for (char c : raw(NGHTTP2_DATA, 0, id, "x"))
+        REQUIRE(f.server.feed({&c, 1}) == h2::feed_result::ok);
+    }
+    if (!bytes.empty())
+      CHECK(f.server.feed(bytes) == h2::feed_result::ok);
+    auto frames = server_frames(f.server);
+    CHECK(goaway_of(frames) ==
+          std::pair<int64_t, int64_t>{NGHTTP2_STREAM_CLOSED, id});
+    CHECK_FALSE(f.server.want_read());
+    CHECK(f.server.going_away());
+  }
+
+  TEST_CASE("WINDOW_UPDATE, PRIORITY and RST_STREAM on a closed stream are "
+            "allowed (RFC 9113 5.1)") {
+    pair_fixture f;
+    f.answer_with("ok");
+    auto id = f.client.request("GET", "/");
+    f.pump();
+    REQUIRE(f.server.open_streams() == 0);
+    std::string wu{"\x00\x00\x01\x00", 4};
+    std::string prio{"\x00\x00\x00\x00\x10", 5};
+    std::string rst{"\x00\x00\x00\x08", 4};
+    CHECK(f.server.feed(raw(NGHTTP2_WINDOW_UPDATE, 0, id, wu) +
+                        raw(NGHTTP2_PRIORITY, 0, id, prio) +
+                        raw(NGHTTP2_RST_STREAM, 0, id, rst)) ==
+          h2::feed_result::ok);
+    CHECK(goaway_of(server_frames(f.server)).first == -1);
+    CHECK(f.server.want_read());
+  }
+
+  TEST_CASE("DATA after the client's RST_STREAM: GOAWAY(STREAM_CLOSED), in "
+            "the same read or a later one") {
+    pair_fixture f;
+    auto id = f.open_upload();
+    std::string rst{"\x00\x00\x00\x08", 4}; // CANCEL
+    SUBCASE("same read") {
+      CHECK(f.server.feed(raw(NGHTTP2_RST_STREAM, 0, id, rst) +
+                          raw(NGHTTP2_DATA, 0, id, "x")) ==
+            h2::feed_result::ok);
+    }
+    SUBCASE("later read") {
+      CHECK(f.server.feed(raw(NGHTTP2_RST_STREAM, 0, id, rst)) ==
+            h2::feed_result::ok);
+      CHECK(goaway_of(server_frames(f.server)).first == -1);
+      CHECK(f.server.feed(raw(NGHTTP2_DATA, 0, id, "x")) ==
+            h2::feed_result::ok);
+    }
+    CHECK(goaway_of(server_frames(f.server)) ==
+          std::pair<int64_t, int64_t>{NGHTTP2_STREAM_CLOSED, id});
+    // The request never completed: no callback of any kind.
+    CHECK(f.rec.requests.empty());
+    CHECK(f.rec.rejected.empty());
+  }
+
+  TEST_CASE("frames on a stream the server reset are ignored (RFC 9113 5.1): "
+            "HPACK and the connection window still count") {
+    auto cfg = small_config();
+    cfg.max_content_length = 10;
+    pair_fixture f{cfg};
+    f.client.upload_held[1] = true;
+    auto id = f.client.request("POST", "/up", {{"content-length", "100"}},
+                               pattern(100));
+    f.pump();
+    REQUIRE(f.client.streams[id].status == 413);
+    REQUIRE(f.client.streams[id].close_code == NGHTTP2_NO_ERROR);
+    // What the client had sent before it saw the RST_STREAM.
+    auto chunk = raw(NGHTTP2_DATA, 0, id, std::string(16000, 'x'));
+    CHECK(f.server.feed(chunk + chunk + chunk +
+                        raw(NGHTTP2_HEADERS,
+                            NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM,
+                            id, static_get_block)) == h2::feed_result::ok);
+    auto frames = server_frames(f.server);
+    CHECK(goaway_of(frames).first == -1);
+    // The 48000 bytes came back to the connection window.
+    bool refilled = false;
+    for (auto& fr : frames)
+      refilled |= fr.type == NGHTTP2_WINDOW_UPDATE && fr.stream_id == 0;
+    CHECK(refilled);
+    f.answer_with("next");
+    auto next = f.client.request("GET", "/next");
+    f.pump();
+    CHECK(f.client.streams[next].body == "next");
+  }
+
+  TEST_CASE("a HEADERS below the highest stream id: GOAWAY(PROTOCOL_ERROR) "
+            "(RFC 9113 5.1.1)") {
+    pair_fixture f;
+    f.answer_with("ok");
+    f.client.request("GET", "/");
+    f.pump();
+    // Stream 9 opens; 3, 5 and 7 are skipped (closed, never opened).
+    CHECK(f.server.feed(raw(NGHTTP2_HEADERS,
+                            NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM,
+                            9, static_get_block)) == h2::feed_result::ok);
+    auto frames = server_frames(f.server);
+    CHECK(goaway_of(frames).first == -1);
+    REQUIRE(f.rec.requests.size() == 2);
+    CHECK(f.rec.requests[1].id == 9);
+    SUBCASE("HEADERS on a skipped id") {
+      CHECK(
+        f.server.feed(raw(NGHTTP2_HEADERS,
+                          NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 5,
+                          static_get_block)) == h2::feed_result::ok);
+      CHECK(goaway_of(server_frames(f.server)) ==
+            std::pair<int64_t, int64_t>{NGHTTP2_PROTOCOL_ERROR, 9});
+      CHECK(f.rec.requests.size() == 2);
+    }
+    SUBCASE("DATA on a skipped id: a closed stream (RFC 9113 6.1)") {
+      CHECK(f.server.feed(raw(NGHTTP2_DATA, 0, 7, "x")) == h2::feed_result::ok);
+      CHECK(goaway_of(server_frames(f.server)) ==
+            std::pair<int64_t, int64_t>{NGHTTP2_STREAM_CLOSED, 9});
+    }
+  }
+
+  TEST_CASE("SETTINGS_INITIAL_WINDOW_SIZE taking a stream window over 2^31-1: "
+            "GOAWAY(FLOW_CONTROL_ERROR) (RFC 9113 6.9.2)") {
+    pair_fixture f;
+    auto id = f.open_upload();
+    // The stream's send window: 65535 + 2147418112 = 2^31-1.
+    std::string inc{"\x7f\xff\x00\x00", 4};
+    REQUIRE(f.server.feed(raw(NGHTTP2_WINDOW_UPDATE, 0, id, inc)) ==
+            h2::feed_result::ok);
+    CHECK(goaway_of(server_frames(f.server)).first == -1);
+    std::string grow_by_one{"\x00\x04\x00\x01\x00\x00", 6}; // 65536
+    std::string same{"\x00\x04\x00\x00\xff\xff", 6};        // 65535
+    SUBCASE("one more byte overflows") {
+      CHECK(f.server.feed(raw(NGHTTP2_SETTINGS, 0, 0, grow_by_one)) ==
+            h2::feed_result::ok);
+      CHECK(goaway_of(server_frames(f.server)) ==
+            std::pair<int64_t, int64_t>{NGHTTP2_FLOW_CONTROL_ERROR, id});
+    }
+    SUBCASE("an intermediate value counts (applied in order, RFC 9113 "
+            "6.5.3)") {
+      CHECK(f.server.feed(raw(NGHTTP2_SETTINGS, 0, 0, grow_by_one + same)) ==
+            h2::feed_result::ok);
+      CHECK(goaway_of(server_frames(f.server)).first ==
+            NGHTTP2_FLOW_CONTROL_ERROR);
+    }
+    SUBCASE("the same value is fine") {
+      CHECK(f.server.feed(raw(NGHTTP2_SETTINGS, 0, 0, same)) ==
+            h2::feed_result::ok);
+      CHECK(goaway_of(server_frames(f.server)).first == -1);
+      CHECK(f.server.want_read());
+    }
+  }
+
+  TEST_CASE("the frame scan follows any split of the input: uploads, "
+            "trailers, resets and a closed stream's DATA") {
+    // One client byte stream, fed in pieces of 1 to 23 bytes: the session
+    // must see the same requests, and the DATA on the closed stream at the
+    // end must be found wherever its header is cut.
+    for (size_t piece :
+         {size_t{1}, size_t{2}, size_t{7}, size_t{9}, size_t{10}, size_t{23}}) {
+      INFO("pieces of " << piece);
+      pair_fixture f;
+      f.client.upload_trailers[3] = {{"x-t", "1"}};
+      f.client.request("GET", "/a");
+      f.client.request("POST", "/b", {}, pattern(30000));
+      auto reset = f.client.request("POST", "/c", {}, pattern(10));
+      f.client.upload_held[reset] = true;
+      auto bytes = f.client.output();
+      nghttp2_submit_rst_stream(f.client.ng, NGHTTP2_FLAG_NONE, reset,
+                                NGHTTP2_CANCEL);
+      bytes += f.client.output();
+      bytes += raw(NGHTTP2_DATA, 0, reset, "late");
+      std::vector<raw_frame> out;
+      bool fed = true;
+      for (size_t at = 0; at < bytes.size(); at += piece) {
+        fed &= f.server.feed(std::string_view{bytes}.substr(at, piece)) ==
+               h2::feed_result::ok;
+        for (auto& fr : server_frames(f.server))
+          out.push_back(fr);
+      }
+      CHECK(fed);
+      REQUIRE(f.rec.requests.size() == 2);
+      CHECK(f.rec.requests[0].path == "/a");
+      CHECK(f.rec.requests[1].path == "/b");
+      CHECK(f.rec.requests[1].body == pattern(30000));
+      CHECK(goaway_of(out) ==
+            std::pair<int64_t, int64_t>{NGHTTP2_STREAM_CLOSED, reset});
+    }
+  }
+
+  TEST_CASE("random frames in random pieces: the session answers or ends, "
+            "never reads out of bounds (run under ASan/UBSan)") {
+    // A fixed xorshift sequence: the same frames on every run.
+    uint64_t x = 0x9e3779b97f4a7c15;
+    auto next = [&] {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x;
+    };
+    int ended = 0;
+    for (int round = 0; round < 200; ++round) {
+      pair_fixture f;
+      f.answer_with("ok");
+      f.client.request("GET", "/");
+      auto bytes = f.client.output();
+      for (int i = 0; i < 20; ++i) {
+        auto r = next();
+        // Mostly small stream ids near the open ones, all frame types and
+        // a few unknown ones, any flags, short payloads (some lengths lie).
+        auto type = static_cast<uint8_t>(r % 12);
+        auto flags = static_cast<uint8_t>(r >> 8);
+        auto id = static_cast<int32_t>((r >> 16) % 12);
+        std::string payload(static_cast<size_t>((r >> 24) % 24), '\x01');
+        auto fr = raw(type, flags, id, payload);
+        if ((r >> 40) % 8 == 0)
+          fr[2] = static_cast<char>(fr[2] + 3); // length beyond the bytes
+        bytes += fr;
+      }
+      bool fatal = false;
+      for (size_t at = 0; at < bytes.size() && !fatal;) {
+        auto piece = 1 + static_cast<size_t>(next() % 40);
+        fatal = f.server.feed(std::string_view{bytes}.substr(at, piece)) ==
+                h2::feed_result::fatal;
+        at += piece;
+        std::string out;
+        f.server.take_output(out);
+      }
+      ended += fatal || !f.server.want_read();
+    }
+    // Random frames break the protocol: most connections end.
+    CHECK(ended > 100);
+  }
+
+  TEST_CASE("recent_ids: opened and finished ids within the window") {
+    h2::recent_ids ids;
+    CHECK(ids.highest() == -1);
+    CHECK_FALSE(ids.remembers(1));
+    ids.open(1, false);
+    ids.open(3, false);
+    ids.open(9, false);
+    CHECK(ids.highest() == 9);
+    CHECK(ids.opened(1));
+    CHECK(ids.opened(3));
+    CHECK_FALSE(ids.opened(5));
+    CHECK_FALSE(ids.opened(7));
+    CHECK(ids.opened(9));
+    ids.finish(3);
+    CHECK(ids.finished(3));
+    CHECK_FALSE(ids.finished(1));
+    CHECK_FALSE(ids.remembers(11));
+    // The window moves: id 1's slot is reused by 1 + 2 * size.
+    auto far = 1 + 2 * h2::recent_ids::size;
+    ids.open(far, false);
+    CHECK_FALSE(ids.remembers(1));
+    CHECK(ids.remembers(3));
+    CHECK(ids.finished(3));
+    CHECK(ids.opened(far));
+    CHECK_FALSE(ids.finished(far));
+    // The first stream may be the last id there is.
+    h2::recent_ids last;
+    last.open(0x7fffffff, true);
+    CHECK(last.opened(0x7fffffff));
+    CHECK(last.finished(0x7fffffff));
+    CHECK_FALSE(last.opened(0x7ffffffd));
+    // A jump past the whole window forgets everything.
+    ids.open(far + 4 * h2::recent_ids::size, false);
+    CHECK_FALSE(ids.remembers(3));
+    CHECK_FALSE(ids.opened(far + 4 * h2::recent_ids::size - 2));
+  }
+
+  TEST_CASE("an id older than the window: an error when max_concurrent_streams "
+            "makes it safe, ignored otherwise") {
+    for (int64_t max_streams : {int64_t{100}, int64_t{1000}}) {
+      INFO("max_concurrent_streams " << max_streams);
+      auto cfg = small_config();
+      cfg.http2.max_concurrent_streams = max_streams;
+      pair_fixture f{cfg};
+      f.answer_with("ok");
+      for (int i = 0; i < h2::recent_ids::size + 10; ++i) {
+        f.client.request("GET", "/");
+        if (i % 50 == 0)
+          f.pump();
+      }
+      f.pump();
+      REQUIRE(f.rec.requests.size() == h2::recent_ids::size + 10);
+      CHECK(f.server.feed(raw(NGHTTP2_DATA, 0, 1, "x")) == h2::feed_result::ok);
+      auto code = goaway_of(server_frames(f.server)).first;
+      CHECK(code == (max_streams == 100 ? NGHTTP2_STREAM_CLOSED : -1));
+    }
   }
 
 } // TEST_SUITE
