@@ -82,7 +82,7 @@ void h2_driver::on_io(uint32_t events) {
 
 void h2_driver::read_loop() {
   auto& r = home();
-  while (!closed_ && !peer_eof_) {
+  while (!closed_ && !peer_eof_ && !fatal_) {
     if (io().write_blocked()) {
       // Backpressure: a client that does not read its responses does not
       // get more requests served (its bytes stay in the socket).
@@ -98,10 +98,11 @@ void h2_driver::read_loop() {
       rate_bytes_ += got;
       if (session_->feed({buf, got}) == http2::feed_result::fatal) {
         // Bad preface, flood, protocol error: the GOAWAY nghttp2 queued
-        // goes out, then the connection closes.
+        // goes out, then the connection ends with a lingering close
+        // (maybe_close), so that bytes the client already sent do not turn
+        // the close into a reset that destroys the GOAWAY.
         fatal_ = true;
         pump();
-        close();
         return;
       }
       pump();
@@ -183,6 +184,10 @@ void h2_driver::maybe_close() {
   if (closed_ || io().write_blocked() || !io().out().empty())
     return;
   bool idle = session_->is_idle();
+  if (fatal_ && !peer_eof_) {
+    host_->linger(); // stops this driver (its streams end)
+    return;
+  }
   if (fatal_ || (!session_->want_read() && !session_->want_write()) ||
       (session_->going_away() && idle))
     close();
@@ -552,6 +557,14 @@ void h2_driver::on_stream_closed(int32_t stream_id, http2::error_code) {
   auto st = std::move(it->second);
   streams_.erase(it);
   end(*st, st->req.status);
+}
+
+void h2_driver::on_request_rejected(int32_t, int status,
+                                    std::string_view reason) {
+  // As on HTTP/1.1: a request whose head was complete counts as served (a
+  // body over max_content_length, a body that stopped coming); a malformed
+  // head (400, 431) or a method we do not serve (501) does not.
+  life().reject(status, reason, status == 408 || status == 413);
 }
 
 void h2_driver::on_stream_writable(int32_t stream_id) {

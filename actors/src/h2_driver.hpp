@@ -64,6 +64,11 @@ public:
 
   void on_stream_writable(int32_t stream_id) override;
 
+  /// The engine answered a request itself (408, 413, 431, 501, 400): the
+  /// lifecycle counts and reports it as HTTP/1.1 does its own refusals.
+  void on_request_rejected(int32_t stream_id, int status,
+                           std::string_view reason) override;
+
 private:
   /// A stream whose answer is deferred, from the dispatch until the stream
   /// closes.
