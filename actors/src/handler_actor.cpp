@@ -48,6 +48,12 @@ void on_request_end(const responder& r, std::function<void()> fn) {
     x->set_on_close(std::move(fn));
 }
 
+void watch(const responder& r, const caf::strong_actor_ptr& handler) {
+  // Every responder made during a dispatch comes from an actor_exchange.
+  if (auto* x = static_cast<actor_exchange*>(r.exchange_ptr()))
+    x->watch(handler);
+}
+
 response error_response(const caf::error& err) {
   if (err.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(err.code())) {

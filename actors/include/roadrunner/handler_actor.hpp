@@ -104,6 +104,11 @@ void set_deadline(const responder& r, std::chrono::milliseconds timeout);
 /// Runs `fn` on the connection's thread when the request ends, however.
 void on_request_end(const responder& r, std::function<void()> fn);
 
+/// Watches `handler` for the life of the request behind `r`: its end
+/// answers the request at once (503 if it had ended already, else 500, or
+/// the stream is cut short) and so frees the admission slot.
+void watch(const responder& r, const caf::strong_actor_ptr& handler);
+
 /// 504 for a timeout, 503 for a dead receiver, else 500.
 response error_response(const caf::error& err);
 
@@ -160,6 +165,9 @@ response forward(const Handle& actor, request& req,
   // The deadline is a timer of the connection's reactor; a CAF request
   // timeout would cost two wake-ups of CAF's clock thread per request.
   set_deadline(reply, opts.timeout);
+  // The livery seed's monitor: if the actor ends holding the request, it
+  // is answered at once (503 when it was dead already, else 500).
+  watch(reply, caf::actor_cast<caf::strong_actor_ptr>(target));
   ctx.self->request(target, caf::infinite, std::move(msg))
     .then(
       [reply](response& r) {
