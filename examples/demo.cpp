@@ -7,6 +7,8 @@
 // (`https://` with --tls-cert/--tls-key) once it accepts connections, and
 // runs until SIGINT or SIGTERM.
 #include "demo_config.hpp"
+#include <roadrunner/health.hpp>
+#include <roadrunner/metrics.hpp>
 #include <roadrunner/roadrunner.hpp>
 
 #include <caf/actor_system.hpp>
@@ -248,6 +250,22 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
   return routes;
 }
 
+// The operator's routes: GET /metrics (Prometheus), /healthz and /readyz.
+void add_operator_routes(roadrunner::route_list& routes,
+                         const roadrunner::metrics& metrics,
+                         const roadrunner::health& health) {
+  auto add = [&](std::string path, roadrunner::handler h) {
+    roadrunner::route r;
+    r.path = std::move(path);
+    r.handler = std::move(h);
+    r.methods = {"GET"};
+    routes.push_back(std::move(r));
+  };
+  add("/metrics", metrics.endpoint());
+  add("/healthz", health.healthz());
+  add("/readyz", health.readyz());
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -285,7 +303,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   caf::actor_system sys{cfg};
-  opts.routes = demo_routes(sys);
+  roadrunner::metrics metrics;
+  roadrunner::health health;
+  auto routes = demo_routes(sys);
+  add_operator_routes(routes, metrics, health);
+  opts.routes = std::move(routes);
+  opts.telemetry = roadrunner::fan_out({metrics.observer(), health.observer()});
   auto listener = roadrunner::start_listener(sys, "demo", std::move(opts));
   if (!listener) {
     std::cerr << "roadrunner-demo: " << sys.render(listener.error())
