@@ -7,6 +7,7 @@
 // (`https://` with --tls-cert/--tls-key) once it accepts connections, and
 // runs until SIGINT or SIGTERM.
 #include "demo_config.hpp"
+#include <roadrunner/access_log.hpp>
 #include <roadrunner/health.hpp>
 #include <roadrunner/metrics.hpp>
 #include <roadrunner/roadrunner.hpp>
@@ -298,6 +299,17 @@ int main(int argc, char** argv) {
     std::cerr << "roadrunner-demo: " << *err << std::endl;
     return 1;
   }
+  roadrunner::log_file_ptr access_file;
+  if (!settings.access_log.empty() &&
+      parsed.what != demo::action::check_config) {
+    std::string why;
+    access_file =
+      roadrunner::log_file::open({.path = settings.access_log}, why);
+    if (!access_file) {
+      std::cerr << "roadrunner-demo: --access-log=" << why << std::endl;
+      return 1;
+    }
+  }
   if (parsed.what == demo::action::check_config) {
     std::printf("roadrunner-demo: configuration ok\n");
     return 0;
@@ -308,7 +320,14 @@ int main(int argc, char** argv) {
   auto routes = demo_routes(sys);
   add_operator_routes(routes, metrics, health);
   opts.routes = std::move(routes);
-  opts.telemetry = roadrunner::fan_out({metrics.observer(), health.observer()});
+  std::vector<roadrunner::telemetry_handler> observers{metrics.observer(),
+                                                       health.observer()};
+  if (access_file)
+    observers.push_back(roadrunner::access_log{
+      access_file,
+      *roadrunner::parse_access_log_format(settings.access_log_format)}
+                          .observer());
+  opts.telemetry = roadrunner::fan_out(std::move(observers));
   auto listener = roadrunner::start_listener(sys, "demo", std::move(opts));
   if (!listener) {
     std::cerr << "roadrunner-demo: " << sys.render(listener.error())
@@ -357,5 +376,7 @@ int main(int argc, char** argv) {
   drained = true;
   pthread_kill(second_signal.native_handle(), SIGTERM); // wake it to leave
   second_signal.join();
+  if (access_file)
+    access_file->flush(); // every request answered is in the log
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "demo_config.hpp"
 
+#include <roadrunner/access_log.hpp>
 #include <roadrunner/units.hpp>
 
 #include <fstream>
@@ -55,6 +56,10 @@ std::vector<spec> specs(settings& s) {
         s.drain_timeout),
     text("config-file", false, "INI file read before the command line",
          s.config_file),
+    text("access-log", false, "access log file (-: stderr; unset: off)",
+         s.access_log),
+    text("access-log-format", false, "common, combined or json",
+         s.access_log_format),
     // The listener's.
     num("max-content-length", k::size, true, "request body cap -> 413",
         s.max_content_length),
@@ -476,6 +481,9 @@ std::optional<std::string> make_options(const settings& s,
     o.tls = roadrunner::tls_options{s.tls_cert, s.tls_key};
     o.tls->handshake_timeout = roadrunner::millis{s.tls_handshake_timeout};
   }
+  if (!roadrunner::parse_access_log_format(s.access_log_format))
+    return "--access-log-format=" + s.access_log_format +
+           ": common, combined or json";
   if (auto err = roadrunner::validate(o)) {
     std::string value;
     auto flag = flag_of(*err, value);

@@ -25,6 +25,8 @@ struct settings {
   int64_t reactors = 0; // 0: one per core
   int64_t drain_timeout = 10000;
   std::string config_file;
+  std::string access_log; // empty: off; "-": stderr
+  std::string access_log_format = "combined";
   // -- listener options -------------------------------------------------------
   int64_t max_content_length = 10485760;
   int64_t request_timeout = 30000;

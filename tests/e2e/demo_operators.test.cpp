@@ -6,8 +6,13 @@
 #include "net.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <map>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 
 using namespace rrtest;
@@ -36,6 +41,19 @@ double sum(const std::map<std::string, std::string>& parsed,
       total += std::stod(value);
   }
   return total;
+}
+
+std::string temp_path(const char* stem) {
+  return std::string{"/tmp/rr-"} + stem + "-" + std::to_string(::getpid()) +
+         ".log";
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in{path};
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);)
+    out.push_back(l);
+  return out;
 }
 
 } // namespace
@@ -143,5 +161,79 @@ TEST_SUITE("e2e.demo_operators") {
     REQUIRE(res);
     auto p = optest::parse_prometheus(res->body);
     CHECK(sum(p, "roadrunner_connections_rejected_total") == 1);
+  }
+
+  TEST_CASE("--access-log writes a combined line per request; SIGTERM "
+            "flushes it") {
+    auto path = temp_path("access");
+    ::unlink(path.c_str());
+    {
+      demo_server srv{{"--access-log=" + path}};
+      curl({"-A", "probe/1.0", srv.url("/")});
+      curl({srv.url("/nope?x=1")});
+      curl({"-X", "DELETE", srv.url("/")});
+      srv.proc.signal(SIGTERM);
+      REQUIRE(srv.proc.wait_exit(10s) == 0);
+    }
+    auto ls = read_lines(path);
+    ::unlink(path.c_str());
+    REQUIRE(ls.size() == 3);
+    // Protocol, sizes, query, referer and user agent are "-" until the
+    // connection layer reports them; the line shape is the same either way.
+    const std::string head =
+      R"re(127\.0\.0\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9:]{8} \+0000\] )re";
+    CHECK(std::regex_match(
+      ls[0], std::regex{head + R"re("GET / (-|HTTP/1\.1)" 200 (-|13) )re"
+                               R"re("-" "(-|probe/1\.0)")re"}));
+    CHECK(std::regex_match(
+      ls[1], std::regex{head + R"re("GET /nope(\?x=1)? (-|HTTP/1\.1)" 404 )re"
+                               R"re((-|[0-9]+) "-" "[^"]*")re"}));
+    CHECK(std::regex_match(
+      ls[2], std::regex{head + R"re("DELETE / (-|HTTP/1\.1)" 405 .*)re"}));
+  }
+
+  TEST_CASE("--access-log-format=json writes one JSON object per line") {
+    auto path = temp_path("access-json");
+    ::unlink(path.c_str());
+    {
+      demo_server srv{{"--access-log=" + path, "--access-log-format=json"}};
+      for (int i = 0; i < 5; ++i)
+        curl({srv.url("/json")});
+      srv.proc.signal(SIGTERM);
+      REQUIRE(srv.proc.wait_exit(10s) == 0);
+    }
+    auto ls = read_lines(path);
+    ::unlink(path.c_str());
+    REQUIRE(ls.size() == 5);
+    std::set<std::string> ids;
+    for (auto& l : ls) {
+      auto j = nlohmann::json::parse(l);
+      CHECK(j["listener"] == "demo");
+      CHECK(j["method"] == "GET");
+      CHECK(j["path"] == "/json");
+      CHECK(j["status"] == 200);
+      CHECK(j["peer"] == "127.0.0.1");
+      CHECK(j["duration_ms"].get<double>() >= 0);
+      ids.insert(j["request_id"].get<std::string>());
+    }
+    CHECK(ids.size() == 5);
+  }
+
+  TEST_CASE("a bad --access-log fails start naming the flag") {
+    auto [code, out] =
+      run({"sh", "-c",
+           std::string{"\""} + ROADRUNNER_DEMO_PATH +
+             "\" --port=0 --access-log=/nonexistent/dir/a.log 2>&1"});
+    CHECK(code == 1);
+    CHECK(out.find("--access-log=/nonexistent/dir/a.log: No such file or "
+                   "directory") != std::string::npos);
+    CHECK(out.find("listening") == std::string::npos);
+    auto [code2, out2] = run({"sh", "-c",
+                              std::string{"\""} + ROADRUNNER_DEMO_PATH +
+                                "\" --check-config --access-log-format=xml "
+                                "2>&1"});
+    CHECK(code2 == 1);
+    CHECK(out2.find("--access-log-format=xml: common, combined or json") !=
+          std::string::npos);
   }
 }
