@@ -8,6 +8,7 @@
 // runs until SIGINT or SIGTERM.
 #include "demo_config.hpp"
 #include <roadrunner/access_log.hpp>
+#include <roadrunner/error_log.hpp>
 #include <roadrunner/health.hpp>
 #include <roadrunner/metrics.hpp>
 #include <roadrunner/roadrunner.hpp>
@@ -300,13 +301,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   roadrunner::log_file_ptr access_file;
-  if (!settings.access_log.empty() &&
-      parsed.what != demo::action::check_config) {
+  roadrunner::log_file_ptr error_file;
+  if (parsed.what != demo::action::check_config) {
     std::string why;
-    access_file =
-      roadrunner::log_file::open({.path = settings.access_log}, why);
-    if (!access_file) {
-      std::cerr << "roadrunner-demo: --access-log=" << why << std::endl;
+    if (!settings.access_log.empty())
+      if (access_file =
+            roadrunner::log_file::open({.path = settings.access_log}, why);
+          !access_file) {
+        std::cerr << "roadrunner-demo: --access-log=" << why << std::endl;
+        return 1;
+      }
+    if (error_file =
+          roadrunner::log_file::open({.path = settings.error_log}, why);
+        !error_file) {
+      std::cerr << "roadrunner-demo: --error-log=" << why << std::endl;
       return 1;
     }
   }
@@ -322,6 +330,9 @@ int main(int argc, char** argv) {
   opts.routes = std::move(routes);
   std::vector<roadrunner::telemetry_handler> observers{metrics.observer(),
                                                        health.observer()};
+  roadrunner::error_log errors{
+    error_file, {.level = *roadrunner::parse_log_level(settings.log_level)}};
+  observers.push_back(errors.observer());
   if (access_file)
     observers.push_back(roadrunner::access_log{
       access_file,
@@ -364,19 +375,20 @@ int main(int argc, char** argv) {
     ->request(*listener, timeout + 10s, roadrunner::drain_atom::value,
               caf::timespan{timeout})
     .receive(
-      [](const roadrunner::drain_result& res) {
+      [&](const roadrunner::drain_result& res) {
         if (!res.drained)
-          std::cerr << "roadrunner-demo: drain timed out, ended "
-                    << res.remaining << " connection(s)" << std::endl;
+          errors.log(roadrunner::log_level::warning, "drain_timeout",
+                     "drain timed out, ended " + std::to_string(res.remaining) +
+                       " connection(s)");
       },
       [&](caf::error& e) {
-        std::cerr << "roadrunner-demo: drain failed: " << sys.render(e)
-                  << std::endl;
+        errors.log(roadrunner::log_level::error, "drain_failed", sys.render(e));
       });
   drained = true;
   pthread_kill(second_signal.native_handle(), SIGTERM); // wake it to leave
   second_signal.join();
   if (access_file)
     access_file->flush(); // every request answered is in the log
+  error_file->flush();
   return 0;
 }

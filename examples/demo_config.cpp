@@ -1,6 +1,7 @@
 #include "demo_config.hpp"
 
 #include <roadrunner/access_log.hpp>
+#include <roadrunner/error_log.hpp>
 #include <roadrunner/units.hpp>
 
 #include <fstream>
@@ -60,6 +61,8 @@ std::vector<spec> specs(settings& s) {
          s.access_log),
     text("access-log-format", false, "common, combined or json",
          s.access_log_format),
+    text("error-log", false, "error log file (-: stderr)", s.error_log),
+    text("log-level", false, "error, warning, info or debug", s.log_level),
     // The listener's.
     num("max-content-length", k::size, true, "request body cap -> 413",
         s.max_content_length),
@@ -484,6 +487,8 @@ std::optional<std::string> make_options(const settings& s,
   if (!roadrunner::parse_access_log_format(s.access_log_format))
     return "--access-log-format=" + s.access_log_format +
            ": common, combined or json";
+  if (!roadrunner::parse_log_level(s.log_level))
+    return "--log-level=" + s.log_level + ": error, warning, info or debug";
   if (auto err = roadrunner::validate(o)) {
     std::string value;
     auto flag = flag_of(*err, value);

@@ -27,6 +27,8 @@ struct settings {
   std::string config_file;
   std::string access_log; // empty: off; "-": stderr
   std::string access_log_format = "combined";
+  std::string error_log = "-"; // "-": stderr
+  std::string log_level = "warning";
   // -- listener options -------------------------------------------------------
   int64_t max_content_length = 10485760;
   int64_t request_timeout = 30000;

@@ -1,7 +1,7 @@
+#include "log_text.hpp"
 #include <roadrunner/access_log.hpp>
 
 #include <cstdio>
-#include <ctime>
 
 namespace roadrunner {
 
@@ -9,42 +9,11 @@ namespace {
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
-// The request's start second, formatted once per second per thread.
-struct time_text {
-  std::time_t second = -1;
-  char clf[40] = {}; // 03/Dec/2026:09:39:02 +0000
-  char iso[32] = {}; // 2026-12-03T09:39:02Z
-};
+using detail::time_of;
+using detail::time_text;
 
-const time_text& time_of(std::chrono::system_clock::time_point t) {
-  thread_local time_text cache;
-  auto second = std::chrono::system_clock::to_time_t(t);
-  if (second != cache.second) {
-    std::tm tm{};
-    ::gmtime_r(&second, &tm);
-    std::strftime(cache.clf, sizeof(cache.clf), "%d/%b/%Y:%H:%M:%S +0000", &tm);
-    std::strftime(cache.iso, sizeof(cache.iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    cache.second = second;
-  }
-  return cache;
-}
-
-// A field of the text formats: "-" when empty; '"', '\' and bytes outside
-// 0x20..0x7e as \xHH (nginx's escaping), so a line cannot be forged.
 void text_field(std::string& out, std::string_view x) {
-  if (x.empty()) {
-    out += '-';
-    return;
-  }
-  for (unsigned char c : x) {
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
-      out += "\\x";
-      out += hex_digits[c >> 4];
-      out += hex_digits[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
+  detail::append_escaped(out, x);
 }
 
 void number_or_dash(std::string& out, uint64_t x) {

@@ -236,4 +236,69 @@ TEST_SUITE("e2e.demo_operators") {
     CHECK(out2.find("--access-log-format=xml: common, combined or json") !=
           std::string::npos);
   }
+
+  TEST_CASE("--error-log records protocol rejections, rate limited per kind") {
+    auto path = temp_path("error");
+    ::unlink(path.c_str());
+    {
+      demo_server srv{{"--error-log=" + path}};
+      client bad{srv.port};
+      REQUIRE(bad.send("GET / HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n"));
+      REQUIRE(bad.read_response());
+      client old{srv.port};
+      REQUIRE(old.send("GET / HTTP/2.1\r\nHost: t\r\n\r\n"));
+      auto res = old.read_response();
+      REQUIRE(res);
+      CHECK(res->status == 505);
+      // A storm of bad requests: the kind is limited to 10 lines a second.
+      for (int i = 0; i < 40; ++i) {
+        client c{srv.port};
+        REQUIRE(c.send("GET / HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n"));
+        REQUIRE(c.read_response());
+      }
+      srv.proc.signal(SIGTERM);
+      REQUIRE(srv.proc.wait_exit(10s) == 0);
+    }
+    auto ls = read_lines(path);
+    ::unlink(path.c_str());
+    REQUIRE(!ls.empty());
+    const std::regex first{
+      R"re([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z warning listener=demo )re"
+      R"re(event=request_rejected status=400 reason=obs_fold )re"
+      R"re(peer=127\.0\.0\.1:[0-9]+)re"};
+    CHECK(std::regex_match(ls[0], first));
+    size_t rejected = 0;
+    bool saw_505 = false;
+    for (auto& l : ls) {
+      rejected += l.find("event=request_rejected") != std::string::npos;
+      saw_505 = saw_505 || l.find("status=505") != std::string::npos;
+    }
+    CHECK(saw_505);
+    // 42 rejections in at most a few seconds: 10 per second get through.
+    CHECK(rejected >= 10);
+    CHECK(rejected < 42);
+  }
+
+  TEST_CASE("--log-level=info adds drain lines; debug adds connections") {
+    auto path = temp_path("error-info");
+    ::unlink(path.c_str());
+    {
+      demo_server srv{{"--error-log=" + path, "--log-level=debug"}};
+      curl({srv.url("/")});
+      srv.proc.signal(SIGTERM);
+      REQUIRE(srv.proc.wait_exit(10s) == 0);
+    }
+    auto ls = read_lines(path);
+    ::unlink(path.c_str());
+    auto has = [&](std::string_view what) {
+      for (auto& l : ls)
+        if (l.find(what) != std::string::npos)
+          return true;
+      return false;
+    };
+    CHECK(
+      has(" debug listener=demo event=connection_accepted peer=127.0.0.1:"));
+    CHECK(has(" info listener=demo event=drain_started"));
+    CHECK(has(" info listener=demo event=drain_finished count=0"));
+  }
 }
