@@ -279,6 +279,16 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
       sh.store_routes(table.value());
       return caf::ok_atom::value;
     },
+    [self](reload_tls_atom) -> caf::result<caf::ok_atom> {
+      auto& sh = *self->state.shared;
+      if (!sh.tls || !sh.opts.tls)
+        return make_error(errc::invalid_listener_opt, std::string{"tls"},
+                          std::string{}, std::string{"not a TLS listener"});
+      if (auto err = sh.tls->reload(*sh.opts.tls, sh.opts.protocols))
+        return make_error(errc::invalid_listener_opt, std::move(err->option),
+                          std::move(err->value), std::move(err->reason));
+      return caf::ok_atom::value;
+    },
     [self](stop_atom) -> caf::result<caf::ok_atom> {
       auto& s = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
