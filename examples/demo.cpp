@@ -5,7 +5,8 @@
 //
 // Prints exactly one line `roadrunner-demo listening on http://ADDR:PORT`
 // (`https://` with --tls-cert/--tls-key) once it accepts connections, and
-// runs until SIGINT or SIGTERM.
+// runs until SIGINT or SIGTERM (a drain) or SIGQUIT (at once). SIGHUP
+// reloads the TLS certificate and key, SIGUSR1 reopens the log files.
 #include "demo_config.hpp"
 #include <roadrunner/access_log.hpp>
 #include <roadrunner/error_log.hpp>
@@ -58,12 +59,22 @@ struct caf_config : roadrunner::system_config {
 
 // Signals are blocked before any thread starts so that every thread
 // inherits the mask and main can sigwait for them.
-sigset_t stop_signals() {
+sigset_t signal_set(std::initializer_list<int> xs) {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  for (int x : xs)
+    sigaddset(&set, x);
   return set;
+}
+
+// The signals that end the process: a drain, or at once.
+sigset_t stop_signals() {
+  return signal_set({SIGINT, SIGTERM, SIGQUIT});
+}
+
+// Every signal main handles.
+sigset_t all_signals() {
+  return signal_set({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1});
 }
 
 const std::string& large_body() {
@@ -252,6 +263,30 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
   return routes;
 }
 
+// SIGHUP: the listener reads its certificate and key files again; a bad
+// pair keeps the old one, and the error log says why.
+void reload_certificate(caf::scoped_actor& self,
+                        const roadrunner::listener_actor& listener,
+                        const demo::settings& settings,
+                        const roadrunner::error_log& errors,
+                        caf::actor_system& sys) {
+  if (settings.tls_cert.empty()) {
+    errors.log(roadrunner::log_level::info, "tls_reload_skipped",
+               "SIGHUP: no --tls-cert to reload");
+    return;
+  }
+  self->request(listener, 10s, roadrunner::reload_tls_atom::value)
+    .receive(
+      [&](caf::ok_atom) {
+        errors.log(roadrunner::log_level::info, "tls_reloaded",
+                   "SIGHUP: new handshakes use " + settings.tls_cert);
+      },
+      [&](caf::error& e) {
+        errors.log(roadrunner::log_level::warning, "tls_reload_failed",
+                   "SIGHUP: kept the old certificate: " + sys.render(e));
+      });
+}
+
 // The operator's routes: GET /metrics (Prometheus), /healthz and /readyz.
 void add_operator_routes(roadrunner::route_list& routes,
                          const roadrunner::metrics& metrics,
@@ -271,7 +306,7 @@ void add_operator_routes(roadrunner::route_list& routes,
 } // namespace
 
 int main(int argc, char** argv) {
-  auto signals = stop_signals();
+  auto signals = all_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   demo::settings settings;
   caf_config cfg;
@@ -357,13 +392,38 @@ int main(int argc, char** argv) {
               static_cast<unsigned>(port));
   std::fflush(stdout);
   int sig = 0;
-  sigwait(&signals, &sig);
-  // A second SIGTERM/SIGINT during the drain stops at once (stop ends every
-  // connection; the drain then answers with what was left).
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      reload_certificate(self, *listener, settings, errors, sys);
+    } else if (sig == SIGUSR1) {
+      // logrotate moved the files: write to new ones at the same paths.
+      if (access_file)
+        access_file->reopen();
+      error_file->reopen();
+      errors.log(roadrunner::log_level::info, "logs_reopened",
+                 "SIGUSR1: log files reopened");
+    } else {
+      break;
+    }
+  }
+  if (sig == SIGQUIT) {
+    // At once: every connection ends now, requests in flight included.
+    self->request(*listener, 10s, roadrunner::stop_atom::value)
+      .receive([](caf::ok_atom) {}, [](caf::error&) {});
+    if (access_file)
+      access_file->flush();
+    error_file->flush();
+    return 0;
+  }
+  // A second SIGTERM/SIGINT (or a SIGQUIT) during the drain stops at once
+  // (stop ends every connection; the drain then answers with what was
+  // left).
+  auto stops = stop_signals();
   std::atomic<bool> drained{false};
   std::thread second_signal{[&] {
     int again = 0;
-    sigwait(&signals, &again);
+    sigwait(&stops, &again);
     if (!drained)
       caf::anon_send(*listener, roadrunner::stop_atom::value);
   }};
