@@ -7,6 +7,8 @@
 // (`https://` with --tls-cert/--tls-key) once it accepts connections, and
 // runs until SIGINT or SIGTERM (a drain) or SIGQUIT (at once). SIGHUP
 // reloads the TLS certificate and key, SIGUSR1 reopens the log files.
+// Under systemd it reports READY=1 / STOPPING=1 (sd_notify) and accepts on
+// a socket passed with LISTEN_FDS instead of binding (examples/systemd/).
 #include "demo_config.hpp"
 #include <roadrunner/access_log.hpp>
 #include <roadrunner/error_log.hpp>
@@ -31,6 +33,7 @@
 #include <pthread.h>
 #include <sstream>
 #include <string>
+#include <systemd/sd-daemon.h>
 #include <thread>
 #include <vector>
 
@@ -358,6 +361,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   caf::actor_system sys{cfg};
+  // systemd socket activation: accept on the inherited socket.
+  if (int n = sd_listen_fds(1); n > 0) {
+    if (n > 1) {
+      std::cerr << "roadrunner-demo: LISTEN_FDS=" << n
+                << ": expected one socket" << std::endl;
+      return 1;
+    }
+    opts.listen_fd = SD_LISTEN_FDS_START;
+  }
   roadrunner::metrics metrics;
   roadrunner::health health;
   auto routes = demo_routes(sys);
@@ -391,11 +403,14 @@ int main(int argc, char** argv) {
   std::printf("roadrunner-demo listening on %s://%s:%u\n", scheme, host.c_str(),
               static_cast<unsigned>(port));
   std::fflush(stdout);
+  sd_notify(0, "READY=1"); // a no-op without NOTIFY_SOCKET
   int sig = 0;
   for (;;) {
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
       reload_certificate(self, *listener, settings, errors, sys);
+      sd_notify(0, "READY=1");
     } else if (sig == SIGUSR1) {
       // logrotate moved the files: write to new ones at the same paths.
       if (access_file)
@@ -407,6 +422,7 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  sd_notify(0, "STOPPING=1");
   if (sig == SIGQUIT) {
     // At once: every connection ends now, requests in flight included.
     self->request(*listener, 10s, roadrunner::stop_atom::value)
