@@ -1,6 +1,7 @@
 #include "log_text.hpp"
 #include <roadrunner/access_log.hpp>
 
+#include <charconv>
 #include <cstdio>
 
 namespace roadrunner {
@@ -16,19 +17,33 @@ void text_field(std::string& out, std::string_view x) {
   detail::append_escaped(out, x);
 }
 
+// Appends a number without a temporary string.
+void append_number(std::string& out, uint64_t x) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof(buf), x);
+  out.append(buf, static_cast<size_t>(res.ptr - buf));
+}
+
 void number_or_dash(std::string& out, uint64_t x) {
   if (x == 0)
     out += '-';
   else
-    out += std::to_string(x);
+    append_number(out, x);
 }
 
-// A JSON string: "-" when empty, as the text formats print it.
+// A JSON string: "-" when empty, as the text formats print it. Runs of
+// plain bytes are appended at once.
 void json_string(std::string& out, std::string_view x) {
   out += '"';
   if (x.empty())
     out += '-';
-  for (unsigned char c : x) {
+  size_t start = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    auto c = static_cast<unsigned char>(x[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+      continue;
+    out.append(x.data() + start, i - start);
+    start = i + 1;
     switch (c) {
     case '"':
       out += "\\\"";
@@ -46,15 +61,12 @@ void json_string(std::string& out, std::string_view x) {
       out += "\\t";
       break;
     default:
-      if (c < 0x20 || c >= 0x7f) {
-        out += "\\u00";
-        out += hex_digits[c >> 4];
-        out += hex_digits[c & 0xf];
-      } else {
-        out += static_cast<char>(c);
-      }
+      out += "\\u00";
+      out += hex_digits[c >> 4];
+      out += hex_digits[c & 0xf];
     }
   }
+  out.append(x.data() + start, x.size() - start);
   out += '"';
 }
 
@@ -85,7 +97,7 @@ void common_line(const telemetry_event& e, const time_text& t,
   text_field(out, e.protocol);
   out += "\" ";
   if (e.status > 0)
-    out += std::to_string(e.status);
+    append_number(out, static_cast<uint64_t>(e.status));
   else
     out += '-';
   out += ' ';
@@ -103,7 +115,7 @@ void json_line(const telemetry_event& e, const time_text& t, std::string& out) {
   json_key(out, "peer");
   json_string(out, e.peer != nullptr ? std::string_view{e.peer->ip} : "");
   json_key(out, "peer_port");
-  out += std::to_string(e.peer != nullptr ? e.peer->port : 0);
+  append_number(out, e.peer != nullptr ? e.peer->port : 0u);
   json_key(out, "method");
   json_string(out, e.method);
   json_key(out, "path");
@@ -115,13 +127,13 @@ void json_line(const telemetry_event& e, const time_text& t, std::string& out) {
   json_key(out, "host");
   json_string(out, e.host);
   json_key(out, "status");
-  out += std::to_string(e.status);
+  append_number(out, static_cast<uint64_t>(e.status > 0 ? e.status : 0));
   json_key(out, "body_bytes_sent");
-  out += std::to_string(e.body_bytes_sent);
+  append_number(out, e.body_bytes_sent);
   json_key(out, "bytes_sent");
-  out += std::to_string(e.bytes_sent);
+  append_number(out, e.bytes_sent);
   json_key(out, "bytes_received");
-  out += std::to_string(e.bytes_received);
+  append_number(out, e.bytes_received);
   json_key(out, "duration_ms");
   char ms[32];
   std::snprintf(ms, sizeof(ms), "%.3f",

@@ -15,21 +15,33 @@ const time_text& time_of(std::chrono::system_clock::time_point t) {
   return cache;
 }
 
+namespace {
+
+bool needs_escape(unsigned char c) noexcept {
+  return c < 0x20 || c > 0x7e || c == '"' || c == '\\';
+}
+
+} // namespace
+
 void append_escaped(std::string& out, std::string_view x) {
   constexpr char hex_digits[] = "0123456789abcdef";
   if (x.empty()) {
     out += '-';
     return;
   }
-  for (unsigned char c : x) {
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
-      out += "\\x";
-      out += hex_digits[c >> 4];
-      out += hex_digits[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
+  // Runs of plain bytes are appended at once: this runs for every field of
+  // every access-log line.
+  size_t start = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    auto c = static_cast<unsigned char>(x[i]);
+    if (!needs_escape(c))
+      continue;
+    out.append(x.data() + start, i - start);
+    char esc[4] = {'\\', 'x', hex_digits[c >> 4], hex_digits[c & 0xf]};
+    out.append(esc, sizeof(esc));
+    start = i + 1;
   }
+  out.append(x.data() + start, x.size() - start);
 }
 
 } // namespace roadrunner::detail

@@ -146,8 +146,11 @@ public:
   }
 
   void count(const telemetry_event& e) {
-    auto& c = local().of(e.listener_name);
     bool h2 = e.protocol == "HTTP/2";
+    // Half of all events; only HTTP/2 ones are counted (open streams).
+    if (e.kind == telemetry_kind::request_start && !h2)
+      return;
+    auto& c = local().of(e.listener_name);
     switch (e.kind) {
     case telemetry_kind::request_start:
       if (h2)
