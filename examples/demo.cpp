@@ -380,6 +380,12 @@ int main(int argc, char** argv) {
   roadrunner::error_log errors{
     error_file, {.level = *roadrunner::parse_log_level(settings.log_level)}};
   observers.push_back(errors.observer());
+  metrics.add("roadrunner_log_lines_dropped_total",
+              "Log lines dropped because the log writer fell behind.",
+              "counter", [access_file, error_file] {
+                return error_file->dropped() +
+                       (access_file ? access_file->dropped() : 0);
+              });
   if (access_file)
     observers.push_back(roadrunner::access_log{
       access_file,

@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <deque>
 #include <mutex>
 #include <string_view>
 #include <vector>
@@ -247,6 +248,24 @@ public:
     return out;
   }
 
+  struct extra {
+    std::string name, help, type;
+    std::function<uint64_t()> read;
+  };
+
+  void add(extra x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    extras_.push_back(std::move(x));
+  }
+
+  std::vector<std::pair<const extra*, uint64_t>> read_extras() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::vector<std::pair<const extra*, uint64_t>> out;
+    for (auto& x : extras_)
+      out.emplace_back(&x, x.read());
+    return out;
+  }
+
 private:
   static totals* find_or_add(std::vector<totals>& xs, std::string_view name) {
     for (auto& x : xs)
@@ -263,6 +282,7 @@ private:
   uint64_t id_;
   mutable std::mutex mtx_;
   std::vector<std::unique_ptr<shard>> shards_;
+  std::deque<extra> extras_; // stable addresses for read_extras
 };
 
 } // namespace detail
@@ -443,6 +463,16 @@ void render_live(std::string& out, std::string_view listener,
          info.throttled);
 }
 
+void render_extras(std::string& out, const metrics_registry& r) {
+  for (auto& [x, value] : r.read_extras()) {
+    family(out, x->name.c_str(), x->type.c_str(), x->help.c_str());
+    out += x->name;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+  }
+}
+
 } // namespace
 
 metrics::metrics() : impl_(std::make_shared<detail::metrics_registry>()) {}
@@ -451,9 +481,16 @@ telemetry_handler metrics::observer() const {
   return [impl = impl_](const telemetry_event& e) { impl->count(e); };
 }
 
+void metrics::add(std::string name, std::string help, std::string type,
+                  std::function<uint64_t()> read) {
+  impl_->add(
+    {std::move(name), std::move(help), std::move(type), std::move(read)});
+}
+
 std::string metrics::render() const {
   std::string out;
   render_totals(out, impl_->collect());
+  render_extras(out, *impl_);
   return out;
 }
 
@@ -462,6 +499,7 @@ handler metrics::endpoint() const {
     std::string out;
     out.reserve(8192);
     render_totals(out, impl->collect());
+    render_extras(out, *impl);
     if (req.conn_stats() != nullptr)
       render_live(out, req.listener_name(), req.listener_stats());
     response r{200};

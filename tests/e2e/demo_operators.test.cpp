@@ -135,6 +135,7 @@ TEST_SUITE("e2e.demo_operators") {
     CHECK(sum(p, "roadrunner_connections_accepted_total") == 7);
     CHECK(sum(p, "roadrunner_requests_in_flight") == 1); // the scrape
     CHECK(sum(p, "roadrunner_connections_max") == 150);
+    CHECK(p["roadrunner_log_lines_dropped_total{}"] == "0");
     // The closed ones leave the gauge as their reactors see the EOF: poll
     // until only the scraping connection is left (bounded).
     client scraper{srv.port};

@@ -180,4 +180,18 @@ TEST_SUITE("metrics") {
     CHECK(p[R"(roadrunner_requests_in_flight{listener="edge"})"] == "1");
     CHECK(p[R"(roadrunner_requests_throttled_total{listener="edge"})"] == "3");
   }
+
+  TEST_CASE("values added by the application are read at each scrape") {
+    roadrunner::metrics m;
+    std::atomic<uint64_t> dropped{3};
+    m.add("app_log_lines_dropped_total", "Lines dropped.", "counter",
+          [&] { return dropped.load(); });
+    auto p = optest::parse_prometheus(m.render());
+    CHECK(p["family app_log_lines_dropped"] == "counter");
+    CHECK(p["app_log_lines_dropped_total{}"] == "3");
+    dropped = 7;
+    optest::fake_request r{"/metrics"};
+    p = optest::parse_prometheus(m.endpoint()(r.req).body());
+    CHECK(p["app_log_lines_dropped_total{}"] == "7");
+  }
 }

@@ -15,6 +15,8 @@
 #include <roadrunner/router.hpp>
 #include <roadrunner/telemetry.hpp>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -38,6 +40,13 @@ public:
   /// listener serving the scrape (active connections, requests in flight,
   /// max_clients, throttled requests), read from its counters.
   handler endpoint() const;
+
+  /// Adds a value read at every scrape, exposed as `name` (no labels) with
+  /// `help` and `type` ("counter" or "gauge"), e.g. the access log's
+  /// dropped lines. `read` runs on the scraping thread and must be
+  /// thread-safe and cheap. `name` must be a valid metric name.
+  void add(std::string name, std::string help, std::string type,
+           std::function<uint64_t()> read);
 
   /// The counters as exposition text (without the scraping listener's live
   /// gauges). Sums the shards; takes each shard's lock briefly.
