@@ -68,6 +68,7 @@ public:
     return refused_.load(std::memory_order_relaxed);
   }
 
+  /// Kinds tracked apart; larger kind numbers share slots modulo this.
   static constexpr size_t max_kinds = 32;
 
 private:

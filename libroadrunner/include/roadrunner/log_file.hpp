@@ -86,6 +86,8 @@ private:
   std::unique_ptr<detail::log_file_impl> impl_;
 };
 
+/// How sinks share a log file (the writer stops with the last owner, after
+/// writing what is left).
 using log_file_ptr = std::shared_ptr<log_file>;
 
 } // namespace roadrunner
