@@ -68,12 +68,20 @@ size_t rejected_index(int status) noexcept {
   return rejected_statuses.size(); // "other"
 }
 
+// The bucket bounds in nanoseconds, so that counting compares integers.
+constexpr std::array<int64_t, duration_buckets.size()> bucket_ns = [] {
+  std::array<int64_t, duration_buckets.size()> out{};
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<int64_t>(duration_buckets[i] * 1e9 + 0.5);
+  return out;
+}();
+
 size_t bucket_index(std::chrono::nanoseconds d) noexcept {
-  auto seconds = std::chrono::duration<double>(d).count();
+  auto ns = d.count();
   size_t i = 0;
-  while (i < duration_buckets.size() && seconds > duration_buckets[i])
+  while (i < bucket_ns.size() && ns > bucket_ns[i])
     ++i;
-  return i; // duration_buckets.size() is +Inf
+  return i; // bucket_ns.size() is +Inf
 }
 
 // Every counter of one listener in one shard.
