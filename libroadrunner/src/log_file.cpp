@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -164,8 +165,12 @@ private:
         std::lock_guard<std::mutex> guard{b->mtx};
         out.swap(b->pending);
       }
-      if (!out.empty())
-        write_all(fd_, out); // a failing disk loses this batch, not the next
+      // A failing disk (ENOSPC, EIO) loses this batch, not the next; its
+      // lines count as dropped.
+      if (!out.empty() && !write_all(fd_, out))
+        dropped_.fetch_add(
+          static_cast<uint64_t>(std::count(out.begin(), out.end(), '\n')),
+          std::memory_order_relaxed);
       {
         // Give the (grown) buffer back, so steady logging does not allocate.
         std::lock_guard<std::mutex> guard{b->mtx};

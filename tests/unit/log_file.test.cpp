@@ -138,6 +138,16 @@ TEST_SUITE("log_file") {
     ::unlink(rotated.c_str());
   }
 
+  TEST_CASE("lines a full disk refuses count as dropped") {
+    std::string err;
+    auto file = roadrunner::log_file::open({.path = "/dev/full"}, err);
+    REQUIRE(file);
+    for (int i = 0; i < 10; ++i)
+      CHECK(file->append("line\n")); // accepted into the buffer
+    file->flush();
+    CHECK(file->dropped() == 10);
+  }
+
   TEST_CASE("a path that cannot be opened is an error naming it") {
     std::string err;
     auto file =

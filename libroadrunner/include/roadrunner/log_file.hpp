@@ -64,7 +64,8 @@ public:
   /// Appends one line as is (it must end in '\n').
   bool append(std::string_view line);
 
-  /// Lines (appends) dropped because a buffer was full.
+  /// Lines dropped: appends refused because a buffer was full, plus the
+  /// lines of batches the file refused (ENOSPC, EIO).
   uint64_t dropped() const noexcept;
 
   /// Reopens the file by its path at the writer's next round (after
