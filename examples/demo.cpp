@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <pthread.h>
 #include <sstream>
 #include <string>
@@ -266,6 +267,37 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
   return routes;
 }
 
+// The access log (optional) and the error log, opened before the actor
+// system starts so that a bad path fails start with the flag's name.
+struct log_files {
+  roadrunner::log_file_ptr access;
+  roadrunner::log_file_ptr error;
+
+  std::optional<std::string> open(const demo::settings& s) {
+    std::string why;
+    if (!s.access_log.empty() &&
+        !(access = roadrunner::log_file::open({.path = s.access_log}, why)))
+      return "--access-log=" + why;
+    if (!(error = roadrunner::log_file::open({.path = s.error_log}, why)))
+      return "--error-log=" + why;
+    return std::nullopt;
+  }
+
+  // SIGUSR1.
+  void reopen() {
+    if (access)
+      access->reopen();
+    error->reopen();
+  }
+
+  // Waits until every line appended so far is written.
+  void flush() {
+    if (access)
+      access->flush();
+    error->flush();
+  }
+};
+
 // SIGHUP: the listener reads its certificate and key files again; a bad
 // pair keeps the old one, and the error log says why.
 void reload_certificate(caf::scoped_actor& self,
@@ -338,28 +370,17 @@ int main(int argc, char** argv) {
     std::cerr << "roadrunner-demo: " << *err << std::endl;
     return 1;
   }
-  roadrunner::log_file_ptr access_file;
-  roadrunner::log_file_ptr error_file;
-  if (parsed.what != demo::action::check_config) {
-    std::string why;
-    if (!settings.access_log.empty())
-      if (access_file =
-            roadrunner::log_file::open({.path = settings.access_log}, why);
-          !access_file) {
-        std::cerr << "roadrunner-demo: --access-log=" << why << std::endl;
-        return 1;
-      }
-    if (error_file =
-          roadrunner::log_file::open({.path = settings.error_log}, why);
-        !error_file) {
-      std::cerr << "roadrunner-demo: --error-log=" << why << std::endl;
-      return 1;
-    }
-  }
   if (parsed.what == demo::action::check_config) {
     std::printf("roadrunner-demo: configuration ok\n");
     return 0;
   }
+  log_files logs;
+  if (auto err = logs.open(settings)) {
+    std::cerr << "roadrunner-demo: " << *err << std::endl;
+    return 1;
+  }
+  auto& access_file = logs.access;
+  auto& error_file = logs.error;
   caf::actor_system sys{cfg};
   // systemd socket activation: accept on the inherited socket.
   if (int n = sd_listen_fds(1); n > 0) {
@@ -418,10 +439,7 @@ int main(int argc, char** argv) {
       reload_certificate(self, *listener, settings, errors, sys);
       sd_notify(0, "READY=1");
     } else if (sig == SIGUSR1) {
-      // logrotate moved the files: write to new ones at the same paths.
-      if (access_file)
-        access_file->reopen();
-      error_file->reopen();
+      logs.reopen(); // logrotate moved them: new files at the same paths
       errors.log(roadrunner::log_level::info, "logs_reopened",
                  "SIGUSR1: log files reopened");
     } else {
@@ -433,9 +451,7 @@ int main(int argc, char** argv) {
     // At once: every connection ends now, requests in flight included.
     self->request(*listener, 10s, roadrunner::stop_atom::value)
       .receive([](caf::ok_atom) {}, [](caf::error&) {});
-    if (access_file)
-      access_file->flush();
-    error_file->flush();
+    logs.flush();
     return 0;
   }
   // A second SIGTERM/SIGINT (or a SIGQUIT) during the drain stops at once
@@ -469,8 +485,6 @@ int main(int argc, char** argv) {
   drained = true;
   pthread_kill(second_signal.native_handle(), SIGTERM); // wake it to leave
   second_signal.join();
-  if (access_file)
-    access_file->flush(); // every request answered is in the log
-  error_file->flush();
+  logs.flush(); // every request answered is in the access log
   return 0;
 }
