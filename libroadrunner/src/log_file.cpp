@@ -1,6 +1,7 @@
 #include <roadrunner/log_file.hpp>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +54,8 @@ public:
   log_file_impl(log_file_options opts, int fd)
     : opts_(std::move(opts)), fd_(fd), id_(next_log_id.fetch_add(1)) {
     writer_ = std::thread{[this] { run(); }};
+    // Named for top -H and /proc/PID/task/*/comm, like the reactors.
+    ::pthread_setname_np(writer_.native_handle(), "rr.log");
   }
 
   ~log_file_impl() {
