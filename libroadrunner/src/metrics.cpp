@@ -36,10 +36,12 @@ constexpr std::array<std::string_view, 4> protocol_labels{"unknown", "HTTP/1.0",
                                                           "HTTP/1.1", "HTTP/2"};
 constexpr std::array<int, 7> rejected_statuses{400, 408, 413, 414,
                                                431, 501, 505};
-// Request-duration buckets in seconds (upper bounds; +Inf is implied).
-constexpr std::array<double, 14> duration_buckets{
-  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-  0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+// Request-duration bucket upper bounds in nanoseconds (+Inf is implied),
+// so that counting compares integers; the exposition prints seconds.
+constexpr std::array<int64_t, 14> bucket_ns{
+  500'000,       1'000'000,     2'500'000,     5'000'000,     10'000'000,
+  25'000'000,    50'000'000,    100'000'000,   250'000'000,   500'000'000,
+  1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
 
 size_t method_index(std::string_view m) noexcept {
   for (size_t i = 0; i + 1 < method_labels.size(); ++i)
@@ -68,14 +70,6 @@ size_t rejected_index(int status) noexcept {
   return rejected_statuses.size(); // "other"
 }
 
-// The bucket bounds in nanoseconds, so that counting compares integers.
-constexpr std::array<int64_t, duration_buckets.size()> bucket_ns = [] {
-  std::array<int64_t, duration_buckets.size()> out{};
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<int64_t>(duration_buckets[i] * 1e9 + 0.5);
-  return out;
-}();
-
 size_t bucket_index(std::chrono::nanoseconds d) noexcept {
   auto ns = d.count();
   size_t i = 0;
@@ -93,7 +87,7 @@ struct listener_counters {
     requests;
   std::array<counter, rejected_statuses.size() + 1> rejected;
   counter exceptions;
-  std::array<counter, duration_buckets.size() + 1> duration;
+  std::array<counter, bucket_ns.size() + 1> duration;
   counter duration_ns;
   counter connections_accepted;
   counter connections_closed;
@@ -283,7 +277,7 @@ private:
     t.name = name;
     t.requests.resize(std::tuple_size_v<decltype(listener_counters::requests)>);
     t.rejected.resize(rejected_statuses.size() + 1);
-    t.duration.resize(duration_buckets.size() + 1);
+    t.duration.resize(bucket_ns.size() + 1);
     return &t;
   }
 
@@ -390,8 +384,9 @@ void render_totals(std::string& out, const totals_list& all) {
     uint64_t cumulative = 0;
     for (size_t i = 0; i < t.duration.size(); ++i) {
       cumulative += t.duration[i];
-      auto le = i < duration_buckets.size() ? seconds_text(duration_buckets[i])
-                                            : std::string{"+Inf"};
+      auto le = i < bucket_ns.size()
+                  ? seconds_text(static_cast<double>(bucket_ns[i]) / 1e9)
+                  : std::string{"+Inf"};
       sample(out, "roadrunner_request_duration_seconds_bucket", t.name,
              "le=\"" + le + "\"", cumulative);
     }
