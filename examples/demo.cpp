@@ -1,10 +1,19 @@
 // roadrunner-demo: the demo server. Every listener option is a flag named
-// after it with dashes (durations in milliseconds), plus --port, --bind and
-// --reactors; flags can also come from an INI file (--config-file=FILE).
+// after it with dashes (durations in milliseconds or with a unit), plus the
+// demo's own (--port, --bind, --reactors, ...); flags can also come from an
+// INI file (--config-file=FILE). See demo_config.cpp and --help.
 //
 // Prints exactly one line `roadrunner-demo listening on http://ADDR:PORT`
 // (`https://` with --tls-cert/--tls-key) once it accepts connections, and
-// runs until SIGINT or SIGTERM.
+// runs until SIGINT or SIGTERM (a drain) or SIGQUIT (at once). SIGHUP
+// reloads the TLS certificate and key, SIGUSR1 reopens the log files.
+// Under systemd it reports READY=1 / STOPPING=1 (sd_notify) and accepts on
+// a socket passed with LISTEN_FDS instead of binding (examples/systemd/).
+#include "demo_config.hpp"
+#include <roadrunner/access_log.hpp>
+#include <roadrunner/error_log.hpp>
+#include <roadrunner/health.hpp>
+#include <roadrunner/metrics.hpp>
 #include <roadrunner/roadrunner.hpp>
 
 #include <caf/actor_system.hpp>
@@ -21,9 +30,11 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <pthread.h>
 #include <sstream>
 #include <string>
+#include <systemd/sd-daemon.h>
 #include <thread>
 #include <vector>
 
@@ -33,157 +44,41 @@ using namespace std::chrono_literals;
 using roadrunner::request;
 using roadrunner::response;
 
-struct demo_config : roadrunner::system_config {
-  // -- demo flags ---------------------------------------------------------
-  int64_t port = 8080;
-  std::string bind = "127.0.0.1";
-  size_t reactors = 0; // 0: one per core
-  // -- listener options (seed names with dashes; durations in ms) ---------
-  roadrunner::listener_options defaults;
-  int64_t max_content_length = defaults.max_content_length;
-  int64_t request_timeout = defaults.request_timeout.count();
-  int64_t keep_alive_timeout = defaults.keep_alive_timeout.count();
-  int64_t num_acceptors = defaults.num_acceptors;
-  int64_t max_keep_alive_requests = defaults.max_keep_alive_requests;
-  int64_t max_clients = defaults.max_clients;
-  int64_t min_bytes_per_second = defaults.min_bytes_per_second;
-  int64_t rate_check_interval = defaults.rate_check_interval.count();
-  std::string body_buffering = "auto";
-  int64_t slot_reconciliation = 0; // 0: disabled
-  bool graceful_drain = true;
-  int64_t hibernate_after = 0;         // 0: unset
-  int64_t max_concurrent_requests = 0; // 0: infinity
-  int64_t socket_backlog = defaults.socket_backlog;
-  std::string protocols = "http1";
-  int64_t drain_timeout = 10000; // ms: SIGTERM/SIGINT drain deadline
-  int64_t max_request_line = 8192;
-  int64_t max_header_line = 8192;
-  int64_t max_header_block = 10240;
-  int64_t max_header_count = 100;
-  // HTTP/2 tunables (the `{http2, Opts}` entry) and TLS.
-  roadrunner::http2_options h2;
-  int64_t conn_window = h2.conn_window;
-  int64_t stream_window = h2.stream_window;
-  int64_t window_refill_threshold = h2.window_refill_threshold;
-  int64_t max_concurrent_streams = h2.max_concurrent_streams;
-  int64_t max_header_list_size = h2.max_header_list_size;
-  std::string tls_cert;
-  std::string tls_key;
-  int64_t tls_handshake_timeout =
-    roadrunner::tls_options{}.handshake_timeout.count();
-
-  demo_config() {
-    opt_group{custom_options_, "global"}
-      .add(port, "port", "TCP port (0: the kernel picks one)")
-      .add(bind, "bind", "address to bind")
-      .add(reactors, "reactors", "reactor threads (0: one per core)")
-      .add(max_content_length, "max-content-length", "request body cap")
-      .add(request_timeout, "request-timeout", "ms for a request")
-      .add(keep_alive_timeout, "keep-alive-timeout", "ms idle keep-alive")
-      .add(num_acceptors, "num-acceptors", "acceptor actors")
-      .add(max_keep_alive_requests, "max-keep-alive-requests",
-           "requests per connection")
-      .add(max_clients, "max-clients", "concurrent connections")
-      .add(min_bytes_per_second, "min-bytes-per-second",
-           "slow-client guard (0 disables)")
-      .add(rate_check_interval, "rate-check-interval", "ms between checks")
-      .add(body_buffering, "body-buffering", "auto or manual")
-      .add(slot_reconciliation, "slot-reconciliation",
-           "reconciliation interval in ms (0: disabled)")
-      .add(graceful_drain, "graceful-drain", "join the drain group")
-      .add(hibernate_after, "hibernate-after", "ms (0: unset)")
-      .add(max_concurrent_requests, "max-concurrent-requests",
-           "requests in flight (0: infinity)")
-      .add(socket_backlog, "socket-backlog", "listen backlog")
-      .add(protocols, "protocols", "comma-separated: http1,http2")
-      .add(drain_timeout, "drain-timeout",
-           "ms to drain on SIGTERM/SIGINT before ending connections")
-      .add(max_request_line, "max-request-line", "http1 limit -> 414")
-      .add(max_header_line, "max-header-line", "http1 limit -> 431")
-      .add(max_header_block, "max-header-block", "http1 limit -> 431")
-      .add(max_header_count, "max-header-count", "http1 limit -> 431")
-      .add(conn_window, "conn-window", "http2 connection window peak")
-      .add(stream_window, "stream-window", "http2 stream window peak")
-      .add(window_refill_threshold, "window-refill-threshold",
-           "http2 window refill trigger")
-      .add(max_concurrent_streams, "max-concurrent-streams",
-           "http2 SETTINGS_MAX_CONCURRENT_STREAMS")
-      .add(max_header_list_size, "max-header-list-size",
-           "http2 decoded header bytes -> 431")
-      .add(tls_cert, "tls-cert", "PEM certificate chain file (enables TLS)")
-      .add(tls_key, "tls-key", "PEM private key file")
-      .add(tls_handshake_timeout, "tls-handshake-timeout",
-           "ms for the TLS handshake, from the accept");
-  }
-
-  // Builds the listener options; an unknown protocol name is an error.
-  bool make_options(roadrunner::listener_options& o, std::string& err) const {
-    o.port = static_cast<int>(port);
-    o.bind_address = bind;
-    o.max_content_length = max_content_length;
-    o.request_timeout = roadrunner::millis{request_timeout};
-    o.keep_alive_timeout = roadrunner::millis{keep_alive_timeout};
-    o.num_acceptors = num_acceptors;
-    o.max_keep_alive_requests = max_keep_alive_requests;
-    o.max_clients = max_clients;
-    o.min_bytes_per_second = min_bytes_per_second;
-    o.rate_check_interval = roadrunner::millis{rate_check_interval};
-    if (body_buffering == "auto") {
-      o.body_buffering = roadrunner::body_buffering::automatic;
-    } else if (body_buffering == "manual") {
-      o.body_buffering = roadrunner::body_buffering::manual;
-    } else {
-      err = "invalid --body-buffering=" + body_buffering + " (auto|manual)";
-      return false;
+// The actor system's config: roadrunner's module and CAF's own options,
+// which the demo's flags may name (`--scheduler.policy=sharing`).
+struct caf_config : roadrunner::system_config {
+  demo::caf_names names() const {
+    demo::caf_names out;
+    out.known = [this](std::string_view name) {
+      caf::string_view x{name.data(), name.size()};
+      return custom_options_.qualified_name_lookup(x) != nullptr;
+    };
+    for (auto& x : custom_options_) {
+      auto full = x.full_name();
+      out.all.emplace_back(full.data(), full.size());
     }
-    if (slot_reconciliation != 0)
-      o.slot_reconciliation = roadrunner::millis{slot_reconciliation};
-    o.graceful_drain = graceful_drain;
-    if (hibernate_after != 0)
-      o.hibernate_after = roadrunner::millis{hibernate_after};
-    if (max_concurrent_requests != 0)
-      o.max_concurrent_requests = max_concurrent_requests;
-    o.socket_backlog = socket_backlog;
-    o.protocols.clear();
-    std::stringstream in{protocols};
-    for (std::string item; std::getline(in, item, ',');) {
-      roadrunner::protocol_entry e;
-      if (item == "http1") {
-        e.proto = roadrunner::protocol::http1;
-      } else if (item == "http2") {
-        e.proto = roadrunner::protocol::http2;
-      } else {
-        err =
-          "invalid --protocols=" + protocols + " (unknown \"" + item + "\")";
-        return false;
-      }
-      e.http1.max_request_line = max_request_line;
-      e.http1.max_header_line = max_header_line;
-      e.http1.max_header_block = max_header_block;
-      e.http1.max_header_count = max_header_count;
-      e.http2.conn_window = conn_window;
-      e.http2.stream_window = stream_window;
-      e.http2.window_refill_threshold = window_refill_threshold;
-      e.http2.max_concurrent_streams = max_concurrent_streams;
-      e.http2.max_header_list_size = max_header_list_size;
-      o.protocols.push_back(e);
-    }
-    if (!tls_cert.empty() || !tls_key.empty()) {
-      o.tls = roadrunner::tls_options{tls_cert, tls_key};
-      o.tls->handshake_timeout = roadrunner::millis{tls_handshake_timeout};
-    }
-    return true;
+    return out;
   }
 };
 
 // Signals are blocked before any thread starts so that every thread
 // inherits the mask and main can sigwait for them.
-sigset_t stop_signals() {
+sigset_t signal_set(std::initializer_list<int> xs) {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  for (int x : xs)
+    sigaddset(&set, x);
   return set;
+}
+
+// The signals that end the process: a drain, or at once.
+sigset_t stop_signals() {
+  return signal_set({SIGINT, SIGTERM, SIGQUIT});
+}
+
+// Every signal main handles.
+sigset_t all_signals() {
+  return signal_set({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1});
 }
 
 const std::string& large_body() {
@@ -372,28 +267,152 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
   return routes;
 }
 
+// The access log (optional) and the error log, opened before the actor
+// system starts so that a bad path fails start with the flag's name.
+struct log_files {
+  roadrunner::log_file_ptr access;
+  roadrunner::log_file_ptr error;
+
+  std::optional<std::string> open(const demo::settings& s) {
+    std::string why;
+    if (!s.access_log.empty() &&
+        !(access = roadrunner::log_file::open({.path = s.access_log}, why)))
+      return "--access-log=" + why;
+    if (!(error = roadrunner::log_file::open({.path = s.error_log}, why)))
+      return "--error-log=" + why;
+    return std::nullopt;
+  }
+
+  // SIGUSR1.
+  void reopen() {
+    if (access)
+      access->reopen();
+    error->reopen();
+  }
+
+  // Waits until every line appended so far is written.
+  void flush() {
+    if (access)
+      access->flush();
+    error->flush();
+  }
+};
+
+// SIGHUP: the listener reads its certificate and key files again; a bad
+// pair keeps the old one, and the error log says why.
+void reload_certificate(caf::scoped_actor& self,
+                        const roadrunner::listener_actor& listener,
+                        const demo::settings& settings,
+                        const roadrunner::error_log& errors,
+                        caf::actor_system& sys) {
+  if (settings.tls_cert.empty()) {
+    errors.log(roadrunner::log_level::info, "tls_reload_skipped",
+               "SIGHUP: no --tls-cert to reload");
+    return;
+  }
+  self->request(listener, 10s, roadrunner::reload_tls_atom::value)
+    .receive(
+      [&](caf::ok_atom) {
+        errors.log(roadrunner::log_level::info, "tls_reloaded",
+                   "SIGHUP: new handshakes use " + settings.tls_cert);
+      },
+      [&](caf::error& e) {
+        errors.log(roadrunner::log_level::warning, "tls_reload_failed",
+                   "SIGHUP: kept the old certificate: " + sys.render(e));
+      });
+}
+
+// The operator's routes: GET /metrics (Prometheus), /healthz and /readyz.
+void add_operator_routes(roadrunner::route_list& routes,
+                         const roadrunner::metrics& metrics,
+                         const roadrunner::health& health) {
+  auto add = [&](std::string path, roadrunner::handler h) {
+    roadrunner::route r;
+    r.path = std::move(path);
+    r.handler = std::move(h);
+    r.methods = {"GET"};
+    routes.push_back(std::move(r));
+  };
+  add("/metrics", metrics.endpoint());
+  add("/healthz", health.healthz());
+  add("/readyz", health.readyz());
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  auto signals = stop_signals();
+  auto signals = all_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  demo_config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "roadrunner-demo: " << cfg.render(err) << std::endl;
-    return 2;
-  }
-  if (cfg.cli_helptext_printed)
+  demo::settings settings;
+  caf_config cfg;
+  auto parsed = demo::parse(argc, argv, cfg.names(), settings);
+  switch (parsed.what) {
+  case demo::action::done:
+    std::fputs(parsed.text.c_str(), stdout);
     return 0;
-  if (cfg.reactors > 0)
-    cfg.set("roadrunner.reactors", cfg.reactors);
-  roadrunner::listener_options opts;
-  std::string err;
-  if (!cfg.make_options(opts, err)) {
-    std::cerr << "roadrunner-demo: " << err << std::endl;
-    return 2;
+  case demo::action::fail:
+    std::cerr << "roadrunner-demo: " << parsed.error << std::endl;
+    return 1;
+  default:
+    break;
   }
+  if (!settings.caf_args.empty()) {
+    std::istringstream no_ini;
+    if (auto err = cfg.parse(settings.caf_args, no_ini)) {
+      std::cerr << "roadrunner-demo: " << cfg.render(err) << std::endl;
+      return 1;
+    }
+  }
+  if (settings.reactors > 0)
+    cfg.set("roadrunner.reactors", static_cast<size_t>(settings.reactors));
+  roadrunner::listener_options opts;
+  if (auto err = demo::make_options(settings, opts)) {
+    std::cerr << "roadrunner-demo: " << *err << std::endl;
+    return 1;
+  }
+  if (parsed.what == demo::action::check_config) {
+    std::printf("roadrunner-demo: configuration ok\n");
+    return 0;
+  }
+  log_files logs;
+  if (auto err = logs.open(settings)) {
+    std::cerr << "roadrunner-demo: " << *err << std::endl;
+    return 1;
+  }
+  auto& access_file = logs.access;
+  auto& error_file = logs.error;
   caf::actor_system sys{cfg};
-  opts.routes = demo_routes(sys);
+  // systemd socket activation: accept on the inherited socket.
+  if (int n = sd_listen_fds(1); n > 0) {
+    if (n > 1) {
+      std::cerr << "roadrunner-demo: LISTEN_FDS=" << n
+                << ": expected one socket" << std::endl;
+      return 1;
+    }
+    opts.listen_fd = SD_LISTEN_FDS_START;
+  }
+  roadrunner::metrics metrics;
+  roadrunner::health health;
+  auto routes = demo_routes(sys);
+  add_operator_routes(routes, metrics, health);
+  opts.routes = std::move(routes);
+  std::vector<roadrunner::telemetry_handler> observers{metrics.observer(),
+                                                       health.observer()};
+  roadrunner::error_log errors{
+    error_file, {.level = *roadrunner::parse_log_level(settings.log_level)}};
+  observers.push_back(errors.observer());
+  metrics.add("roadrunner_log_lines_dropped_total",
+              "Log lines dropped because the log writer fell behind.",
+              "counter", [access_file, error_file] {
+                return error_file->dropped() +
+                       (access_file ? access_file->dropped() : 0);
+              });
+  if (access_file)
+    observers.push_back(roadrunner::access_log{
+      access_file,
+      *roadrunner::parse_access_log_format(settings.access_log_format)}
+                          .observer());
+  opts.telemetry = roadrunner::fan_out(std::move(observers));
   auto listener = roadrunner::start_listener(sys, "demo", std::move(opts));
   if (!listener) {
     std::cerr << "roadrunner-demo: " << sys.render(listener.error())
@@ -404,42 +423,68 @@ int main(int argc, char** argv) {
   uint16_t port = 0;
   self->request(*listener, 5s, roadrunner::port_atom::value)
     .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
-  auto host =
-    cfg.bind.find(':') != std::string::npos ? "[" + cfg.bind + "]" : cfg.bind;
-  auto scheme = cfg.tls_cert.empty() && cfg.tls_key.empty() ? "http" : "https";
+  auto& bind = settings.bind;
+  auto host = bind.find(':') != std::string::npos ? "[" + bind + "]" : bind;
+  auto scheme =
+    settings.tls_cert.empty() && settings.tls_key.empty() ? "http" : "https";
   std::printf("roadrunner-demo listening on %s://%s:%u\n", scheme, host.c_str(),
               static_cast<unsigned>(port));
   std::fflush(stdout);
+  sd_notify(0, "READY=1"); // a no-op without NOTIFY_SOCKET
   int sig = 0;
-  sigwait(&signals, &sig);
-  // A second SIGTERM/SIGINT during the drain stops at once (stop ends every
-  // connection; the drain then answers with what was left).
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
+      reload_certificate(self, *listener, settings, errors, sys);
+      sd_notify(0, "READY=1");
+    } else if (sig == SIGUSR1) {
+      logs.reopen(); // logrotate moved them: new files at the same paths
+      errors.log(roadrunner::log_level::info, "logs_reopened",
+                 "SIGUSR1: log files reopened");
+    } else {
+      break;
+    }
+  }
+  sd_notify(0, "STOPPING=1");
+  if (sig == SIGQUIT) {
+    // At once: every connection ends now, requests in flight included.
+    self->request(*listener, 10s, roadrunner::stop_atom::value)
+      .receive([](caf::ok_atom) {}, [](caf::error&) {});
+    logs.flush();
+    return 0;
+  }
+  // A second SIGTERM/SIGINT (or a SIGQUIT) during the drain stops at once
+  // (stop ends every connection; the drain then answers with what was
+  // left).
+  auto stops = stop_signals();
   std::atomic<bool> drained{false};
   std::thread second_signal{[&] {
     int again = 0;
-    sigwait(&signals, &again);
+    sigwait(&stops, &again);
     if (!drained)
       caf::anon_send(*listener, roadrunner::stop_atom::value);
   }};
   // SIGTERM/SIGINT: drain (stop accepting, let requests in flight finish,
   // close idle connections), at most --drain-timeout, then exit 0.
   auto timeout =
-    std::chrono::milliseconds{std::max<int64_t>(0, cfg.drain_timeout)};
+    std::chrono::milliseconds{std::max<int64_t>(0, settings.drain_timeout)};
   self
     ->request(*listener, timeout + 10s, roadrunner::drain_atom::value,
               caf::timespan{timeout})
     .receive(
-      [](const roadrunner::drain_result& res) {
+      [&](const roadrunner::drain_result& res) {
         if (!res.drained)
-          std::cerr << "roadrunner-demo: drain timed out, ended "
-                    << res.remaining << " connection(s)" << std::endl;
+          errors.log(roadrunner::log_level::warning, "drain_timeout",
+                     "drain timed out, ended " + std::to_string(res.remaining) +
+                       " connection(s)");
       },
       [&](caf::error& e) {
-        std::cerr << "roadrunner-demo: drain failed: " << sys.render(e)
-                  << std::endl;
+        errors.log(roadrunner::log_level::error, "drain_failed", sys.render(e));
       });
   drained = true;
   pthread_kill(second_signal.native_handle(), SIGTERM); // wake it to leave
   second_signal.join();
+  logs.flush(); // every request answered is in the access log
   return 0;
 }

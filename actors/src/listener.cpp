@@ -14,6 +14,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -279,6 +282,16 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
       sh.store_routes(table.value());
       return caf::ok_atom::value;
     },
+    [self](reload_tls_atom) -> caf::result<caf::ok_atom> {
+      auto& sh = *self->state.shared;
+      if (!sh.tls || !sh.opts.tls)
+        return make_error(errc::invalid_listener_opt, std::string{"tls"},
+                          std::string{}, std::string{"not a TLS listener"});
+      if (auto err = sh.tls->reload(*sh.opts.tls, sh.opts.protocols))
+        return make_error(errc::invalid_listener_opt, std::move(err->option),
+                          std::move(err->value), std::move(err->reason));
+      return caf::ok_atom::value;
+    },
     [self](stop_atom) -> caf::result<caf::ok_atom> {
       auto& s = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
@@ -357,8 +370,26 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
     return make_error(errc::module_not_loaded,
                       "load it with cfg.load<roadrunner::module>()");
   std::string reason;
-  int fd = io::listen_tcp(opts.bind_address, static_cast<int>(opts.port),
-                          static_cast<int>(opts.socket_backlog), reason);
+  int fd = -1;
+  if (opts.listen_fd >= 0) {
+    // An inherited socket (systemd socket activation): it must listen.
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (::getsockopt(opts.listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+                     &len) != 0 ||
+        listening == 0)
+      return make_error(errc::listen_failed, "listen_fd " +
+                                               std::to_string(opts.listen_fd) +
+                                               " is not a listening socket");
+    fd = opts.listen_fd;
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    int one = 1; // inherited by accepted sockets, as listen_tcp sets it
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  } else {
+    fd = io::listen_tcp(opts.bind_address, static_cast<int>(opts.port),
+                        static_cast<int>(opts.socket_backlog), reason);
+  }
   if (fd < 0)
     return make_error(errc::listen_failed, std::move(reason));
   auto port = io::local_port(fd);

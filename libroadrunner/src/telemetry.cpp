@@ -1,5 +1,7 @@
 #include <roadrunner/telemetry.hpp>
 
+#include <utility>
+
 namespace roadrunner {
 
 const char* to_string(telemetry_kind x) noexcept {
@@ -24,8 +26,33 @@ const char* to_string(telemetry_kind x) noexcept {
     return "drain_started";
   case telemetry_kind::drain_finished:
     return "drain_finished";
+  case telemetry_kind::tls_handshake_completed:
+    return "tls_handshake_completed";
+  case telemetry_kind::tls_handshake_failed:
+    return "tls_handshake_failed";
+  case telemetry_kind::http2_connection_error:
+    return "http2_connection_error";
+  case telemetry_kind::accept_error:
+    return "accept_error";
   }
   return "unknown";
+}
+
+telemetry_handler fan_out(std::vector<telemetry_handler> handlers) {
+  std::erase_if(handlers, [](const telemetry_handler& h) { return !h; });
+  if (handlers.empty())
+    return {};
+  if (handlers.size() == 1)
+    return std::move(handlers.front());
+  return [hs = std::move(handlers)](const telemetry_event& e) {
+    for (auto& h : hs) {
+      try {
+        h(e);
+      } catch (...) {
+        // One subscriber's failure must not silence the others.
+      }
+    }
+  };
 }
 
 } // namespace roadrunner

@@ -66,6 +66,13 @@ using reload_routes_atom = caf::atom_constant<caf::atom("reload")>;
 /// time (0 = infinity). A negative N answers `invalid_listener_opt`.
 using max_requests_atom = caf::atom_constant<caf::atom("max_reqs")>;
 
+/// `reload_tls` -> `ok`: reads `tls.cert_file`/`tls.key_file` (or the PEM
+/// fields) again and makes later handshakes present the new certificate;
+/// open connections keep theirs. A bad pair keeps the old one and answers
+/// `invalid_listener_opt` naming the field and the reason. A plain-TCP
+/// listener answers `invalid_listener_opt(tls, ...)`.
+using reload_tls_atom = caf::atom_constant<caf::atom("reload_tls")>;
+
 /// The lifecycle phase answered to `status`.
 enum class listener_status : uint8_t { accepting, draining };
 
@@ -89,7 +96,8 @@ using listener_actor = caf::typed_actor<
   caf::replies_to<stop_atom>::with<caf::ok_atom>,
   caf::replies_to<drain_atom, caf::timespan>::with<drain_result>,
   caf::replies_to<reload_routes_atom, route_list>::with<caf::ok_atom>,
-  caf::replies_to<max_requests_atom, int64_t>::with<caf::ok_atom>>;
+  caf::replies_to<max_requests_atom, int64_t>::with<caf::ok_atom>,
+  caf::replies_to<reload_tls_atom>::with<caf::ok_atom>>;
 
 // -- telemetry ----------------------------------------------------------------
 

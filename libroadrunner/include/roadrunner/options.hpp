@@ -241,6 +241,13 @@ struct listener_options {
   std::optional<int64_t> max_concurrent_requests;
   /// Listen backlog (Linux clamps it to net.core.somaxconn), >= 1.
   int64_t socket_backlog = 1024;
+  /// An already bound, listening TCP socket to accept on instead of binding
+  /// `bind_address`:`port` (systemd socket activation: `LISTEN_FDS`); -1
+  /// binds as usual. It is made non-blocking and close-on-exec. An option
+  /// error (`validate`) leaves it with the caller; past that the listener
+  /// owns it and closes it on a later start error or at stop.
+  /// `socket_backlog` does not apply to it.
+  int listen_fd = -1;
   /// Telemetry subscriber (empty: none, at the cost of one branch per
   /// event). See `telemetry.hpp`; `telemetry_to(actor)` forwards to an actor.
   telemetry_handler telemetry;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string_view>
+#include <vector>
 
 namespace roadrunner {
 
@@ -35,13 +36,27 @@ enum class telemetry_kind : uint8_t {
   /// A drain ended: `count` connections were still alive at the deadline
   /// (0 when drained).
   drain_finished,
+  /// A TLS handshake completed: `peer`, `protocol` is the ALPN choice
+  /// ("h2", "http/1.1"; empty without ALPN).
+  tls_handshake_completed,
+  /// A TLS handshake failed or timed out: `peer`, `reason` (OpenSSL's
+  /// reason string, or "handshake_timeout").
+  tls_handshake_failed,
+  /// An HTTP/2 connection ended with an error: `peer`, `error_code` is the
+  /// GOAWAY error code sent (RFC 9113 7, e.g. 1 PROTOCOL_ERROR), `reason`
+  /// nghttp2's text.
+  http2_connection_error,
+  /// accept(2) failed on the listening socket: `error_code` is errno
+  /// (EMFILE, ENFILE, ENOBUFS, ...), `reason` its strerror text.
+  accept_error,
 };
 
 /// Name of a kind ("request_start", ...).
 const char* to_string(telemetry_kind x) noexcept;
 
 /// One event. Every view is valid only during the callback; copy what you
-/// keep.
+/// keep. A field an emitter does not know stays at its default (empty view,
+/// 0, nullptr); log sinks print such a field as "-".
 struct telemetry_event {
   telemetry_kind kind = telemetry_kind::request_start;
   /// The listener's name.
@@ -61,6 +76,28 @@ struct telemetry_event {
   /// connection_closed: requests served; slots_reconciled: slots released;
   /// drain_finished: connections left at the deadline.
   uint64_t count = 0;
+  /// Request events: the query after '?' (empty when none), so that
+  /// `path` + '?' + `query` is the target as sent.
+  std::string_view query;
+  /// Request events: "HTTP/1.0", "HTTP/1.1" or "HTTP/2";
+  /// tls_handshake_completed: the ALPN protocol id.
+  std::string_view protocol;
+  /// Request events: the Host header (HTTP/1) or :authority (HTTP/2).
+  std::string_view host;
+  /// Request events: the User-Agent header.
+  std::string_view user_agent;
+  /// Request events: the Referer header.
+  std::string_view referer;
+  /// request_stop: bytes of the request as received (head and body).
+  uint64_t bytes_received = 0;
+  /// request_stop: bytes of the response queued (head and body, before
+  /// TLS), as nginx's $bytes_sent.
+  uint64_t bytes_sent = 0;
+  /// request_stop: bytes of the response body, as nginx's
+  /// $body_bytes_sent (the common log format's size field).
+  uint64_t body_bytes_sent = 0;
+  /// http2_connection_error: the GOAWAY error code; accept_error: errno.
+  int64_t error_code = 0;
 };
 
 /// A telemetry subscriber. Called on the thread that saw the event (the
@@ -68,5 +105,13 @@ struct telemetry_event {
 /// scheduler thread otherwise), so it must be thread-safe and fast; it must
 /// not throw. An empty function costs one branch per event.
 using telemetry_handler = std::function<void(const telemetry_event&)>;
+
+/// One handler that calls each of `handlers` in order (empty ones are
+/// skipped): how the access log, the error log, metrics and health share a
+/// listener's one `telemetry` option. An exception from one handler is
+/// swallowed and does not stop the others. With one non-empty handler that
+/// handler is returned as is; with none, an empty handler (so the listener
+/// keeps its one-branch fast path).
+telemetry_handler fan_out(std::vector<telemetry_handler> handlers);
 
 } // namespace roadrunner

@@ -226,6 +226,43 @@ context::~context() {
   SSL_CTX_free(ctx_);
 }
 
+std::optional<option_error>
+context::reload(const tls_options& opts,
+                const std::vector<protocol_entry>& protocols) const {
+  auto fresh = make_context(opts, protocols);
+  if (!fresh)
+    return fresh.error();
+  std::lock_guard<std::mutex> guard{keys_mtx_};
+  keys_ = fresh.value();
+  ++reloads_;
+  return std::nullopt;
+}
+
+uint64_t context::reloads() const noexcept {
+  std::lock_guard<std::mutex> guard{keys_mtx_};
+  return reloads_;
+}
+
+int context::use_current_keys(SSL* ssl, void* arg) {
+  auto* self = static_cast<const context*>(arg);
+  std::shared_ptr<const context> keys;
+  {
+    std::lock_guard<std::mutex> guard{self->keys_mtx_};
+    keys = self->keys_;
+  }
+  if (!keys)
+    return 1; // never reloaded: the context's own chain and key
+  auto* src = keys->ctx_;
+  STACK_OF(X509)* chain = nullptr;
+  SSL_CTX_get0_chain_certs(src, &chain);
+  // Up-refs the certificate, key and chain: the connection keeps them even
+  // if another reload replaces `keys` meanwhile.
+  return SSL_use_cert_and_key(ssl, SSL_CTX_get0_certificate(src),
+                              SSL_CTX_get0_privatekey(src), chain, 1) == 1
+           ? 1
+           : 0;
+}
+
 std::vector<std::string>
 alpn_preference(const tls_options& opts,
                 const std::vector<protocol_entry>& protocols) {
@@ -269,6 +306,7 @@ context_result context_builder::run() {
   if (auto err = configure(ctx))
     return std::move(*err);
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, result.get());
+  SSL_CTX_set_cert_cb(ctx, &context::use_current_keys, result.get());
   if (auto err = load_chain(ctx))
     return std::move(*err);
   if (auto err = load_key(ctx))

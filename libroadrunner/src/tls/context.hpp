@@ -2,13 +2,16 @@
 
 #include <roadrunner/options.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 struct ssl_ctx_st; // OpenSSL's SSL_CTX
+struct ssl_st;     // OpenSSL's SSL
 
 namespace roadrunner::tls {
 
@@ -45,10 +48,36 @@ public:
   /// `tls_options::handshake_timeout`.
   millis handshake_timeout() const noexcept { return handshake_timeout_; }
 
+  /// Replaces the certificate chain and key that later handshakes present
+  /// (SIGHUP): builds a whole new context from `opts` with the same checks
+  /// as at start (files readable, PEM valid, key matching the certificate)
+  /// and, only if that succeeds, hands its chain and key to every later
+  /// handshake through OpenSSL's certificate callback. Connections already
+  /// past their ClientHello keep theirs. On error nothing changes and the
+  /// error names the option (`tls.cert_file`, ...). Only the certificate
+  /// and key are taken from `opts`; protocol settings stay as built.
+  /// Thread-safe; reads files, so call it off the reactors.
+  std::optional<option_error>
+  reload(const tls_options& opts,
+         const std::vector<protocol_entry>& protocols) const;
+
+  /// How many reloads succeeded.
+  uint64_t reloads() const noexcept;
+
 private:
   friend class context_builder;
 
   context() = default;
+
+  // OpenSSL's certificate callback: installs the reloaded chain and key
+  // (if any) on a connection during its handshake. Runs on: the
+  // connection's reactor thread.
+  static int use_current_keys(ssl_st* ssl, void* arg);
+
+  // The context whose chain and key replace ours; null until a reload.
+  mutable std::mutex keys_mtx_;
+  mutable std::shared_ptr<const context> keys_;
+  mutable uint64_t reloads_ = 0;
 
   ssl_ctx_st* ctx_ = nullptr;
   std::string alpn_wire_;
