@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace roadrunner::detail {
 
@@ -127,10 +128,15 @@ void acceptor::accept_batch() {
       case ENFILE:
       case ENOBUFS:
       case ENOMEM:
+        report_accept_error(errno);
         back_off();
         return;
+      case EINTR:
+      case ECONNABORTED:
+        continue; // the client left before the accept: nothing to report
       default:
-        // ECONNABORTED, EPROTO, EPERM (firewall), EINTR...: skip it.
+        // EPROTO, EPERM (firewall)...: skip it.
+        report_accept_error(errno);
         continue;
       }
     }
@@ -152,6 +158,15 @@ void acceptor::accept_batch() {
     monitor(conn);
     conns_.emplace(conn.id(), std::move(conn));
   }
+}
+
+void acceptor::report_accept_error(int err) {
+  telemetry_event e;
+  e.kind = telemetry_kind::accept_error;
+  e.error_code = err;
+  e.reason =
+    ::strerrorname_np(err) != nullptr ? ::strerrorname_np(err) : "accept_error";
+  shared_->emit(e);
 }
 
 void acceptor::stop_listening() {

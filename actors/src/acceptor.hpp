@@ -40,6 +40,7 @@ private:
   bool watch();
   void accept_batch();
   void back_off();
+  void report_accept_error(int err);
 
   int fd_;
   listener_shared_ptr shared_;

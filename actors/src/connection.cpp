@@ -95,10 +95,14 @@ void connection::on_handshake(uint32_t events) {
     // A failed handshake (wrong ALPN, no shared cipher, plain HTTP on the
     // TLS port, EOF): close without a word. The session is fatal, so no
     // close_notify is attempted.
+    handshake_event(telemetry_kind::tls_handshake_failed,
+                    io_.tls()->error().empty() ? std::string_view{"eof"}
+                                               : io_.tls()->error());
     close();
     return;
   }
   io_.disarm_deadline();
+  handshake_event(telemetry_kind::tls_handshake_completed, {});
   start_protocol(io_.tls()->protocol());
   if (closed_)
     return;
@@ -132,7 +136,21 @@ void connection::on_drain(int64_t deadline_ms) {
 
 void connection::transport_done() {
   // The handshake or send deadline passed, a lingering close is over.
+  if (driver_ == nullptr && io_.tls() != nullptr)
+    handshake_event(telemetry_kind::tls_handshake_failed, "handshake_timeout");
   close();
+}
+
+void connection::handshake_event(telemetry_kind kind, std::string_view reason) {
+  if (!shared_->opts.telemetry)
+    return;
+  telemetry_event e;
+  e.kind = kind;
+  e.peer = &info_.peer;
+  e.reason = reason;
+  if (kind == telemetry_kind::tls_handshake_completed)
+    e.protocol = io_.tls()->alpn();
+  shared_->emit(e);
 }
 
 void connection::on_exit() {

@@ -9,6 +9,7 @@
 #include "transport.hpp"
 #include <roadrunner/options.hpp>
 #include <roadrunner/request.hpp>
+#include <roadrunner/telemetry.hpp>
 
 #include <memory>
 #include <optional>
@@ -69,6 +70,7 @@ public:
 
 private:
   void on_handshake(uint32_t events);
+  void handshake_event(telemetry_kind kind, std::string_view reason);
   void start_protocol(protocol proto);
   void on_drain(int64_t deadline_ms);
   void teardown() noexcept;

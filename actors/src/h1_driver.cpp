@@ -465,6 +465,7 @@ void h1_driver::dispatch(std::string_view body) {
   request_ticket t;
   std::shared_ptr<actor_exchange> x;
   auto resp = life().dispatch(req, 0, t, x);
+  t.bytes_received += rs().parser.consumed(); // the head, as received
   auto max_requests =
     static_cast<uint64_t>(shared().opts.max_keep_alive_requests);
   bool close =
@@ -496,12 +497,12 @@ void h1_driver::dispatch(std::string_view body) {
   }
   if (req.body_pending())
     close = true; // manual mode: the body was not read, do not parse it
-  write_response(resp, head_only, close, h.version_minor);
-  life().finish(t, resp.status());
+  auto sent = write_response(resp, head_only, close, h.version_minor);
+  life().finish(t, resp.status(), sent);
 }
 
-void h1_driver::write_response(roadrunner::response& resp, bool head_only,
-                               bool close, uint8_t version_minor) {
+bytes_out h1_driver::write_response(roadrunner::response& resp, bool head_only,
+                                    bool close, uint8_t version_minor) {
   if (!http1::is_writable(resp))
     resp = roadrunner::response::text(500, "Internal Server Error");
   for (auto& f : resp.fields())
@@ -515,10 +516,15 @@ void h1_driver::write_response(roadrunner::response& resp, bool head_only,
     conn_field = http1::connection_field::keep_alive;
   auto body_size =
     allows_content(resp.status()) ? static_cast<size_t>(resp.body_size()) : 0;
-  http1::write_head(io().out().buffer(), resp, body_size, http_date(),
-                    conn_field);
+  auto head = queued_head([&] {
+    http1::write_head(io().out().buffer(), resp, body_size, http_date(),
+                      conn_field);
+  });
+  bytes_out sent{head, 0};
   // RFC 9110 9.3.2: HEAD gets the GET headers without the content.
   if (body_size > 0 && !head_only) {
+    sent.body = body_size;
+    sent.total += body_size;
     if (resp.file_body())
       io().out().append_file(resp.file_body()); // sendfile: zero copy
     else
@@ -526,6 +532,19 @@ void h1_driver::write_response(roadrunner::response& resp, bool head_only,
   }
   if (close)
     closing_ = true;
+  return sent;
+}
+
+template <class F>
+uint64_t h1_driver::queued_head(F&& write) {
+  // Bytes a head took in the output queue, counted only for telemetry.
+  if (!life().observed()) {
+    write();
+    return 0;
+  }
+  auto before = io().out().pending();
+  write();
+  return io().out().pending() - before;
 }
 
 // -- deferred requests ------------------------------------------------------
@@ -626,7 +645,8 @@ void h1_driver::complete_deferred(roadrunner::response resp) {
     close = true;
     linger_ = true;
   }
-  write_response(resp, def().head_only, close, def().version_minor);
+  def().req.sent =
+    write_response(resp, def().head_only, close, def().version_minor);
   end_deferred(resp.status());
   flush();
 }
@@ -650,15 +670,18 @@ void h1_driver::start_stream(roadrunner::response head) {
   def().close = close;
   auto conn_field =
     close ? http1::connection_field::close : http1::connection_field::none;
-  if (!allows_content(head.status())) {
-    // 204 / 304 carry no content: announce an empty body, drop the pieces.
-    http1::write_head(io().out().buffer(), head, 0, http_date(), conn_field);
-    def().discard = true;
-  } else {
-    http1::write_stream_head(io().out().buffer(), head, http_date(), conn_field,
-                             def().chunked);
-    def().discard = def().head_only;
-  }
+  def().req.sent.total += queued_head([&] {
+    if (!allows_content(head.status())) {
+      // 204 / 304 carry no content: announce an empty body, drop the
+      // pieces.
+      http1::write_head(io().out().buffer(), head, 0, http_date(), conn_field);
+      def().discard = true;
+    } else {
+      http1::write_stream_head(io().out().buffer(), head, http_date(),
+                               conn_field, def().chunked);
+      def().discard = def().head_only;
+    }
+  });
   phase_ = phase::streaming;
   home().disarm(timer_.node); // the deadline was for the answer's start
   flush();
@@ -670,8 +693,12 @@ void h1_driver::stream_chunk(std::string data) {
     def().req.x->written(n);
     return;
   }
+  auto& sent = def().req.sent;
+  sent.body += n;
+  sent.total += n;
   if (def().chunked) {
-    http1::write_chunk_size(io().out().buffer(), n);
+    sent.total +=
+      queued_head([&] { http1::write_chunk_size(io().out().buffer(), n); }) + 2;
     io().out().append_body(std::move(data));
     io().out().buffer().append("\r\n");
   } else {
@@ -690,7 +717,8 @@ void h1_driver::finish_stream(
       close_now();
       return;
     }
-    http1::write_last_chunk(io().out().buffer(), trailers);
+    def().req.sent.total += queued_head(
+      [&] { http1::write_last_chunk(io().out().buffer(), trailers); });
   }
   if (def().close)
     closing_ = true;

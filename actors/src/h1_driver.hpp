@@ -97,8 +97,10 @@ private:
   bool dispatch_manual();
   bool body_ready();
   void dispatch(std::string_view body);
-  void write_response(response& resp, bool head_only, bool close,
-                      uint8_t version_minor);
+  bytes_out write_response(response& resp, bool head_only, bool close,
+                           uint8_t version_minor);
+  template <class F>
+  uint64_t queued_head(F&& write);
   void on_deferred();
   void resume_after_deferred();
   bool apply_exchange();

@@ -184,6 +184,17 @@ void h2_driver::maybe_close() {
   if (closed_ || io().write_blocked() || !io().out().empty())
     return;
   bool idle = session_->is_idle();
+  if (fatal_ && shared().opts.telemetry) {
+    // A connection error (a protocol violation, a flood, a slow client):
+    // the error log and metrics hear its GOAWAY code.
+    auto code = session_->goaway_code();
+    telemetry_event e;
+    e.kind = telemetry_kind::http2_connection_error;
+    e.peer = &host_->info().peer;
+    e.error_code = static_cast<int64_t>(code);
+    e.reason = http2::to_string(code);
+    shared().emit(e);
+  }
   if (fatal_ && !peer_eof_) {
     host_->linger(); // stops this driver (its streams end)
     return;
@@ -412,10 +423,30 @@ void h2_driver::on_request(int32_t stream_id, const http1::request_head& head,
     return;
   }
   auto status = resp.status();
+  auto sent = body_out(resp, head.method);
   if (session_->submit(stream_id, std::move(resp)) ==
-      http2::submit_result::invalid_response)
+      http2::submit_result::invalid_response) {
     status = 500;
-  life().finish(t, status);
+    sent = {};
+  }
+  life().finish(t, status, sent);
+}
+
+void h2_driver::sent(stream_state& st, size_t n) {
+  // A streamed piece went to the session.
+  st.req.sent.body += n;
+  st.req.sent.total += n;
+  if (st.req.x)
+    st.req.x->written(n); // may run the writer's on_ready (guarded)
+}
+
+bytes_out h2_driver::body_out(const response& resp, std::string_view method) {
+  // HTTP/2 counts body bytes (the HPACK-compressed head is not told apart
+  // per stream); HEAD, 1xx, 204 and 304 send none.
+  if (!allows_content(resp.status()) || method == "HEAD")
+    return {};
+  auto n = static_cast<uint64_t>(resp.body_size());
+  return {n, n};
 }
 
 void h2_driver::apply(stream_state& st) {
@@ -434,9 +465,12 @@ void h2_driver::apply(stream_state& st) {
         for (auto& f : st.req.extra)
           op.resp.header(std::move(f.name), std::move(f.value));
         st.req.status = op.resp.status();
+        st.req.sent = body_out(op.resp, st.req.method);
         if (session_->submit(st.id, std::move(op.resp)) ==
-            http2::submit_result::invalid_response)
+            http2::submit_result::invalid_response) {
           st.req.status = 500;
+          st.req.sent = {};
+        }
         end(st, st.req.status);
         break;
       }
@@ -474,7 +508,7 @@ void h2_driver::apply(stream_state& st) {
             http2::submit_result::busy)
           st.held.push_back(std::move(op.data));
         else
-          x->written(n);
+          sent(st, n);
         break;
       }
       case exchange_op::kind::finish:
@@ -578,8 +612,7 @@ void h2_driver::on_stream_writable(int32_t stream_id) {
         http2::submit_result::busy)
       break; // the data stays: wait for the next on_stream_writable
     st.held.pop_front();
-    if (st.req.x)
-      st.req.x->written(n); // may run the writer's on_ready (guarded)
+    sent(st, n);
   }
   if (st.held.empty() && st.finish_pending)
     finish_stream(st);

@@ -98,6 +98,8 @@ private:
   transport& io() const noexcept { return host_->io(); }
   request_lifecycle& life() const noexcept { return host_->requests(); }
 
+  void sent(stream_state& st, size_t n);
+  static bytes_out body_out(const response& resp, std::string_view method);
   void read_loop();
   void pump();
   bool flush_out();

@@ -94,6 +94,29 @@ void open_request::adopt(const request_ticket& t,
   started = t.started;
   admitted = t.admitted;
   status = 0;
+  sent = {};
+  query = std::string{t.query};
+  host = std::string{t.host};
+  user_agent = std::string{t.user_agent};
+  referer = std::string{t.referer};
+  protocol = t.protocol; // a static text
+  bytes_received = t.bytes_received;
+}
+
+request_ticket open_request::ticket() const noexcept {
+  request_ticket t;
+  t.method = method;
+  t.path = path;
+  t.request_id = request_id;
+  t.started = started;
+  t.admitted = admitted;
+  t.query = query;
+  t.protocol = protocol;
+  t.host = host;
+  t.user_agent = user_agent;
+  t.referer = referer;
+  t.bytes_received = bytes_received;
+  return t;
 }
 
 // -- request_lifecycle --------------------------------------------------------
@@ -116,12 +139,17 @@ response request_lifecycle::dispatch(request& req, uint32_t tag,
   t.request_id = req.request_id();
   t.started = std::chrono::steady_clock::now();
   if (sh.opts.telemetry) {
+    // Header look-ups only for a subscriber (an access log, metrics).
+    t.query = req.query();
+    t.protocol = req.version();
+    // HTTP/2's :authority is given to handlers as `host` too.
+    t.host = req.header("host").value_or(std::string_view{});
+    t.user_agent = req.header("user-agent").value_or(std::string_view{});
+    t.referer = req.header("referer").value_or(std::string_view{});
+    t.bytes_received = req.body().size();
     telemetry_event e;
     e.kind = telemetry_kind::request_start;
-    e.request_id = t.request_id;
-    e.method = t.method;
-    e.path = t.path;
-    e.peer = &info_->peer;
+    fill(e, t);
     sh.emit(e);
   }
   // A request whose head parsed counts, whatever its status (the seed's
@@ -174,18 +202,36 @@ response request_lifecycle::dispatch(request& req, uint32_t tag,
   return resp;
 }
 
-void request_lifecycle::finish(const request_ticket& t, int status) noexcept {
+void request_lifecycle::fill(telemetry_event& e,
+                             const request_ticket& t) const noexcept {
+  e.request_id = t.request_id;
+  e.method = t.method;
+  e.path = t.path;
+  e.query = t.query;
+  e.protocol = t.protocol;
+  e.host = t.host;
+  e.user_agent = t.user_agent;
+  e.referer = t.referer;
+  e.peer = &info_->peer;
+}
+
+bool request_lifecycle::observed() const noexcept {
+  return static_cast<bool>(shared_->opts.telemetry);
+}
+
+void request_lifecycle::finish(const request_ticket& t, int status,
+                               bytes_out sent) noexcept {
   if (t.admitted)
     shared_->stats.finish_request();
   if (shared_->opts.telemetry) {
     telemetry_event e;
     e.kind = telemetry_kind::request_stop;
-    e.request_id = t.request_id;
-    e.method = t.method;
-    e.path = t.path;
-    e.peer = &info_->peer;
+    fill(e, t);
     e.status = status;
     e.duration = std::chrono::steady_clock::now() - t.started;
+    e.bytes_received = t.bytes_received;
+    e.bytes_sent = sent.total;
+    e.body_bytes_sent = sent.body;
     shared_->emit(e);
   }
 }
@@ -195,8 +241,7 @@ void request_lifecycle::end(open_request& r, int status) noexcept {
     return;
   auto x = std::move(r.x);
   r.x = nullptr;
-  request_ticket t{r.method, r.path, r.request_id, r.started, r.admitted};
-  finish(t, status);
+  finish(r.ticket(), status, r.sent);
   r.admitted = false;
   x->cancel(); // guarded: on_cancel / on_close never throw out of it
 }
@@ -243,6 +288,8 @@ void request_lifecycle::report_exception(std::string_view what,
     e.request_id = req->request_id();
     e.method = req->method();
     e.path = req->path();
+    e.query = req->query();
+    e.protocol = req->version();
   }
   e.peer = &info_->peer;
   e.reason = what;

@@ -27,6 +27,21 @@ struct request_ticket {
   std::string_view request_id;
   std::chrono::steady_clock::time_point started;
   bool admitted = false; // holds an admission slot
+  // For telemetry (filled only when the listener has a subscriber).
+  std::string_view query;
+  std::string_view protocol; // "HTTP/1.0", "HTTP/1.1", "HTTP/2"
+  std::string_view host;     // Host, or :authority on HTTP/2
+  std::string_view user_agent;
+  std::string_view referer;
+  uint64_t bytes_received = 0; // head and body as received (HTTP/2: body)
+};
+
+/// What went out for a request (telemetry `request_stop`): the response's
+/// head and body as queued, before TLS (HTTP/2: body bytes only, the
+/// HPACK-compressed head is not told apart), and the body alone.
+struct bytes_out {
+  uint64_t total = 0;
+  uint64_t body = 0;
 };
 
 /// A request whose answer is deferred: what every protocol driver keeps of
@@ -40,6 +55,17 @@ struct open_request {
   std::chrono::steady_clock::time_point started;
   bool admitted = false;
   int status = 0; // the status sent (0: none yet)
+  bytes_out sent; // streamed answers add up as they go
+  // Telemetry copies (empty without a subscriber).
+  std::string query;
+  std::string host;
+  std::string user_agent;
+  std::string referer;
+  std::string_view protocol;
+  uint64_t bytes_received = 0;
+
+  /// A ticket over this record's copies.
+  request_ticket ticket() const noexcept;
 
   /// Takes over a dispatched request (copies the ticket's views).
   void adopt(const request_ticket& t, std::shared_ptr<actor_exchange> ex,
@@ -82,7 +108,7 @@ public:
 
   /// The request is over from the connection's side with `status` (0: no
   /// answer went out): admission slot back, telemetry `request_stop`.
-  void finish(const request_ticket& t, int status) noexcept;
+  void finish(const request_ticket& t, int status, bytes_out sent) noexcept;
 
   /// As `finish` for a deferred request, then voids its exchange (its
   /// handler hears on_cancel if it had not completed). Idempotent.
@@ -92,6 +118,9 @@ public:
   /// 413, 414, 431, 501, 505...). `head_parsed`: its head was complete
   /// (a 413 decided from Content-Length, say), so it counts as served.
   void reject(int status, std::string_view reason, bool head_parsed) noexcept;
+
+  /// True when a telemetry subscriber listens (drivers count bytes then).
+  bool observed() const noexcept;
 
   /// Requests dispatched (or rejected after their head) on this connection.
   uint64_t served() const noexcept { return served_; }
@@ -116,6 +145,8 @@ public:
   const listener_shared& shared() const noexcept { return *shared_; }
 
 private:
+  void fill(telemetry_event& e, const request_ticket& t) const noexcept;
+
   caf::event_based_actor* self_;
   reactor* home_;
   listener_shared* shared_;

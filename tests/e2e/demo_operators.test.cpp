@@ -220,6 +220,65 @@ TEST_SUITE("e2e.demo_operators") {
     CHECK(ids.size() == 5);
   }
 
+  TEST_CASE("access log fields from the request lifecycle, HTTP/1.1 and "
+            "HTTP/2: protocol, host, query, user agent, referer, bytes") {
+    for (bool h2 : {false, true}) {
+      CAPTURE(h2);
+      auto path = temp_path(h2 ? "fields-h2" : "fields-h1");
+      ::unlink(path.c_str());
+      std::vector<std::string> flags{"--access-log=" + path,
+                                     "--access-log-format=json"};
+      std::vector<std::string> proto;
+      if (h2) {
+        flags.push_back("--protocols=http2");
+        proto.push_back("--http2-prior-knowledge");
+      }
+      {
+        demo_server srv{flags};
+        auto args = proto;
+        for (auto a : {"-A", "ua-test/1", "-e", "http://ref.example/"})
+          args.push_back(a);
+        args.push_back(srv.url("/users/42?x=1"));
+        REQUIRE(curl(args).first == 0);
+        args = proto;
+        for (auto a : {"-d", "hello"})
+          args.push_back(a);
+        args.push_back(srv.url("/echo"));
+        REQUIRE(curl(args).second == "hello");
+        args = proto;
+        args.push_back("-I");
+        args.push_back(srv.url("/"));
+        REQUIRE(curl(args).first == 0);
+        srv.proc.signal(SIGTERM);
+        REQUIRE(srv.proc.wait_exit(10s) == 0);
+      }
+      auto ls = read_lines(path);
+      ::unlink(path.c_str());
+      REQUIRE(ls.size() == 3);
+      auto get = nlohmann::json::parse(ls[0]);
+      CHECK(get["protocol"] == (h2 ? "HTTP/2" : "HTTP/1.1"));
+      CHECK(get["path"] == "/users/42");
+      CHECK(get["query"] == "x=1");
+      CHECK(get["host"].get<std::string>().rfind("127.0.0.1:", 0) == 0);
+      CHECK(get["user_agent"] == "ua-test/1");
+      CHECK(get["referer"] == "http://ref.example/");
+      CHECK(get["body_bytes_sent"] == 11); // {"id":"42"}
+      if (h2) {
+        CHECK(get["bytes_sent"] == 11); // HTTP/2: body bytes only
+      } else {
+        CHECK(get["bytes_sent"].get<uint64_t>() > 11 + 30); // head + body
+        CHECK(get["bytes_received"].get<uint64_t>() > 40);  // the head
+      }
+      auto post = nlohmann::json::parse(ls[1]);
+      CHECK(post["method"] == "POST");
+      CHECK(post["body_bytes_sent"] == 5);
+      CHECK(post["bytes_received"].get<uint64_t>() >= 5);
+      auto head = nlohmann::json::parse(ls[2]);
+      CHECK(head["method"] == "HEAD");
+      CHECK(head["body_bytes_sent"] == 0); // RFC 9110 9.3.2
+    }
+  }
+
   TEST_CASE("a bad --access-log fails start naming the flag") {
     auto [code, out] =
       run({"sh", "-c",
@@ -278,6 +337,29 @@ TEST_SUITE("e2e.demo_operators") {
     // 42 rejections in at most a few seconds: 10 per second get through.
     CHECK(rejected >= 10);
     CHECK(rejected < 42);
+  }
+
+  TEST_CASE("--error-log records an HTTP/2 connection error with its GOAWAY "
+            "code") {
+    auto path = temp_path("error-h2");
+    ::unlink(path.c_str());
+    {
+      demo_server srv{{"--error-log=" + path, "--protocols=http2"}};
+      client bad{srv.port};
+      // Not the client preface: a connection error (RFC 9113 3.4).
+      REQUIRE(bad.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+      CHECK(bad.closed_by_peer());
+      srv.proc.signal(SIGTERM);
+      REQUIRE(srv.proc.wait_exit(10s) == 0);
+    }
+    auto ls = read_lines(path);
+    ::unlink(path.c_str());
+    bool seen = false;
+    for (auto& l : ls)
+      seen =
+        seen || (l.find("event=http2_connection_error") != std::string::npos &&
+                 l.find("PROTOCOL_ERROR") != std::string::npos);
+    CHECK(seen);
   }
 
   TEST_CASE("--log-level=info adds drain lines; debug adds connections") {

@@ -601,6 +601,8 @@ void session::impl::on_reset_sent(const nghttp2_frame* frame) {
 }
 
 int session::impl::on_frame_send(const nghttp2_frame* frame) {
+  if (frame->hd.type == NGHTTP2_GOAWAY)
+    goaway_code_ = frame->goaway.error_code;
   if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
     if (frame->hd.type == NGHTTP2_RST_STREAM)
@@ -990,6 +992,10 @@ void session::goaway_graceful() {
 
 void session::terminate(error_code code) {
   impl_->terminate(code);
+}
+
+error_code session::goaway_code() const noexcept {
+  return static_cast<error_code>(impl_->goaway_code_);
 }
 
 bool session::going_away() const noexcept {

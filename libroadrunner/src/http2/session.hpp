@@ -219,6 +219,9 @@ public:
   /// True after `goaway_graceful`, `terminate` or a fatal `feed`.
   bool going_away() const noexcept;
 
+  /// The error code of the last GOAWAY sent (NO_ERROR when none was).
+  error_code goaway_code() const noexcept;
+
   /// Streams the session knows (request arriving, handled, or response in
   /// flight).
   size_t open_streams() const noexcept;

@@ -325,6 +325,7 @@ public:
   nghttp2_session* ng_ = nullptr;
   bool fatal_ = false;
   bool going_away_ = false;
+  uint32_t goaway_code_ = 0; // of the last GOAWAY sent
   bool preface_received_ = false;
   int32_t goaway_last_id_ = 0x7fffffff;
   /// The streams the session knows, sorted by id (clients open them in
