@@ -12,7 +12,9 @@ namespace roadrunner::detail {
 
 connection::connection(caf::actor_config& cfg, reactor* home, int fd,
                        listener_shared_ptr shared, peer_address peer)
-  : hosted_actor(cfg, home), shared_(std::move(shared)),
+  : hosted_actor(cfg, home),
+    driver_host(home, shared.get(), &info_, &io_, &life_),
+    shared_(std::move(shared)),
     io_(*home, fd, *this, shared_->opts.request_timeout.count()),
     life_(this, *home, *shared_, info_) {
   info_.peer = std::move(peer);

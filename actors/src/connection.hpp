@@ -55,12 +55,7 @@ public:
 
   // -- driver_host ------------------------------------------------------------
 
-  reactor& home() noexcept override { return hosted_actor::home(); }
-  listener_shared& shared() const noexcept override { return *shared_; }
-  connection_info& info() noexcept override { return info_; }
-  transport& io() noexcept override { return io_; }
-  request_lifecycle& requests() noexcept override { return life_; }
-  bool draining() const noexcept override { return draining_; }
+  using hosted_actor::home;
   void close() override;
   void linger() override;
 
@@ -87,7 +82,6 @@ private:
   protocol_driver* driver_ = nullptr;      // null during the handshake
   caf::strong_actor_ptr self_ref_;
   bool in_message_ = false; // inside a message handler: end with quit()
-  bool draining_ = false;
   bool closed_ = false;
   bool slot_held_ = true; // the max_clients slot the acceptor took
 };
