@@ -913,7 +913,7 @@ void h1_driver::hibernate() {
   // hibernate_after: an idle connection gives back its read and write
   // buffers (they come back on the next byte). The keep-alive deadline
   // (timer_) stays armed: hibernation never disables a timeout (upstream
-  // bug F3).
+  // bug F3, docs/upstream-bugs.md).
   if (phase_ != phase::idle || begin_ != end_ || !io().out().empty())
     return;
   own_.reset();

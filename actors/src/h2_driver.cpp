@@ -234,7 +234,7 @@ void h2_driver::update_timers() {
   auto& r = home();
   auto& opts = shared().opts;
   // The main timer: the preface deadline, or the idle timeout — only while
-  // no stream is open (upstream F8 timed out open streams). None while
+  // no stream is open (docs/upstream-bugs.md F8: upstream timed out open streams). None while
   // output waits: the transport's send deadline runs then.
   main_timer want = main_timer::none;
   if (io().write_blocked())
