@@ -35,7 +35,8 @@ caf::behavior connection::make_behavior() {
   if (shared_->tls) {
     // TLS: the handshake runs here, driven by readiness events (the first
     // comes at once: the socket is writable), within handshake_timeout
-    // from the accept; an acceptor never waits for it (docs/upstream-bugs.md F1).
+    // from the accept; an acceptor never waits for it (docs/upstream-bugs.md
+    // F1).
     info_.scheme = "https";
     io_.start_tls(shared_->tls);
     io_.set_deadline(shared_->tls->handshake_timeout().count());

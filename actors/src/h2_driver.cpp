@@ -234,8 +234,8 @@ void h2_driver::update_timers() {
   auto& r = home();
   auto& opts = shared().opts;
   // The main timer: the preface deadline, or the idle timeout — only while
-  // no stream is open (docs/upstream-bugs.md F8: upstream timed out open streams). None while
-  // output waits: the transport's send deadline runs then.
+  // no stream is open (docs/upstream-bugs.md F8: upstream timed out open
+  // streams). None while output waits: the transport's send deadline runs then.
   main_timer want = main_timer::none;
   if (io().write_blocked())
     want = main_timer::none;

@@ -153,7 +153,8 @@ response request_lifecycle::dispatch(request& req, uint32_t tag,
     sh.emit(e);
   }
   // A request whose head parsed counts, whatever its status (the seed's
-  // requests_served; upstream counted HTTP/1.1 only: docs/upstream-bugs.md F13).
+  // requests_served; upstream counted HTTP/1.1 only: docs/upstream-bugs.md
+  // F13).
   sh.stats.requests_served.fetch_add(1, std::memory_order_relaxed);
   ++served_;
   response resp;
