@@ -206,7 +206,7 @@ TEST_SUITE("actors.routes") {
       });
     for (int v = 1; v <= 100; ++v)
       fx.ask<caf::ok_atom>(l, reload_routes_atom::value,
-                           table("v" + std::to_string(v)));
+                           table(std::string{"v"}.append(std::to_string(v))));
     stop = true;
     for (auto& t : load)
       t.join();
