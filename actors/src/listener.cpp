@@ -1,5 +1,6 @@
 #include "acceptor.hpp"
 #include "io/socket.hpp"
+#include "listener_registry.hpp"
 #include "listener_shared.hpp"
 #include "reactor.hpp"
 #include <roadrunner/listener.hpp>
@@ -46,6 +47,8 @@ struct listener_state {
   std::vector<caf::typed_response_promise<drain_result>> drain_waiters;
   // Slot reconciliation.
   slot_reconciler reconciler;
+  // Where the system holds us by name.
+  module* mod = nullptr;
 
   ~listener_state() { io::close_fd(fd); }
 
@@ -68,8 +71,17 @@ void deliver_drain(listener_ptr self, drain_result res) {
   st.drain_waiters.clear();
 }
 
+// Gives the name back before any answer to stop or drain goes out, so a
+// caller may start a listener of the same name as soon as it has the answer.
+// (A kill or crash unregisters through the functor attached at start.)
+void unregister(listener_ptr self) {
+  auto& st = self->state;
+  st.mod->listeners().remove(st.shared->name, self->address());
+}
+
 void finish_stop(listener_ptr self) {
   auto& st = self->state;
+  unregister(self);
   io::close_fd(st.fd);
   st.fd = -1;
   for (auto& rp : st.stop_waiters)
@@ -86,6 +98,7 @@ void finish_stop(listener_ptr self) {
 // listener must not come back).
 void finish_drain(listener_ptr self, drain_result res) {
   auto& st = self->state;
+  unregister(self);
   telemetry_event e;
   e.kind = telemetry_kind::drain_finished;
   e.count = res.remaining;
@@ -113,6 +126,10 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
   st.shared = std::move(shared);
   st.fd = fd;
   st.port = port;
+  st.mod = mod;
+  self->attach_functor([mod, name = st.shared->name, addr = self->address()] {
+    mod->listeners().remove(name, addr);
+  });
   // The acceptors share the socket through duplicates (made by
   // start_listener) so each can register it in its own reactor's epoll set.
   for (int dup_fd : dup_fds) {
@@ -356,6 +373,19 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   if (mod == nullptr || mod->num_reactors() == 0)
     return make_error(errc::module_not_loaded,
                       "load it with cfg.load<roadrunner::module>()");
+  // Claim the name before binding; every failure below gives it back.
+  auto& registry = mod->listeners();
+  if (!registry.reserve(name))
+    return make_error(errc::already_started, name);
+  struct reservation {
+    detail::listener_registry& reg;
+    const std::string& name;
+    bool kept = false;
+    ~reservation() {
+      if (!kept)
+        reg.cancel(name);
+    }
+  } claim{registry, name};
   std::string reason;
   int fd = io::listen_tcp(opts.bind_address, static_cast<int>(opts.port),
                           static_cast<int>(opts.socket_backlog), reason);
@@ -383,7 +413,7 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
     dup_fds.push_back(dup_fd);
   }
   auto shared = std::make_shared<detail::listener_shared>();
-  shared->name = std::move(name);
+  shared->name = name;
   shared->limits = http1_limits(opts);
   shared->store_routes(table.value());
   shared->stats.max_clients = static_cast<uint64_t>(opts.max_clients);
@@ -396,7 +426,10 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   shared->opts = std::move(opts);
   auto impl = sys.spawn(listener_impl, std::move(shared), fd, port,
                         std::move(dup_fds), mod);
-  return caf::actor_cast<listener_actor>(impl);
+  auto handle = caf::actor_cast<listener_actor>(impl);
+  registry.publish(name, handle);
+  claim.kept = true;
+  return handle;
 }
 
 } // namespace roadrunner

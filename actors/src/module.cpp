@@ -1,3 +1,4 @@
+#include "listener_registry.hpp"
 #include "reactor.hpp"
 #include <roadrunner/errors.hpp>
 #include <roadrunner/module.hpp>
@@ -9,7 +10,8 @@
 
 namespace roadrunner {
 
-module::module(caf::actor_system& sys) :sys_(sys) {}
+module::module(caf::actor_system& sys) :sys_(sys),
+  listeners_(std::make_unique<detail::listener_registry>()) {}
 
 module::~module() {
   stop();
@@ -43,6 +45,9 @@ void module::start() {
 }
 
 void module::stop() {
+  // By now every listener has ended (the system waits for its actors)
+  // unless awaiting them was turned off: then they end with their handles.
+  listeners_->clear();
   for (auto& r : reactors_)
     r->stop();
 }

@@ -13,6 +13,7 @@ namespace roadrunner {
 
 namespace detail {
 class reactor;
+class listener_registry;
 } // namespace detail
 
 /// The reactor threads of an actor system, loaded like CAF's middleman:
@@ -51,11 +52,15 @@ public:
   /// The next reactor in round-robin order.
   detail::reactor& next_reactor() noexcept;
 
+  /// The system's running listeners by name (see `roadrunner::whereis`).
+  detail::listener_registry& listeners() noexcept { return *listeners_; }
+
 private:
   caf::actor_system& sys_;
   size_t wanted_ = 0;
   std::vector<std::unique_ptr<detail::reactor>> reactors_;
   std::atomic<size_t> next_{0};
+  std::unique_ptr<detail::listener_registry> listeners_;
 };
 
 /// An actor system config prepared for roadrunner: it loads the module,

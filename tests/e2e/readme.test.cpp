@@ -1,0 +1,105 @@
+// The README's "Using the library" program, extracted and built verbatim
+// (tests/CMakeLists.txt), run as a user would run it.
+#include "net.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <regex>
+#include <string>
+
+using namespace rrtest;
+
+namespace {
+
+struct readme_program {
+  process proc;
+  uint16_t port = 0;
+
+  explicit readme_program(std::vector<std::string> flags = {})
+    : proc(argv(std::move(flags))) {
+    auto line = proc.read_line(10s);
+    REQUIRE_MESSAGE(line, "the README program printed no start line");
+    std::smatch m;
+    REQUIRE(
+      std::regex_match(*line, m, std::regex{"listening on port ([0-9]+)"}));
+    port = static_cast<uint16_t>(std::stoi(m[1]));
+  }
+
+  static std::vector<std::string> argv(std::vector<std::string> flags) {
+    std::vector<std::string> out{ROADRUNNER_README_PROGRAM, "--port=0",
+                                 "--roadrunner.reactors=2"};
+    out.insert(out.end(), flags.begin(), flags.end());
+    return out;
+  }
+
+  // Waits (bounded) until the program catches `sig` (SigCgt in
+  // /proc/PID/status): serve_until_signal installs its handler just after
+  // the start line, and a signal before that would end the process.
+  bool catches(int sig) {
+    auto deadline = clock_type::now() + 10s;
+    while (clock_type::now() < deadline) {
+      std::ifstream status{"/proc/" + std::to_string(proc.pid()) + "/status"};
+      std::string line;
+      while (std::getline(status, line))
+        if (line.rfind("SigCgt:", 0) == 0 &&
+            (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1) & 1) != 0)
+          return true;
+      pollfd none{-1, 0, 0};
+      ::poll(&none, 0, 5);
+    }
+    return false;
+  }
+
+  http_response get(const std::string& target) {
+    client c{port};
+    REQUIRE(c.send("GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto res = c.read_response();
+    REQUIRE(res);
+    return *res;
+  }
+};
+
+} // namespace
+
+TEST_SUITE("e2e.readme") {
+
+  TEST_CASE("the README program serves its routes until SIGTERM, then "
+            "drains and exits 0") {
+    readme_program app;
+    auto root = app.get("/");
+    CHECK(root.status == 200);
+    CHECK(root.body == "Hello, World!");
+    auto user = app.get("/users/42");
+    CHECK(user.status == 200);
+    CHECK(nlohmann::json::parse(user.body) == nlohmann::json{{"id", "42"}});
+    CHECK(app.get("/nope").status == 404);
+    // An idle keep-alive connection does not hold up the drain.
+    client idle{app.port};
+    REQUIRE(idle.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(idle.read_response());
+    REQUIRE(app.catches(SIGTERM));
+    app.proc.signal(SIGTERM);
+    CHECK(app.proc.wait_exit(10s) == 0);
+    CHECK(idle.closed_by_peer());
+  }
+
+  TEST_CASE("the README program answers valid JSON whatever the path holds") {
+    readme_program app;
+    auto user = app.get("/users/a%22b");
+    CHECK(user.status == 200);
+    CHECK(nlohmann::json::accept(user.body));
+    REQUIRE(app.catches(SIGINT));
+    app.proc.signal(SIGINT);
+    CHECK(app.proc.wait_exit(10s) == 0);
+  }
+
+  TEST_CASE("a bad --roadrunner.reactors value is refused with a message") {
+    auto [code, out] = run(
+      {ROADRUNNER_README_PROGRAM, "--port=0", "--roadrunner.reactors=many"});
+    CHECK(code != 0);
+  }
+
+} // TEST_SUITE
