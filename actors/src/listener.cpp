@@ -285,7 +285,7 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
       // Compile off the request path, then swap atomically: requests in
       // flight finish on the table they started with.
       auto& sh = *self->state.shared;
-      if (!sh.opts.routes.is_list())
+      if (!sh.reloadable)
         return make_error(errc::no_routes);
       auto table = compile(std::move(list), sh.opts.middlewares);
       if (!table)
@@ -423,6 +423,8 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   if (opts.max_concurrent_requests)
     shared->stats.max_concurrent_requests =
       static_cast<uint64_t>(*opts.max_concurrent_requests);
+  shared->reloadable = opts.routes.is_list();
+  opts.routes = routes{}; // only the compiled table holds the handlers
   shared->opts = std::move(opts);
   auto impl = sys.spawn(listener_impl, std::move(shared), fd, port,
                         std::move(dup_fds), mod);
