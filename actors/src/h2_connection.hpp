@@ -156,7 +156,6 @@ private:
   bool fatal_ = false;
   bool peer_eof_ = false;
   bool in_message_ = false; // inside a message handler: close with quit()
-  bool goaway_sent_ = false;
 };
 
 } // namespace roadrunner::detail
