@@ -31,6 +31,9 @@ module* module::from(caf::actor_system& sys) noexcept {
 }
 
 void module::init(caf::actor_system_config& cfg) {
+  // Readable errors in every setup, also with a plain config plus
+  // cfg.load<roadrunner::module>() (system_config registers it as well).
+  add_error_category(cfg);
   auto cores = std::thread::hardware_concurrency();
   auto n = caf::get_or(cfg, "roadrunner.reactors",
                        static_cast<size_t>(cores > 0 ? cores : 1));

@@ -14,6 +14,24 @@ using namespace rrtest;
 
 namespace {
 
+// Waits (bounded) until the program catches `sig` (SigCgt in
+// /proc/PID/status): serve_until_signal installs its handler just after
+// the start line, and a signal before that would end the process.
+bool catches(pid_t pid, int sig) {
+  auto deadline = clock_type::now() + 10s;
+  while (clock_type::now() < deadline) {
+    std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
+    std::string line;
+    while (std::getline(status, line))
+      if (line.rfind("SigCgt:", 0) == 0 &&
+          (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1) & 1) != 0)
+        return true;
+    pollfd none{-1, 0, 0};
+    ::poll(&none, 0, 5);
+  }
+  return false;
+}
+
 struct readme_program {
   process proc;
   uint16_t port = 0;
@@ -35,23 +53,7 @@ struct readme_program {
     return out;
   }
 
-  // Waits (bounded) until the program catches `sig` (SigCgt in
-  // /proc/PID/status): serve_until_signal installs its handler just after
-  // the start line, and a signal before that would end the process.
-  bool catches(int sig) {
-    auto deadline = clock_type::now() + 10s;
-    while (clock_type::now() < deadline) {
-      std::ifstream status{"/proc/" + std::to_string(proc.pid()) + "/status"};
-      std::string line;
-      while (std::getline(status, line))
-        if (line.rfind("SigCgt:", 0) == 0 &&
-            (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1) & 1) != 0)
-          return true;
-      pollfd none{-1, 0, 0};
-      ::poll(&none, 0, 5);
-    }
-    return false;
-  }
+  bool catches(int sig) { return ::catches(proc.pid(), sig); }
 
   http_response get(const std::string& target) {
     client c{port};
@@ -101,5 +103,28 @@ TEST_SUITE("e2e.readme") {
       {ROADRUNNER_README_PROGRAM, "--port=0", "--roadrunner.reactors=many"});
     CHECK(code != 0);
   }
+
+#ifdef ROADRUNNER_HELLO_WORLD
+  TEST_CASE("examples/hello_world (CAF_MAIN with a system_config) takes "
+            "--roadrunner.reactors, serves and drains on SIGTERM") {
+    process app{
+      {ROADRUNNER_HELLO_WORLD, "--port=0", "--roadrunner.reactors=3"}};
+    auto line = app.read_line(10s);
+    REQUIRE(line);
+    std::smatch m;
+    REQUIRE(std::regex_match(
+      *line, m, std::regex{"listening on ([0-9]+) with ([0-9]+) reactors"}));
+    CHECK(m[2] == "3");
+    client c{static_cast<uint16_t>(std::stoi(m[1]))};
+    REQUIRE(c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->body == "Hello, World!");
+    REQUIRE(catches(app.pid(), SIGTERM));
+    app.signal(SIGTERM);
+    CHECK(app.wait_exit(10s) == 0);
+    CHECK(c.closed_by_peer());
+  }
+#endif
 
 } // TEST_SUITE

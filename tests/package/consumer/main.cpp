@@ -67,8 +67,8 @@ int main() {
   self->request(*l, std::chrono::seconds(5), roadrunner::port_atom::value)
     .receive(
       [&](uint16_t port) {
-        std::cout << "consumer listened on port " << port
-                  << ", GET / -> " << get_root(port) << std::endl;
+        std::cout << "consumer listened on port " << port << ", GET / -> "
+                  << get_root(port) << std::endl;
         rc = port > 0 ? 0 : 1;
       },
       [&](caf::error& err) { std::cerr << sys.render(err) << std::endl; });
