@@ -8,6 +8,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/group_manager.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -49,6 +50,9 @@ struct listener_state {
   slot_reconciler reconciler;
   // Where the system holds us by name.
   module* mod = nullptr;
+  // User actors that want the drain notice (connections are told by their
+  // acceptors instead: no group membership per connection).
+  caf::group drain_group;
 
   ~listener_state() { io::close_fd(fd); }
 
@@ -127,6 +131,7 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
   st.fd = fd;
   st.port = port;
   st.mod = mod;
+  st.drain_group = self->system().groups().anonymous();
   self->attach_functor([mod, name = st.shared->name, addr = self->address()] {
     mod->listeners().remove(name, addr);
   });
@@ -161,6 +166,7 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
     [self](port_atom) { return self->state.port; },
     [self](info_atom) { return self->state.shared->stats.snapshot(); },
     [self](status_atom) { return self->state.status; },
+    [self](drain_group_atom) { return self->state.drain_group; },
     [self](connections_atom) -> caf::result<std::vector<caf::actor>> {
       // Each acceptor knows the connections it spawned; gather them all.
       struct gather {
@@ -211,6 +217,8 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
       auto deadline = detail::monotonic_ms() + std::max<int64_t>(0, ms.count());
       bool notify = s.shared->opts.graceful_drain;
+      if (notify)
+        caf::anon_send(s.drain_group, drain_atom::value, deadline);
       s.drain_acks_pending = s.acceptors.size();
       for (auto& a : s.acceptors)
         self->request(a, caf::infinite, drain_atom::value, deadline, notify)

@@ -78,6 +78,11 @@ caf::expected<std::vector<caf::actor>> connections_of(caf::actor_system& sys,
                                       connections_atom::value);
 }
 
+caf::expected<caf::group> drain_group_of(caf::actor_system& sys,
+                                         const listener_actor& l) {
+  return ask<caf::group>(sys, l, reply_timeout, drain_group_atom::value);
+}
+
 caf::error stop(caf::actor_system& sys, const listener_actor& l) {
   return ask_ok(ask<caf::ok_atom>(sys, l, reply_timeout, stop_atom::value));
 }

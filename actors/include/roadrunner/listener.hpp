@@ -9,6 +9,7 @@
 #include <caf/atom.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
+#include <caf/group.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/timespan.hpp>
@@ -44,6 +45,13 @@ using connections_atom = caf::atom_constant<caf::atom("conns")>;
 /// `(drain, timeout)` -> `drain_result`: graceful shutdown (see
 /// `drain_result`).
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+
+/// `drain_group` -> `caf::group`: the listener's drain group. Any actor may
+/// join it (`self->join(g)`); when the listener drains, every member gets
+/// `(drain_atom, deadline_ms)`, the deadline on the CLOCK_MONOTONIC
+/// millisecond clock (as loop handlers get it). Connections are not
+/// members: they hear the drain through their acceptors.
+using drain_group_atom = caf::atom_constant<caf::atom("drain_grp")>;
 
 /// The answer to `drain`: `drained` when every connection ended before the
 /// deadline, else `remaining` connections were still alive at the deadline
@@ -93,6 +101,7 @@ using listener_actor = caf::typed_actor<
   caf::replies_to<connections_atom>::with<std::vector<caf::actor>>,
   caf::replies_to<stop_atom>::with<caf::ok_atom>,
   caf::replies_to<drain_atom, caf::timespan>::with<drain_result>,
+  caf::replies_to<drain_group_atom>::with<caf::group>,
   caf::replies_to<reload_routes_atom, route_list>::with<caf::ok_atom>,
   caf::replies_to<max_requests_atom, int64_t>::with<caf::ok_atom>>;
 
@@ -183,6 +192,10 @@ caf::expected<listener_status> status_of(caf::actor_system& sys,
 /// The live connection actors.
 caf::expected<std::vector<caf::actor>> connections_of(caf::actor_system& sys,
                                                       const listener_actor& l);
+
+/// The listener's drain group (`drain_group_atom`).
+caf::expected<caf::group> drain_group_of(caf::actor_system& sys,
+                                         const listener_actor& l);
 
 /// Stops the listener (`stop_atom`); an empty error on success.
 caf::error stop(caf::actor_system& sys, const listener_actor& l);
