@@ -130,4 +130,51 @@ TEST_SUITE("e2e.readme") {
   }
 #endif
 
+#ifdef ROADRUNNER_JSON_API
+  TEST_CASE("examples/json_api answers curl: typed ids, JSON in and out, "
+            "middleware on 404 and 405") {
+    process app{{ROADRUNNER_JSON_API, "--port=0", "--roadrunner.reactors=2"}};
+    auto line = app.read_line(10s);
+    REQUIRE(line);
+    std::smatch m;
+    REQUIRE(std::regex_match(
+      *line, m, std::regex{"json_api listening on port ([0-9]+)"}));
+    auto url = "http://127.0.0.1:" + std::string{m[1]};
+    auto curl = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {"curl", "-s", "-i"});
+      auto [code, out] = run(args);
+      REQUIRE(code == 0);
+      return out;
+    };
+    auto ends_with = [](const std::string& out, std::string_view tail) {
+      return out.size() >= tail.size() &&
+             out.compare(out.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    auto first = curl({url + "/items/1"});
+    CHECK(first.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(ends_with(first, R"({"id":1,"name":"first"})"));
+    CHECK(first.find("x-api-version: 1\r\n") != std::string::npos);
+    auto created =
+      curl({"-X", "POST", url + "/items", "-d", R"({"name":"x"})"});
+    CHECK(created.rfind("HTTP/1.1 201", 0) == 0);
+    CHECK(ends_with(created, R"({"id":2,"name":"x"})"));
+    CHECK(ends_with(curl({url + "/items/2"}), R"({"id":2,"name":"x"})"));
+    auto bad = curl({url + "/items/abc"});
+    CHECK(bad.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(ends_with(bad, R"({"error":"not_a_number"})"));
+    auto junk = curl({"-X", "POST", url + "/items", "-d", "not json"});
+    CHECK(junk.rfind("HTTP/1.1 400", 0) == 0);
+    auto missing = curl({url + "/nothing"});
+    CHECK(missing.rfind("HTTP/1.1 404", 0) == 0);
+    CHECK(missing.find("x-api-version: 1\r\n") != std::string::npos);
+    auto wrong = curl({"-X", "DELETE", url + "/items/1"});
+    CHECK(wrong.rfind("HTTP/1.1 405", 0) == 0);
+    CHECK(wrong.find("allow: GET\r\n") != std::string::npos);
+    CHECK(wrong.find("x-api-version: 1\r\n") != std::string::npos);
+    REQUIRE(catches(app.pid(), SIGTERM));
+    app.signal(SIGTERM);
+    CHECK(app.wait_exit(10s) == 0);
+  }
+#endif
+
 } // TEST_SUITE
