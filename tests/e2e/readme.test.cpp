@@ -177,4 +177,25 @@ TEST_SUITE("e2e.readme") {
   }
 #endif
 
+#ifdef ROADRUNNER_COUNTER
+  TEST_CASE("examples/counter: a shared stateful actor counts every request, "
+            "a reactor-local one per reactor") {
+    process app{{ROADRUNNER_COUNTER, "--port=0", "--roadrunner.reactors=2"}};
+    auto line = app.read_line(10s);
+    REQUIRE(line);
+    std::smatch m;
+    REQUIRE(std::regex_match(*line, m,
+                             std::regex{"counter listening on port ([0-9]+)"}));
+    auto url = "http://127.0.0.1:" + std::string{m[1]};
+    // One curl, one keep-alive connection, so one reactor for /local.
+    auto [code, out] = run({"curl", "-s", url + "/shared", url + "/shared",
+                            url + "/local", url + "/local", url + "/shared"});
+    CHECK(code == 0);
+    CHECK(out == R"({"count":1}{"count":2}{"count":1}{"count":2}{"count":3})");
+    REQUIRE(catches(app.pid(), SIGTERM));
+    app.signal(SIGTERM);
+    CHECK(app.wait_exit(10s) == 0);
+  }
+#endif
+
 } // TEST_SUITE
