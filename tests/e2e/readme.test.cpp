@@ -32,28 +32,43 @@ bool catches(pid_t pid, int sig) {
   return false;
 }
 
-struct readme_program {
+// An example program started with --port=0 (and `flags`); its start line
+// must match `start_line`, whose first group is the port.
+struct started_program {
   process proc;
   uint16_t port = 0;
+  std::vector<std::string> groups; // of the start line's match
 
-  explicit readme_program(std::vector<std::string> flags = {})
-    : proc(argv(std::move(flags))) {
+  started_program(std::string path, const std::string& start_line,
+                  std::vector<std::string> flags = {"--roadrunner.reactors=2"})
+    : proc(argv(std::move(path), std::move(flags))) {
     auto line = proc.read_line(10s);
-    REQUIRE_MESSAGE(line, "the README program printed no start line");
+    REQUIRE_MESSAGE(line, "the program printed no start line");
     std::smatch m;
-    REQUIRE(
-      std::regex_match(*line, m, std::regex{"listening on port ([0-9]+)"}));
-    port = static_cast<uint16_t>(std::stoi(m[1]));
+    REQUIRE(std::regex_match(*line, m, std::regex{start_line}));
+    groups.assign(m.begin(), m.end());
+    port = static_cast<uint16_t>(std::stoi(groups.at(1)));
   }
 
-  static std::vector<std::string> argv(std::vector<std::string> flags) {
-    std::vector<std::string> out{ROADRUNNER_README_PROGRAM, "--port=0",
-                                 "--roadrunner.reactors=2"};
+  static std::vector<std::string> argv(std::string path,
+                                       std::vector<std::string> flags) {
+    std::vector<std::string> out{std::move(path), "--port=0"};
     out.insert(out.end(), flags.begin(), flags.end());
     return out;
   }
 
+  std::string url(const std::string& target) const {
+    return "http://127.0.0.1:" + std::to_string(port) + target;
+  }
+
   bool catches(int sig) { return ::catches(proc.pid(), sig); }
+
+  // SIGTERM once it is caught; the exit status.
+  int terminate() {
+    REQUIRE(catches(SIGTERM));
+    proc.signal(SIGTERM);
+    return proc.wait_exit(10s);
+  }
 
   http_response get(const std::string& target) {
     client c{port};
@@ -70,7 +85,8 @@ TEST_SUITE("e2e.readme") {
 
   TEST_CASE("the README program serves its routes until SIGTERM, then "
             "drains and exits 0") {
-    readme_program app;
+    started_program app{ROADRUNNER_README_PROGRAM,
+                        "listening on port ([0-9]+)"};
     auto root = app.get("/");
     CHECK(root.status == 200);
     CHECK(root.body == "Hello, World!");
@@ -85,14 +101,13 @@ TEST_SUITE("e2e.readme") {
     client idle{app.port};
     REQUIRE(idle.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
     REQUIRE(idle.read_response());
-    REQUIRE(app.catches(SIGTERM));
-    app.proc.signal(SIGTERM);
-    CHECK(app.proc.wait_exit(10s) == 0);
+    CHECK(app.terminate() == 0);
     CHECK(idle.closed_by_peer());
   }
 
   TEST_CASE("the README program refuses an id that is not a number") {
-    readme_program app;
+    started_program app{ROADRUNNER_README_PROGRAM,
+                        "listening on port ([0-9]+)"};
     auto user = app.get("/users/a%22b");
     CHECK(user.status == 400);
     CHECK(user.body == "bad id\n");
@@ -110,22 +125,16 @@ TEST_SUITE("e2e.readme") {
 #ifdef ROADRUNNER_HELLO_WORLD
   TEST_CASE("examples/hello_world (CAF_MAIN with a system_config) takes "
             "--roadrunner.reactors, serves and drains on SIGTERM") {
-    process app{
-      {ROADRUNNER_HELLO_WORLD, "--port=0", "--roadrunner.reactors=3"}};
-    auto line = app.read_line(10s);
-    REQUIRE(line);
-    std::smatch m;
-    REQUIRE(std::regex_match(
-      *line, m, std::regex{"listening on ([0-9]+) with ([0-9]+) reactors"}));
-    CHECK(m[2] == "3");
-    client c{static_cast<uint16_t>(std::stoi(m[1]))};
+    started_program app{ROADRUNNER_HELLO_WORLD,
+                        "listening on ([0-9]+) with ([0-9]+) reactors",
+                        {"--roadrunner.reactors=3"}};
+    CHECK(app.groups.at(2) == "3");
+    client c{app.port};
     REQUIRE(c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
     auto res = c.read_response();
     REQUIRE(res);
     CHECK(res->body == "Hello, World!");
-    REQUIRE(catches(app.pid(), SIGTERM));
-    app.signal(SIGTERM);
-    CHECK(app.wait_exit(10s) == 0);
+    CHECK(app.terminate() == 0);
     CHECK(c.closed_by_peer());
   }
 #endif
@@ -133,13 +142,9 @@ TEST_SUITE("e2e.readme") {
 #ifdef ROADRUNNER_JSON_API
   TEST_CASE("examples/json_api answers curl: typed ids, JSON in and out, "
             "middleware on 404 and 405") {
-    process app{{ROADRUNNER_JSON_API, "--port=0", "--roadrunner.reactors=2"}};
-    auto line = app.read_line(10s);
-    REQUIRE(line);
-    std::smatch m;
-    REQUIRE(std::regex_match(
-      *line, m, std::regex{"json_api listening on port ([0-9]+)"}));
-    auto url = "http://127.0.0.1:" + std::string{m[1]};
+    started_program app{ROADRUNNER_JSON_API,
+                        "json_api listening on port ([0-9]+)"};
+    auto url = app.url("");
     auto curl = [&](std::vector<std::string> args) {
       args.insert(args.begin(), {"curl", "-s", "-i"});
       auto [code, out] = run(args);
@@ -171,30 +176,22 @@ TEST_SUITE("e2e.readme") {
     CHECK(wrong.rfind("HTTP/1.1 405", 0) == 0);
     CHECK(wrong.find("allow: GET\r\n") != std::string::npos);
     CHECK(wrong.find("x-api-version: 1\r\n") != std::string::npos);
-    REQUIRE(catches(app.pid(), SIGTERM));
-    app.signal(SIGTERM);
-    CHECK(app.wait_exit(10s) == 0);
+    CHECK(app.terminate() == 0);
   }
 #endif
 
 #ifdef ROADRUNNER_COUNTER
   TEST_CASE("examples/counter: a shared stateful actor counts every request, "
             "a reactor-local one per reactor") {
-    process app{{ROADRUNNER_COUNTER, "--port=0", "--roadrunner.reactors=2"}};
-    auto line = app.read_line(10s);
-    REQUIRE(line);
-    std::smatch m;
-    REQUIRE(std::regex_match(*line, m,
-                             std::regex{"counter listening on port ([0-9]+)"}));
-    auto url = "http://127.0.0.1:" + std::string{m[1]};
+    started_program app{ROADRUNNER_COUNTER,
+                        "counter listening on port ([0-9]+)"};
+    auto url = app.url("");
     // One curl, one keep-alive connection, so one reactor for /local.
     auto [code, out] = run({"curl", "-s", url + "/shared", url + "/shared",
                             url + "/local", url + "/local", url + "/shared"});
     CHECK(code == 0);
     CHECK(out == R"({"count":1}{"count":2}{"count":1}{"count":2}{"count":3})");
-    REQUIRE(catches(app.pid(), SIGTERM));
-    app.signal(SIGTERM);
-    CHECK(app.wait_exit(10s) == 0);
+    CHECK(app.terminate() == 0);
   }
 #endif
 
