@@ -195,4 +195,28 @@ TEST_SUITE("e2e.readme") {
   }
 #endif
 
+#ifdef ROADRUNNER_SSE_TICKS
+  TEST_CASE("examples/sse_ticks streams n events and ends; a drain sends a "
+            "last drain event") {
+    started_program app{ROADRUNNER_SSE_TICKS,
+                        "sse_ticks listening on port ([0-9]+)"};
+    auto [code, out] = run({"curl", "-s", "-N", app.url("/ticks/3")});
+    CHECK(code == 0);
+    CHECK(out == "id: 1\ndata: tick 1\n\nid: 2\ndata: tick 2\n\n"
+                 "id: 3\ndata: tick 3\n\n");
+    auto [bad_code, bad] = run({"curl", "-s", app.url("/ticks/0")});
+    CHECK(bad_code == 0);
+    CHECK(bad == "n must be 1..10000\n");
+    // A long stream: the first event arrives, then SIGTERM drains it.
+    process stream{{"curl", "-s", "-N", app.url("/ticks/10000")}};
+    auto first = stream.read_line(10s);
+    REQUIRE(first);
+    CHECK(*first == "id: 1");
+    CHECK(app.terminate() == 0);
+    auto rest = stream.read_all(10s);
+    CHECK(rest.find("event: drain\ndata: bye\n\n") != std::string::npos);
+    CHECK(stream.wait_exit(10s) == 0);
+  }
+#endif
+
 } // TEST_SUITE
