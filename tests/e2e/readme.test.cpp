@@ -1,5 +1,6 @@
 // The README's "Using the library" program, extracted and built verbatim
 // (tests/CMakeLists.txt), run as a user would run it.
+#include "h2test.hpp"
 #include "net.hpp"
 
 #include <doctest/doctest.h>
@@ -216,6 +217,30 @@ TEST_SUITE("e2e.readme") {
     auto rest = stream.read_all(10s);
     CHECK(rest.find("event: drain\ndata: bye\n\n") != std::string::npos);
     CHECK(stream.wait_exit(10s) == 0);
+  }
+#endif
+
+#ifdef ROADRUNNER_TLS_H2
+  TEST_CASE("examples/tls_h2 serves h2 by ALPN and HTTP/1.1 over TLS") {
+    test_certs certs;
+    started_program app{ROADRUNNER_TLS_H2,
+                        "tls_h2 listening on port ([0-9]+)",
+                        {"--cert=" + certs.cert, "--key=" + certs.key,
+                         "--roadrunner.reactors=2"}};
+    auto url = "https://127.0.0.1:" + std::to_string(app.port) + "/";
+    auto [h2_code, h2] = run({"curl", "-s", "-k", "--http2", url});
+    CHECK(h2_code == 0);
+    CHECK(h2 == "HTTP/2");
+    auto [h1_code, h1] = run({"curl", "-s", "-k", "--http1.1", url});
+    CHECK(h1_code == 0);
+    CHECK(h1 == "HTTP/1.1");
+    CHECK(app.terminate() == 0);
+  }
+
+  TEST_CASE("examples/tls_h2 refuses a missing certificate with a message") {
+    auto [code, out] = run({ROADRUNNER_TLS_H2, "--port=0",
+                            "--cert=/nonexistent.pem", "--key=/nonexistent"});
+    CHECK(code == 1);
   }
 #endif
 
