@@ -44,12 +44,8 @@ roadrunner::handler_actor::behavior_type counting(counter_ptr self) {
 
 int main(int argc, char** argv) {
   config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << caf::actor_system_config::render(err) << std::endl;
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto rc = roadrunner::parse_args(cfg, argc, argv))
+    return *rc;
   caf::actor_system sys{cfg};
   // Function-based actors take an argument here: CAF 0.17 dereferences a
   // null tuple when it spawns one without.
@@ -62,14 +58,7 @@ int main(int argc, char** argv) {
     {"/local", roadrunner::reactor_local_handler(sys, counting)},
     {"/shared", roadrunner::actor_handler(shared)},
   };
-  auto listener = roadrunner::start_listener(sys, "counter", opts);
-  if (!listener) {
-    std::cerr << sys.render(listener.error()) << std::endl;
-    return 1;
-  }
-  std::cout << "counter listening on port "
-            << *roadrunner::port_of(sys, *listener) << std::endl;
-  auto rc = roadrunner::serve_until_signal(sys, std::chrono::seconds(5));
+  auto rc = roadrunner::serve(sys, "counter", opts, std::chrono::seconds(5));
   caf::anon_send_exit(shared, caf::exit_reason::user_shutdown);
   return rc;
 }

@@ -90,24 +90,13 @@ roadrunner::route_list routes(std::shared_ptr<store> db) {
 
 int main(int argc, char** argv) {
   config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << caf::actor_system_config::render(err) << std::endl;
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto rc = roadrunner::parse_args(cfg, argc, argv))
+    return *rc;
   caf::actor_system sys{cfg};
   roadrunner::listener_options opts;
   opts.port = cfg.port;
   opts.bind_address = "127.0.0.1";
   opts.routes = routes(std::make_shared<store>());
   opts.middlewares = {version_header};
-  auto listener = roadrunner::start_listener(sys, "json_api", opts);
-  if (!listener) {
-    std::cerr << sys.render(listener.error()) << std::endl;
-    return 1;
-  }
-  std::cout << "json_api listening on port "
-            << *roadrunner::port_of(sys, *listener) << std::endl;
-  return roadrunner::serve_until_signal(sys, std::chrono::seconds(5));
+  return roadrunner::serve(sys, "json_api", opts, std::chrono::seconds(5));
 }

@@ -72,12 +72,8 @@ ticker::behavior_type ticking(ticker::stateful_pointer<ticker_state> self) {
 
 int main(int argc, char** argv) {
   config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << caf::actor_system_config::render(err) << std::endl;
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto rc = roadrunner::parse_args(cfg, argc, argv))
+    return *rc;
   caf::actor_system sys{cfg};
   roadrunner::listener_options opts;
   opts.port = cfg.port;
@@ -89,12 +85,5 @@ int main(int argc, char** argv) {
      {},
      {"GET"}},
   };
-  auto listener = roadrunner::start_listener(sys, "sse_ticks", opts);
-  if (!listener) {
-    std::cerr << sys.render(listener.error()) << std::endl;
-    return 1;
-  }
-  std::cout << "sse_ticks listening on port "
-            << *roadrunner::port_of(sys, *listener) << std::endl;
-  return roadrunner::serve_until_signal(sys, std::chrono::seconds(5));
+  return roadrunner::serve(sys, "sse_ticks", opts, std::chrono::seconds(5));
 }

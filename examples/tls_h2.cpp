@@ -33,12 +33,8 @@ struct config : roadrunner::system_config {
 
 int main(int argc, char** argv) {
   config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << caf::actor_system_config::render(err) << std::endl;
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto rc = roadrunner::parse_args(cfg, argc, argv))
+    return *rc;
   caf::actor_system sys{cfg};
   roadrunner::listener_options opts;
   opts.port = cfg.port;
@@ -49,12 +45,5 @@ int main(int argc, char** argv) {
   opts.routes = [](roadrunner::request& r) {
     return roadrunner::response::text(200, std::string{r.version()});
   };
-  auto listener = roadrunner::start_listener(sys, "tls_h2", opts);
-  if (!listener) { // e.g. a missing or mismatched certificate and key
-    std::cerr << sys.render(listener.error()) << std::endl;
-    return 1;
-  }
-  std::cout << "tls_h2 listening on port "
-            << *roadrunner::port_of(sys, *listener) << std::endl;
-  return roadrunner::serve_until_signal(sys, std::chrono::seconds(5));
+  return roadrunner::serve(sys, "tls_h2", opts, std::chrono::seconds(5));
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <iostream>
 #include <thread>
 
 namespace roadrunner {
@@ -237,6 +238,23 @@ int serve_until_signal(caf::actor_system& sys,
     h.receive([&](drain_result& r) { rc = r.drained ? rc : 1; },
               [&](caf::error&) { rc = 1; });
   return rc;
+}
+
+int serve(caf::actor_system& sys, std::string name, listener_options opts,
+          std::chrono::milliseconds drain_timeout) {
+  auto l = start_listener(sys, name, std::move(opts));
+  if (!l) {
+    std::cerr << sys.render(l.error()) << std::endl;
+    return 1;
+  }
+  auto port = port_of(sys, *l);
+  if (!port) {
+    std::cerr << sys.render(port.error()) << std::endl;
+    (void)stop(sys, *l);
+    return 1;
+  }
+  std::cout << name << " listening on port " << *port << std::endl;
+  return serve_until_signal(sys, drain_timeout);
 }
 
 } // namespace roadrunner

@@ -6,6 +6,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/config_value.hpp>
 
+#include <iostream>
 #include <thread>
 
 namespace roadrunner {
@@ -73,6 +74,17 @@ system_config::system_config() {
   roadrunner::add_error_category(*this);
   opt_group{custom_options_, "roadrunner"}.add<size_t>(
     "reactors", "reactor threads (default: one per core)");
+}
+
+std::optional<int> parse_args(caf::actor_system_config& cfg, int argc,
+                              char** argv) {
+  if (auto err = cfg.parse(argc, argv)) {
+    std::cerr << caf::actor_system_config::render(err) << std::endl;
+    return 1;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  return std::nullopt;
 }
 
 } // namespace roadrunner

@@ -237,6 +237,16 @@ TEST_SUITE("e2e.readme") {
     CHECK(app.terminate() == 0);
   }
 
+  TEST_CASE("examples parse their options with parse_args: --help exits 0, "
+            "a bad value 1") {
+    auto [help_code, help] = run({ROADRUNNER_TLS_H2, "--help"});
+    CHECK(help_code == 0);
+    CHECK(help.find("--cert") != std::string::npos);
+    auto [bad_code, bad] = run({ROADRUNNER_TLS_H2, "--port=many"});
+    CHECK(bad_code == 1);
+    CHECK(bad.empty()); // the error goes to stderr
+  }
+
   TEST_CASE("examples/tls_h2 refuses a missing certificate with a message") {
     auto [code, out] = run({ROADRUNNER_TLS_H2, "--port=0",
                             "--cert=/nonexistent.pem", "--key=/nonexistent"});

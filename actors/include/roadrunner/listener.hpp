@@ -252,6 +252,13 @@ int serve_until_signal(
   caf::actor_system& sys,
   std::chrono::milliseconds drain_timeout = std::chrono::seconds{10});
 
+/// For `main`: starts `opts` as listener `name`, prints
+/// "<name> listening on port <port>" on stdout, then returns
+/// `serve_until_signal(sys, drain_timeout)`. When the listener does not
+/// start it prints the rendered error on stderr and returns 1.
+int serve(caf::actor_system& sys, std::string name, listener_options opts,
+          std::chrono::milliseconds drain_timeout = std::chrono::seconds{10});
+
 } // namespace roadrunner
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::listener_status)

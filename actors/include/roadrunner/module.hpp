@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace roadrunner {
@@ -92,5 +93,12 @@ class system_config : public caf::actor_system_config {
 public:
   system_config();
 };
+
+/// For `main`: parses the command line (and `caf-application.ini`) into
+/// `cfg` as `CAF_MAIN` does. Returns the status `main` should return at
+/// once: 0 after `--help` printed the options, 1 after printing a parse
+/// error to stderr; nullopt to go on.
+std::optional<int> parse_args(caf::actor_system_config& cfg, int argc,
+                              char** argv);
 
 } // namespace roadrunner
