@@ -1,9 +1,13 @@
-# One INTERFACE target that every roadrunner target links PRIVATE: warnings as
-# errors and the optional sanitizers (ROADRUNNER_SANITIZERS).
+# One INTERFACE target that every roadrunner target links PRIVATE: warnings
+# (errors with ROADRUNNER_WERROR, which CI sets) and the optional sanitizers
+# (ROADRUNNER_SANITIZERS). -Werror is never on by default: a new compiler or a
+# distribution's flags must not break a user's build.
 add_library(roadrunner_internal INTERFACE)
 target_compile_options(roadrunner_internal INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-  -Werror)
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast)
+if(ROADRUNNER_WERROR)
+  target_compile_options(roadrunner_internal INTERFACE -Werror)
+endif()
 if(ROADRUNNER_SANITIZERS)
   string(REPLACE "," ";" _san_list "${ROADRUNNER_SANITIZERS}")
   set(_san_flags "")

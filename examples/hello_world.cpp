@@ -1,32 +1,30 @@
-// The smallest roadrunner program: one handler on 127.0.0.1:8080 (or the
-// port given with --port=), served until the process gets SIGINT.
+// The smallest roadrunner program with CAF_MAIN: one handler on
+// 127.0.0.1:8080 (or --port=N; 0 = any free port), served until SIGINT or
+// SIGTERM, then drained.
+//
+// The config derives from roadrunner::system_config, which loads the
+// reactor module, declares --roadrunner.reactors=N and registers readable
+// errors; CAF_MAIN() takes the config type from caf_main's second parameter.
+// (CAF_MAIN(roadrunner::module) with a plain config would refuse
+// --roadrunner.reactors: CAF 0.17 parses the command line before it loads
+// modules.)
 #include <roadrunner/roadrunner.hpp>
 
 #include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/exec_main.hpp>
-#include <caf/scoped_actor.hpp>
 
-#include <csignal>
+#include <chrono>
 #include <iostream>
 
 namespace {
 
-struct config : caf::actor_system_config {
-  int port = 8080;
+struct config : roadrunner::system_config {
+  uint16_t port = 8080;
   config() {
-    opt_group{custom_options_, "global"}.add(port, "port", "TCP port");
+    opt_group{custom_options_, "global"}.add(port, "port",
+                                             "TCP port (0: any free one)");
   }
 };
-
-// Block SIGINT before any thread exists, so every thread inherits the mask
-// and caf_main can wait for it with sigwait.
-const bool sigint_blocked = [] {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  return pthread_sigmask(SIG_BLOCK, &set, nullptr) == 0;
-}();
 
 roadrunner::response hello(roadrunner::request&) {
   return roadrunner::response::text(200, "Hello, World!");
@@ -42,23 +40,12 @@ void caf_main(caf::actor_system& sys, const config& cfg) {
     std::cerr << sys.render(listener.error()) << std::endl;
     return;
   }
-  caf::scoped_actor self{sys};
-  self
-    ->request(*listener, std::chrono::seconds(1), roadrunner::port_atom::value)
-    .receive(
-      [](uint16_t port) { std::cout << "listening on " << port << std::endl; },
-      [](caf::error&) {});
-  // Serve until SIGINT; then stop the listener so the system can shut down.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
-  self
-    ->request(*listener, std::chrono::seconds(5), roadrunner::stop_atom::value)
-    .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  std::cout << "listening on " << *roadrunner::port_of(sys, *listener)
+            << " with " << roadrunner::module::from(sys)->num_reactors()
+            << " reactors" << std::endl;
+  roadrunner::serve_until_signal(sys, std::chrono::seconds(5));
 }
 
 } // namespace
 
-CAF_MAIN(roadrunner::module)
+CAF_MAIN()

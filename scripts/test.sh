@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds and runs the whole test suite twice:
-# a normal build (build/) and an AddressSanitizer + UBSan build
-# (build-asan/), then fuzzes the HTTP/1.1 parser for a bounded time
-# (FUZZ_SECONDS, default 30). Exits non-zero if anything fails.
+# a default-configured Release build (build/, what a user or a distribution
+# gets) and an AddressSanitizer + UBSan build (build-asan/); builds the
+# Release configuration with clang-14 too (build-clang/); then fuzzes the
+# HTTP/1.1 parser for a bounded time (FUZZ_SECONDS, default 30). Every
+# build treats warnings as errors (ROADRUNNER_WERROR, off by default).
+# Exits non-zero if anything fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -23,11 +26,18 @@ run_suite() { # dir, extra cmake args...
 
 total=0
 
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite build -DCMAKE_BUILD_TYPE=Release -DROADRUNNER_WERROR=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug \
+  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DROADRUNNER_WERROR=ON \
     -DROADRUNNER_SANITIZERS=address,undefined -DROADRUNNER_BUILD_BENCHMARKS=OFF
+
+# The same Release configuration must build warning-free with clang-14 (its
+# suites are the ones above: built, not run again).
+echo "== configure and build build-clang (clang-14, Release)" >&2
+cmake -S "$root" -B "$root/build-clang" -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DCMAKE_BUILD_TYPE=Release -DROADRUNNER_WERROR=ON >/dev/null
+cmake --build "$root/build-clang" -j"$jobs"
 
 echo "== fuzz the HTTP/1.1 parser (${FUZZ_SECONDS:-30} s)" >&2
 FUZZ_SECONDS=${FUZZ_SECONDS:-30} "$root/scripts/fuzz.sh"

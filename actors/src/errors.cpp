@@ -17,6 +17,8 @@ const char* to_string(errc x) noexcept {
     return "module_not_loaded";
   case errc::no_routes:
     return "no_routes";
+  case errc::already_started:
+    return "already_started";
   }
   return "unknown";
 }

@@ -69,3 +69,13 @@ response error_response(const caf::error& err) {
 }
 
 } // namespace roadrunner::detail
+
+namespace roadrunner {
+
+handler actor_handler(caf::actor actor, actor_handler_options opts) {
+  return [actor = std::move(actor), opts](request& req) {
+    return detail::forward(actor, req, opts);
+  };
+}
+
+} // namespace roadrunner

@@ -1,5 +1,6 @@
 #include "acceptor.hpp"
 #include "io/socket.hpp"
+#include "listener_registry.hpp"
 #include "listener_shared.hpp"
 #include "reactor.hpp"
 #include <roadrunner/listener.hpp>
@@ -7,6 +8,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/group_manager.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -49,6 +51,11 @@ struct listener_state {
   std::vector<caf::typed_response_promise<drain_result>> drain_waiters;
   // Slot reconciliation.
   slot_reconciler reconciler;
+  // Where the system holds us by name.
+  module* mod = nullptr;
+  // User actors that want the drain notice (connections are told by their
+  // acceptors instead: no group membership per connection).
+  caf::group drain_group;
 
   ~listener_state() { io::close_fd(fd); }
 
@@ -71,8 +78,17 @@ void deliver_drain(listener_ptr self, drain_result res) {
   st.drain_waiters.clear();
 }
 
+// Gives the name back before any answer to stop or drain goes out, so a
+// caller may start a listener of the same name as soon as it has the answer.
+// (A kill or crash unregisters through the functor attached at start.)
+void unregister(listener_ptr self) {
+  auto& st = self->state;
+  st.mod->listeners().remove(st.shared->name, self->address());
+}
+
 void finish_stop(listener_ptr self) {
   auto& st = self->state;
+  unregister(self);
   io::close_fd(st.fd);
   st.fd = -1;
   for (auto& rp : st.stop_waiters)
@@ -89,6 +105,7 @@ void finish_stop(listener_ptr self) {
 // listener must not come back).
 void finish_drain(listener_ptr self, drain_result res) {
   auto& st = self->state;
+  unregister(self);
   telemetry_event e;
   e.kind = telemetry_kind::drain_finished;
   e.count = res.remaining;
@@ -116,6 +133,11 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
   st.shared = std::move(shared);
   st.fd = fd;
   st.port = port;
+  st.mod = mod;
+  st.drain_group = self->system().groups().anonymous();
+  self->attach_functor([mod, name = st.shared->name, addr = self->address()] {
+    mod->listeners().remove(name, addr);
+  });
   // The acceptors share the socket through duplicates (made by
   // start_listener) so each can register it in its own reactor's epoll set.
   for (int dup_fd : dup_fds) {
@@ -147,6 +169,7 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
     [self](port_atom) { return self->state.port; },
     [self](info_atom) { return self->state.shared->stats.snapshot(); },
     [self](status_atom) { return self->state.status; },
+    [self](drain_group_atom) { return self->state.drain_group; },
     [self](connections_atom) -> caf::result<std::vector<caf::actor>> {
       // Each acceptor knows the connections it spawned; gather them all.
       struct gather {
@@ -197,6 +220,8 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
       auto deadline = detail::monotonic_ms() + std::max<int64_t>(0, ms.count());
       bool notify = s.shared->opts.graceful_drain;
+      if (notify)
+        caf::anon_send(s.drain_group, drain_atom::value, deadline);
       s.drain_acks_pending = s.acceptors.size();
       for (auto& a : s.acceptors)
         self->request(a, caf::infinite, drain_atom::value, deadline, notify)
@@ -271,7 +296,7 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
       // Compile off the request path, then swap atomically: requests in
       // flight finish on the table they started with.
       auto& sh = *self->state.shared;
-      if (!sh.opts.routes.is_list())
+      if (!sh.reloadable)
         return make_error(errc::no_routes);
       auto table = compile(std::move(list), sh.opts.middlewares);
       if (!table)
@@ -369,6 +394,19 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   if (mod == nullptr || mod->num_reactors() == 0)
     return make_error(errc::module_not_loaded,
                       "load it with cfg.load<roadrunner::module>()");
+  // Claim the name before binding; every failure below gives it back.
+  auto& registry = mod->listeners();
+  if (!registry.reserve(name))
+    return make_error(errc::already_started, name);
+  struct reservation {
+    detail::listener_registry& reg;
+    const std::string& name;
+    bool kept = false;
+    ~reservation() {
+      if (!kept)
+        reg.cancel(name);
+    }
+  } claim{registry, name};
   std::string reason;
   int fd = -1;
   if (opts.listen_fd >= 0) {
@@ -414,7 +452,7 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
     dup_fds.push_back(dup_fd);
   }
   auto shared = std::make_shared<detail::listener_shared>();
-  shared->name = std::move(name);
+  shared->name = name;
   shared->limits = http1_limits(opts);
   shared->store_routes(table.value());
   shared->stats.max_clients = static_cast<uint64_t>(opts.max_clients);
@@ -424,10 +462,15 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   if (opts.max_concurrent_requests)
     shared->stats.max_concurrent_requests =
       static_cast<uint64_t>(*opts.max_concurrent_requests);
+  shared->reloadable = opts.routes.is_list();
+  opts.routes = routes{}; // only the compiled table holds the handlers
   shared->opts = std::move(opts);
   auto impl = sys.spawn(listener_impl, std::move(shared), fd, port,
                         std::move(dup_fds), mod);
-  return caf::actor_cast<listener_actor>(impl);
+  auto handle = caf::actor_cast<listener_actor>(impl);
+  registry.publish(name, handle);
+  claim.kept = true;
+  return handle;
 }
 
 } // namespace roadrunner

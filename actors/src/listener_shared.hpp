@@ -20,7 +20,12 @@ namespace roadrunner::detail {
 /// options (immutable after start), the resolved handler and the counters.
 struct listener_shared {
   std::string name;
+  /// The options without `routes`: the start-time route list lives only in
+  /// the table compiled from it, so a `reload_routes` frees it (and ends the
+  /// handler actors it held) once no connection holds that table.
   listener_options opts;
+  /// `opts.routes` was a route list (the only form `reload_routes` takes).
+  bool reloadable = false;
   http1::limits limits;
   listener_stats stats;
   /// The TLS context, built once at start and shared read-only by every

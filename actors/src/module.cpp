@@ -1,3 +1,4 @@
+#include "listener_registry.hpp"
 #include "reactor.hpp"
 #include <roadrunner/errors.hpp>
 #include <roadrunner/module.hpp>
@@ -5,11 +6,13 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/config_value.hpp>
 
+#include <iostream>
 #include <thread>
 
 namespace roadrunner {
 
-module::module(caf::actor_system& sys) :sys_(sys) {}
+module::module(caf::actor_system& sys) :sys_(sys),
+  listeners_(std::make_unique<detail::listener_registry>()) {}
 
 module::~module() {
   stop();
@@ -29,6 +32,9 @@ module* module::from(caf::actor_system& sys) noexcept {
 }
 
 void module::init(caf::actor_system_config& cfg) {
+  // Readable errors in every setup, also with a plain config plus
+  // cfg.load<roadrunner::module>() (system_config registers it as well).
+  add_error_category(cfg);
   auto cores = std::thread::hardware_concurrency();
   auto n = caf::get_or(cfg, "roadrunner.reactors",
                        static_cast<size_t>(cores > 0 ? cores : 1));
@@ -43,6 +49,9 @@ void module::start() {
 }
 
 void module::stop() {
+  // By now every listener has ended (the system waits for its actors)
+  // unless awaiting them was turned off: then they end with their handles.
+  listeners_->clear();
   for (auto& r : reactors_)
     r->stop();
 }
@@ -65,6 +74,17 @@ system_config::system_config() {
   roadrunner::add_error_category(*this);
   opt_group{custom_options_, "roadrunner"}.add<size_t>(
     "reactors", "reactor threads (default: one per core)");
+}
+
+std::optional<int> parse_args(caf::actor_system_config& cfg, int argc,
+                              char** argv) {
+  if (auto err = cfg.parse(argc, argv)) {
+    std::cerr << caf::actor_system_config::render(err) << std::endl;
+    return 1;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  return std::nullopt;
 }
 
 } // namespace roadrunner

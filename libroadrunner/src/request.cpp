@@ -165,6 +165,40 @@ request::cookies() const {
   return out;
 }
 
+const char* to_string(param_error x) noexcept {
+  switch (x) {
+  case param_error::missing:
+    return "missing";
+  case param_error::bad_encoding:
+    return "bad_encoding";
+  case param_error::not_a_number:
+    return "not_a_number";
+  case param_error::out_of_range:
+    return "out_of_range";
+  }
+  return "unknown";
+}
+
+std::optional<std::string> percent_decode(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '%') {
+      out += raw[i];
+      continue;
+    }
+    if (i + 2 >= raw.size())
+      return std::nullopt;
+    int hi = hex_value(raw[i + 1]);
+    int lo = hex_value(raw[i + 2]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
 } // namespace roadrunner
 
 // -- deferral and copies

@@ -3,9 +3,12 @@
 // and exits for good.
 
 #include "fixture.hpp"
+#include "listener_shared.hpp"
 #include "net.hpp"
 #include <roadrunner/roadrunner.hpp>
 
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/system_messages.hpp>
 
 #include <doctest/doctest.h>
@@ -193,6 +196,43 @@ TEST_SUITE("actors.drain") {
       caf::after(std::chrono::seconds(5)) >> [] {});
     CHECK(drained);
     fx.started.clear();
+  }
+
+  TEST_CASE("an actor in the listener's drain group hears (drain, "
+            "deadline) when the listener drains") {
+    fixture fx;
+    auto l = fx.start(fixture::loopback());
+    auto g = drain_group_of(fx.sys, l);
+    REQUIRE(g);
+    auto me = caf::actor_cast<caf::actor>(fx.self);
+    // A user actor (a chat hub, a background job): joins, says so, and
+    // reports the notice. Function-based actors get an argument (CAF 0.17
+    // dereferences a null tuple without one).
+    auto member = fx.sys.spawn(
+      [me, g = *g](caf::event_based_actor* self, int) -> caf::behavior {
+        self->join(g);
+        self->send(me, caf::ok_atom::value);
+        return {[self, me](drain_atom, int64_t deadline_ms) {
+          self->send(me, drain_atom::value, deadline_ms);
+        }};
+      },
+      0);
+    bool joined = false;
+    fx.self->receive([&](caf::ok_atom) { joined = true; },
+                     caf::after(5s) >> [] {});
+    REQUIRE(joined);
+    auto before = detail::monotonic_ms();
+    auto res = fx.ask<drain_result>(l, drain_atom::value,
+                                    caf::timespan{std::chrono::seconds(2)});
+    fx.started.clear();
+    CHECK(res.drained);
+    int64_t heard = -1;
+    fx.self->receive(
+      [&](drain_atom, int64_t deadline_ms) { heard = deadline_ms; },
+      caf::after(5s) >> [] {});
+    CHECK(heard >= before + 2000);
+    CHECK(heard <= detail::monotonic_ms() + 2000);
+    caf::anon_send_exit(member, caf::exit_reason::user_shutdown);
   }
 
 } // TEST_SUITE

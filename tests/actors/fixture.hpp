@@ -82,7 +82,10 @@ struct fixture {
   }
 
   roadrunner::listener_actor start(roadrunner::listener_options opts) {
-    auto res = roadrunner::start_listener(sys, "test", std::move(opts));
+    // Names are unique per actor system while a listener runs.
+    auto name = started.empty() ? std::string{"test"}
+                                : "test-" + std::to_string(started.size() + 1);
+    auto res = roadrunner::start_listener(sys, name, std::move(opts));
     REQUIRE_MESSAGE(res, (res ? std::string{} : sys.render(res.error())));
     started.push_back(*res);
     return *res;

@@ -573,3 +573,231 @@ TEST_SUITE("actors.hosted") {
   }
 
 } // TEST_SUITE
+
+namespace {
+
+// Polls `pred` until it holds or 5 s passed (unregistering after a kill
+// runs when the listener's cleanup does, after its down message may be
+// out).
+template <class Pred>
+bool eventually(fixture& fx, Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    fx.self->receive(caf::after(std::chrono::milliseconds(5)) >> [] {});
+  }
+  return true;
+}
+
+// The handler of `sig` now (doctest installs its own).
+using sig_fn = void (*)(int);
+sig_fn handler_of(int sig) {
+  struct sigaction cur {};
+  ::sigaction(sig, nullptr, &cur);
+  return cur.sa_handler;
+}
+
+// Waits (bounded) until serve_until_signal has replaced `before` as the
+// handler of `sig`; true once it has.
+bool wait_handler_replaced(int sig, sig_fn before) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (handler_of(sig) == before)
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    else
+      std::this_thread::yield();
+  return true;
+}
+
+// Sends the process `sig` once serve_until_signal catches it.
+void signal_when_served(int sig, sig_fn before) {
+  if (wait_handler_replaced(sig, before))
+    ::kill(::getpid(), sig);
+}
+
+} // namespace
+
+TEST_SUITE("actors.listener.lifetime") {
+
+  TEST_CASE("a listener serves after every handle is dropped; whereis finds "
+            "it and stop ends it") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = hello;
+    uint16_t port = 0;
+    {
+      auto l = start_listener(fx.sys, "kept", opts);
+      REQUIRE(l);
+      auto p = port_of(fx.sys, *l);
+      REQUIRE(p);
+      port = *p;
+    } // the only handle the caller had is gone
+    client c{port};
+    REQUIRE(c.send(get_root));
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    auto found = whereis(fx.sys, "kept");
+    REQUIRE(found);
+    CHECK(port_of(fx.sys, *found) == port);
+    auto all = listeners(fx.sys);
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].name == "kept");
+    CHECK(all[0].actor == *found);
+    CHECK_FALSE(whereis(fx.sys, "other"));
+    CHECK_FALSE(stop(fx.sys, *found));
+    // The name is free as soon as stop has answered.
+    CHECK_FALSE(whereis(fx.sys, "kept"));
+    CHECK(listeners(fx.sys).empty());
+    CHECK(c.closed_by_peer());
+  }
+
+  TEST_CASE("names are unique per actor system: already_started names the "
+            "listener; a failed start does not take the name") {
+    fixture fx;
+    auto first = start_listener(fx.sys, "api", fixture::loopback());
+    REQUIRE(first);
+    fx.started.push_back(*first);
+    auto second = start_listener(fx.sys, "api", fixture::loopback());
+    if (second)
+      fx.started.push_back(*second);
+    REQUIRE_FALSE(second);
+    CHECK(second.error() == errc::already_started);
+    CHECK(fx.sys.render(second.error()) == "already_started(api)");
+    auto bad = fixture::loopback();
+    bad.bind_address = "not-an-address";
+    auto failed = start_listener(fx.sys, "other", bad);
+    REQUIRE_FALSE(failed);
+    CHECK_FALSE(whereis(fx.sys, "other"));
+    auto again = start_listener(fx.sys, "other", fixture::loopback());
+    REQUIRE(again);
+    fx.started.push_back(*again);
+    CHECK(listeners(fx.sys).size() == 2);
+    // Another actor system has names of its own.
+    fixture other;
+    auto elsewhere = start_listener(other.sys, "api", fixture::loopback());
+    REQUIRE(elsewhere);
+    other.started.push_back(*elsewhere);
+  }
+
+  TEST_CASE("a drained or killed listener leaves the registry") {
+    fixture fx;
+    auto drained = start_listener(fx.sys, "drained", fixture::loopback());
+    REQUIRE(drained);
+    auto res = drain(fx.sys, *drained, std::chrono::seconds(1));
+    REQUIRE(res);
+    CHECK(res->drained);
+    CHECK_FALSE(whereis(fx.sys, "drained"));
+    auto killed = start_listener(fx.sys, "killed", fixture::loopback());
+    REQUIRE(killed);
+    fx.self->monitor(*killed);
+    caf::anon_send_exit(*killed, caf::exit_reason::kill);
+    bool down = false;
+    fx.self->receive([&](caf::down_msg&) { down = true; },
+                     caf::after(std::chrono::seconds(5)) >> [] {});
+    CHECK(down);
+    CHECK(eventually(fx, [&] { return !whereis(fx.sys, "killed"); }));
+    // And the name can be used again.
+    auto again = start_listener(fx.sys, "killed", fixture::loopback());
+    REQUIRE(again);
+    fx.started.push_back(*again);
+  }
+
+  TEST_CASE("the blocking helpers take plain integers and std::chrono "
+            "durations and return values or errors") {
+    fixture fx;
+    auto l = fx.start(fixture::loopback());
+    auto port = port_of(fx.sys, l);
+    REQUIRE(port);
+    CHECK(*port > 0);
+    CHECK(status_of(fx.sys, l) == listener_status::accepting);
+    auto conns = connections_of(fx.sys, l);
+    REQUIRE(conns);
+    CHECK(conns->empty());
+    CHECK_FALSE(set_max_concurrent_requests(fx.sys, l, 5));
+    CHECK(info_of(fx.sys, l)->max_concurrent_requests == 5);
+    CHECK_FALSE(set_max_concurrent_requests(fx.sys, l, 7u));
+    CHECK(info_of(fx.sys, l)->max_concurrent_requests == 7);
+    CHECK(set_max_concurrent_requests(fx.sys, l, -1) ==
+          errc::invalid_listener_opt);
+    CHECK(set_max_concurrent_requests(fx.sys, l, ~uint64_t{0}) ==
+          errc::invalid_listener_opt);
+    // A single-handler listener has no route list to reload.
+    auto err = reload_routes(fx.sys, l, route_list{{"/", hello}});
+    CHECK(err == errc::no_routes);
+    CHECK(err != errc::invalid_listener_opt);
+    auto res = drain(fx.sys, l, std::chrono::milliseconds(200));
+    REQUIRE(res);
+    CHECK(res->drained);
+    fx.started.clear();
+    // A dead listener answers with an error, not a hang.
+    CHECK_FALSE(port_of(fx.sys, l));
+    CHECK_FALSE(port_of(fx.sys, listener_actor{}));
+  }
+
+  TEST_CASE("serve_until_signal serves until SIGTERM, then drains every "
+            "listener and returns 0") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = hello;
+    auto a = start_listener(fx.sys, "a", opts);
+    auto b = start_listener(fx.sys, "b", opts);
+    REQUIRE(a);
+    REQUIRE(b);
+    client c{*port_of(fx.sys, *a)};
+    REQUIRE(c.send(get_root));
+    REQUIRE(c.read_response()); // an idle keep-alive connection stays open
+    auto before = handler_of(SIGTERM);
+    std::thread signaller{[before] { signal_when_served(SIGTERM, before); }};
+    auto rc = serve_until_signal(fx.sys, std::chrono::seconds(5));
+    signaller.join();
+    CHECK(rc == 0);
+    CHECK(listeners(fx.sys).empty());
+    CHECK(c.closed_by_peer());
+    // The previous handler is back.
+    CHECK((handler_of(SIGTERM) == before));
+  }
+
+  TEST_CASE("serve_until_signal returns 1 when a drain leaves connections "
+            "open at its deadline") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    // Never answered (but kept: a dropped responder would answer 500), so
+    // the connection stays busy past the drain's deadline.
+    auto held = std::make_shared<std::vector<responder>>();
+    opts.routes = [held](request& req) {
+      held->push_back(req.defer());
+      return response::deferred();
+    };
+    auto l = start_listener(fx.sys, "busy", opts);
+    REQUIRE(l);
+    client c{*port_of(fx.sys, *l)};
+    REQUIRE(c.send(get_root));
+    REQUIRE(
+      eventually(fx, [&] { return info_of(fx.sys, *l)->in_flight == 1; }));
+    auto before = handler_of(SIGINT);
+    std::thread signaller{[before] { signal_when_served(SIGINT, before); }};
+    auto rc = serve_until_signal(fx.sys, std::chrono::milliseconds(100));
+    signaller.join();
+    CHECK(rc == 1);
+    CHECK(listeners(fx.sys).empty());
+  }
+
+  TEST_CASE("serve_until_signal returns 0 without a signal when there is no "
+            "listener or every listener ends on its own") {
+    fixture fx;
+    CHECK(serve_until_signal(fx.sys) == 0);
+    auto l = start_listener(fx.sys, "short", fixture::loopback());
+    REQUIRE(l);
+    auto before = handler_of(SIGTERM);
+    std::thread stopper{[&] {
+      // Stops it once serve_until_signal waits (its handler is in place).
+      wait_handler_replaced(SIGTERM, before);
+      (void)stop(fx.sys, *l);
+    }};
+    CHECK(serve_until_signal(fx.sys) == 0);
+    stopper.join();
+  }
+
+} // TEST_SUITE

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -206,7 +207,7 @@ TEST_SUITE("actors.routes") {
       });
     for (int v = 1; v <= 100; ++v)
       fx.ask<caf::ok_atom>(l, reload_routes_atom::value,
-                           table("v" + std::to_string(v)));
+                           table(std::string{"v"}.append(std::to_string(v))));
     stop = true;
     for (auto& t : load)
       t.join();
@@ -259,6 +260,52 @@ TEST_SUITE("actors.routes") {
     get(c, "GET", "/part", &res);
     CHECK(res.body == content.substr(100, 5000));
     ::unlink(path);
+  }
+
+  TEST_CASE("issue 12: every table's handler actors end once no table holds "
+            "them, the start-time table included") {
+    // Each table gets its own reactor-local handler (one actor per
+    // reactor); `ended[k]` counts the instances of table k that ended.
+    fixture fx;
+    auto ended = std::make_shared<std::array<std::atomic<int>, 3>>();
+    auto make = [&](int k, std::string body) {
+      return reactor_local_handler(
+        fx.sys,
+        [ended, k,
+         body](handler_actor::pointer self) -> handler_actor::behavior_type {
+          self->attach_functor([ended, k] { ++(*ended)[k]; });
+          return {[body](http_request&) { return text(body); }};
+        });
+    };
+    // Instances per handler: one per reactor of the fixture's system.
+    const int n = static_cast<int>(module::from(fx.sys)->num_reactors());
+    auto wait_ended = [&](int k) {
+      auto deadline = std::chrono::steady_clock::now() + 5s;
+      while ((*ended)[k] < n && std::chrono::steady_clock::now() < deadline)
+        fx.self->receive(caf::after(std::chrono::milliseconds(5)) >> [] {});
+      return (*ended)[k].load();
+    };
+    auto opts = fixture::loopback();
+    opts.routes = route_list{{"/t", make(0, "zero")}};
+    auto l = fx.start(std::move(opts)); // no copy of table 0's list here
+    client c{fx.port_of(l)};
+    CHECK(get(c, "GET", "/t") == "200 zero");
+    fx.ask<caf::ok_atom>(l, reload_routes_atom::value,
+                         route_list{{"/t", make(1, "one")}});
+    // The keep-alive connection still holds table 0 until its next request.
+    CHECK((*ended)[0] == 0);
+    CHECK(get(c, "GET", "/t") == "200 one");
+    CHECK(wait_ended(0) == n);
+    fx.ask<caf::ok_atom>(l, reload_routes_atom::value,
+                         route_list{{"/t", make(2, "two")}});
+    CHECK(get(c, "GET", "/t") == "200 two");
+    CHECK(wait_ended(1) == n);
+    CHECK((*ended)[2] == 0);
+    // Stopping the listener (and so its connections) frees the last one.
+    fx.ask<caf::ok_atom>(l, stop_atom::value);
+    fx.started.clear();
+    CHECK(c.closed_by_peer());
+    CHECK(wait_ended(2) == n);
   }
 
 } // TEST_SUITE

@@ -1091,8 +1091,12 @@ for method, target, body in requests:
     conn.start_next_cycle()
 print("ok")
 )PY";
-    auto [code, out] =
+    // Not a structured binding: INFO captures `out` in a lambda, which
+    // clang 14 does not allow for a binding.
+    const auto result =
       run({"/usr/bin/python3", "-c", script, std::to_string(srv.port)}, 20s);
+    const int code = result.first;
+    const std::string& out = result.second;
     INFO("h11 client output:\n", out);
     CHECK(code == 0);
     CHECK(out == "GET / 200 13 Hello, World!\n"

@@ -24,6 +24,9 @@ enum class errc : uint8_t {
   module_not_loaded,
   /// `reload_routes` on a single-handler listener.
   no_routes,
+  /// `{already_started, Name}`: a listener of that name runs in this actor
+  /// system; context (name).
+  already_started,
 };
 
 /// The error category atom: "roadrunner".

@@ -33,12 +33,15 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/detail/type_list.hpp>
+#include <caf/detail/type_traits.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/send.hpp>
 #include <caf/spawn_options.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -46,6 +49,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace roadrunner {
@@ -112,32 +116,57 @@ void watch(const responder& r, const caf::strong_actor_ptr& handler);
 /// 504 for a timeout, 503 for a dead receiver, else 500.
 response error_response(const caf::error& err);
 
+/// A stateless hosted actor's base, named "roadrunner.handler" (a stateful
+/// one takes its name from its state, as `caf::stateful_actor` does).
+template <class Base>
+class named_hosted_base : public Base {
+public:
+  using Base::Base;
+
+  const char* name() const override { return "roadrunner.handler"; }
+};
+
+/// The base of a hosted actor: `Handle::base`, or with a `State` (not
+/// void) `caf::stateful_actor<State, Handle::base>` (`self->state`).
+template <class Handle, class State>
+using hosted_base =
+  std::conditional_t<std::is_void_v<State>,
+                     named_hosted_base<typename Handle::base>,
+                     caf::stateful_actor<State, typename Handle::base>>;
+
+/// The pointer an init function of a hosted actor takes.
+template <class Handle, class State>
+using hosted_pointer =
+  std::conditional_t<std::is_void_v<State>, typename Handle::pointer,
+                     typename Handle::template stateful_pointer<State>>;
+
 /// A typed actor hosted on a reactor: its mailbox is drained on the
 /// reactor's thread, so a connection there reaches it without a thread hop.
-template <class Handle>
-class hosted_typed_actor : public Handle::base {
+/// With a `State`, the actor is stateful (`self->state`, destroyed when the
+/// actor ends).
+template <class Handle, class State = void>
+class hosted_typed_actor : public hosted_base<Handle, State> {
 public:
-  using init_fn =
-    std::function<typename Handle::behavior_type(typename Handle::pointer)>;
+  using super = hosted_base<Handle, State>;
+  using init_fn = std::function<typename Handle::behavior_type(
+    hosted_pointer<Handle, State>)>;
 
   hosted_typed_actor(caf::actor_config& cfg, caf::execution_unit* home,
                      init_fn init)
-    : Handle::base(cfg), home_(home), init_(std::move(init)) {}
+    : super(cfg), home_(home), init_(std::move(init)) {}
 
   void enqueue(caf::mailbox_element_ptr ptr, caf::execution_unit*) override {
-    Handle::base::enqueue(std::move(ptr), home_);
+    super::enqueue(std::move(ptr), home_);
   }
 
   void launch(caf::execution_unit*, bool lazy, bool hide) override {
     this->context(home_);
-    Handle::base::launch(home_, lazy, hide);
+    super::launch(home_, lazy, hide);
   }
 
   caf::resumable::subtype_t subtype() const override {
     return caf::resumable::io_actor;
   }
-
-  const char* name() const override { return "roadrunner.handler"; }
 
 protected:
   typename Handle::behavior_type make_behavior() override {
@@ -151,8 +180,31 @@ private:
   init_fn init_;
 };
 
+/// The state of a stateful actor pointer type: `S` for
+/// `caf::stateful_actor<S, Base>*`, void for any other pointer.
+template <class Ptr>
+struct state_of_pointer {
+  using type = void;
+};
+
+template <class State, class Base>
+struct state_of_pointer<caf::stateful_actor<State, Base>*> {
+  using type = State;
+};
+
+/// The state type of an init function (lambda, function pointer or
+/// std::function) from its parameter: `Handle::pointer` or
+/// `Handle::stateful_pointer<S>`.
+template <class Init>
+using init_state_t =
+  typename state_of_pointer<std::decay_t<caf::detail::tl_head_t<
+    typename caf::detail::get_callable_trait<std::decay_t<Init>>::arg_types>>>::
+    type;
+
 /// Sends `req` to `actor` from the connection actor and completes the
-/// request with the reply.
+/// request with the reply. A dynamically typed `caf::actor` has its reply
+/// checked at run time: another type reaches the error handler as
+/// `sec::unexpected_response` (500).
 template <class Handle>
 response forward(const Handle& actor, request& req,
                  const actor_handler_options& opts) {
@@ -160,7 +212,9 @@ response forward(const Handle& actor, request& req,
   auto ctx = context_of(reply);
   if (ctx.self == nullptr || !actor)
     return response::text(500, "Internal Server Error");
-  handler_actor target = actor;
+  using target_type = std::conditional_t<std::is_same_v<Handle, caf::actor>,
+                                         caf::actor, handler_actor>;
+  target_type target = actor;
   http_request msg{owned_request::make(req), reply};
   // The deadline is a timer of the connection's reactor; a CAF request
   // timeout would cost two wake-ups of CAF's clock thread per request.
@@ -192,24 +246,33 @@ handler actor_handler(Handle actor, actor_handler_options opts = {}) {
   };
 }
 
+/// A route handler that forwards every request to a dynamically typed
+/// `actor` (a `caf::actor` spawned from an untyped behavior, or found in a
+/// registry). The reply is checked at run time: the actor must answer an
+/// `http_request` with a `response`; any other answer gives 500, no answer
+/// within the timeout 504, a dead actor 503.
+handler actor_handler(caf::actor actor, actor_handler_options opts = {});
+
 /// Spawns `init` once per reactor, hosted on that reactor (its messages
 /// run on the reactor's thread, like connections), and returns a route
 /// handler that sends each request to the instance on the connection's
 /// own reactor: no thread hop. The actors must never block. `Handle` may
 /// extend `handler_actor` with the actor's own messages (timers, say).
+/// `init` takes `Handle::pointer`, or `Handle::stateful_pointer<S>` for a
+/// stateful actor (each instance has its own `self->state`, an `S`).
 /// The actors are hidden (they do not hold up the actor system's
 /// shutdown) and end with the last route table holding the handler.
-template <class Handle = handler_actor>
-handler reactor_local_handler(
-  caf::actor_system& sys,
-  std::function<typename Handle::behavior_type(typename Handle::pointer)> init,
-  actor_handler_options opts = {}) {
+template <class Handle = handler_actor, class Init>
+handler reactor_local_handler(caf::actor_system& sys, Init init,
+                              actor_handler_options opts = {}) {
+  using state = detail::init_state_t<Init>;
+  using hosted = detail::hosted_typed_actor<Handle, state>;
+  typename hosted::init_fn fn{std::move(init)};
   std::vector<Handle> instances;
   auto n = detail::reactor_count(sys);
   for (size_t i = 0; i < n; ++i)
     instances.push_back(
-      sys.spawn<detail::hosted_typed_actor<Handle>, caf::hidden>(
-        detail::reactor_unit(sys, i), init));
+      sys.spawn<hosted, caf::hidden>(detail::reactor_unit(sys, i), fn));
   auto shared =
     std::make_shared<const std::vector<Handle>>(std::move(instances));
   return [shared, opts](request& req) {
@@ -226,20 +289,20 @@ handler reactor_local_handler(
 /// connection's reactor: a loop handler. It hears the drain notice and is
 /// stopped (`exit_reason::user_shutdown`) when its request ends: answered,
 /// stream finished, client gone or connection closed. `Handle` is
-/// `loop_handler_actor` or a typed actor that extends it.
-template <class Handle = loop_handler_actor>
-handler loop_handler(
-  caf::actor_system& sys,
-  std::function<typename Handle::behavior_type(typename Handle::pointer)> init,
-  actor_handler_options opts = {}) {
-  auto shared_init = std::make_shared<const decltype(init)>(std::move(init));
+/// `loop_handler_actor` or a typed actor that extends it; `init` takes
+/// `Handle::pointer` or `Handle::stateful_pointer<S>`.
+template <class Handle = loop_handler_actor, class Init>
+handler loop_handler(caf::actor_system& sys, Init init,
+                     actor_handler_options opts = {}) {
+  using hosted = detail::hosted_typed_actor<Handle, detail::init_state_t<Init>>;
+  auto shared_init =
+    std::make_shared<const typename hosted::init_fn>(std::move(init));
   return [&sys, shared_init, opts](request& req) {
     auto reply = req.defer();
     auto ctx = detail::context_of(reply);
     if (ctx.self == nullptr)
       return response::text(500, "Internal Server Error");
-    Handle actor = sys.spawn<detail::hosted_typed_actor<Handle>, caf::hidden>(
-      ctx.unit, *shared_init);
+    Handle actor = sys.spawn<hosted, caf::hidden>(ctx.unit, *shared_init);
     auto addr = caf::actor_cast<caf::actor>(actor);
     reply.on_drain([addr](int64_t deadline_ms) {
       caf::anon_send(addr, drain_atom::value, deadline_ms);

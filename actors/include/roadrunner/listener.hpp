@@ -9,13 +9,19 @@
 #include <caf/atom.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
+#include <caf/group.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <chrono>
+#include <concepts>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace roadrunner {
@@ -39,6 +45,13 @@ using connections_atom = caf::atom_constant<caf::atom("conns")>;
 /// `(drain, timeout)` -> `drain_result`: graceful shutdown (see
 /// `drain_result`).
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+
+/// `drain_group` -> `caf::group`: the listener's drain group. Any actor may
+/// join it (`self->join(g)`); when the listener drains, every member gets
+/// `(drain_atom, deadline_ms)`, the deadline on the CLOCK_MONOTONIC
+/// millisecond clock (as loop handlers get it). Connections are not
+/// members: they hear the drain through their acceptors.
+using drain_group_atom = caf::atom_constant<caf::atom("drain_grp")>;
 
 /// The answer to `drain`: `drained` when every connection ended before the
 /// deadline, else `remaining` connections were still alive at the deadline
@@ -95,6 +108,7 @@ using listener_actor = caf::typed_actor<
   caf::replies_to<connections_atom>::with<std::vector<caf::actor>>,
   caf::replies_to<stop_atom>::with<caf::ok_atom>,
   caf::replies_to<drain_atom, caf::timespan>::with<drain_result>,
+  caf::replies_to<drain_group_atom>::with<caf::group>,
   caf::replies_to<reload_routes_atom, route_list>::with<caf::ok_atom>,
   caf::replies_to<max_requests_atom, int64_t>::with<caf::ok_atom>,
   caf::replies_to<reload_tls_atom>::with<caf::ok_atom>>;
@@ -126,12 +140,132 @@ telemetry_handler telemetry_to(caf::actor subscriber);
 /// Validates `opts`, binds the listen socket and spawns the listener with its
 /// `num_acceptors` acceptor actors on the reactors of `roadrunner::module`.
 ///
+/// The listener serves until it is stopped (`stop_atom`), drained
+/// (`drain_atom`) or killed (an exit message), whether or not the caller
+/// keeps the returned handle: the system holds it under `name` (see
+/// `whereis`). Like any running actor it keeps the actor system's
+/// destructor waiting, so end it before `main` returns (`serve_until_signal`
+/// does). `name` is unique in the actor system while the listener runs and
+/// is free again once `stop` or `drain` has answered.
+///
 /// Errors (category "roadrunner"): `invalid_listener_opt` /
 /// `listener_opt_conflict` naming the option, value and reason;
-/// `listen_failed` (e.g. the port is in use); `module_not_loaded`.
-/// Never blocks: binding is a non-blocking system call.
+/// `listen_failed` (e.g. the port is in use); `module_not_loaded`;
+/// `already_started` naming the name. Never blocks: binding is a
+/// non-blocking system call.
 caf::expected<listener_actor>
 start_listener(caf::actor_system& sys, std::string name, listener_options opts);
+
+// -- finding listeners --------------------------------------------------------
+
+/// A running listener and the name it was started with.
+struct listener_entry {
+  std::string name;
+  listener_actor actor;
+};
+
+/// The running listener named `name` in `sys`, if any (the seed's
+/// `whereis`). Thread-safe.
+std::optional<listener_actor> whereis(caf::actor_system& sys,
+                                      std::string_view name);
+
+/// Every running listener of `sys`, ordered by name. Thread-safe.
+std::vector<listener_entry> listeners(caf::actor_system& sys);
+
+// -- blocking helpers ---------------------------------------------------------
+//
+// One call per listener message for code outside actors (main, tests, a
+// plain thread): each sends the message, waits for the answer and returns
+// it or the error. They block the calling thread: never call them from an
+// actor's handler (use `request` with the atoms above there). A listener
+// that does not answer within `reply_timeout` gives
+// `caf::sec::request_timeout`.
+
+/// How long the blocking helpers wait for an answer (`drain` waits its own
+/// timeout on top).
+inline constexpr std::chrono::seconds reply_timeout{10};
+
+/// The bound TCP port.
+caf::expected<uint16_t> port_of(caf::actor_system& sys,
+                                const listener_actor& l);
+
+/// The counters (`info_atom`).
+caf::expected<listener_info> info_of(caf::actor_system& sys,
+                                     const listener_actor& l);
+
+/// `accepting` or `draining`.
+caf::expected<listener_status> status_of(caf::actor_system& sys,
+                                         const listener_actor& l);
+
+/// The live connection actors.
+caf::expected<std::vector<caf::actor>> connections_of(caf::actor_system& sys,
+                                                      const listener_actor& l);
+
+/// The listener's drain group (`drain_group_atom`).
+caf::expected<caf::group> drain_group_of(caf::actor_system& sys,
+                                         const listener_actor& l);
+
+/// Stops the listener (`stop_atom`); an empty error on success.
+caf::error stop(caf::actor_system& sys, const listener_actor& l);
+
+/// Swaps in a new route table (`reload_routes_atom`); an empty error on
+/// success, else `no_routes` or `invalid_listener_opt`.
+caf::error reload_routes(caf::actor_system& sys, const listener_actor& l,
+                         route_list routes);
+
+namespace detail {
+caf::expected<drain_result>
+drain(caf::actor_system& sys, const listener_actor& l, caf::timespan timeout);
+caf::error set_max_concurrent_requests(caf::actor_system& sys,
+                                       const listener_actor& l, int64_t cap);
+} // namespace detail
+
+/// Drains the listener within `timeout` (any `std::chrono::duration`; a
+/// negative one counts as zero) and returns the result.
+template <class Rep, class Period>
+caf::expected<drain_result> drain(caf::actor_system& sys,
+                                  const listener_actor& l,
+                                  std::chrono::duration<Rep, Period> timeout) {
+  return detail::drain(sys, l,
+                       std::chrono::duration_cast<caf::timespan>(timeout));
+}
+
+/// Sets the request cap (0 = infinity) from any integer type; a negative
+/// or too large value gives `invalid_listener_opt`.
+template <std::integral T>
+caf::error set_max_concurrent_requests(caf::actor_system& sys,
+                                       const listener_actor& l, T cap) {
+  if constexpr (std::numeric_limits<T>::digits >
+                std::numeric_limits<int64_t>::digits) {
+    if (cap > static_cast<T>(std::numeric_limits<int64_t>::max()))
+      return make_error(errc::invalid_listener_opt,
+                        std::string{"max_concurrent_requests"},
+                        std::to_string(cap), std::string{"too large"});
+  }
+  return detail::set_max_concurrent_requests(sys, l, static_cast<int64_t>(cap));
+}
+
+// -- serving from main --------------------------------------------------------
+
+/// Serves until the process gets SIGINT or SIGTERM, then drains every
+/// running listener of `sys` within `drain_timeout` and returns once they
+/// have all ended: 0 when every one drained (or had been stopped before),
+/// 1 when connections were still open at the deadline (they were closed).
+/// Returns 0 at once when no listener runs, and without a signal once every
+/// listener has ended on its own. For `main`: it blocks the calling thread
+/// and installs its own SIGINT/SIGTERM handlers while it waits; after the
+/// first signal the previous handlers are back, so a second Ctrl-C stops
+/// the process the usual way. Call it from one thread at a time.
+int serve_until_signal(
+  caf::actor_system& sys,
+  std::chrono::milliseconds drain_timeout = std::chrono::seconds{10});
+
+/// For `main`: starts `opts` as listener `name`, prints
+/// "<name> listening on port <port>" on stdout, then returns
+/// `serve_until_signal(sys, drain_timeout)`. When the listener does not
+/// start it prints the rendered error on stderr and returns 1.
+int serve(caf::actor_system& sys, std::string name, listener_options opts,
+          std::chrono::milliseconds drain_timeout = std::chrono::seconds{10});
 
 } // namespace roadrunner
 

@@ -7,17 +7,40 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace roadrunner {
 
 namespace detail {
 class reactor;
+class listener_registry;
 } // namespace detail
 
-/// The reactor threads of an actor system, loaded like CAF's middleman:
+/// The reactor threads of an actor system. CAF 0.17 parses the command line
+/// before it loads modules and has no per-module option hook, so the setups
+/// that work fully (the `roadrunner.reactors` option and readable errors)
+/// are:
 ///
-///     cfg.load<roadrunner::module>();   // or CAF_MAIN(roadrunner::module)
+///     // 1. A config derived from roadrunner::system_config (recommended):
+///     struct config : roadrunner::system_config { /* own options */ };
+///     config cfg;
+///     cfg.parse(argc, argv);            // --roadrunner.reactors=N
+///     caf::actor_system sys{cfg};
+///
+///     // 2. The same with CAF_MAIN, which takes the config type from
+///     //    caf_main's second parameter:
+///     void caf_main(caf::actor_system& sys, const config& cfg);
+///     CAF_MAIN()
+///
+///     // 3. A plain config: the module registers the error renderer when
+///     //    it starts; the option is not declared, so set it in code:
+///     caf::actor_system_config cfg;
+///     cfg.load<roadrunner::module>();
+///     caf::put(cfg.content, "roadrunner.reactors", size_t{4});
+///
+/// (`CAF_MAIN(roadrunner::module)` with a plain config refuses
+/// `--roadrunner.reactors` on the command line.)
 ///
 /// Config: `roadrunner.reactors` (default: one per core). The reactors start
 /// with the actor system and stop after every actor is done; all listeners
@@ -51,11 +74,15 @@ public:
   /// The next reactor in round-robin order.
   detail::reactor& next_reactor() noexcept;
 
+  /// The system's running listeners by name (see `roadrunner::whereis`).
+  detail::listener_registry& listeners() noexcept { return *listeners_; }
+
 private:
   caf::actor_system& sys_;
   size_t wanted_ = 0;
   std::vector<std::unique_ptr<detail::reactor>> reactors_;
   std::atomic<size_t> next_{0};
+  std::unique_ptr<detail::listener_registry> listeners_;
 };
 
 /// An actor system config prepared for roadrunner: it loads the module,
@@ -66,5 +93,12 @@ class system_config : public caf::actor_system_config {
 public:
   system_config();
 };
+
+/// For `main`: parses the command line (and `caf-application.ini`) into
+/// `cfg` as `CAF_MAIN` does. Returns the status `main` should return at
+/// once: 0 after `--help` printed the options, 1 after printing a parse
+/// error to stderr; nullopt to go on.
+std::optional<int> parse_args(caf::actor_system_config& cfg, int argc,
+                              char** argv);
 
 } // namespace roadrunner

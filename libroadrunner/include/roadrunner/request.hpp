@@ -5,12 +5,15 @@
 
 #include <any>
 #include <array>
+#include <charconv>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -24,6 +27,57 @@ struct peer_address {
 };
 
 class responder;
+
+// -- typed path parameters ----------------------------------------------------
+
+/// Why `request::param` has no value.
+enum class param_error : uint8_t {
+  /// The route binds no parameter of that name.
+  missing = 1,
+  /// A '%' not followed by two hex digits (RFC 3986 2.1).
+  bad_encoding,
+  /// Not a number of the asked type (decimal digits, optional '-' for a
+  /// signed type; nothing else, no spaces).
+  not_a_number,
+  /// A number outside the asked type's range.
+  out_of_range,
+};
+
+/// "missing", "bad_encoding", "not_a_number" or "out_of_range".
+const char* to_string(param_error x) noexcept;
+
+/// A path parameter converted to `T`, or the reason it could not be:
+/// `if (auto id = r.param<int64_t>("id")) use(*id); else
+/// respond(400, to_string(id.error()))`.
+template <class T>
+class param_result {
+public:
+  param_result(T value) : value_(std::move(value)) {} // NOLINT: implicit
+  param_result(param_error err) : err_(err) {}        // NOLINT: implicit
+
+  explicit operator bool() const noexcept { return value_.has_value(); }
+  bool has_value() const noexcept { return value_.has_value(); }
+
+  /// The value; only when `has_value()`.
+  const T& operator*() const& noexcept { return *value_; }
+  T&& operator*() && noexcept { return std::move(*value_); }
+  const T* operator->() const noexcept { return &*value_; }
+
+  /// The value, or `fallback` when there is none.
+  T value_or(T fallback) const& { return value_ ? *value_ : fallback; }
+
+  /// Why there is no value (meaningless when there is one).
+  param_error error() const noexcept { return err_; }
+
+private:
+  std::optional<T> value_;
+  param_error err_ = param_error::missing;
+};
+
+/// Percent-decodes a path segment (RFC 3986 2.1: "%XX" is one byte; '+' is
+/// a plus sign in a path), or nullopt when a '%' is not followed by two hex
+/// digits.
+std::optional<std::string> percent_decode(std::string_view raw);
 
 /// Where `request::defer` gets its responder: the connection (or HTTP/2
 /// stream) dispatching the request. Server-side interface.
@@ -223,6 +277,37 @@ public:
   std::optional<std::string_view>
   binding(std::string_view name) const noexcept {
     return bindings_.find(name);
+  }
+
+  /// The route's `:name` (or `*name`) parameter, percent-decoded and
+  /// converted: `std::string` (the default) or any integer type (decimal;
+  /// `param_error::not_a_number` / `out_of_range` otherwise); the error
+  /// `missing` when the route binds no such name, `bad_encoding` for a bad
+  /// '%' escape. Allocates only for a decoded string.
+  template <class T = std::string>
+  requires std::same_as<T, std::string> || std::integral<T> param_result<T>
+  param(std::string_view name)
+  const {
+    auto raw = bindings_.find(name);
+    if (!raw)
+      return param_error::missing;
+    auto text = percent_decode(*raw);
+    if (!text)
+      return param_error::bad_encoding;
+    if constexpr (std::same_as<T, std::string>) {
+      return std::move(*text);
+    } else {
+      static_assert(!std::same_as<T, bool>, "param<bool> is not supported");
+      T out{};
+      auto* first = text->data();
+      auto* last = first + text->size();
+      auto [end, ec] = std::from_chars(first, last, out);
+      if (ec == std::errc::result_out_of_range)
+        return param_error::out_of_range;
+      if (ec != std::errc{} || end != last || text->empty())
+        return param_error::not_a_number;
+      return out;
+    }
   }
 
   /// All bindings of the matched route, in route order.

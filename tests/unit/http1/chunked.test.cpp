@@ -755,7 +755,7 @@ TEST_SUITE("http1.chunked") {
     CHECK(decisive_byte("0\r\n" + field(9000), lim) == 3 + 8193);
     std::string many = "0\r\n";
     for (int i = 0; i < 100; ++i)
-      many += "T" + std::to_string(i) + ": v\r\n";
+      many.append("T").append(std::to_string(i)).append(": v\r\n");
     CHECK(outcome(many + "\r\n", lim) == "complete");
     CHECK(outcome(many + "T100: v\r\n\r\n", lim) == "too_many_headers");
     CHECK(decisive_byte(many + "T100: v\r\n\r\n", lim) == many.size() + 1);

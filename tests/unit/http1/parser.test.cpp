@@ -1209,7 +1209,7 @@ TEST_SUITE("http1.parser") {
     REQUIRE(lim.max_header_count == 100);
     std::string fields;
     for (int i = 1; i < 100; ++i) // + Host = 100 fields
-      fields += "F" + std::to_string(i) + ": v\r\n";
+      fields.append("F").append(std::to_string(i)).append(": v\r\n");
     const auto at = h11(fields);
     request_parser p;
     REQUIRE(p.parse(at) == parse_status::complete);

@@ -698,12 +698,14 @@ TEST_SUITE("http2.session") {
     pair_fixture f;
     std::vector<int32_t> ids;
     for (int i = 0; i < 5; ++i)
-      ids.push_back(f.client.request("GET", "/" + std::to_string(i)));
+      ids.push_back(
+        f.client.request("GET", std::string{"/"}.append(std::to_string(i))));
     f.pump();
     REQUIRE(f.rec.requests.size() == 5);
     for (int i = 0; i < 5; ++i) {
       CHECK(f.rec.requests[i].id == ids[i]);
-      CHECK(f.rec.requests[i].path == "/" + std::to_string(i));
+      CHECK(f.rec.requests[i].path ==
+            std::string{"/"}.append(std::to_string(i)));
     }
   }
 
@@ -828,7 +830,8 @@ TEST_SUITE("http2.session") {
     // The client sends all six before it has seen the server's SETTINGS.
     std::vector<int32_t> ids;
     for (int i = 0; i < 6; ++i)
-      ids.push_back(f.client.request("GET", "/" + std::to_string(i)));
+      ids.push_back(
+        f.client.request("GET", std::string{"/"}.append(std::to_string(i))));
     f.pump();
     CHECK(f.rec.requests.size() == 4);
     std::vector<int32_t> refused;

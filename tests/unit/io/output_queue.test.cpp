@@ -125,8 +125,8 @@ TEST_SUITE("io.output_queue") {
     std::string expected;
     for (int i = 0; i < 40; ++i) {
       auto body = std::string(8192, static_cast<char>('a' + i % 26));
-      q.buffer() += "h" + std::to_string(i);
-      expected += "h" + std::to_string(i) + body;
+      q.buffer().append("h").append(std::to_string(i));
+      expected.append("h").append(std::to_string(i)).append(body);
       q.append_body(std::move(body));
     }
     std::string got;

@@ -94,7 +94,7 @@ TEST_SUITE("io.output_queue.tls") {
     std::string got;
     for (int i = 0; i < 30; ++i) {
       // Small heads land in the open buffer behind a record in flight.
-      auto head = "h" + std::to_string(i) + ";";
+      auto head = std::string{"h"}.append(std::to_string(i)).append(";");
       auto body = tlstest::pattern(9000 + static_cast<size_t>(i), 10u + i);
       c.out.buffer() += head;
       c.out.buffer() += body; // copied: stays in the open segment
