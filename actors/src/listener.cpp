@@ -101,8 +101,8 @@ void finish_stop(listener_ptr self) {
 }
 
 // Ends a drain: answers, ends the acceptors (which end any connection still
-// alive and release its slot), and exits for good (upstream bug F6: the
-// listener must not come back).
+// alive and release its slot), and exits for good (docs/upstream-bugs.md F6:
+// the listener must not come back).
 void finish_drain(listener_ptr self, drain_result res) {
   auto& st = self->state;
   unregister(self);

@@ -196,7 +196,7 @@ public:
   /// and state, then runs the route's pipeline; otherwise runs the listener
   /// middlewares around the 404 (`text/plain` "Not Found") or the 405
   /// (`text/plain` "Method Not Allowed" plus `allow`), so middlewares such
-  /// as CORS see those too and may answer instead (upstream bug F4).
+  /// as CORS see those too and may answer instead (docs/upstream-bugs.md F4).
   /// Exceptions from handlers and middlewares propagate.
   response respond(request& req, const match_result& m) const;
 
