@@ -26,7 +26,8 @@ namespace rrtest {
 /// Which protocol a listener speaks.
 enum class proto { h1, h2 };
 
-inline const char* name_of(proto p) {
+/// (A std::string: doctest's INFO prints a `const char*` as a pointer.)
+inline std::string name_of(proto p) {
   return p == proto::h1 ? "HTTP/1.1" : "HTTP/2 (h2c)";
 }
 
@@ -44,6 +45,24 @@ inline roadrunner::route route_of(std::string path, roadrunner::handler h,
   return roadrunner::route{.path = std::move(path),
                            .handler = std::move(h),
                            .methods = std::move(methods)};
+}
+
+inline roadrunner::response ok(roadrunner::request&) {
+  return roadrunner::response::text(200, "ok");
+}
+
+inline bool has(std::string_view out, std::string_view what) {
+  return out.find(what) != std::string_view::npos;
+}
+
+/// HTTP/1.1: the server closes a chunked 200 response before its last
+/// chunk (a body cut short once its head was out).
+inline void check_cut_short(client& c) {
+  CHECK(c.closed_by_peer(std::chrono::seconds(10)));
+  auto& got = c.leftover();
+  CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(has(lower(got), "transfer-encoding: chunked"));
+  CHECK_FALSE(has(got, "\r\n0\r\n\r\n")); // no last chunk
 }
 
 inline std::string get_req(std::string_view path, std::string_view extra = {}) {
