@@ -47,45 +47,82 @@ TEST_SUITE("lifecycle.guards") {
       INFO(name_of(p));
       fixture fx;
       exception_log log;
+      keeper<responder> kept;
       auto opts = options_for(p);
       opts.telemetry = log.handler();
+      // Throws before the handler (/mw), or after it deferred its answer
+      // (/mw-after): the responder it kept is void then.
       opts.middlewares = {[](request& req, const next_fn& next) -> response {
         if (req.path() == "/mw")
           throw std::runtime_error("middleware-boom");
-        return next(req);
+        auto resp = next(req);
+        if (req.path() == "/mw-after")
+          throw std::runtime_error("middleware-after-boom");
+        return resp;
       }};
+      auto keep = [&kept](request& req) {
+        kept.put(req.defer());
+        return response::deferred();
+      };
       opts.routes = route_list{
         route_of("/handler",
                  [](request&) -> response {
                    throw std::runtime_error("handler-boom");
                  }),
+        // Started a stream, then threw: nothing of it went out yet.
+        route_of("/stream-then-throw",
+                 [](request& req) -> response {
+                   req.defer().stream(response{200}).write("never");
+                   throw std::runtime_error("stream-boom");
+                 }),
         route_of("/mw", ok),
+        route_of("/mw-after", keep),
         route_of("/ok", ok),
       };
       auto l = fx.start(opts);
       auto port = fx.port_of(l);
+      const std::vector<std::pair<const char*, int>> asks{
+        {"/handler", 500}, {"/stream-then-throw", 500},
+        {"/mw", 500},      {"/mw-after", 500},
+        {"/ok", 200},
+      };
       if (p == proto::h1) {
         client c{port};
-        REQUIRE(c.send(get_req("/handler") + get_req("/mw") + get_req("/ok")));
-        for (int status : {500, 500, 200}) {
+        std::string all;
+        for (auto& [path, status] : asks)
+          all += get_req(path);
+        REQUIRE(c.send(all));
+        for (auto& [path, status] : asks) {
+          INFO(path);
           auto r = c.read_response();
           REQUIRE(r);
           CHECK(r->status == status);
+          CHECK_FALSE(has(r->body, "never"));
         }
         CHECK(settled(fx, l, 1));
       } else {
-        auto out = h2_script(port, {"get", "1", "/handler", "get", "3", "/mw",
-                                    "get", "5", "/ok", "wait", "1", "wait", "3",
-                                    "wait", "5", "ping"});
+        std::vector<std::string> cmds;
+        for (size_t i = 0; i < asks.size(); ++i) {
+          auto sid = std::to_string(2 * i + 1);
+          cmds.insert(cmds.end(), {"get", sid, asks[i].first, "wait", sid});
+        }
+        cmds.push_back("ping");
+        auto out = h2_script(port, cmds);
         INFO(out);
-        CHECK(stream_of(out, 1).status == 500);
-        CHECK(stream_of(out, 3).status == 500);
-        CHECK(stream_of(out, 5).status == 200);
+        for (size_t i = 0; i < asks.size(); ++i)
+          CHECK(stream_of(out, static_cast<int>(2 * i + 1)).status ==
+                asks[i].second);
         CHECK(has(out, "ping ok"));
         CHECK(settled(fx, l, 0));
       }
-      CHECK(log.count("handler-boom") == 1);
-      CHECK(log.count("middleware-boom") == 1);
+      for (auto* what : {"handler-boom", "stream-boom", "middleware-boom",
+                         "middleware-after-boom"})
+        CHECK(log.count(what) == 1);
+      // The kept responder's request ended with the 500: it is void.
+      REQUIRE(kept.size() == 1);
+      CHECK(kept.at(0).done());
+      CHECK_FALSE(kept.at(0).send(response::text(200, "late")));
+      kept.clear();
     }
   }
 
