@@ -408,6 +408,58 @@ TEST_SUITE("lifecycle.guards") {
     }
   }
 
+  TEST_CASE("on_drain throws while the head is out: the stream is cut "
+            "short, the drain completes") {
+    for (auto p : {proto::h1, proto::h2}) {
+      INFO(name_of(p));
+      fixture fx;
+      exception_log log;
+      keeper<responder> kept;
+      auto opts = options_for(p);
+      opts.telemetry = log.handler();
+      opts.routes = route_list{route_of("/stream", [&kept](request& req) {
+        auto reply = req.defer();
+        reply.on_drain(
+          [](int64_t) { throw std::runtime_error("drain-stream-boom"); });
+        reply.stream(response{200}).write("started");
+        kept.put(reply); // only the throw may end the stream
+        return response::deferred();
+      })};
+      auto l = fx.start(opts);
+      auto port = fx.port_of(l);
+      auto drain = [&] {
+        fx.self->send(l, drain_atom::value, caf::timespan{10s});
+      };
+      if (p == proto::h1) {
+        client c{port};
+        REQUIRE(c.send(get_req("/stream")));
+        auto deadline = clock_type::now() + 5s;
+        while (!has(c.leftover(), "started"))
+          REQUIRE(c.fill(deadline) > 0);
+        drain();
+        check_cut_short(c);
+      } else {
+        process script{
+          h2_script_argv(port, {"get", "1", "/stream", "wait", "1"})};
+        REQUIRE(eventually([&] { return fx.info_of(l).in_flight == 1; }));
+        drain();
+        auto out = script.read_all(15s);
+        INFO(out);
+        auto s1 = stream_of(out, 1);
+        CHECK(s1.status == 200);
+        CHECK(s1.ended == 0);
+        CHECK(s1.reset == h2_internal_error);
+      }
+      bool drained = false;
+      fx.self->receive([&](drain_result& r) { drained = r.drained; },
+                       caf::after(10s) >> [] {});
+      CHECK(drained);
+      CHECK(log.count("drain-stream-boom") == 1);
+      fx.started.clear(); // the listener exited after the drain
+      kept.clear();
+    }
+  }
+
   TEST_CASE("a read_body callback throws: 500; the connection goes on when "
             "the body was read whole") {
     for (auto p : {proto::h1, proto::h2}) {
