@@ -38,6 +38,28 @@ bool settled(fixture& fx, const listener_actor& l, uint64_t clients) {
   });
 }
 
+// Asks for a drain without waiting for its answer.
+void start_drain(fixture& fx, const listener_actor& l) {
+  fx.self->send(l, drain_atom::value, caf::timespan{10s});
+}
+
+// Waits (bounded) for the drain's answer: true when every connection ended.
+// The listener exits after answering: the fixture must not stop it.
+bool drain_completes(fixture& fx) {
+  bool drained = false;
+  fx.self->receive([&](drain_result& r) { drained = r.drained; },
+                   caf::after(10s) >> [] {});
+  fx.started.clear();
+  return drained;
+}
+
+// Reads until `what` arrived (the head and first piece of a stream).
+void read_until(client& c, std::string_view what) {
+  auto deadline = clock_type::now() + 5s;
+  while (!has(c.leftover(), what))
+    REQUIRE(c.fill(deadline) > 0);
+}
+
 } // namespace
 
 TEST_SUITE("lifecycle.guards") {
@@ -174,9 +196,7 @@ TEST_SUITE("lifecycle.guards") {
         {
           client b{port};
           REQUIRE(b.send(get_req("/hold")));
-          auto deadline = clock_type::now() + 5s;
-          while (!has(b.leftover(), "started"))
-            REQUIRE(b.fill(deadline) > 0);
+          read_until(b, "started");
           CHECK(fx.info_of(l).in_flight == 1);
         } // b closes: its request is cancelled
         CHECK(log.await("cancel-gone"));
@@ -342,9 +362,6 @@ TEST_SUITE("lifecycle.guards") {
       };
       auto l = fx.start(opts);
       auto port = fx.port_of(l);
-      auto drain = [&] {
-        fx.self->send(l, drain_atom::value, caf::timespan{10s});
-      };
       auto release_held = [&] {
         // The thrower's request ended and freed its admission slot; the
         // held one still runs on its connection.
@@ -362,7 +379,7 @@ TEST_SUITE("lifecycle.guards") {
         REQUIRE(a.send(get_req("/drain")));
         REQUIRE(b.send(get_req("/hold")));
         REQUIRE(eventually([&] { return fx.info_of(l).in_flight == 2; }));
-        drain();
+        start_drain(fx, l);
         auto ra = a.read_response();
         REQUIRE(ra);
         CHECK(ra->status == 500);
@@ -379,7 +396,7 @@ TEST_SUITE("lifecycle.guards") {
           h2_script_argv(port, {"get", "1", "/drain", "get", "3", "/hold",
                                 "wait", "1", "say", "first", "wait", "3"})};
         REQUIRE(eventually([&] { return fx.info_of(l).in_flight == 2; }));
-        drain();
+        start_drain(fx, l);
         // Stream 1's result comes while stream 3 is still held (the
         // GOAWAY lines come before it).
         std::string out;
@@ -397,12 +414,8 @@ TEST_SUITE("lifecycle.guards") {
         CHECK(stream_of(out, 3).status == 200);
         CHECK(stream_of(out, 3).ended == 1);
       }
-      bool drained = false;
-      fx.self->receive([&](drain_result& r) { drained = r.drained; },
-                       caf::after(10s) >> [] {});
-      CHECK(drained);
+      CHECK(drain_completes(fx));
       CHECK(log.count("drain-boom") == 1);
-      fx.started.clear(); // the listener exited after the drain
       throwers.clear();
       held.clear();
     }
@@ -427,22 +440,17 @@ TEST_SUITE("lifecycle.guards") {
       })};
       auto l = fx.start(opts);
       auto port = fx.port_of(l);
-      auto drain = [&] {
-        fx.self->send(l, drain_atom::value, caf::timespan{10s});
-      };
       if (p == proto::h1) {
         client c{port};
         REQUIRE(c.send(get_req("/stream")));
-        auto deadline = clock_type::now() + 5s;
-        while (!has(c.leftover(), "started"))
-          REQUIRE(c.fill(deadline) > 0);
-        drain();
+        read_until(c, "started");
+        start_drain(fx, l);
         check_cut_short(c);
       } else {
         process script{
           h2_script_argv(port, {"get", "1", "/stream", "wait", "1"})};
         REQUIRE(eventually([&] { return fx.info_of(l).in_flight == 1; }));
-        drain();
+        start_drain(fx, l);
         auto out = script.read_all(15s);
         INFO(out);
         auto s1 = stream_of(out, 1);
@@ -450,12 +458,8 @@ TEST_SUITE("lifecycle.guards") {
         CHECK(s1.ended == 0);
         CHECK(s1.reset == h2_internal_error);
       }
-      bool drained = false;
-      fx.self->receive([&](drain_result& r) { drained = r.drained; },
-                       caf::after(10s) >> [] {});
-      CHECK(drained);
+      CHECK(drain_completes(fx));
       CHECK(log.count("drain-stream-boom") == 1);
-      fx.started.clear(); // the listener exited after the drain
       kept.clear();
     }
   }
