@@ -54,6 +54,11 @@ void watch(const responder& r, const caf::strong_actor_ptr& handler) {
     x->watch(handler);
 }
 
+void report_error(const responder& r, const caf::error& err) {
+  if (auto* x = r.exchange_ptr())
+    x->report("handler actor error: " + caf::to_string(err));
+}
+
 response error_response(const caf::error& err) {
   if (err.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(err.code())) {

@@ -4,6 +4,7 @@
 #include <roadrunner/router.hpp>
 
 #include <caf/attachable.hpp>
+#include <caf/error.hpp>
 
 #include <atomic>
 #include <exception>
@@ -21,9 +22,14 @@ class handler_watch final : public caf::attachable {
 public:
   explicit handler_watch(std::weak_ptr<exchange> x) : x_(std::move(x)) {}
 
-  void actor_exited(const caf::error&, caf::execution_unit*) override {
-    if (auto x = x_.lock())
-      x->fail(arriving_.load(std::memory_order_acquire) ? 503 : 500);
+  void actor_exited(const caf::error& reason, caf::execution_unit*) override {
+    if (auto x = x_.lock()) {
+      auto dead = arriving_.load(std::memory_order_acquire);
+      x->fail(dead ? 503 : 500,
+              (dead ? "handler actor down on arrival: "
+                    : "handler actor ended holding the request: ") +
+                caf::to_string(reason));
+    }
   }
 
   bool matches(const token& what) override { return what.ptr == this; }

@@ -108,10 +108,15 @@ public:
   /// the handler had aborted it.
   bool deliver(body_callback& cb, std::string_view piece, bool last);
 
+  /// Reports a failure of the handler side (a handler actor's error
+  /// reply) as a callback failure. Connection side, its thread.
+  void report(std::string_view what) noexcept { callback_failed(what); }
+
   /// The handler side is gone without completing (a handler actor died):
-  /// answers `status` if no answer started, else aborts the stream. Any
-  /// thread.
-  void fail(int status);
+  /// answers `status` if no answer started, else aborts the stream, and
+  /// reports `why` as a callback failure when the connection takes the
+  /// operation (on its thread). Any thread.
+  void fail(int status, std::string why);
 
   // Every user callback the connection side runs (on_ready, on_drain,
   // on_cancel, on_close, read_body callbacks) is guarded: an exception

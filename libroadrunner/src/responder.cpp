@@ -92,17 +92,20 @@ void exchange::end(exchange_op::kind why) {
   });
 }
 
-void exchange::fail(int status) {
+void exchange::fail(int status, std::string why) {
   with_lock([&](auto& queue) {
     if (cancelled_ || state_ == state::done)
       return false;
+    // `data` carries the failure to report (a respond or abort op has no
+    // data of its own); take() reports it on the connection's thread.
     if (state_ == state::pending)
       queue({.what = exchange_op::kind::respond,
-             .resp = response::text(status, status == 503
-                                              ? "Service Unavailable"
-                                              : "Internal Server Error")});
+             .resp =
+               response::text(status, status == 503 ? "Service Unavailable"
+                                                    : "Internal Server Error"),
+             .data = std::move(why)});
     else
-      queue({.what = exchange_op::kind::abort});
+      queue({.what = exchange_op::kind::abort, .data = std::move(why)});
     state_ = state::done;
     return true;
   });
@@ -186,12 +189,22 @@ std::shared_ptr<exchange_handle> exchange::handle() {
 // ------------------------------------------------------------
 
 bool exchange::take(std::vector<exchange_op>& out) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (ops_.empty())
-    return false;
-  for (auto& op : ops_)
-    out.push_back(std::move(op));
-  ops_.clear();
+  auto first = out.size();
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (ops_.empty())
+      return false;
+    for (auto& op : ops_)
+      out.push_back(std::move(op));
+    ops_.clear();
+  }
+  // A failure noted by fail() (any thread) is reported here, on the
+  // connection's thread.
+  for (auto i = first; i < out.size(); ++i)
+    if ((out[i].what == exchange_op::kind::respond ||
+         out[i].what == exchange_op::kind::abort) &&
+        !out[i].data.empty())
+      callback_failed(std::exchange(out[i].data, std::string{}));
   return true;
 }
 

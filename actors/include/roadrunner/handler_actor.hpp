@@ -113,6 +113,10 @@ void on_request_end(const responder& r, std::function<void()> fn);
 /// the stream is cut short) and so frees the admission slot.
 void watch(const responder& r, const caf::strong_actor_ptr& handler);
 
+/// Reports a handler actor's error reply as a `request_exception` event
+/// (on the connection's thread, where `then` runs).
+void report_error(const responder& r, const caf::error& err);
+
 /// 504 for a timeout, 503 for a dead receiver, else 500.
 response error_response(const caf::error& err);
 
@@ -229,7 +233,12 @@ response forward(const Handle& actor, request& req,
         if (!r.is_deferred())
           reply.send(std::move(r));
       },
-      [reply](caf::error& err) { reply.send(error_response(err)); });
+      [reply](caf::error& err) {
+        // Unless the watch answered already: report, then 500/503/504.
+        if (!reply.done())
+          report_error(reply, err);
+        reply.send(error_response(err));
+      });
   return response::deferred();
 }
 
