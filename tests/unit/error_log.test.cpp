@@ -127,6 +127,7 @@ TEST_SUITE("error_log") {
     auto result = rrtest::run({"cat", path});
     auto code = result.first;
     const auto& text = result.second; // clang-14: no binding in a lambda
+    ::unlink(path.c_str());
     auto count = [&](std::string_view what) {
       size_t n = 0;
       for (size_t pos = 0; (pos = text.find(what, pos)) != std::string::npos;
