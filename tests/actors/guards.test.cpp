@@ -115,7 +115,8 @@ TEST_SUITE("lifecycle.guards") {
           all += get_req(path);
         REQUIRE(c.send(all));
         for (auto& [path, status] : asks) {
-          INFO(path);
+          const auto where = path; // clang-14: INFO cannot capture a binding
+          INFO(where);
           auto r = c.read_response();
           REQUIRE(r);
           CHECK(r->status == status);

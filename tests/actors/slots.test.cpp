@@ -90,7 +90,8 @@ TEST_SUITE("lifecycle.slots") {
         for (auto [path, status] :
              {std::pair{"/dying", 500}, std::pair{"/ok", 200},
               std::pair{"/dead", 503}, std::pair{"/ok", 200}}) {
-          INFO(path);
+          const auto where = path; // clang-14: INFO cannot capture a binding
+          INFO(where);
           REQUIRE(c.send(get_req(path)));
           auto r = c.read_response(15s);
           REQUIRE(r);
