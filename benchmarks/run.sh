@@ -8,7 +8,7 @@
 # issue's targets with our ratios.
 #
 # Usage: benchmarks/run.sh [--quick] [--only=LIST] [--skip=LIST] [--no-build]
-#                          [--out=FILE]
+#                          [--out=FILE] [--report-only]
 #
 #   --quick       short runs to try the whole thing (about 10 minutes instead
 #                 of about 25): DURATION=2 WARMUP=1, 2 000 connections for the
@@ -19,6 +19,9 @@
 #                 build-bench/ (micro-benchmarks)
 #   --out=FILE    the report (default build-release/benchmark-report.md);
 #                 each section's progress log goes next to it (FILE.d/)
+#   --report-only rewrite the report from the sections already in FILE.d/
+#                 (runs nothing; a section without its .md is reported
+#                 as not run)
 #
 # Sections (script, what it measures):
 #   h1           h1_hello.sh --all: HTTP/1.1 keep-alive hello over 50 and 256
@@ -53,7 +56,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
 ALL_SECTIONS=(h1 h1-unpinned tls-h2 handler tail idle peak drain micro)
-BUILD=1 QUICK=0 ONLY="" SKIP="" OUT=""
+BUILD=1 QUICK=0 ONLY="" SKIP="" OUT="" REPORT_ONLY=0
 MARKDOWN=1 # for lib/common.sh's table
 for a in "$@"; do
   case $a in
@@ -62,6 +65,7 @@ for a in "$@"; do
     --skip=*) SKIP=${a#--skip=} ;;
     --no-build) BUILD=0 ;;
     --out=*) OUT=${a#--out=} ;;
+    --report-only) REPORT_ONLY=1 BUILD=0 ;;
     -h | --help)
       sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
@@ -94,16 +98,18 @@ OUT=${OUT:-$ROOT/build-release/benchmark-report.md}
 mkdir -p "$(dirname "$OUT")"
 OUT=$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")
 LOGDIR=$OUT.d
-rm -rf "$LOGDIR"
+if ((!REPORT_ONLY)); then rm -rf "$LOGDIR"; fi
 mkdir -p "$LOGDIR"
 
 # --- prerequisites and the one build -------------------------------------------
-log "installing missing packages (scripts/deps.sh bench)"
-"$ROOT/scripts/deps.sh" bench >&2 || die "scripts/deps.sh bench failed"
-if ((BUILD)); then build_demo; fi
-RR_DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
-export RR_DEMO
-check_demo_binary
+if ((!REPORT_ONLY)); then
+  log "installing missing packages (scripts/deps.sh bench)"
+  "$ROOT/scripts/deps.sh" bench >&2 || die "scripts/deps.sh bench failed"
+  if ((BUILD)); then build_demo; fi
+  RR_DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
+  export RR_DEMO
+  check_demo_binary
+fi
 
 # --- sections --------------------------------------------------------------------
 # The running section's script, stopped (with its own cleanup trap) when we
@@ -138,6 +144,11 @@ section_cmd() {
 START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 declare -A STATUS=() SECS=()
 for s in "${SECTIONS[@]}"; do
+  if ((REPORT_ONLY)); then
+    if [[ -f $LOGDIR/$s.md ]]; then STATUS[$s]=ok; else STATUS[$s]="not run"; fi
+    SECS[$s]=0
+    continue
+  fi
   section_cmd "$s"
   log "=== section $s: ${CMD[*]#"$SCRIPT_DIR/"} (log: $LOGDIR/$s.log)"
   t0=$SECONDS
@@ -199,7 +210,7 @@ target "idle keep-alive connection, bytes (--hibernate-after=100)" "$(cell "$L/i
 target "peak concurrent connections held" "$(cell "$L/peak.md" roadrunner 4)" 50000 ge
 # Held fewer than the target because the open-files limit could not be
 # raised that far (no CAP_SYS_RESOURCE): say so instead of "missed".
-fd_limit=$(sed -nE 's/.*open-files limit ([0-9]+).*/\1/p' "$L/peak.md" 2>/dev/null | head -n1)
+fd_limit=$(sed -nE 's/.*open-files limit ([0-9]+).*/\1/p' "$L/peak.md" 2>/dev/null | head -n1 || true)
 if [[ ${TARGETS[-1]} == *missed* && -n $fd_limit ]] && ((fd_limit < 50000)); then
   TARGETS[-1]=${TARGETS[-1]/\*\*missed\*\*/"not measurable here: open-files limit $fd_limit"}
 fi

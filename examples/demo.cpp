@@ -396,8 +396,8 @@ int main(int argc, char** argv) {
   auto routes = demo_routes(sys);
   add_operator_routes(routes, metrics, health);
   opts.routes = std::move(routes);
-  std::vector<roadrunner::telemetry_handler> observers{metrics.observer(),
-                                                       health.observer()};
+  std::vector<roadrunner::telemetry_sink> observers{metrics.observer(),
+                                                    health.observer()};
   roadrunner::error_log errors{
     error_file, {.level = *roadrunner::parse_log_level(settings.log_level)}};
   observers.push_back(errors.observer());

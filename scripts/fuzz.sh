@@ -37,6 +37,7 @@ mkdir -p "$BUILD"
 echo "== build $OUT" >&2
 "$CXX" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=all -I"$ROOT/libroadrunner/include" \
+  -I"$ROOT/libroadrunner/src" \
   "$ROOT/libroadrunner/src/http1/parser.cpp" \
   "$ROOT/tests/fuzz/http1_parser.fuzz.cpp" -o "$OUT"
 

@@ -72,7 +72,7 @@ private:
   void stop_driver() noexcept;
 
   listener_shared_ptr shared_;
-  connection_info info_;
+  detail::connection_info info_;
   // Members die in reverse order: the driver first, then the lifecycle,
   // then the transport (the TLS session).
   transport io_;

@@ -1,9 +1,9 @@
 #pragma once
 
+#include "http1/parser.hpp"
 #include "protocol_driver.hpp"
 #include "reactor.hpp"
 #include "request_lifecycle.hpp"
-#include <roadrunner/http1/parser.hpp>
 #include <roadrunner/response.hpp>
 
 #include <cstddef>

@@ -396,7 +396,7 @@ void h2_driver::on_drain(int64_t deadline_ms) {
 
 // -- requests -----------------------------------------------------------------
 
-void h2_driver::on_request(int32_t stream_id, const http1::request_head& head,
+void h2_driver::on_request(int32_t stream_id, const request_head& head,
                            std::string_view body) {
   request req{head, body, host_->info()};
   request_ticket t;

@@ -57,7 +57,7 @@ public:
 
   // -- http2::session_callbacks ---------------------------------------------
 
-  void on_request(int32_t stream_id, const http1::request_head& head,
+  void on_request(int32_t stream_id, const request_head& head,
                   std::string_view body) override;
 
   void on_stream_closed(int32_t stream_id, http2::error_code code) override;

@@ -3,6 +3,7 @@
 #include "listener_registry.hpp"
 #include "listener_shared.hpp"
 #include "reactor.hpp"
+#include "slot_reconciler.hpp"
 #include <roadrunner/listener.hpp>
 #include <roadrunner/module.hpp>
 
@@ -335,8 +336,9 @@ listener_impl(listener_ptr self, detail::listener_shared_ptr shared, int fd,
 
 } // namespace
 
-telemetry_handler telemetry_to(caf::actor subscriber) {
-  return [subscriber](const telemetry_event& e) {
+telemetry_sink telemetry_to(caf::actor subscriber,
+                            telemetry_interest interest) {
+  auto fn = [subscriber](const telemetry_event& e) {
     telemetry_record r;
     r.kind = e.kind;
     r.listener_name = std::string{e.listener_name};
@@ -351,8 +353,18 @@ telemetry_handler telemetry_to(caf::actor subscriber) {
     r.reason = std::string{e.reason};
     r.duration_ns = e.duration.count();
     r.count = e.count;
+    r.query = std::string{e.query};
+    r.protocol = std::string{e.protocol};
+    r.host = std::string{e.host};
+    r.user_agent = std::string{e.user_agent};
+    r.referer = std::string{e.referer};
+    r.bytes_received = e.bytes_received;
+    r.bytes_sent = e.bytes_sent;
+    r.body_bytes_sent = e.body_bytes_sent;
+    r.error_code = e.error_code;
     caf::anon_send(subscriber, std::move(r));
   };
+  return {std::move(fn), interest};
 }
 
 caf::expected<listener_actor> start_listener(caf::actor_system& sys,

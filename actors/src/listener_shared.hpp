@@ -1,10 +1,10 @@
 #pragma once
 
+#include "http1/parser.hpp"
 #include "tls/context.hpp"
-#include <roadrunner/http1/parser.hpp>
+#include <roadrunner/detail/listener_stats.hpp>
 #include <roadrunner/options.hpp>
 #include <roadrunner/router.hpp>
-#include <roadrunner/stats.hpp>
 
 #include <caf/atom.hpp>
 
@@ -27,16 +27,17 @@ struct listener_shared {
   /// `opts.routes` was a route list (the only form `reload_routes` takes).
   bool reloadable = false;
   http1::limits limits;
-  listener_stats stats;
+  detail::listener_stats stats;
   /// The TLS context, built once at start and shared read-only by every
   /// connection on every reactor; null for plain TCP.
   tls::context_ptr tls;
   /// Plain TCP with `protocols = [http2]`: h2c with prior knowledge.
   bool h2c = false;
 
-  /// Sends `e` to the telemetry subscriber, if any (never throws).
+  /// Sends `e` to the telemetry subscriber, if it wants that kind (never
+  /// throws).
   void emit(telemetry_event& e) const noexcept {
-    if (!opts.telemetry)
+    if (!opts.telemetry.wants(e.kind))
       return;
     e.listener_name = name;
     try {

@@ -3,7 +3,9 @@
 #include <cstdint>
 
 namespace roadrunner {
+namespace detail {
 struct connection_info;
+} // namespace detail
 } // namespace roadrunner
 
 namespace roadrunner::detail {
@@ -23,7 +25,7 @@ class driver_host {
 public:
   reactor& home() const noexcept { return *home_; }
   listener_shared& shared() const noexcept { return *shared_; }
-  connection_info& info() const noexcept { return *info_; }
+  detail::connection_info& info() const noexcept { return *info_; }
   transport& io() const noexcept { return *io_; }
   request_lifecycle& requests() const noexcept { return *life_; }
 
@@ -42,8 +44,9 @@ public:
   virtual void linger() = 0;
 
 protected:
-  driver_host(reactor* home, listener_shared* shared, connection_info* info,
-              transport* io, request_lifecycle* life) noexcept
+  driver_host(reactor* home, listener_shared* shared,
+              detail::connection_info* info, transport* io,
+              request_lifecycle* life) noexcept
     : home_(home), shared_(shared), info_(info), io_(io), life_(life) {}
   ~driver_host() = default;
 
@@ -52,7 +55,7 @@ protected:
 private:
   reactor* home_;
   listener_shared* shared_;
-  connection_info* info_;
+  detail::connection_info* info_;
   transport* io_;
   request_lifecycle* life_;
 };

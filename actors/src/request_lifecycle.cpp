@@ -1,6 +1,7 @@
 #include "request_lifecycle.hpp"
 
 #include "request_id.hpp"
+#include <roadrunner/detail/request_access.hpp>
 #include <roadrunner/router.hpp>
 
 #include <caf/attachable.hpp>
@@ -129,7 +130,7 @@ request_ticket open_request::ticket() const noexcept {
 
 request_lifecycle::request_lifecycle(caf::event_based_actor* self,
                                      reactor& home, listener_shared& shared,
-                                     connection_info& info) noexcept
+                                     detail::connection_info& info) noexcept
   : self_(self), home_(&home), shared_(&shared), info_(&info) {
   routes_version_ = shared_->routes_version.load(std::memory_order_acquire);
   routes_ = shared_->load_routes();
@@ -139,24 +140,28 @@ response request_lifecycle::dispatch(request& req, uint32_t tag,
                                      request_ticket& t,
                                      std::shared_ptr<actor_exchange>& x) {
   auto& sh = *shared_;
-  req.request_id(next_request_id());
+  detail::request_access::request_id(req, next_request_id());
   t.method = req.method();
   t.path = req.path();
   t.request_id = req.request_id();
   t.started = std::chrono::steady_clock::now();
-  if (sh.opts.telemetry) {
-    // Header look-ups only for a subscriber (an access log, metrics).
+  if (const auto& tel = sh.opts.telemetry) {
     t.query = req.query();
     t.protocol = req.version();
-    // HTTP/2's :authority is given to handlers as `host` too.
-    t.host = req.header("host").value_or(std::string_view{});
-    t.user_agent = req.header("user-agent").value_or(std::string_view{});
-    t.referer = req.header("referer").value_or(std::string_view{});
+    // Header look-ups only for a subscriber that reads them (an access
+    // log); HTTP/2's :authority is given to handlers as `host` too.
+    if (tel.interest().request_fields()) {
+      t.host = req.header("host").value_or(std::string_view{});
+      t.user_agent = req.header("user-agent").value_or(std::string_view{});
+      t.referer = req.header("referer").value_or(std::string_view{});
+    }
     t.bytes_received = req.body().size();
-    telemetry_event e;
-    e.kind = telemetry_kind::request_start;
-    fill(e, t);
-    sh.emit(e);
+    if (tel.wants(telemetry_kind::request_start)) {
+      telemetry_event e;
+      e.kind = telemetry_kind::request_start;
+      fill(e, t);
+      sh.emit(e);
+    }
   }
   // A request whose head parsed counts, whatever its status (the seed's
   // requests_served; upstream counted HTTP/1.1 only: docs/upstream-bugs.md
@@ -223,14 +228,14 @@ void request_lifecycle::fill(telemetry_event& e,
 }
 
 bool request_lifecycle::observed() const noexcept {
-  return static_cast<bool>(shared_->opts.telemetry);
+  return shared_->opts.telemetry.wants(telemetry_kind::request_stop);
 }
 
 void request_lifecycle::finish(const request_ticket& t, int status,
                                bytes_out sent) noexcept {
   if (t.admitted)
     shared_->stats.finish_request();
-  if (shared_->opts.telemetry) {
+  if (shared_->opts.telemetry.wants(telemetry_kind::request_stop)) {
     telemetry_event e;
     e.kind = telemetry_kind::request_stop;
     fill(e, t);
@@ -259,7 +264,7 @@ void request_lifecycle::reject(int status, std::string_view reason,
     shared_->stats.requests_served.fetch_add(1, std::memory_order_relaxed);
     ++served_;
   }
-  if (shared_->opts.telemetry) {
+  if (shared_->opts.telemetry.wants(telemetry_kind::request_rejected)) {
     telemetry_event e;
     e.kind = telemetry_kind::request_rejected;
     e.peer = &info_->peer;
@@ -287,7 +292,7 @@ bool request_lifecycle::deliver(open_request& r, body_callback& cb,
 
 void request_lifecycle::report_exception(std::string_view what,
                                          const request* req) noexcept {
-  if (!shared_->opts.telemetry)
+  if (!shared_->opts.telemetry.wants(telemetry_kind::request_exception))
     return;
   telemetry_event e;
   e.kind = telemetry_kind::request_exception;

@@ -91,10 +91,11 @@ struct open_request {
 /// Every user callback the connection runs goes through the exchange's or
 /// this class's guard: an exception never leaves the reactor.
 /// Runs on: the connection's reactor thread.
-class request_lifecycle final : public deferral_source {
+class request_lifecycle final : public detail::deferral_source {
 public:
   request_lifecycle(caf::event_based_actor* self, reactor& home,
-                    listener_shared& shared, connection_info& info) noexcept;
+                    listener_shared& shared,
+                    detail::connection_info& info) noexcept;
 
   request_lifecycle(const request_lifecycle&) = delete;
   request_lifecycle& operator=(const request_lifecycle&) = delete;
@@ -150,7 +151,7 @@ private:
   caf::event_based_actor* self_;
   reactor* home_;
   listener_shared* shared_;
-  connection_info* info_;
+  detail::connection_info* info_;
   std::shared_ptr<const compiled_routes> routes_; // see listener_shared
   uint64_t routes_version_ = 0;
   uint64_t served_ = 0;

@@ -5,7 +5,7 @@
 // between iterations, so its vectors keep their capacity as on a keep-alive
 // connection.
 
-#include <roadrunner/http1/parser.hpp>
+#include "http1/parser.hpp"
 
 #include <benchmark/benchmark.h>
 

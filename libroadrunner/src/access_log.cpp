@@ -187,14 +187,16 @@ void format_access_line(access_log_format format, const telemetry_event& e,
 access_log::access_log(log_file_ptr file, access_log_format format)
   : file_(std::move(file)), format_(format) {}
 
-telemetry_handler access_log::observer() const {
-  return [file = file_, format = format_](const telemetry_event& e) {
-    if (e.kind != telemetry_kind::request_stop)
-      return;
-    auto now = std::chrono::system_clock::now();
-    file->append_with(
-      [&](std::string& out) { format_access_line(format, e, now, out); });
-  };
+telemetry_sink access_log::observer() const {
+  return {
+    [file = file_, format = format_](const telemetry_event& e) {
+      if (e.kind != telemetry_kind::request_stop)
+        return;
+      auto now = std::chrono::system_clock::now();
+      file->append_with(
+        [&](std::string& out) { format_access_line(format, e, now, out); });
+    },
+    telemetry_interest{telemetry_kind::request_stop}.with_request_fields()};
 }
 
 uint64_t access_log::dropped() const noexcept {

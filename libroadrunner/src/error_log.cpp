@@ -206,8 +206,17 @@ struct error_log::state {
 error_log::error_log(log_file_ptr file, error_log_options opts)
   : file_(std::move(file)), state_(std::make_shared<state>(opts)) {}
 
-telemetry_handler error_log::observer() const {
-  return [file = file_, st = state_](const telemetry_event& e) {
+telemetry_sink error_log::observer() const {
+  // Every kind a level is given to (not request_start / request_stop), no
+  // request fields; the level is checked per event (408s are info).
+  using k = telemetry_kind;
+  telemetry_interest kinds{k::request_exception,       k::request_rejected,
+                           k::connection_accepted,     k::connection_closed,
+                           k::connection_rejected,     k::slots_reconciled,
+                           k::drain_started,           k::drain_finished,
+                           k::tls_handshake_completed, k::tls_handshake_failed,
+                           k::http2_connection_error,  k::accept_error};
+  auto fn = [file = file_, st = state_](const telemetry_event& e) {
     auto level = level_of(e);
     if (!level || *level > st->opts.level)
       return;
@@ -233,6 +242,7 @@ telemetry_handler error_log::observer() const {
     file->append_with(
       [&](std::string& out) { format_error_line(*level, e, now, out); });
   };
+  return {std::move(fn), kinds};
 }
 
 void error_log::log(log_level level, std::string_view event,

@@ -14,11 +14,12 @@ response no_store(int status, std::string_view body) {
 
 health::health() : ready_(std::make_shared<std::atomic<bool>>(true)) {}
 
-telemetry_handler health::observer() const {
-  return [flag = ready_](const telemetry_event& e) {
-    if (e.kind == telemetry_kind::drain_started)
-      flag->store(false, std::memory_order_relaxed);
-  };
+telemetry_sink health::observer() const {
+  return {[flag = ready_](const telemetry_event& e) {
+            if (e.kind == telemetry_kind::drain_started)
+              flag->store(false, std::memory_order_relaxed);
+          },
+          {telemetry_kind::drain_started}};
 }
 
 handler health::healthz() const {

@@ -1,3 +1,4 @@
+#include <roadrunner/detail/request_access.hpp>
 #include <roadrunner/metrics.hpp>
 #include <roadrunner/stats.hpp>
 
@@ -480,8 +481,15 @@ void render_extras(std::string& out, const metrics_registry& r) {
 
 metrics::metrics() : impl_(std::make_shared<detail::metrics_registry>()) {}
 
-telemetry_handler metrics::observer() const {
-  return [impl = impl_](const telemetry_event& e) { impl->count(e); };
+telemetry_sink metrics::observer() const {
+  using k = telemetry_kind;
+  // No request fields (host, user agent, referer): nothing here reads them.
+  return {[impl = impl_](const telemetry_event& e) { impl->count(e); },
+          {k::request_start, k::request_stop, k::request_exception,
+           k::request_rejected, k::connection_accepted, k::connection_closed,
+           k::connection_rejected, k::tls_handshake_completed,
+           k::tls_handshake_failed, k::http2_connection_error, k::accept_error,
+           k::drain_started}};
 }
 
 void metrics::add(std::string name, std::string help, std::string type,
@@ -503,7 +511,7 @@ handler metrics::endpoint() const {
     out.reserve(8192);
     render_totals(out, impl->collect());
     render_extras(out, *impl);
-    if (req.conn_stats() != nullptr)
+    if (detail::request_access::stats(req) != nullptr)
       render_live(out, req.listener_name(), req.listener_stats());
     response r{200};
     r.header("content-type", "text/plain; version=0.0.4; charset=utf-8");

@@ -1,3 +1,4 @@
+#include "http1/parser.hpp"
 #include "tls/context.hpp"
 #include <roadrunner/options.hpp>
 

@@ -1,3 +1,4 @@
+#include <roadrunner/detail/request_access.hpp>
 #include <roadrunner/request.hpp>
 
 namespace roadrunner {
@@ -99,7 +100,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 // missing or doubled SP and HTAB, as user agents differ). Returns whether
 // `f` stopped the walk.
 template <class F>
-bool for_each_cookie(std::span<const http1::header_field> fields, F&& f) {
+bool for_each_cookie(std::span<const header_field> fields, F&& f) {
   for (const auto& field : fields) {
     if (!iequals(field.name, "cookie"))
       continue;
@@ -256,21 +257,21 @@ owned_request::owned_request(token, const request& r,
   for (auto& f : r.headers())
     head_.headers.push_back({keep_view(f.name), keep_view(f.value)});
   if (auto cl = r.content_length()) {
-    head_.framing = http1::body_framing::content_length;
+    head_.framing = body_framing::content_length;
     head_.content_length = *cl;
   }
   path_bindings bindings;
   for (auto& b : r.bindings())
     bindings.push(keep_view(b.name), keep_view(b.value));
-  req_.bindings(bindings);
-  req_.request_id(r.request_id());
+  detail::request_access::bindings(req_, bindings);
+  detail::request_access::request_id(req_, r.request_id());
   info_.peer = r.peer();
   info_.scheme = r.scheme() == "https" ? "https" : "http";
   info_.listener_name = listener_name_;
-  info_.stats = keep_ != nullptr ? r.conn_stats() : nullptr;
+  info_.stats = keep_ != nullptr ? detail::request_access::stats(r) : nullptr;
   state_ = r.state();
   if (state_.has_value())
-    req_.state(&state_);
+    detail::request_access::state(req_, &state_);
 }
 
 } // namespace roadrunner

@@ -1,4 +1,5 @@
 #include "http1/chars.hpp"
+#include <roadrunner/detail/request_access.hpp>
 #include <roadrunner/router.hpp>
 
 #include <algorithm>
@@ -210,12 +211,12 @@ response compiled_routes::dispatch(request& req) const {
 
 response compiled_routes::respond(request& req, const match_result& m) const {
   if (m.status == match_status::found) {
-    req.bindings(m.bindings);
-    req.state(&m.route->state_);
+    detail::request_access::bindings(req, m.bindings);
+    detail::request_access::state(req, &m.route->state_);
     return m.route->pipeline_(req);
   }
-  req.bindings(path_bindings{});
-  req.state(nullptr);
+  detail::request_access::bindings(req, path_bindings{});
+  detail::request_access::state(req, nullptr);
   if (m.status == match_status::method_not_allowed)
     return method_not_allowed_(req);
   return not_found_(req);

@@ -38,21 +38,28 @@ const char* to_string(telemetry_kind x) noexcept {
   return "unknown";
 }
 
-telemetry_handler fan_out(std::vector<telemetry_handler> handlers) {
-  std::erase_if(handlers, [](const telemetry_handler& h) { return !h; });
-  if (handlers.empty())
+telemetry_sink fan_out(std::vector<telemetry_sink> sinks) {
+  std::erase_if(sinks, [](const telemetry_sink& x) { return !x; });
+  if (sinks.empty())
     return {};
-  if (handlers.size() == 1)
-    return std::move(handlers.front());
-  return [hs = std::move(handlers)](const telemetry_event& e) {
-    for (auto& h : hs) {
-      try {
-        h(e);
-      } catch (...) {
-        // One subscriber's failure must not silence the others.
-      }
-    }
-  };
+  if (sinks.size() == 1)
+    return std::move(sinks.front());
+  auto interest = telemetry_interest::none();
+  for (auto& x : sinks)
+    interest = interest | x.interest();
+  return telemetry_sink{[xs = std::move(sinks)](const telemetry_event& e) {
+                          for (auto& x : xs) {
+                            if (!x.wants(e.kind))
+                              continue;
+                            try {
+                              x(e);
+                            } catch (...) {
+                              // One subscriber's failure must not silence
+                              // the others.
+                            }
+                          }
+                        },
+                        interest};
 }
 
 } // namespace roadrunner

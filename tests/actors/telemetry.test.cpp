@@ -129,4 +129,42 @@ TEST_SUITE("actors.telemetry") {
     CHECK(got[2].listener_name == "test");
   }
 
+  TEST_CASE("a narrow interest gets only its kinds, and fields only if asked") {
+    for (bool fields : {false, true}) {
+      CAPTURE(fields);
+      fixture fx;
+      auto opts = fixture::loopback();
+      opts.routes = app;
+      auto interest = telemetry_interest{telemetry_kind::request_stop};
+      if (fields)
+        interest = interest.with_request_fields();
+      opts.telemetry =
+        telemetry_to(caf::actor_cast<caf::actor>(fx.self), interest);
+      auto l = fx.start(opts);
+      client c{fx.port_of(l)};
+      REQUIRE(c.send("GET /x?q=1 HTTP/1.1\r\nHost: h.example\r\n"
+                     "User-Agent: ua/1\r\nReferer: http://r/\r\n\r\n"));
+      REQUIRE(c.read_response());
+      // The first record must be the request_stop: no connection_accepted
+      // or request_start was sent before it.
+      telemetry_record got;
+      bool received = false;
+      fx.self->receive(
+        [&](telemetry_record& r) {
+          got = std::move(r);
+          received = true;
+        },
+        caf::after(std::chrono::seconds(5)) >> [] {});
+      REQUIRE(received);
+      CHECK(got.kind == telemetry_kind::request_stop);
+      CHECK(got.status == 200);
+      CHECK(got.query == "q=1");
+      CHECK(got.protocol == "HTTP/1.1");
+      CHECK(got.bytes_sent > got.body_bytes_sent);
+      CHECK(got.host == (fields ? "h.example" : ""));
+      CHECK(got.user_agent == (fields ? "ua/1" : ""));
+      CHECK(got.referer == (fields ? "http://r/" : ""));
+    }
+  }
+
 } // TEST_SUITE

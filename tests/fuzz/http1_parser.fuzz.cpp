@@ -23,7 +23,7 @@
 // agree, and an accepted body is re-validated and re-decoded independently.
 // Any mismatch prints what failed and aborts.
 
-#include <roadrunner/http1/parser.hpp>
+#include "http1/parser.hpp"
 
 #include <cstddef>
 #include <cstdint>

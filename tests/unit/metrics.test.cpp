@@ -160,7 +160,7 @@ TEST_SUITE("metrics") {
 
   TEST_CASE("the endpoint adds the scraping listener's live gauges") {
     roadrunner::metrics m;
-    roadrunner::listener_stats stats;
+    roadrunner::detail::listener_stats stats;
     stats.max_clients = 150;
     REQUIRE(stats.try_acquire_slot());
     REQUIRE(stats.try_acquire_slot());

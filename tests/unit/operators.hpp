@@ -3,8 +3,8 @@
 // Test support for the operator pieces (metrics, health, logs): synthetic
 // telemetry events and requests, and the Prometheus parser round trip.
 
+#include "http1/parser.hpp"
 #include "net.hpp"
-#include <roadrunner/http1/parser.hpp>
 #include <roadrunner/request.hpp>
 #include <roadrunner/telemetry.hpp>
 
@@ -43,28 +43,29 @@ inline roadrunner::telemetry_event event(roadrunner::telemetry_kind kind,
 
 /// A GET request for handlers that look at nothing but the listener.
 struct fake_request {
-  roadrunner::http1::request_head head;
-  roadrunner::connection_info conn;
+  roadrunner::request_head head;
+  roadrunner::detail::connection_info conn;
   roadrunner::request req;
 
-  explicit fake_request(std::string_view target = "/",
-                        const roadrunner::listener_stats* stats = nullptr,
-                        std::string_view listener = "demo")
+  explicit fake_request(
+    std::string_view target = "/",
+    const roadrunner::detail::listener_stats* stats = nullptr,
+    std::string_view listener = "demo")
     : head(make_head(target)), conn(make_conn(stats, listener)),
       req(head, "", conn) {}
 
-  static roadrunner::http1::request_head make_head(std::string_view target) {
-    roadrunner::http1::request_head h;
+  static roadrunner::request_head make_head(std::string_view target) {
+    roadrunner::request_head h;
     h.method = "GET";
     h.target = target;
     h.path = target;
     return h;
   }
 
-  static roadrunner::connection_info
-  make_conn(const roadrunner::listener_stats* stats,
+  static roadrunner::detail::connection_info
+  make_conn(const roadrunner::detail::listener_stats* stats,
             std::string_view listener) {
-    roadrunner::connection_info c;
+    roadrunner::detail::connection_info c;
     c.listener_name = listener;
     c.stats = stats;
     return c;

@@ -2,6 +2,7 @@
 // the router fills (bindings, state) or that parse on demand (query,
 // cookies, request id).
 
+#include <roadrunner/detail/request_access.hpp>
 #include <roadrunner/middleware.hpp>
 #include <roadrunner/request.hpp>
 #include <roadrunner/response.hpp>
@@ -24,6 +25,7 @@
 using namespace std::literals;
 using roadrunner::compile;
 using roadrunner::compile_single;
+using roadrunner::header_field;
 using roadrunner::match_status;
 using roadrunner::middleware;
 using roadrunner::next_fn;
@@ -33,7 +35,6 @@ using roadrunner::route;
 using roadrunner::route_errc;
 using roadrunner::route_error;
 using roadrunner::route_list;
-using roadrunner::http1::header_field;
 
 // -- allocation counter -------------------------------------------------------
 
@@ -71,18 +72,18 @@ namespace {
 
 // A request as the connection builds it, from a method, a target and fields.
 struct fake_request {
-  roadrunner::http1::request_head head;
-  roadrunner::connection_info conn;
+  roadrunner::request_head head;
+  roadrunner::detail::connection_info conn;
   request req;
 
   explicit fake_request(std::string_view method, std::string_view target,
                         std::vector<header_field> fields = {})
     : head(make_head(method, target, std::move(fields))), req(head, "", conn) {}
 
-  static roadrunner::http1::request_head
-  make_head(std::string_view method, std::string_view target,
-            std::vector<header_field> fields) {
-    roadrunner::http1::request_head h;
+  static roadrunner::request_head make_head(std::string_view method,
+                                            std::string_view target,
+                                            std::vector<header_field> fields) {
+    roadrunner::request_head h;
     h.method = method;
     h.target = target;
     auto q = target.find('?');
@@ -873,13 +874,15 @@ TEST_SUITE("router") {
 
   TEST_CASE("request_id holds 16 hex digits set by the connection") {
     fake_request f{"GET", "/"};
-    f.req.request_id(uint64_t{0x0123456789abcdef});
+    roadrunner::detail::request_access::request_id(
+      f.req, uint64_t{0x0123456789abcdef});
     CHECK(f.req.request_id() == "0123456789abcdef");
-    f.req.request_id(uint64_t{42});
+    roadrunner::detail::request_access::request_id(f.req, uint64_t{42});
     CHECK(f.req.request_id() == "000000000000002a");
-    f.req.request_id("ffffffffffffffffEXTRA"sv);
+    roadrunner::detail::request_access::request_id(f.req,
+                                                   "ffffffffffffffffEXTRA"sv);
     CHECK(f.req.request_id() == "ffffffffffffffff");
-    f.req.request_id("abc"sv);
+    roadrunner::detail::request_access::request_id(f.req, "abc"sv);
     CHECK(f.req.request_id() == "abc");
   }
 }

@@ -1,8 +1,10 @@
-#include <roadrunner/stats.hpp>
+#include "slot_reconciler.hpp"
+#include <roadrunner/detail/listener_stats.hpp>
 
 #include <doctest/doctest.h>
 
 using namespace roadrunner;
+using roadrunner::detail::listener_stats;
 
 TEST_SUITE("stats") {
 

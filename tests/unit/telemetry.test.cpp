@@ -1,8 +1,11 @@
 #include "operators.hpp"
+#include <roadrunner/health.hpp>
+#include <roadrunner/metrics.hpp>
 
 #include <doctest/doctest.h>
 
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 using roadrunner::telemetry_event;
@@ -38,6 +41,54 @@ TEST_SUITE("telemetry") {
     REQUIRE(one);
     one(optest::event(telemetry_kind::drain_started));
     CHECK(n == 1);
+  }
+
+  TEST_CASE("fan_out delivers each event only to the sinks that want it") {
+    std::vector<std::string> got;
+    auto stops = roadrunner::telemetry_sink{
+      [&](const telemetry_event&) { got.emplace_back("stops"); },
+      {telemetry_kind::request_stop}};
+    auto drains = roadrunner::telemetry_sink{
+      [&](const telemetry_event&) { got.emplace_back("drains"); },
+      {telemetry_kind::drain_started}};
+    auto all = roadrunner::fan_out({stops, drains});
+    CHECK(all.wants(telemetry_kind::request_stop));
+    CHECK(all.wants(telemetry_kind::drain_started));
+    CHECK_FALSE(all.wants(telemetry_kind::request_start));
+    CHECK_FALSE(all.interest().request_fields());
+    all(optest::stop_event("GET", 200, {}));
+    all(optest::event(telemetry_kind::drain_started));
+    all(optest::event(telemetry_kind::request_start));
+    CHECK(got == std::vector<std::string>{"stops", "drains"});
+  }
+
+  TEST_CASE("a plain handler wants every kind and the request fields") {
+    roadrunner::telemetry_sink plain = [](const telemetry_event&) {};
+    CHECK(plain.wants(telemetry_kind::request_start));
+    CHECK(plain.wants(telemetry_kind::accept_error));
+    CHECK(plain.interest().request_fields());
+    roadrunner::telemetry_sink empty;
+    CHECK_FALSE(empty.wants(telemetry_kind::request_stop));
+    roadrunner::telemetry_sink none{roadrunner::telemetry_handler{}};
+    CHECK_FALSE(none);
+    CHECK_FALSE(none.wants(telemetry_kind::request_stop));
+    // One sink reading the fields makes the union read them.
+    auto fields = roadrunner::telemetry_interest{telemetry_kind::request_stop}
+                    .with_request_fields();
+    auto u = roadrunner::fan_out(
+      {{[](const telemetry_event&) {}, fields},
+       {[](const telemetry_event&) {}, {telemetry_kind::drain_started}}});
+    CHECK(u.interest().request_fields());
+  }
+
+  TEST_CASE("the library observers declare narrow interests") {
+    roadrunner::metrics m;
+    roadrunner::health h;
+    CHECK_FALSE(m.observer().interest().request_fields());
+    CHECK(m.observer().wants(telemetry_kind::request_stop));
+    CHECK_FALSE(m.observer().wants(telemetry_kind::slots_reconciled));
+    CHECK(h.observer().wants(telemetry_kind::drain_started));
+    CHECK_FALSE(h.observer().wants(telemetry_kind::request_stop));
   }
 
   TEST_CASE("every kind has a name") {

@@ -128,12 +128,23 @@ struct telemetry_record {
   std::string reason;
   int64_t duration_ns = 0;
   uint64_t count = 0;
+  std::string query;
+  std::string protocol;
+  std::string host;
+  std::string user_agent;
+  std::string referer;
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t body_bytes_sent = 0;
+  int64_t error_code = 0;
 };
 
-/// A telemetry handler that sends every event to `subscriber` as a
-/// `telemetry_record` (one message per event, sent from the emitting
-/// thread). Pass it as `listener_options::telemetry`.
-telemetry_handler telemetry_to(caf::actor subscriber);
+/// A telemetry sink that sends every event `interest` wants (default: all,
+/// with the request fields) to `subscriber` as a `telemetry_record` (one
+/// message per event, sent from the emitting thread). Pass it as
+/// `listener_options::telemetry`.
+telemetry_sink telemetry_to(caf::actor subscriber,
+                            telemetry_interest interest = {});
 
 // -- starting -----------------------------------------------------------------
 

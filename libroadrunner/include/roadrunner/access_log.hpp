@@ -55,7 +55,7 @@ public:
 
   /// A telemetry handler that logs every request_stop (other events are
   /// ignored).
-  telemetry_handler observer() const;
+  telemetry_sink observer() const;
 
   /// Lines dropped because the writer fell behind (the file's count).
   uint64_t dropped() const noexcept;

@@ -97,7 +97,7 @@ public:
   error_log(log_file_ptr file, error_log_options opts = {});
 
   /// A telemetry handler writing the events the level lets through.
-  telemetry_handler observer() const;
+  telemetry_sink observer() const;
 
   /// Writes a line of the application's own (`event=NAME message="..."`),
   /// e.g. "reloaded the TLS certificate"; subject to the level, not to the

@@ -29,7 +29,7 @@ public:
 
   /// A telemetry handler that turns readiness off when a drain starts
   /// (`drain_started`). Combine it with others with `fan_out`.
-  telemetry_handler observer() const;
+  telemetry_sink observer() const;
 
   /// GET /healthz: 200 "ok\n" (text/plain), never cached.
   handler healthz() const;

@@ -33,7 +33,7 @@ public:
   metrics();
 
   /// A telemetry handler counting events into the calling thread's shard.
-  telemetry_handler observer() const;
+  telemetry_sink observer() const;
 
   /// A handler answering the exposition (`text/plain; version=0.0.4`): every
   /// counter of every listener seen so far, plus the live gauges of the

@@ -249,8 +249,9 @@ struct listener_options {
   /// `socket_backlog` does not apply to it.
   int listen_fd = -1;
   /// Telemetry subscriber (empty: none, at the cost of one branch per
-  /// event). See `telemetry.hpp`; `telemetry_to(actor)` forwards to an actor.
-  telemetry_handler telemetry;
+  /// event) and the events it wants (a plain handler wants every one). See
+  /// `telemetry.hpp`; `telemetry_to(actor)` forwards to an actor.
+  telemetry_sink telemetry;
 };
 
 /// Which kind of start-up error an option produced.
@@ -272,8 +273,5 @@ struct option_error {
 /// Checks every option but the routes; returns the first problem found, in
 /// declaration order. (`compile_routes` checks routes and middlewares.)
 std::optional<option_error> validate(const listener_options& opts);
-
-/// The parser limits of the `http1` entry (defaults when http1 is absent).
-http1::limits http1_limits(const listener_options& opts) noexcept;
 
 } // namespace roadrunner

@@ -37,10 +37,10 @@ public:
 
 private:
   std::string bytes_; // method, target, path, query, host, fields, bindings
-  http1::request_head head_;
+  request_head head_;
   std::string body_;
   std::string listener_name_;
-  connection_info info_;
+  detail::connection_info info_;
   std::any state_;
   std::shared_ptr<const void> keep_;
   roadrunner::request req_;

@@ -1,6 +1,8 @@
 #pragma once
 
-#include <roadrunner/http1/parser.hpp>
+#include <roadrunner/detail/connection_info.hpp>
+#include <roadrunner/peer_address.hpp>
+#include <roadrunner/request_head.hpp>
 #include <roadrunner/stats.hpp>
 
 #include <any>
@@ -19,14 +21,11 @@
 
 namespace roadrunner {
 
-/// The remote end of a connection.
-struct peer_address {
-  /// Numeric address, e.g. "127.0.0.1" or "::1".
-  std::string ip;
-  uint16_t port = 0;
-};
-
 class responder;
+
+namespace detail {
+struct request_access;
+} // namespace detail
 
 // -- typed path parameters ----------------------------------------------------
 
@@ -78,32 +77,6 @@ private:
 /// a plus sign in a path), or nullopt when a '%' is not followed by two hex
 /// digits.
 std::optional<std::string> percent_decode(std::string_view raw);
-
-/// Where `request::defer` gets its responder: the connection (or HTTP/2
-/// stream) dispatching the request. Server-side interface.
-class deferral_source {
-public:
-  virtual ~deferral_source() = default;
-  /// A responder for the request being dispatched right now (the same one
-  /// for repeated calls during one dispatch).
-  virtual responder defer() = 0;
-};
-
-/// Facts about the connection a request arrived on; owned by the connection.
-struct connection_info {
-  peer_address peer;
-  /// "http" or "https".
-  std::string_view scheme = "http";
-  /// The listener's name as given to `start_listener`.
-  std::string_view listener_name;
-  /// The listener's live counters.
-  const listener_stats* stats = nullptr;
-  /// Makes responders for `request::defer` (null: deferring is impossible,
-  /// e.g. for a request copy).
-  deferral_source* deferral = nullptr;
-  /// `body_buffering = manual`: the body is pulled through the responder.
-  bool manual_body = false;
-};
 
 /// One path binding: the name of a `:name` or `*name` segment of the matched
 /// route and the raw (not percent-decoded) bytes of the path it matched.
@@ -162,8 +135,8 @@ private:
 class request {
 public:
   /// Built by the connection; not meant to be constructed by users.
-  request(const http1::request_head& head, std::string_view body,
-          const connection_info& conn) noexcept
+  request(const request_head& head, std::string_view body,
+          const detail::connection_info& conn) noexcept
     : head_(&head), body_(body), conn_(&conn) {}
 
   /// The method token, case-sensitive ("GET").
@@ -186,7 +159,7 @@ public:
   }
 
   /// All header fields in wire order, duplicates kept; values OWS-trimmed.
-  std::span<const http1::header_field> headers() const noexcept {
+  std::span<const header_field> headers() const noexcept {
     return head_->headers;
   }
 
@@ -209,11 +182,6 @@ public:
     return conn_->listener_name;
   }
 
-  /// The listener's live counters (null for a copy without them).
-  const roadrunner::listener_stats* conn_stats() const noexcept {
-    return conn_->stats;
-  }
-
   /// A snapshot of the listener's counters (what `info` answers).
   listener_info listener_stats() const noexcept {
     return conn_->stats != nullptr ? conn_->stats->snapshot() : listener_info{};
@@ -233,14 +201,14 @@ public:
   /// `responder::read_body`.
   bool body_pending() const noexcept {
     return conn_->manual_body &&
-           (head_->framing == http1::body_framing::chunked ||
-            (head_->framing == http1::body_framing::content_length &&
+           (head_->framing == body_framing::chunked ||
+            (head_->framing == body_framing::content_length &&
              head_->content_length > 0));
   }
 
   /// The Content-Length of the request, when it has one.
   std::optional<uint64_t> content_length() const noexcept {
-    if (head_->framing != http1::body_framing::content_length)
+    if (head_->framing != body_framing::content_length)
       return std::nullopt;
     return head_->content_length;
   }
@@ -313,9 +281,6 @@ public:
   /// All bindings of the matched route, in route order.
   const path_bindings& bindings() const noexcept { return bindings_; }
 
-  /// Replaces the bindings (the router does this).
-  void bindings(const path_bindings& b) noexcept { bindings_ = b; }
-
   /// The matched route's state; an empty `std::any` when the route has none
   /// or no route matched. Owned by the compiled route table, which outlives
   /// the pipeline call.
@@ -329,10 +294,6 @@ public:
     return std::any_cast<T>(&state());
   }
 
-  /// Points the request at a route's state (the router does this); the
-  /// pointee must outlive every use of the request. nullptr clears it.
-  void state(const std::any* s) noexcept { state_ = s; }
-
   // -- request id (set by the connection) ---------------------------------
 
   /// The request id (16 lowercase hex digits when set from a number); empty
@@ -341,26 +302,14 @@ public:
     return {id_.data(), id_size_};
   }
 
-  /// Sets the request id to `id` as 16 lowercase hex digits.
-  void request_id(uint64_t id) noexcept {
-    constexpr char digits[] = "0123456789abcdef";
-    for (size_t i = id_.size(); i-- > 0; id >>= 4)
-      id_[i] = digits[id & 0xf];
-    id_size_ = id_.size();
-  }
-
-  /// Sets the request id to a copy of `id`; bytes past the 16th are dropped.
-  void request_id(std::string_view id) noexcept {
-    id_size_ = id.size() < id_.size() ? id.size() : id_.size();
-    id.copy(id_.data(), id_size_);
-  }
-
 private:
+  friend struct detail::request_access;
+
   static inline const std::any no_state_{};
 
-  const http1::request_head* head_;
+  const request_head* head_;
   std::string_view body_;
-  const connection_info* conn_;
+  const detail::connection_info* conn_;
   const std::any* state_ = nullptr;
   path_bindings bindings_;
   std::array<char, 16> id_{};

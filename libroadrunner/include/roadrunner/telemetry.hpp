@@ -3,9 +3,13 @@
 #include <roadrunner/request.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace roadrunner {
@@ -106,12 +110,114 @@ struct telemetry_event {
 /// not throw. An empty function costs one branch per event.
 using telemetry_handler = std::function<void(const telemetry_event&)>;
 
-/// One handler that calls each of `handlers` in order (empty ones are
-/// skipped): how the access log, the error log, metrics and health share a
-/// listener's one `telemetry` option. An exception from one handler is
-/// swallowed and does not stop the others. With one non-empty handler that
-/// handler is returned as is; with none, an empty handler (so the listener
-/// keeps its one-branch fast path).
-telemetry_handler fan_out(std::vector<telemetry_handler> handlers);
+/// The events a subscriber wants: a set of kinds, and whether it reads the
+/// request fields the server looks up per request only for it (`host`,
+/// `user_agent`, `referer`: header searches). The server builds no event
+/// nobody wants and looks up no field nobody reads, so a subscriber that
+/// declares a narrow interest (metrics, health, the error log) costs close
+/// to nothing on the request path.
+class telemetry_interest {
+public:
+  /// Every kind, with the request fields (what a plain handler gets).
+  constexpr telemetry_interest() noexcept = default;
+
+  /// Exactly `kinds`, without the request fields.
+  constexpr telemetry_interest(
+    std::initializer_list<telemetry_kind> kinds) noexcept
+    : bits_(0), fields_(false) {
+    for (auto k : kinds)
+      bits_ |= bit(k);
+  }
+
+  /// No kind at all (what an empty subscriber wants).
+  static constexpr telemetry_interest none() noexcept {
+    return telemetry_interest{std::initializer_list<telemetry_kind>{}};
+  }
+
+  /// This interest plus the request fields.
+  constexpr telemetry_interest with_request_fields() const noexcept {
+    auto r = *this;
+    r.fields_ = true;
+    return r;
+  }
+
+  /// Whether events of kind `k` are wanted.
+  constexpr bool wants(telemetry_kind k) const noexcept {
+    return (bits_ & bit(k)) != 0;
+  }
+
+  /// Whether the request fields (`host`, `user_agent`, `referer`) are read.
+  constexpr bool request_fields() const noexcept { return fields_; }
+
+  /// What either interest wants.
+  constexpr telemetry_interest
+  operator|(const telemetry_interest& x) const noexcept {
+    telemetry_interest r = none();
+    r.bits_ = bits_ | x.bits_;
+    r.fields_ = fields_ || x.fields_;
+    return r;
+  }
+
+  friend constexpr bool operator==(const telemetry_interest&,
+                                   const telemetry_interest&) = default;
+
+private:
+  static constexpr uint32_t bit(telemetry_kind k) noexcept {
+    return uint32_t{1} << static_cast<unsigned>(k);
+  }
+
+  uint32_t bits_ = ~uint32_t{0};
+  bool fields_ = true;
+};
+
+/// A telemetry subscriber with its interest: what a listener's `telemetry`
+/// option holds. Converts implicitly from any handler (which then wants
+/// everything), so `opts.telemetry = [](const telemetry_event& e) {...};`
+/// works; library observers (`metrics::observer()`, ...) declare what they
+/// read. Empty: no subscriber.
+class telemetry_sink {
+public:
+  telemetry_sink() = default;
+
+  /// `fn` with interest `interest` (an empty `fn` wants nothing).
+  telemetry_sink(telemetry_handler fn, telemetry_interest interest = {})
+    : fn_(std::move(fn)),
+      interest_(fn_ ? interest : telemetry_interest::none()) {}
+
+  /// Any callable taking a `const telemetry_event&`; wants everything.
+  template <class F>
+  requires(!std::same_as<std::remove_cvref_t<F>, telemetry_sink> &&
+           !std::same_as<std::remove_cvref_t<F>, telemetry_handler> &&
+           std::is_invocable_v<F&, const telemetry_event&>)
+    telemetry_sink(F&& fn) // NOLINT: implicit, like std::function
+    : telemetry_sink(telemetry_handler{std::forward<F>(fn)}) {}
+
+  /// Whether there is a subscriber.
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+
+  /// Whether events of kind `k` are wanted.
+  bool wants(telemetry_kind k) const noexcept { return interest_.wants(k); }
+
+  /// The interest declared.
+  const telemetry_interest& interest() const noexcept { return interest_; }
+
+  /// Delivers `e` (only when there is a subscriber).
+  void operator()(const telemetry_event& e) const { fn_(e); }
+
+  /// The handler (empty when there is none).
+  const telemetry_handler& handler() const noexcept { return fn_; }
+
+private:
+  telemetry_handler fn_;
+  telemetry_interest interest_ = telemetry_interest::none();
+};
+
+/// One sink that delivers each event to those of `sinks` that want its
+/// kind, in order (empty ones are skipped): how the access log, the error
+/// log, metrics and health share a listener's one `telemetry` option. Its
+/// interest is the union of theirs. An exception from one sink is
+/// swallowed and does not stop the others. With one non-empty sink that sink
+/// is returned as is; with none, an empty sink.
+telemetry_sink fan_out(std::vector<telemetry_sink> sinks);
 
 } // namespace roadrunner

@@ -1,4 +1,4 @@
-#include <roadrunner/http1/parser.hpp>
+#include "http1/parser.hpp"
 
 #include <algorithm>
 #include <array>
@@ -280,16 +280,6 @@ const char* describe(reject_reason r) noexcept {
 
 const char* to_string(reject_reason r) noexcept {
   return info(r).name;
-}
-
-// -- request_head -------------------------------------------------------------
-
-std::optional<std::string_view>
-request_head::find(std::string_view name) const noexcept {
-  for (const auto& f : headers)
-    if (equals_icase(f.name, name))
-      return f.value;
-  return std::nullopt;
 }
 
 // -- request_parser -----------------------------------------------------------
@@ -980,3 +970,17 @@ parse_status chunked_decoder::decode_impl(std::string_view input,
 }
 
 } // namespace roadrunner::http1
+
+// -- request_head -------------------------------------------------------------
+
+namespace roadrunner {
+
+std::optional<std::string_view>
+request_head::find(std::string_view name) const noexcept {
+  for (const auto& f : headers)
+    if (http1::equals_icase(f.name, name))
+      return f.value;
+  return std::nullopt;
+}
+
+} // namespace roadrunner

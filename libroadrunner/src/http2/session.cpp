@@ -429,7 +429,7 @@ int session::impl::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
     // :scheme: the transport decides "http" / "https" (connection_info).
     return 0;
   }
-  http1::header_field f{s->keep(name), s->keep(value)};
+  header_field f{s->keep(name), s->keep(value)};
   if (key == "host") {
     ++s->hosts;
     s->head.host = f.value;
@@ -504,7 +504,7 @@ void session::impl::finish_head(stream& s) {
     // 8.1.1); decide 413 before any body byte arrives.
     uint64_t n = 0;
     std::from_chars(cl->data(), cl->data() + cl->size(), n);
-    h.framing = http1::body_framing::content_length;
+    h.framing = body_framing::content_length;
     h.content_length = n;
     if (n > cfg_.max_content_length) {
       reject(s, 413);

@@ -7,8 +7,8 @@
 // CAF: the connection that owns it does the I/O and keeps the clocks.
 // nghttp2 types stay in session.cpp.
 
-#include <roadrunner/http1/parser.hpp>
 #include <roadrunner/options.hpp>
+#include <roadrunner/request_head.hpp>
 #include <roadrunner/response.hpp>
 
 #include <cstddef>
@@ -69,7 +69,7 @@ public:
   /// buffers the session frees when the call returns; copy what must
   /// outlive it. Answer it now or later with `submit` or `start_stream`.
   /// An exception thrown from here is answered with a 500.
-  virtual void on_request(int32_t stream_id, const http1::request_head& head,
+  virtual void on_request(int32_t stream_id, const request_head& head,
                           std::string_view body) = 0;
 
   /// The stream of a request passed to `on_request` is closed: its

@@ -36,7 +36,7 @@ struct stream {
 
   // -- request --------------------------------------------------------------
 
-  http1::request_head head;
+  request_head head;
   std::string_view authority;
   bool has_authority = false;
   /// `head.headers` starts with a `host` field holding `:authority` (RFC
@@ -103,7 +103,7 @@ struct stream {
     refs.clear();
     head.method = head.target = head.path = head.query = head.host = {};
     head.headers.clear();
-    head.framing = http1::body_framing::none;
+    head.framing = body_framing::none;
     head.content_length = 0;
     authority = {};
     authority_as_host = false;

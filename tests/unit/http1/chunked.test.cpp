@@ -1,6 +1,6 @@
 // Unit tests of the chunked transfer-coding decoder (RFC 9112 7.1).
 
-#include <roadrunner/http1/parser.hpp>
+#include "http1/parser.hpp"
 
 #include <doctest/doctest.h>
 

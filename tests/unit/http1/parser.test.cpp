@@ -1,6 +1,6 @@
 // Unit tests of the strict HTTP/1.1 request-head parser (RFC 9112, 9110).
 
-#include <roadrunner/http1/parser.hpp>
+#include "http1/parser.hpp"
 
 #include <doctest/doctest.h>
 

@@ -52,9 +52,9 @@ struct recorder : h2::session_callbacks {
   /// Runs inside on_request (a synchronous handler).
   std::function<void(int32_t)> answer;
 
-  void on_request(int32_t id, const roadrunner::http1::request_head& head,
+  void on_request(int32_t id, const roadrunner::request_head& head,
                   std::string_view body) override {
-    roadrunner::connection_info info;
+    roadrunner::detail::connection_info info;
     roadrunner::request req{head, body, info};
     seen_request r;
     r.id = id;
@@ -67,7 +67,7 @@ struct recorder : h2::session_callbacks {
     r.body = body;
     for (auto& f : req.headers())
       r.headers.emplace_back(f.name, f.value);
-    if (head.framing == roadrunner::http1::body_framing::content_length)
+    if (head.framing == roadrunner::body_framing::content_length)
       r.content_length = head.content_length;
     // What a handler actor gets: a copy that outlives the views.
     r.copied_version = roadrunner::owned_request::make(req)->get().version();

@@ -9,6 +9,8 @@
 // grow the buffer between calls; the only allocations are the two vectors the
 // parser owns, reused across requests (clear() keeps their capacity).
 
+#include <roadrunner/request_head.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -86,39 +88,10 @@ struct limits {
   friend bool operator==(const limits&, const limits&) = default;
 };
 
-/// One field line. `value` is OWS-trimmed; `name` is as on the wire.
-struct header_field {
-  std::string_view name;
-  std::string_view value;
-};
-
-/// How the request body is delimited (RFC 9112 6.3).
-enum class body_framing : uint8_t { none, content_length, chunked };
-
-/// A parsed request head. Every view points into the buffer last passed to
-/// `request_parser::parse` and is valid while that buffer is unchanged.
-struct request_head {
-  std::string_view method;   // case-sensitive token, e.g. "GET"
-  std::string_view target;   // as sent, never empty
-  std::string_view path;     // target up to the first '?' (raw, not decoded)
-  std::string_view query;    // after the first '?', without it; empty if none
-  uint8_t version_minor = 1; // 0 (HTTP/1.0) or 1 (HTTP/1.1)
-  uint8_t version_major = 1; // 2 for an HTTP/2 stream (minor 0)
-  std::vector<header_field> headers; // wire order, duplicates kept
-  body_framing framing = body_framing::none;
-  uint64_t content_length = 0; // valid when framing == content_length
-  /// RFC 9112 9.3: HTTP/1.1 unless a "close" token is in Connection;
-  /// HTTP/1.0 only with a "keep-alive" token (and no "close").
-  bool keep_alive = false;
-  /// "Expect: 100-continue" (case-insensitive) on an HTTP/1.1 request; an
-  /// HTTP/1.0 request's expectation is ignored (RFC 9110 10.1.1).
-  bool expect_continue = false;
-  std::string_view host; // Host value; empty if absent (HTTP/1.0) or empty
-
-  /// The value of the first field named `name` (ASCII case-insensitive), or
-  /// nullopt when there is none.
-  std::optional<std::string_view> find(std::string_view name) const noexcept;
-};
+// The parser fills the protocol-neutral head every request is read from.
+using roadrunner::body_framing;
+using roadrunner::header_field;
+using roadrunner::request_head;
 
 /// Parses one request head (request line + header section).
 ///
@@ -372,3 +345,12 @@ private:
 };
 
 } // namespace roadrunner::http1
+
+namespace roadrunner {
+
+struct listener_options;
+
+/// The parser limits a listener's options ask for (options.cpp).
+http1::limits http1_limits(const listener_options& opts) noexcept;
+
+} // namespace roadrunner
