@@ -57,6 +57,7 @@ struct site {
     write(www + "/index.html", index);
     write(www + "/sub/index.html", sub_index);
     write(www + "/app.js", app);
+    write(www + "/big.bin", std::string(8 << 20, 'z'));
     ::symlink("/etc/passwd", (www + "/abs_link").c_str());
     ::symlink("..", (www + "/up_dir").c_str());
     ::symlink("hello.txt", (www + "/in_link.txt").c_str());
@@ -503,5 +504,20 @@ TEST_SUITE("e2e.web") {
       CHECK(sse.find("content-encoding: br") != std::string::npos);
       CHECK(sse.find("data: tick 2\n") != std::string::npos);
     }
+  }
+
+  TEST_CASE("clients resetting during a static file's sendfile leave the "
+            "server up (sendfile raises SIGPIPE, blocked on the reactors)") {
+    auto& e = env();
+    for (int i = 0; i < 30; ++i) {
+      client c{e.h1.port};
+      REQUIRE(c.send("GET /static/big.bin HTTP/1.1\r\nHost: t\r\n\r\n"));
+      // The head arrived: sendfile is under way. Close with a reset.
+      REQUIRE(c.fill(clock_type::now() + 5s) > 0);
+      linger lg{1, 0};
+      ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    CHECK(ask1("h1", "GET", "/static/hello.txt").status == 200);
+    CHECK(::kill(e.h1.proc.pid(), 0) == 0);
   }
 }
