@@ -39,6 +39,7 @@ write_basic_package_version_file(
 install(FILES "${CMAKE_CURRENT_BINARY_DIR}/roadrunnerConfig.cmake"
               "${CMAKE_CURRENT_BINARY_DIR}/roadrunnerConfigVersion.cmake"
               cmake/FindCAF.cmake cmake/FindNghttp2.cmake
+              cmake/FindBrotli.cmake cmake/FindZstd.cmake
         DESTINATION ${ROADRUNNER_CMAKE_DIR})
 
 # roadrunner.pc: relocatable (paths relative to the .pc file), so an install

@@ -11,10 +11,13 @@
 // a socket passed with LISTEN_FDS instead of binding (examples/systemd/).
 #include "demo_config.hpp"
 #include <roadrunner/access_log.hpp>
+#include <roadrunner/compress.hpp>
+#include <roadrunner/cors.hpp>
 #include <roadrunner/error_log.hpp>
 #include <roadrunner/health.hpp>
 #include <roadrunner/metrics.hpp>
 #include <roadrunner/roadrunner.hpp>
+#include <roadrunner/static_files.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -205,7 +208,7 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
   });
   add("/large", {"GET"}, [](request&) {
     response r{200};
-    r.header("content-type", "application/octet-stream");
+    r.header("content-type", "text/plain");
     r.body(large_body());
     return r;
   });
@@ -231,7 +234,7 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
     // Four chunks of 4096 bytes, pushed at once (well under the writer's
     // limit); the connection writes them as the client reads.
     response head{200};
-    head.header("content-type", "application/octet-stream");
+    head.header("content-type", "text/plain"); // compressible (issue 16)
     auto out = req.defer().stream(std::move(head));
     for (char c : {'a', 'b', 'c', 'd'})
       out.write(std::string(4096, c));
@@ -322,6 +325,40 @@ void reload_certificate(caf::scoped_actor& self,
       });
 }
 
+// Issue 16's web features: GET /static/*path (--static-dir), and the
+// listener-wide CORS (--cors-origin) and compression (--compress)
+// middlewares. Returns why the static directory cannot be served.
+std::optional<std::string>
+add_web_features(roadrunner::route_list& routes,
+                 std::vector<roadrunner::middleware>& middlewares,
+                 const demo::settings& s) {
+  if (!s.static_dir.empty()) {
+    std::string why;
+    auto h = roadrunner::static_files({.root = s.static_dir}, why);
+    if (!h)
+      return "--static-dir=" + s.static_dir + ": " + why;
+    roadrunner::route r;
+    r.path = "/static/*path";
+    r.handler = std::move(h);
+    r.methods = {"GET"};
+    routes.push_back(std::move(r));
+  }
+  if (!s.cors_origins.empty()) {
+    roadrunner::cors_options c;
+    c.origins = s.cors_origins;
+    c.methods = {"GET", "HEAD", "POST"};
+    c.headers = {"content-type"};
+    c.max_age = 600;
+    middlewares.push_back(roadrunner::cors(std::move(c)));
+  }
+  if (s.compress) {
+    roadrunner::compress_options c;
+    c.gzip_level = static_cast<int>(s.gzip_level);
+    middlewares.push_back(roadrunner::compress(std::move(c)));
+  }
+  return std::nullopt;
+}
+
 // The operator's routes: GET /metrics (Prometheus), /healthz and /readyz.
 void add_operator_routes(roadrunner::route_list& routes,
                          const roadrunner::metrics& metrics,
@@ -395,6 +432,10 @@ int main(int argc, char** argv) {
   roadrunner::health health;
   auto routes = demo_routes(sys);
   add_operator_routes(routes, metrics, health);
+  if (auto err = add_web_features(routes, opts.middlewares, settings)) {
+    std::cerr << "roadrunner-demo: " << *err << std::endl;
+    return 1;
+  }
   opts.routes = std::move(routes);
   std::vector<roadrunner::telemetry_sink> observers{metrics.observer(),
                                                     health.observer()};

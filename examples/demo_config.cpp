@@ -15,7 +15,7 @@ namespace demo {
 
 namespace {
 
-enum class value_kind { count, size, duration, boolean, text };
+enum class value_kind { count, size, duration, boolean, text, list };
 
 // One flag: its name (also its INI key), how its value is read and where
 // it goes.
@@ -27,21 +27,30 @@ struct spec {
   int64_t* num = nullptr;
   bool* flag = nullptr;
   std::string* text = nullptr;
+  std::vector<std::string>* list = nullptr; // repeatable: each use appends
 };
 
 spec num(std::string_view name, value_kind kind, bool listener,
          std::string_view help, int64_t& x) {
-  return spec{name, kind, listener, help, &x, nullptr, nullptr};
+  return spec{name, kind, listener, help, &x, nullptr, nullptr, nullptr};
 }
 
 spec text(std::string_view name, bool listener, std::string_view help,
           std::string& x) {
-  return spec{name, value_kind::text, listener, help, nullptr, nullptr, &x};
+  return spec{name,    value_kind::text, listener, help,
+              nullptr, nullptr,          &x,       nullptr};
+}
+
+spec list(std::string_view name, bool listener, std::string_view help,
+          std::vector<std::string>& x) {
+  return spec{name,    value_kind::list, listener, help,
+              nullptr, nullptr,          nullptr,  &x};
 }
 
 spec boolean(std::string_view name, bool listener, std::string_view help,
              bool& x) {
-  return spec{name, value_kind::boolean, listener, help, nullptr, &x, nullptr};
+  return spec{name,   value_kind::boolean, listener, help, nullptr, &x, nullptr,
+              nullptr};
 }
 
 std::vector<spec> specs(settings& s) {
@@ -116,6 +125,15 @@ std::vector<spec> specs(settings& s) {
     num("tls-handshake-timeout", k::duration, true,
         "deadline for the TLS handshake, from the accept",
         s.tls_handshake_timeout),
+    // Web features (the demo's own).
+    list("cors-origin", false,
+         "allow this origin (CORS on all routes; repeatable; * = any)",
+         s.cors_origins),
+    text("static-dir", false, "serve this directory under /static/",
+         s.static_dir),
+    boolean("compress", false, "br/zstd/gzip answers when the client asks",
+            s.compress),
+    num("gzip-level", k::count, false, "gzip level 1..9", s.gzip_level),
   };
 }
 
@@ -130,6 +148,7 @@ const char* kind_hint(value_kind k) {
   case value_kind::boolean:
     return "not a boolean (true or false)";
   case value_kind::text:
+  case value_kind::list:
     break;
   }
   return "invalid";
@@ -146,6 +165,7 @@ const char* kind_placeholder(value_kind k) {
   case value_kind::boolean:
     return "BOOL";
   case value_kind::text:
+  case value_kind::list:
     break;
   }
   return "TEXT";
@@ -173,6 +193,9 @@ std::optional<std::string> assign(const spec& x, std::string_view value) {
     return kind_hint(x.kind);
   case value_kind::text:
     *x.text = value;
+    return std::nullopt;
+  case value_kind::list:
+    x.list->emplace_back(value);
     return std::nullopt;
   }
   if (!n)
@@ -271,6 +294,8 @@ std::string default_text(const spec& x) {
     return *x.flag ? "true" : "false";
   case value_kind::text:
     return x.text->empty() ? "" : *x.text;
+  case value_kind::list:
+    return {};
   case value_kind::duration:
     return std::to_string(*x.num) + "ms";
   default:
@@ -489,6 +514,8 @@ std::optional<std::string> make_options(const settings& s,
            ": common, combined or json";
   if (!roadrunner::parse_log_level(s.log_level))
     return "--log-level=" + s.log_level + ": error, warning, info or debug";
+  if (s.gzip_level < 1 || s.gzip_level > 9)
+    return "--gzip-level=" + std::to_string(s.gzip_level) + ": must be 1..9";
   if (auto err = roadrunner::validate(o)) {
     std::string value;
     auto flag = flag_of(*err, value);

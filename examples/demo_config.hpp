@@ -57,6 +57,14 @@ struct settings {
   std::string tls_cert;
   std::string tls_key;
   int64_t tls_handshake_timeout = 10000;
+  // -- web features (issue 16) ------------------------------------------------
+  /// --cors-origin (repeatable): CORS on for every route, these origins.
+  std::vector<std::string> cors_origins;
+  /// --static-dir: serve this directory under /static/.
+  std::string static_dir;
+  /// --compress: br/zstd/gzip responses for clients that ask.
+  bool compress = true;
+  int64_t gzip_level = 6;
   // -- CAF's own options, passed through
   // ---------------------------------------
   /// `--name=value` for every dotted option, command line after INI.

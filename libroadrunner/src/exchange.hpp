@@ -41,6 +41,22 @@ struct exchange_op {
   body_callback cb{};
 };
 
+/// Rewrites what the handler side sends, on the connection's thread as the
+/// connection takes the operations (a response filter such as
+/// compression). Installed during dispatch, before any take.
+class exchange_filter {
+public:
+  virtual ~exchange_filter() = default;
+  /// A buffered (or file) answer.
+  virtual void on_response(response& r) = 0;
+  /// The head of a streamed answer.
+  virtual void on_head(response& head) = 0;
+  /// A piece of the streamed body, rewritten in place (may become empty).
+  virtual void on_chunk(std::string& data) = 0;
+  /// The stream ends: bytes to send before it does (may be empty).
+  virtual std::string on_finish() = 0;
+};
+
 class exchange : public std::enable_shared_from_this<exchange> {
 public:
   exchange() = default;
@@ -82,6 +98,10 @@ public:
   /// True once the handler side completed (or the connection cancelled):
   /// `write` answers `closed`, completions are refused.
   bool done() const noexcept;
+
+  /// Installs a filter over the operations taken from now on (connection
+  /// side, during dispatch).
+  void filter(std::unique_ptr<exchange_filter> f);
 
   /// The handle shared by every responder / writer of this exchange.
   std::shared_ptr<exchange_handle> handle();
@@ -163,6 +183,10 @@ private:
   std::function<void()> on_cancel_;
   std::function<void()> on_close_;
   std::weak_ptr<exchange_handle> handle_;
+  std::unique_ptr<exchange_filter> filter_; // connection side only
+
+  // Runs filter_ over out[first..]; fixes buffered_ for resized chunks.
+  void apply_filter(std::vector<exchange_op>& out, size_t first);
 };
 
 /// What responders and writers hold: the last one gone abandons the

@@ -1,6 +1,7 @@
 #include "exchange.hpp"
 #include "http1/serializer.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -198,6 +199,8 @@ bool exchange::take(std::vector<exchange_op>& out) {
       out.push_back(std::move(op));
     ops_.clear();
   }
+  if (filter_)
+    apply_filter(out, first);
   // A failure noted by fail() (any thread) is reported here, on the
   // connection's thread.
   for (auto i = first; i < out.size(); ++i)
@@ -206,6 +209,53 @@ bool exchange::take(std::vector<exchange_op>& out) {
         !out[i].data.empty())
       callback_failed(std::exchange(out[i].data, std::string{}));
   return true;
+}
+
+void exchange::filter(std::unique_ptr<exchange_filter> f) {
+  filter_ = std::move(f);
+}
+
+void exchange::apply_filter(std::vector<exchange_op>& out, size_t first) {
+  // A rewritten chunk changes size: buffered_ counts what the connection
+  // will report written, so it follows the new sizes.
+  int64_t delta = 0;
+  for (auto i = first; i < out.size(); ++i) {
+    auto& op = out[i];
+    switch (op.what) {
+    case exchange_op::kind::respond:
+      if (op.data.empty()) // not a failure noted by fail()
+        filter_->on_response(op.resp);
+      break;
+    case exchange_op::kind::start:
+      filter_->on_head(op.resp);
+      break;
+    case exchange_op::kind::chunk: {
+      auto before = static_cast<int64_t>(op.data.size());
+      filter_->on_chunk(op.data);
+      delta += static_cast<int64_t>(op.data.size()) - before;
+      break;
+    }
+    case exchange_op::kind::finish: {
+      auto tail = filter_->on_finish();
+      if (tail.empty())
+        break;
+      delta += static_cast<int64_t>(tail.size());
+      exchange_op piece{.what = exchange_op::kind::chunk,
+                        .data = std::move(tail)};
+      out.insert(out.begin() + static_cast<ptrdiff_t>(i), std::move(piece));
+      ++i; // past the finish again
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  if (delta == 0)
+    return;
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto now = static_cast<int64_t>(buffered_.load(std::memory_order_relaxed));
+  buffered_.store(static_cast<size_t>(std::max<int64_t>(0, now + delta)),
+                  std::memory_order_release);
 }
 
 void exchange::written(size_t n) {

@@ -39,6 +39,15 @@ response response::file(int status, const std::string& path,
   return r;
 }
 
+response response::file(int status, file_body_ptr body,
+                        std::string content_type) {
+  response r{status};
+  if (!content_type.empty())
+    r.header("content-type", std::move(content_type));
+  r.file_ = std::move(body);
+  return r;
+}
+
 response response::redirect(int status, std::string location) {
   auto r = text(status, "Redirecting to " + location + "\n");
   r.header("location", std::move(location));

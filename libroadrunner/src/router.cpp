@@ -182,13 +182,13 @@ match_result compiled_routes::match(std::string_view method,
 
 std::string compiled_routes::allow(std::string_view path) const {
   auto p = routing_path(path);
-  if (single_ || !p)
+  if (single_ || (!p && !path.empty()))
     return {};
   std::vector<std::string_view> methods;
   path_bindings scratch;
   for (const auto& r : routes_) {
     scratch.clear();
-    if (!r.match_path(*p, scratch))
+    if (p && !r.match_path(*p, scratch))
       continue;
     // The methods the routes declare, as upstream: HEAD is served on GET
     // routes but advertised only where declared.
@@ -217,7 +217,10 @@ response compiled_routes::respond(request& req, const match_result& m) const {
   }
   detail::request_access::bindings(req, path_bindings{});
   detail::request_access::state(req, nullptr);
-  if (m.status == match_status::method_not_allowed)
+  // OPTIONS on a known path, or `OPTIONS *` (RFC 9110 9.3.7), is answered
+  // by the same pipeline as 405: it lists the methods (204 plus `allow`).
+  if (m.status == match_status::method_not_allowed ||
+      (req.method() == "OPTIONS" && req.path() == "*"))
     return method_not_allowed_(req);
   return not_found_(req);
 }
@@ -332,6 +335,15 @@ struct route_compiler {
     table.not_found_ = compose_shared(listener, not_found_response);
     const compiled_routes* self = &table; // never moves: heap, non-copyable
     table.method_not_allowed_ = compose_shared(listener, [self](request& req) {
+      if (req.method() == "OPTIONS") {
+        // RFC 9110 9.3.7: a server answers OPTIONS for any resource it
+        // knows; with no content, 204 (its `allow` lists OPTIONS too).
+        auto methods = self->allow(req.path() == "*" ? "" : req.path());
+        auto resp = response::status_only(204);
+        resp.header("allow",
+                    methods.empty() ? "OPTIONS" : methods + ", OPTIONS");
+        return resp;
+      }
       auto resp = response::text(405, "Method Not Allowed\n");
       resp.header("allow", self->allow(req.path()));
       return resp;

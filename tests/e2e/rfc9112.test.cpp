@@ -96,6 +96,9 @@ std::string status_line(int status) {
   case 200:
     reason = "OK";
     break;
+  case 204:
+    reason = "No Content";
+    break;
   case 404:
     reason = "Not Found";
     break;
@@ -344,8 +347,8 @@ TEST_SUITE("e2e.rfc9112") {
         {"percent-encoded non-ASCII is fine (404: served)",
          "GET /caf%C3%A9 HTTP/1.1\r\nHost: t\r\n\r\n", 404},
         {"a query is fine", "GET /?a=b&c=%20 HTTP/1.1\r\nHost: t\r\n\r\n", 200},
-        {"asterisk-form is served (404)",
-         "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", 404},
+        {"asterisk-form is served (204 + allow, RFC 9110 9.3.7)",
+         "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", 204},
         {"absolute-form is routed on its path (RFC 9112 3.2.2)",
          "GET http://t/ HTTP/1.1\r\nHost: t\r\n\r\n", 200},
       });

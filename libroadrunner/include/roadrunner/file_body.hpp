@@ -14,6 +14,12 @@ public:
   /// Opens `path` read-only and selects [offset, offset + length); a
   /// negative length means "to the end of the file". Check `error()`.
   file_body(const std::string& path, uint64_t offset, int64_t length);
+  /// Adopts the open descriptor `fd` (closed by the destructor) and
+  /// selects [offset, offset + length), which the caller has checked
+  /// against the file's size; `error()` is 0.
+  file_body(int fd, uint64_t offset, uint64_t length) noexcept
+    : fd_(fd), offset_(offset), length_(length) {}
+
   ~file_body();
 
   file_body(const file_body&) = delete;

@@ -171,6 +171,10 @@ public:
   /// The request body (empty when the request had none).
   std::string_view body() const noexcept { return body_; }
 
+  /// Replaces the body view (a middleware that decodes the body); `b` must
+  /// stay valid until the pipeline call returns.
+  void body(std::string_view b) noexcept { body_ = b; }
+
   /// The remote address of the connection.
   const peer_address& peer() const noexcept { return conn_->peer; }
 

@@ -55,6 +55,11 @@ public:
                        std::string_view content_type, uint64_t offset = 0,
                        int64_t length = -1);
 
+  /// An already opened file range as the body (see `file_body`'s adopting
+  /// constructor), with `content_type` (may be empty: no field).
+  static response file(int status, file_body_ptr body,
+                       std::string content_type);
+
   /// The marker a handler returns after `request::defer()`: the request is
   /// answered later through the responder. Middlewares around the handler
   /// see this marker; header fields they add to it are merged into the
@@ -122,6 +127,9 @@ public:
   /// Header fields in insertion order, excluding `content-type` when set by
   /// the typed helpers (see `content_type()`).
   const std::vector<field>& fields() const noexcept { return fields_; }
+
+  /// Header fields, for middlewares that rewrite or remove some.
+  std::vector<field>& fields() noexcept { return fields_; }
 
   /// The content type set by `text`/`html`/`json` (a static string), or empty.
   std::string_view content_type() const noexcept { return content_type_; }

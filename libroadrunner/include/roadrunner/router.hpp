@@ -186,7 +186,8 @@ public:
   /// path matches (HEAD is served on GET routes but listed only where
   /// declared, as upstream does), sorted (byte order),
   /// de-duplicated and joined with ", " (RFC 9110 10.2.1). Empty when no
-  /// route's path matches.
+  /// route's path matches. An empty `path` lists every route's methods
+  /// (what `OPTIONS *` answers).
   std::string allow(std::string_view path) const;
 
   /// `respond(req, match(req.method(), req.path()))`.
@@ -197,6 +198,9 @@ public:
   /// middlewares around the 404 (`text/plain` "Not Found") or the 405
   /// (`text/plain` "Method Not Allowed" plus `allow`), so middlewares such
   /// as CORS see those too and may answer instead (docs/upstream-bugs.md F4).
+  /// OPTIONS on a path some route matches (with other methods), and
+  /// `OPTIONS *`, take the 405 pipeline but answer 204 with `allow` (the
+  /// methods plus OPTIONS; RFC 9110 9.3.7).
   /// Exceptions from handlers and middlewares propagate.
   response respond(request& req, const match_result& m) const;
 

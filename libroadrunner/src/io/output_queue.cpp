@@ -3,6 +3,7 @@
 #include "free_string.hpp"
 #include "tls/session.hpp"
 
+#include <signal.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <pthread.h>
 
 namespace roadrunner::io {
 
@@ -123,7 +125,28 @@ size_t output_queue::pending() const noexcept {
   return n - offset_;
 }
 
+namespace {
+
+// sendfile(2) has no MSG_NOSIGNAL: writing to a peer that reset raises
+// SIGPIPE, which kills the process by default. Block it on the calling
+// (reactor) thread, once: the call then fails with EPIPE, as sendmsg does.
+// That SIGPIPE is thread-directed, so it stays pending on this thread and
+// never reaches another one.
+void block_sigpipe() noexcept {
+  thread_local bool blocked = false;
+  if (blocked)
+    return;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  blocked = true;
+}
+
+} // namespace
+
 output_queue::result output_queue::flush_file(int fd) {
+  block_sigpipe();
   auto& seg = segments_.front();
   while (seg.file_left > 0) {
     auto off = static_cast<off_t>(seg.file_pos);
