@@ -118,6 +118,8 @@ std::optional<log_level> level_of(const telemetry_event& e) noexcept {
   case k::connection_accepted:
   case k::connection_closed:
   case k::tls_handshake_completed:
+  case k::websocket_open:
+  case k::websocket_close:
     return log_level::debug;
   case k::request_start:
   case k::request_stop:
@@ -162,6 +164,12 @@ void format_error_line(log_level level, const telemetry_event& e,
     peer_field(out, e);
     break;
   case k::connection_accepted:
+  case k::websocket_open:
+    peer_field(out, e);
+    break;
+  case k::websocket_close:
+    field(out, "code", e.error_code);
+    field(out, "reason", e.reason);
     peer_field(out, e);
     break;
   case k::connection_closed:
