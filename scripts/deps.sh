@@ -9,7 +9,8 @@ build_pkgs=(g++ cmake make libcaf-dev libssl-dev libnghttp2-dev doctest-dev
 test_pkgs=(curl nghttp2-client python3-h2 python3-h11 python3-prometheus-client
            python3-websockets
            clang-14 libclang-rt-14-dev)
-bench_pkgs=(wrk nginx-light libnginx-mod-http-echo h2o openssl libbenchmark-dev)
+bench_pkgs=(wrk nginx-light libnginx-mod-http-echo h2o openssl libbenchmark-dev
+            libwslay-dev valgrind)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
