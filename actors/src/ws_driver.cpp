@@ -42,12 +42,15 @@ ws_driver::ws_driver(driver_host& host, std::shared_ptr<const ws_route> route,
 ws_driver::~ws_driver() = default;
 
 void ws_driver::start() {
-  self_ = caf::actor_cast<caf::actor>(life().self());
+  // The connection's handle goes to the session (its websocket_handle and
+  // the functor below) only: a copy kept here would be a cycle that keeps
+  // the connection alive for ever.
+  auto self = caf::actor_cast<caf::actor>(life().self());
   host_->shared().stats.websocket_sessions.fetch_add(1,
                                                      std::memory_order_relaxed);
   emit(telemetry_kind::websocket_open);
   try {
-    session_ = route_->spawn(*route_->sys, websocket_handle{self_, protocol_});
+    session_ = route_->spawn(*route_->sys, websocket_handle{self, protocol_});
   } catch (const std::exception& ex) {
     life().report_exception(ex.what());
   } catch (...) {
@@ -60,7 +63,7 @@ void ws_driver::start() {
   }
   // The session actor's end closes the session (1000 or 1011). The
   // functor runs on whatever thread the actor ends on: it only sends.
-  session_->attach_functor([conn = self_](const caf::error& reason) {
+  session_->attach_functor([conn = std::move(self)](const caf::error& reason) {
     caf::anon_send(conn, ws_down_atom::value, close_code_of(reason));
   });
   // Frames that came with the upgrading request, then what the socket

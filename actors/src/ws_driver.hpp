@@ -74,7 +74,6 @@ private:
   std::string in_;  // a partial frame (header and payload)
   std::string msg_; // a fragmented message being reassembled
   ws::utf8_validator utf8_;
-  caf::actor self_;    // the connection actor
   caf::actor session_; // the session actor (null once it ended)
   // The close timeout (after our close frame) or the drain deadline.
   member_timer<ws_driver, &ws_driver::on_timer> timer_{this};
