@@ -4,7 +4,7 @@
 # Runs apt-get only when something is missing; uses sudo when not root.
 set -euo pipefail
 
-build_pkgs=(g++ cmake make libcaf-dev libssl-dev libnghttp2-dev doctest-dev
+build_pkgs=(g++ cmake make libcaf-dev libssl-dev libnghttp2-dev doctest-dev zlib1g-dev
             nlohmann-json3-dev pkg-config libsystemd-dev)
 test_pkgs=(curl nghttp2-client python3-h2 python3-h11 python3-prometheus-client
            python3-websockets
