@@ -1,12 +1,15 @@
 #include "http1/serializer.hpp"
 #include "request_lifecycle.hpp"
 #include "ws/codec.hpp"
+#include "ws/deflate.hpp"
 #include "ws_driver.hpp"
 #include <roadrunner/websocket.hpp>
 
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,9 +44,9 @@ using detail::ws_route;
 class ws_offer final : public detail::upgrade_offer {
 public:
   ws_offer(std::shared_ptr<const ws_route> route, std::string accept,
-           std::string protocol)
+           std::string protocol, std::optional<ws::deflate_params> deflate)
     : route_(std::move(route)), accept_(std::move(accept)),
-      protocol_(std::move(protocol)) {}
+      protocol_(std::move(protocol)), deflate_(deflate) {}
 
   void write_head(std::string& out, const response& resp) override {
     // RFC 6455 4.2.2 item 5.
@@ -55,6 +58,11 @@ public:
     if (!protocol_.empty()) {
       out.append("sec-websocket-protocol: ");
       out.append(protocol_);
+      out.append("\r\n");
+    }
+    if (deflate_) {
+      out.append("sec-websocket-extensions: ");
+      out.append(ws::extension_header(*deflate_));
       out.append("\r\n");
     }
     // Fields the middlewares added (a cookie, say), unless they are ours
@@ -69,7 +77,8 @@ public:
             http1::iequals(n, "content-length") ||
             http1::iequals(n, "transfer-encoding") ||
             http1::iequals(n, "sec-websocket-accept") ||
-            http1::iequals(n, "sec-websocket-protocol"))
+            http1::iequals(n, "sec-websocket-protocol") ||
+            http1::iequals(n, "sec-websocket-extensions"))
           continue;
         out.append(n);
         out.append(": ");
@@ -83,7 +92,7 @@ public:
   std::unique_ptr<detail::protocol_driver>
   make_driver(detail::driver_host& host, std::string leftover) override {
     return std::make_unique<detail::ws_driver>(host, route_, std::move(request),
-                                               std::move(protocol_),
+                                               std::move(protocol_), deflate_,
                                                std::move(leftover));
   }
 
@@ -91,6 +100,7 @@ private:
   std::shared_ptr<const ws_route> route_;
   std::string accept_;
   std::string protocol_;
+  std::optional<ws::deflate_params> deflate_;
 };
 
 response refuse(int status, std::string_view reason) {
@@ -162,8 +172,17 @@ response handshake(const std::shared_ptr<const ws_route>& route, request& req) {
     return refuse(500, "no connection to upgrade");
   auto offered = joined(req, "sec-websocket-protocol", n);
   auto proto = select_protocol(route->opts.protocols, offered);
-  life->offer_upgrade(
-    std::make_unique<ws_offer>(route, ws::accept_key(key), std::move(proto)));
+  std::optional<ws::deflate_params> deflate;
+  if (route->opts.deflate) {
+    ws::deflate_config cfg;
+    cfg.max_window_bits = route->opts.deflate_window_bits;
+    cfg.mem_level = route->opts.deflate_mem_level;
+    cfg.server_no_context_takeover = route->opts.deflate_no_context_takeover;
+    deflate =
+      ws::negotiate_deflate(joined(req, "sec-websocket-extensions", n), cfg);
+  }
+  life->offer_upgrade(std::make_unique<ws_offer>(route, ws::accept_key(key),
+                                                 std::move(proto), deflate));
   return response{101};
 }
 
@@ -173,6 +192,8 @@ handler websocket(caf::actor_system& sys, ws_session_factory spawn,
                   websocket_options opts) {
   if (opts.max_frame_size > opts.max_message_size)
     opts.max_frame_size = opts.max_message_size;
+  opts.deflate_window_bits = std::clamp(opts.deflate_window_bits, 9, 15);
+  opts.deflate_mem_level = std::clamp(opts.deflate_mem_level, 1, 9);
   auto route = std::make_shared<ws_route>();
   route->sys = &sys;
   route->spawn = std::move(spawn);

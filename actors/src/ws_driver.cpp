@@ -35,9 +35,14 @@ uint16_t close_code_of(const caf::error& reason) {
 
 ws_driver::ws_driver(driver_host& host, std::shared_ptr<const ws_route> route,
                      open_request req, std::string protocol,
+                     std::optional<ws::deflate_params> deflate,
                      std::string leftover)
   : host_(&host), route_(std::move(route)), req_(std::move(req)),
-    protocol_(std::move(protocol)), in_(std::move(leftover)) {}
+    protocol_(std::move(protocol)), in_(std::move(leftover)) {
+  if (deflate)
+    deflate_ = std::make_unique<ws::deflate_session>(
+      *deflate, route_->opts.deflate_mem_level);
+}
 
 ws_driver::~ws_driver() = default;
 
@@ -223,7 +228,8 @@ size_t ws_driver::consume(char* data, size_t size) {
     ws::frame_header fh;
     ws::frame_error err;
     auto res = ws::parse_frame_header({data + pos, size - pos},
-                                      route_->opts.max_frame_size, fh, err);
+                                      route_->opts.max_frame_size, fh, err,
+                                      deflate_ != nullptr);
     if (res == ws::parse_result::need_more)
       break;
     if (res == ws::parse_result::fail) {
@@ -281,7 +287,12 @@ void ws_driver::on_data(const ws::frame_header& fh, char* payload) {
       return;
     }
     msg_op_ = fh.op;
+    compressed_ = fh.rsv1;
     utf8_.reset();
+  }
+  if (compressed_) {
+    on_compressed(fh, payload);
+    return;
   }
   if (msg_.size() + size > max) {
     fail(ws::close_code::too_big, "message over max_message_size");
@@ -312,6 +323,44 @@ void ws_driver::on_data(const ws::frame_header& fh, char* payload) {
   fragmented_ = false;
   auto data = std::move(msg_);
   msg_ = std::string{};
+  deliver(std::move(data), !text);
+}
+
+void ws_driver::on_compressed(const ws::frame_header& fh, char* payload) {
+  // RFC 7692 6.2: the frames' payloads together are one deflate stream;
+  // inflate at the end, the output bounded by max_message_size (a
+  // decompression bomb stops there), then check the text.
+  auto size = static_cast<size_t>(fh.payload_size);
+  auto max = route_->opts.max_message_size;
+  if (msg_.size() + size > max) {
+    fail(ws::close_code::too_big, "message over max_message_size");
+    return;
+  }
+  msg_.append(payload, size);
+  if (!fh.fin) {
+    fragmented_ = true;
+    return;
+  }
+  fragmented_ = false;
+  compressed_ = false;
+  std::string data;
+  auto res = deflate_->decompress(msg_, data, max);
+  msg_.clear();
+  if (msg_.capacity() > keep_buffer)
+    std::string{}.swap(msg_);
+  if (res == ws::inflate_result::too_big) {
+    fail(ws::close_code::too_big, "message over max_message_size");
+    return;
+  }
+  if (res == ws::inflate_result::bad_data) {
+    fail(ws::close_code::invalid_data, "bad deflate data (RFC 7692 7.2.2)");
+    return;
+  }
+  bool text = msg_op_ == ws::opcode::text;
+  if (text && !ws::valid_utf8(data)) {
+    fail(ws::close_code::invalid_data, "invalid UTF-8 in a text message");
+    return;
+  }
   deliver(std::move(data), !text);
 }
 
@@ -371,11 +420,25 @@ void ws_driver::send(ws_message& msg) {
     return;
   }
   auto size = msg.data.size();
-  ws::write_frame_header(
-    out.buffer(), msg.binary ? ws::opcode::binary : ws::opcode::text, size);
+  auto op = msg.binary ? ws::opcode::binary : ws::opcode::text;
+  if (deflate_ && size >= route_->opts.deflate_min_size) {
+    std::string packed;
+    if (deflate_->compress(msg.data, packed)) {
+      ws::write_frame_header(out.buffer(), op, packed.size(), true);
+      out.append_body(std::move(packed));
+      sent_ += size;
+      check_full();
+      return;
+    }
+  }
+  ws::write_frame_header(out.buffer(), op, size);
   out.append_body(std::move(msg.data));
   sent_ += size;
-  if (out.pending() >= route_->opts.send_buffer) {
+  check_full();
+}
+
+void ws_driver::check_full() {
+  if (io().out().pending() >= route_->opts.send_buffer) {
     full_ = true;
     notify(ws_full_atom::value);
   }

@@ -4,6 +4,7 @@
 #include "reactor.hpp"
 #include "request_lifecycle.hpp"
 #include "ws/codec.hpp"
+#include "ws/deflate.hpp"
 #include <roadrunner/websocket.hpp>
 
 #include <caf/actor.hpp>
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace roadrunner::detail {
@@ -33,7 +35,8 @@ struct ws_route {
 class ws_driver final : public protocol_driver {
 public:
   ws_driver(driver_host& host, std::shared_ptr<const ws_route> route,
-            open_request req, std::string protocol, std::string leftover);
+            open_request req, std::string protocol,
+            std::optional<ws::deflate_params> deflate, std::string leftover);
   ~ws_driver() override;
 
   ws_driver(const ws_driver&) = delete;
@@ -52,7 +55,9 @@ private:
   size_t consume(char* data, size_t size);
   void on_frame(const ws::frame_header& fh, char* payload);
   void on_data(const ws::frame_header& fh, char* payload);
+  void on_compressed(const ws::frame_header& fh, char* payload);
   void on_close_frame(const char* payload, size_t size);
+  void check_full();
   void deliver(std::string data, bool binary);
   void send(ws_message& msg);
   void start_close(uint16_t code, std::string_view reason);
@@ -74,6 +79,7 @@ private:
   std::string in_;  // a partial frame (header and payload)
   std::string msg_; // a fragmented message being reassembled
   ws::utf8_validator utf8_;
+  std::unique_ptr<ws::deflate_session> deflate_; // negotiated: RFC 7692
   caf::actor session_; // the session actor (null once it ended)
   // The close timeout (after our close frame) or the drain deadline.
   member_timer<ws_driver, &ws_driver::on_timer> timer_{this};
@@ -84,6 +90,7 @@ private:
   std::string reason_;
   ws::opcode msg_op_ = ws::opcode::text;
   bool fragmented_ = false; // inside a fragmented message
+  bool compressed_ = false; // ... whose first frame had RSV1
   bool close_sent_ = false;
   bool peer_closed_ = false; // the peer's close frame arrived
   bool failed_ = false;      // we failed the connection (1002, 1007, 1009)

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include <zlib.h>
 
 using namespace rrtest;
 using namespace roadrunner;
@@ -141,6 +142,38 @@ std::string close_payload(uint16_t code, std::string_view reason = {}) {
   out.push_back(static_cast<char>(code >> 8));
   out.push_back(static_cast<char>(code & 0xff));
   out.append(reason);
+  return out;
+}
+
+/// `text` compressed as permessage-deflate sends it (RFC 7692 7.2.1).
+std::string deflated(std::string_view text) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&z, text.size()) + 16, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_SYNC_FLUSH) == Z_OK);
+  out.resize(out.size() - z.avail_out - 4); // drop 00 00 ff ff
+  deflateEnd(&z);
+  return out;
+}
+
+/// The inverse, for what the server sends.
+std::string inflated(std::string data) {
+  z_stream z{};
+  REQUIRE(inflateInit2(&z, -15) == Z_OK);
+  data.append("\x00\x00\xff\xff", 4);
+  std::string out(1 << 20, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(data.data());
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  auto rc = inflate(&z, Z_SYNC_FLUSH);
+  CHECK((rc == Z_OK || rc == Z_BUF_ERROR));
+  out.resize(out.size() - z.avail_out);
+  inflateEnd(&z);
   return out;
 }
 
@@ -272,12 +305,16 @@ struct ws_fixture : fixture {
     small.max_message_size = 1000;
     websocket_options buffered;
     buffered.send_buffer = 256 * 1024;
+    websocket_options plain;
+    plain.deflate = false;
     return {
       {.path = "/ws/echo", .handler = websocket(sys, echo_factory(j))},
       {.path = "/ws/proto", .handler = websocket(sys, echo_factory(j), proto)},
       {.path = "/ws/origin",
        .handler = websocket(sys, echo_factory(j), origin)},
       {.path = "/ws/small", .handler = websocket(sys, echo_factory(j), small)},
+      {.path = "/ws/plainframes",
+       .handler = websocket(sys, echo_factory(j), plain)},
       {.path = "/ws/buffered",
        .handler = websocket(sys, echo_factory(j), buffered)},
       {.path = "/ws/none",
@@ -458,6 +495,80 @@ TEST_SUITE("actors.websocket") {
     auto euro = p.read();
     REQUIRE(euro);
     CHECK(euro->payload == "\xe2\x82\xac");
+  }
+
+  TEST_CASE("permessage-deflate (RFC 7692): negotiated, inflated, deflated "
+            "back; a bomb stops at max_message_size; off when disabled") {
+    ws_fixture fx;
+    ws_peer p{fx.port};
+    auto res =
+      p.open("/ws/echo", "sec-websocket-extensions: "
+                         "permessage-deflate; client_max_window_bits\r\n");
+    REQUIRE(res);
+    REQUIRE(res->status == 101);
+    CHECK(res->header("sec-websocket-extensions") == "permessage-deflate");
+    // RFC 7692 7.2.3.1: "Hello" as one compressed frame.
+    REQUIRE(
+      p.send(make_frame(0xc1, std::string{"\xf2\x48\xcd\xc9\xc9\x07\x00", 7})));
+    auto hello = p.read();
+    REQUIRE(hello);
+    CHECK(hello->payload == "Hello"); // under deflate_min_size: plain
+    std::string text;
+    for (int i = 0; i < 100; ++i)
+      text += "compressible text " + std::to_string(i % 7) + " ";
+    // A compressed message in two fragments (RSV1 on the first only).
+    auto packed = deflated(text);
+    auto half = packed.size() / 2;
+    REQUIRE(p.send(make_frame(0x41, packed.substr(0, half)) +
+                   make_frame(0x80, packed.substr(half))));
+    auto echo = p.read();
+    REQUIRE(echo);
+    CHECK(echo->op == 0x1);
+    CHECK(echo->payload.size() < text.size() / 2); // sent compressed
+    CHECK(inflated(echo->payload) == text);
+    // RSV1 on a continuation frame: 1002 (RFC 7692 6.1).
+    REQUIRE(p.send(make_frame(0x41, packed.substr(0, half)) +
+                   make_frame(0xc0, packed.substr(half))));
+    auto f = p.read_close();
+    REQUIRE(f);
+    CHECK(f->close_code() == 1002);
+    CHECK(p.closed());
+    // A decompression bomb: 64 KiB of zeros in a few hundred bytes, to a
+    // route that takes 1000 bytes.
+    ws_peer bomb{fx.port};
+    res = bomb.open("/ws/small",
+                    "sec-websocket-extensions: permessage-deflate\r\n");
+    REQUIRE(res);
+    REQUIRE(res->status == 101);
+    auto zeros = deflated(std::string(65536, '\0'));
+    CHECK(zeros.size() < 1000);
+    REQUIRE(bomb.send(make_frame(0xc2, zeros)));
+    f = bomb.read_close();
+    REQUIRE(f);
+    CHECK(f->close_code() == 1009);
+    CHECK(bomb.closed());
+    // Garbage that does not inflate: 1007.
+    ws_peer junk{fx.port};
+    res =
+      junk.open("/ws/echo", "sec-websocket-extensions: permessage-deflate\r\n");
+    REQUIRE(res);
+    REQUIRE(junk.send(make_frame(0xc1, std::string(8, '\xff'))));
+    f = junk.read_close();
+    REQUIRE(f);
+    CHECK(f->close_code() == 1007);
+    // A route with deflate off ignores the offer; RSV1 is then 1002.
+    ws_peer off{fx.port};
+    res = off.open("/ws/plainframes",
+                   "sec-websocket-extensions: permessage-deflate\r\n");
+    REQUIRE(res);
+    REQUIRE(res->status == 101);
+    CHECK_FALSE(res->header("sec-websocket-extensions"));
+    REQUIRE(off.send(
+      make_frame(0xc1, std::string{"\xf2\x48\xcd\xc9\xc9\x07\x00", 7})));
+    f = off.read_close();
+    REQUIRE(f);
+    CHECK(f->close_code() == 1002);
+    CHECK(fx.settled());
   }
 
   TEST_CASE("the close handshake: the server echoes the code and closes; the "

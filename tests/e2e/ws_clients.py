@@ -6,7 +6,9 @@ exits 0, else prints what went wrong and exits 1. Every wait is bounded.
 
 Cases:
   echo      text and binary round trips on /ws/echo, a 100 KiB message,
-            a ping answered, then a normal close (1000 both ways)
+            a ping answered, then a normal close (1000 both ways), with
+            permessage-deflate negotiated
+  plain     the same without compression
   chat      two clients on /ws/chat: each message reaches both members
   close     the server's close codes as a real client sees them: 1009 for
             a message over max_message_size, 1002 for a protocol error
@@ -23,9 +25,11 @@ import websockets.exceptions
 TIMEOUT = 5
 
 
-async def echo(base):
-    async with websockets.connect(base + "/ws/echo",
-                                  max_size=2**20) as ws:
+async def echo(base, compression="deflate"):
+    async with websockets.connect(base + "/ws/echo", max_size=2**20,
+                                  compression=compression) as ws:
+        ext = ws.response_headers.get("sec-websocket-extensions", "")
+        assert ("permessage-deflate" in ext) == (compression is not None), ext
         await ws.send("hello")
         assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "hello"
         await ws.send(b"\x00\x01\xff")
@@ -40,7 +44,7 @@ async def echo(base):
         assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "fragmented"
         await ws.close(1000, "done")
     assert ws.close_code == 1000, ws.close_code
-    return "close=%d" % ws.close_code
+    return "close=%d ext=%s" % (ws.close_code, "deflate" if compression else "none")
 
 
 async def chat(base):
@@ -102,7 +106,8 @@ def main():
         if case == "page":
             detail = page(base)
         else:
-            fn = {"echo": echo, "chat": chat, "close": close_codes}[case]
+            fn = {"echo": echo, "chat": chat, "close": close_codes,
+                  "plain": lambda b: echo(b, None)}[case]
             detail = asyncio.run(asyncio.wait_for(fn(base), 4 * TIMEOUT))
     except Exception as e:  # any failure is reported, not raised
         print("fail %s %s: %r" % (case, type(e).__name__, e))

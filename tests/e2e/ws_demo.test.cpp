@@ -28,9 +28,14 @@ std::string run_case(const demo_server& demo, const std::string& name) {
 
 TEST_SUITE("e2e.ws_demo") {
 
-  TEST_CASE("python3-websockets: echo, chat, close codes, the chat page") {
+  TEST_CASE(
+    "python3-websockets: echo with and without compression, chat, close "
+    "codes, the chat page") {
     demo_server demo;
-    CHECK(run_case(demo, "echo").rfind("ok echo close=1000", 0) == 0);
+    CHECK(run_case(demo, "echo").rfind("ok echo close=1000 ext=deflate", 0) ==
+          0);
+    CHECK(run_case(demo, "plain").rfind("ok plain close=1000 ext=none", 0) ==
+          0);
     CHECK(run_case(demo, "chat").rfind("ok chat members=2", 0) == 0);
     CHECK(run_case(demo, "close").rfind("ok close codes=1009,1002", 0) == 0);
     CHECK(run_case(demo, "page").rfind("ok page", 0) == 0);

@@ -150,6 +150,20 @@ struct websocket_options {
   /// How long the server waits for the peer's close frame after sending
   /// its own, in ms; then the socket closes.
   std::chrono::milliseconds close_timeout{5000};
+  /// permessage-deflate (RFC 7692) when the client offers it. Each zlib
+  /// stream is allocated on first use: a compressor costs about
+  /// 2^(deflate_window_bits+2) + 2^(deflate_mem_level+9) bytes, a
+  /// decompressor about 39 KiB (docs/websocket.md).
+  bool deflate = true;
+  /// The largest window the server compresses with (9..15).
+  int deflate_window_bits = 15;
+  /// zlib's memLevel for the compressor (1..9).
+  int deflate_mem_level = 8;
+  /// Reset the compressor after every message: less ratio, and no
+  /// compression window kept between messages.
+  bool deflate_no_context_takeover = false;
+  /// Messages shorter than this are sent uncompressed.
+  size_t deflate_min_size = 64;
 };
 
 /// A route handler that upgrades to a WebSocket session (see the file

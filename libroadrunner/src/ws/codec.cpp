@@ -19,7 +19,8 @@ bool valid_close_code(uint16_t code) noexcept {
 }
 
 parse_result parse_frame_header(std::string_view in, uint64_t max_frame_size,
-                                frame_header& out, frame_error& err) noexcept {
+                                frame_header& out, frame_error& err,
+                                bool deflate) noexcept {
   if (in.size() < 2)
     return parse_result::need_more;
   auto b0 = static_cast<uint8_t>(in[0]);
@@ -28,9 +29,10 @@ parse_result parse_frame_header(std::string_view in, uint64_t max_frame_size,
     err = frame_error{code, reason};
     return parse_result::fail;
   };
-  if ((b0 & 0x70) != 0)
+  if ((b0 & (deflate ? 0x30 : 0x70)) != 0)
     return fail(close_code::protocol_error,
                 "reserved bit set without an extension (RFC 6455 5.2)");
+  out.rsv1 = (b0 & 0x40) != 0;
   auto op = b0 & 0x0f;
   switch (op) {
   case 0x0:
@@ -44,6 +46,9 @@ parse_result parse_frame_header(std::string_view in, uint64_t max_frame_size,
     return fail(close_code::protocol_error, "unknown opcode (RFC 6455 5.2)");
   }
   out.op = static_cast<opcode>(op);
+  if (out.rsv1 && (is_control(out.op) || out.op == opcode::continuation))
+    return fail(close_code::protocol_error,
+                "RSV1 on a control or continuation frame (RFC 7692 6.1)");
   out.fin = (b0 & 0x80) != 0;
   out.masked = (b1 & 0x80) != 0;
   if (!out.masked)
@@ -104,10 +109,11 @@ void unmask(char* data, size_t len, const uint8_t mask[4]) noexcept {
     data[i] = static_cast<char>(static_cast<uint8_t>(data[i]) ^ mask[i & 3]);
 }
 
-void write_frame_header(std::string& out, opcode op, uint64_t len) {
+void write_frame_header(std::string& out, opcode op, uint64_t len, bool rsv1) {
   char head[10];
   size_t n = 2;
-  head[0] = static_cast<char>(0x80 | static_cast<uint8_t>(op));
+  head[0] =
+    static_cast<char>(0x80 | (rsv1 ? 0x40 : 0) | static_cast<uint8_t>(op));
   if (len < 126) {
     head[1] = static_cast<char>(len);
   } else if (len <= 0xffff) {

@@ -51,6 +51,7 @@ struct frame_header {
   opcode op = opcode::continuation;
   bool fin = false;
   bool masked = false;
+  bool rsv1 = false; // permessage-deflate: a compressed message
   uint8_t mask[4] = {0, 0, 0, 0};
   size_t header_size = 0;
   uint64_t payload_size = 0;
@@ -67,18 +68,21 @@ struct frame_error {
 };
 
 /// Parses a client frame header from `in` (RFC 6455 5.2): reserved bits set
-/// (no extension negotiated), unknown opcodes, an unmasked frame, a control
-/// frame over 125 bytes or fragmented all fail with 1002; a payload over
+/// (RSV1 is allowed with `deflate`, on the first frame of a data message
+/// only: RFC 7692 6), unknown opcodes, an unmasked frame, a control frame
+/// over 125 bytes or fragmented all fail with 1002; a payload over
 /// `max_frame_size` (or a 64-bit length with the top bit set) with 1009.
 parse_result parse_frame_header(std::string_view in, uint64_t max_frame_size,
-                                frame_header& out, frame_error& err) noexcept;
+                                frame_header& out, frame_error& err,
+                                bool deflate = false) noexcept;
 
 /// XORs `len` bytes at `data` with the mask (RFC 6455 5.3).
 void unmask(char* data, size_t len, const uint8_t mask[4]) noexcept;
 
 /// Appends a server frame header (FIN set, unmasked) for a payload of
-/// `len` bytes.
-void write_frame_header(std::string& out, opcode op, uint64_t len);
+/// `len` bytes; `rsv1` marks a compressed message (RFC 7692 6).
+void write_frame_header(std::string& out, opcode op, uint64_t len,
+                        bool rsv1 = false);
 
 /// Appends a whole close frame with `code` and `reason` (truncated to fit
 /// the 125-byte control payload at a UTF-8 character boundary).
