@@ -18,9 +18,12 @@
 #include <roadrunner/metrics.hpp>
 #include <roadrunner/roadrunner.hpp>
 #include <roadrunner/static_files.hpp>
+#include <roadrunner/websocket.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/group.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -377,6 +380,93 @@ void add_operator_routes(roadrunner::route_list& routes,
 
 } // namespace
 
+// -- WebSocket (issue 15) -----------------------------------------------------
+
+// GET /ws/echo echoes every message; GET /ws/chat joins a chat room (a CAF
+// group: every message goes to every member); GET /chat is a page that
+// talks to /ws/chat with the browser's WebSocket.
+using chat_atom = caf::atom_constant<caf::atom("chat")>;
+
+caf::behavior ws_echo_session(caf::event_based_actor*,
+                              roadrunner::websocket_handle ws) {
+  return {[ws](roadrunner::ws_message& m) { ws.send(std::move(m)); },
+          [](roadrunner::ws_closed_atom, uint16_t, const std::string&) {}};
+}
+
+caf::behavior ws_chat_session(caf::event_based_actor* self,
+                              roadrunner::websocket_handle ws,
+                              caf::group room) {
+  self->join(room);
+  return {
+    [self, room](roadrunner::ws_message& m) {
+      if (!m.binary)
+        self->send(room, chat_atom::value, std::move(m.data));
+    },
+    [ws](chat_atom, std::string& text) { ws.send_text(std::move(text)); },
+    [self, room](roadrunner::ws_closed_atom, uint16_t, const std::string&) {
+      self->leave(room);
+    },
+  };
+}
+
+constexpr std::string_view chat_page = R"html(<!doctype html>
+<html><head><meta charset="utf-8"><title>roadrunner chat</title></head>
+<body>
+<h1>roadrunner chat</h1>
+<ul id="log"></ul>
+<form id="f"><input id="msg" autocomplete="off" autofocus>
+<button>send</button></form>
+<script>
+const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+const ws = new WebSocket(scheme + location.host + "/ws/chat");
+const log = document.getElementById("log");
+function show(text) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  log.appendChild(li);
+}
+ws.onopen = () => show("(connected)");
+ws.onmessage = (e) = > show(e.data);
+ws.onclose = (e) = > show("(closed " + e.code + ")");
+document.getElementById("f").onsubmit = (e) = > {
+  e.preventDefault();
+  const input = document.getElementById("msg");
+  if (input.value)
+    ws.send(input.value);
+  input.value = "";
+};
+</script>
+</body></html>
+)html";
+
+void add_websocket_routes(roadrunner::route_list& routes,
+                          caf::actor_system& sys) {
+  auto room = sys.groups().get_local("roadrunner.demo.chat");
+  routes.push_back(
+    {.path = "/ws/echo",
+     .handler = roadrunner::websocket(
+       sys,
+       [](caf::actor_system& s, roadrunner::websocket_handle ws) {
+         return s.spawn(ws_echo_session, std::move(ws));
+       }),
+     .methods = {"GET"}});
+  routes.push_back(
+    {.path = "/ws/chat",
+     .handler = roadrunner::websocket(
+       sys,
+       [room](caf::actor_system& s, roadrunner::websocket_handle ws) {
+         return s.spawn(ws_chat_session, std::move(ws), room);
+       }),
+     .methods = {"GET"}});
+  routes.push_back({.path = "/chat",
+                    .handler =
+                      [](roadrunner::request&) {
+                        return roadrunner::response::html(
+                          200, std::string{chat_page});
+                      },
+                    .methods = {"GET"}});
+}
+
 int main(int argc, char** argv) {
   auto signals = all_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
@@ -436,6 +526,7 @@ int main(int argc, char** argv) {
     std::cerr << "roadrunner-demo: " << *err << std::endl;
     return 1;
   }
+  add_websocket_routes(routes, sys);
   opts.routes = std::move(routes);
   std::vector<roadrunner::telemetry_sink> observers{metrics.observer(),
                                                     health.observer()};

@@ -52,6 +52,18 @@ caf::behavior connection::make_behavior() {
     fn();
     in_message_ = false;
   };
+  // Anything else belongs to the driver's own protocol (WebSocket sends
+  // from any thread); without a driver for it, it is dropped.
+  set_default_handler(
+    [this, in_message](caf::scheduled_actor*,
+                       caf::message_view& view) -> caf::result<caf::message> {
+      auto msg = view.move_content_to_message();
+      in_message([&] {
+        if (driver_ != nullptr && !closed_)
+          driver_->on_message(msg);
+      });
+      return caf::message{};
+    });
   return {
     [this, in_message](drain_atom, int64_t deadline_ms) {
       in_message([&] { on_drain(deadline_ms); });
@@ -123,6 +135,14 @@ void connection::start_protocol(protocol proto) {
   } else {
     driver_ = &h1_.emplace(*this);
   }
+  driver_->start();
+}
+
+void connection::upgrade(std::unique_ptr<protocol_driver> next) {
+  // Called by the HTTP/1.1 driver (inline in h1_, stopped, never destroyed
+  // before the connection): only other_ changes hands here.
+  other_ = std::move(next);
+  driver_ = other_.get();
   driver_->start();
 }
 

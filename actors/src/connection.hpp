@@ -58,6 +58,7 @@ public:
   using hosted_actor::home;
   void close() override;
   void linger() override;
+  void upgrade(std::unique_ptr<protocol_driver> next) override;
 
   // -- transport_owner --------------------------------------------------------
 
@@ -78,7 +79,7 @@ private:
   transport io_;
   request_lifecycle life_;
   std::optional<h1_driver> h1_;            // inline: most connections
-  std::unique_ptr<protocol_driver> other_; // HTTP/2 (or a later upgrade)
+  std::unique_ptr<protocol_driver> other_; // HTTP/2, or after an upgrade
   protocol_driver* driver_ = nullptr;      // null during the handshake
   caf::strong_actor_ptr self_ref_;
   bool in_message_ = false; // inside a message handler: end with quit()

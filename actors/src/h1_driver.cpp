@@ -302,6 +302,23 @@ void h1_driver::adopt_leftover() {
   move_input(std::max(initial_buffer, used + min_read_space));
 }
 
+void h1_driver::hand_off() {
+  // The last act of this driver: the connection goes to the driver the
+  // offer makes, with the bytes read after the upgrading request. The
+  // buffers stay until the connection ends (a caller up the stack may hold
+  // a view into them, as after stop()).
+  auto offer = std::move(upgrade_);
+  std::string leftover{data_ + begin_, end_ - begin_};
+  phase_ = phase::done;
+  home().disarm(timer_.node);
+  home().disarm(rate_.node);
+  begin_ = end_ = 0;
+  head_complete_ = false;
+  release_request_state();
+  auto next = offer->make_driver(*host_, std::move(leftover));
+  host_->upgrade(std::move(next)); // may close the connection
+}
+
 void h1_driver::process_input() {
   if (phase_ == phase::waiting || phase_ == phase::streaming) {
     if (def().body_open && def().read_cb)
@@ -418,6 +435,10 @@ bool h1_driver::body_ready() {
     free_string(rs_->chunked_body);
   if (begin_ == end_)
     begin_ = end_ = 0;
+  if (upgrade_) {
+    hand_off(); // this driver is done
+    return false;
+  }
   if (deferred() && !apply_exchange())
     return false; // a deferred answer: wait for it (on_wake goes on)
   if (phase_ == phase::done)
@@ -443,6 +464,10 @@ bool h1_driver::dispatch_manual() {
   begin_ += head_len;
   head_complete_ = false;
   rs().parser.reset();
+  if (upgrade_) {
+    hand_off(); // this driver is done
+    return false;
+  }
   if (phase_ == phase::done)
     return false;
   if (!deferred())
@@ -494,6 +519,23 @@ void h1_driver::dispatch(std::string_view body) {
     // The connection ended during the handler call: nobody will answer.
     x->cancel();
     resp = response::text(500, "Internal Server Error");
+  }
+  if (resp.status() == 101) {
+    // A protocol switch the handler accepted (WebSocket): the 101 head
+    // goes out now, the bytes after this request belong to the new
+    // protocol (body_ready hands them over), and the request stays open
+    // until the new driver ends it. Not while draining, not on HTTP/1.0.
+    auto offer = life().take_upgrade();
+    if (offer && phase_ != phase::done && !host_->draining() &&
+        h.version_minor == 1 && !req.body_pending()) {
+      offer->head_bytes =
+        queued_head([&] { offer->write_head(io().out().buffer(), resp); });
+      offer->request.adopt(t, nullptr, resp);
+      upgrade_ = std::move(offer);
+      return;
+    }
+    resp = host_->draining() ? response::text(503, "Service Unavailable")
+                             : response::text(400, "Bad Request");
   }
   if (req.body_pending())
     close = true; // manual mode: the body was not read, do not parse it

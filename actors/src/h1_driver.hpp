@@ -126,6 +126,7 @@ private:
   bool make_room(size_t min_free);
   void move_input(size_t capacity);
   void adopt_leftover();
+  void hand_off();
 
   reactor& home() const noexcept { return host_->home(); }
   listener_shared& shared() const noexcept { return host_->shared(); }
@@ -154,6 +155,7 @@ private:
   std::unique_ptr<h1_request_state> rs_; // null while idle
   std::unique_ptr<deferred_request> def_;
   std::vector<exchange_op> ops_;
+  std::unique_ptr<upgrade_offer> upgrade_; // 101 queued: hand off next
 
   // Input: [begin_, end_) of data_ holds unprocessed bytes. data_ is the
   // reactor's scratch buffer while a read is processed, else own_ (only

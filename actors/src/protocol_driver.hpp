@@ -1,6 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+
+namespace caf {
+class message;
+} // namespace caf
 
 namespace roadrunner {
 namespace detail {
@@ -10,6 +15,7 @@ struct connection_info;
 
 namespace roadrunner::detail {
 
+class protocol_driver;
 class reactor;
 class request_lifecycle;
 class transport;
@@ -42,6 +48,11 @@ public:
   /// input for a while, then the connection ends). The driver is stopped
   /// at once, as with `close`.
   virtual void linger() = 0;
+
+  /// Hands the connection to `next` (a protocol upgrade: HTTP/1.1 101 to
+  /// WebSocket). Only the HTTP/1.1 driver calls it, as its last act: it has
+  /// stopped itself; `next` starts at once.
+  virtual void upgrade(std::unique_ptr<protocol_driver> next) = 0;
 
 protected:
   driver_host(reactor* home, listener_shared* shared,
@@ -83,6 +94,11 @@ public:
 
   /// The listener drains (message handler).
   virtual void on_drain(int64_t deadline_ms) = 0;
+
+  /// A message the connection's behaviour does not handle itself (message
+  /// handler): a driver's own protocol (WebSocket sends). Dropped by
+  /// default.
+  virtual void on_message(caf::message&) {}
 
   /// The connection is closing: end every open request (its handler hears
   /// on_cancel), disarm the timers. No I/O, no call back into the host.

@@ -136,10 +136,21 @@ request_lifecycle::request_lifecycle(caf::event_based_actor* self,
   routes_ = shared_->load_routes();
 }
 
+namespace {
+
+thread_local request_lifecycle* dispatching_lifecycle = nullptr;
+
+} // namespace
+
+request_lifecycle* request_lifecycle::current() noexcept {
+  return dispatching_lifecycle;
+}
+
 response request_lifecycle::dispatch(request& req, uint32_t tag,
                                      request_ticket& t,
                                      std::shared_ptr<actor_exchange>& x) {
   auto& sh = *shared_;
+  upgrade_ = nullptr; // an offer from an earlier request was not taken
   detail::request_access::request_id(req, next_request_id());
   t.method = req.method();
   t.path = req.path();
@@ -179,6 +190,8 @@ response request_lifecycle::dispatch(request& req, uint32_t tag,
   } else {
     dispatching_ = true;
     current_tag_ = tag;
+    auto* outer = dispatching_lifecycle;
+    dispatching_lifecycle = this;
     try {
       // reload_routes swapped the table? Then take the new one (one atomic
       // load per request otherwise).
@@ -197,6 +210,7 @@ response request_lifecycle::dispatch(request& req, uint32_t tag,
       report_exception("unknown exception", &req);
       resp = response::text(500, "Internal Server Error");
     }
+    dispatching_lifecycle = outer;
     dispatching_ = false;
   }
   x = std::move(current_x_);

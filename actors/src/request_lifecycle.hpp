@@ -74,6 +74,32 @@ struct open_request {
   bool open() const noexcept { return x != nullptr; }
 };
 
+class driver_host;
+class protocol_driver;
+
+/// A protocol switch a handler accepted (HTTP/1.1 101 to WebSocket): the
+/// HTTP/1.1 driver writes its head, then hands the connection to the
+/// driver it makes. The upgrading request stays open (`request`: its
+/// admission slot, its `request_stop`) until that driver ends it.
+class upgrade_offer {
+public:
+  virtual ~upgrade_offer() = default;
+
+  /// Appends the 101 head to `out`, with the fields `resp` (the handler's
+  /// answer, after the middlewares) carries.
+  virtual void write_head(std::string& out, const response& resp) = 0;
+
+  /// The driver that takes the connection over; `leftover` holds the
+  /// bytes read after the request.
+  virtual std::unique_ptr<protocol_driver>
+  make_driver(driver_host& host, std::string leftover) = 0;
+
+  /// The upgrading request, adopted by the HTTP/1.1 driver.
+  open_request request;
+  /// Bytes of the 101 head (telemetry).
+  uint64_t head_bytes = 0;
+};
+
 /// The request lifecycle shared by every protocol driver (HTTP/1.1,
 /// HTTP/2, and any later one): the only place a request becomes a handler
 /// call.
@@ -145,6 +171,26 @@ public:
 
   const listener_shared& shared() const noexcept { return *shared_; }
 
+  // -- protocol upgrades ------------------------------------------------------
+
+  /// The lifecycle running a handler on this thread right now (null outside
+  /// `dispatch`): how a handler reaches `offer_upgrade`.
+  static request_lifecycle* current() noexcept;
+
+  /// During a dispatch: the handler accepts an upgrade; it happens if the
+  /// final answer is 101 and the driver can switch (HTTP/1.1).
+  void offer_upgrade(std::unique_ptr<upgrade_offer> offer) noexcept {
+    upgrade_ = std::move(offer);
+  }
+
+  /// The upgrade offered during the last dispatch (null: none).
+  std::unique_ptr<upgrade_offer> take_upgrade() noexcept {
+    return std::move(upgrade_);
+  }
+
+  /// The connection actor.
+  caf::event_based_actor* self() const noexcept { return self_; }
+
 private:
   void fill(telemetry_event& e, const request_ticket& t) const noexcept;
 
@@ -159,6 +205,7 @@ private:
   std::shared_ptr<actor_exchange> current_x_;
   uint32_t current_tag_ = 0;
   bool dispatching_ = false;
+  std::unique_ptr<upgrade_offer> upgrade_; // offered during the dispatch
 };
 
 } // namespace roadrunner::detail

@@ -118,6 +118,8 @@ std::optional<log_level> level_of(const telemetry_event& e) noexcept {
   case k::connection_accepted:
   case k::connection_closed:
   case k::tls_handshake_completed:
+  case k::websocket_open:
+  case k::websocket_close:
     return log_level::debug;
   case k::request_start:
   case k::request_stop:
@@ -162,6 +164,12 @@ void format_error_line(log_level level, const telemetry_event& e,
     peer_field(out, e);
     break;
   case k::connection_accepted:
+  case k::websocket_open:
+    peer_field(out, e);
+    break;
+  case k::websocket_close:
+    field(out, "code", e.error_code);
+    field(out, "reason", e.reason);
     peer_field(out, e);
     break;
   case k::connection_closed:
@@ -215,7 +223,8 @@ telemetry_sink error_log::observer() const {
                            k::connection_rejected,     k::slots_reconciled,
                            k::drain_started,           k::drain_finished,
                            k::tls_handshake_completed, k::tls_handshake_failed,
-                           k::http2_connection_error,  k::accept_error};
+                           k::http2_connection_error,  k::accept_error,
+                           k::websocket_open,          k::websocket_close};
   auto fn = [file = file_, st = state_](const telemetry_event& e) {
     auto level = level_of(e);
     if (!level || *level > st->opts.level)

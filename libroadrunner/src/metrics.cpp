@@ -203,6 +203,8 @@ public:
       break;
     case telemetry_kind::slots_reconciled:
     case telemetry_kind::drain_finished:
+    case telemetry_kind::websocket_open:
+    case telemetry_kind::websocket_close:
       break;
     }
   }

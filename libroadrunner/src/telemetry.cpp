@@ -34,6 +34,10 @@ const char* to_string(telemetry_kind x) noexcept {
     return "http2_connection_error";
   case telemetry_kind::accept_error:
     return "accept_error";
+  case telemetry_kind::websocket_open:
+    return "websocket_open";
+  case telemetry_kind::websocket_close:
+    return "websocket_close";
   }
   return "unknown";
 }

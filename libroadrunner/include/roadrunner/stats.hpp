@@ -23,6 +23,8 @@ struct listener_info {
   uint64_t throttled = 0;
   /// Times an idle connection hibernated (`hibernate_after`).
   uint64_t hibernations = 0;
+  /// WebSocket sessions open right now (issue 15).
+  uint64_t websocket_sessions = 0;
 };
 
 } // namespace roadrunner

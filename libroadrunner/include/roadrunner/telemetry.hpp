@@ -53,6 +53,13 @@ enum class telemetry_kind : uint8_t {
   /// accept(2) failed on the listening socket: `error_code` is errno
   /// (EMFILE, ENFILE, ENOBUFS, ...), `reason` its strerror text.
   accept_error,
+  /// A WebSocket session opened (issue 15): request fields of the
+  /// upgrading request, `peer`, `protocol` is the chosen subprotocol.
+  websocket_open,
+  /// A WebSocket session ended: `peer`, `error_code` is the close code
+  /// (1006: no close frame), `reason` the close reason, `count` the
+  /// messages received.
+  websocket_close,
 };
 
 /// Name of a kind ("request_start", ...).

@@ -26,12 +26,15 @@ struct listener_stats {
   /// listener's `max_concurrent_requests` message.
   std::atomic<uint64_t> max_concurrent_requests{0};
   std::atomic<uint64_t> hibernations{0};
+  /// WebSocket sessions open right now.
+  std::atomic<int64_t> websocket_sessions{0};
   uint64_t max_clients = 0;
 
   /// Reads every counter once.
   listener_info snapshot() const noexcept {
     auto active = active_clients.load(std::memory_order_relaxed);
     auto busy = in_flight.load(std::memory_order_relaxed);
+    auto ws = websocket_sessions.load(std::memory_order_relaxed);
     return listener_info{
       active > 0 ? static_cast<uint64_t>(active) : 0,
       max_clients,
@@ -40,7 +43,8 @@ struct listener_stats {
       busy > 0 ? static_cast<uint64_t>(busy) : 0,
       max_concurrent_requests.load(std::memory_order_relaxed),
       throttled.load(std::memory_order_relaxed),
-      hibernations.load(std::memory_order_relaxed)};
+      hibernations.load(std::memory_order_relaxed),
+      ws > 0 ? static_cast<uint64_t>(ws) : 0};
   }
 
   /// Takes a connection slot unless `max_clients` is reached. Lock-free; a

@@ -1,0 +1,178 @@
+#pragma once
+
+// WebSocket sessions as actors (RFC 6455 over HTTP/1.1).
+//
+//     auto echo = roadrunner::websocket(sys, [](caf::actor_system& sys,
+//                                               roadrunner::websocket_handle
+//                                               ws) {
+//       return sys.spawn([ws](caf::event_based_actor*) -> caf::behavior {
+//         return {[ws](roadrunner::ws_message& m) { ws.send(std::move(m)); }};
+//       });
+//     });
+//     routes.push_back({.path = "/ws/echo", .handler = echo,
+//                       .methods = {"GET"}});
+//
+// The route's handler checks the handshake (RFC 6455 4.2.1) after the
+// middlewares ran, answers 101 and hands the connection to the WebSocket
+// driver, which spawns one session actor through the factory. From then on:
+// - the session actor receives every complete message as a `ws_message`
+//   (fragments reassembled, at most `max_message_size` bytes; text is
+//   valid UTF-8), `ws_full_atom` / `ws_ready_atom` when its send buffer
+//   fills and drains, and `(ws_closed_atom, code, reason)` when the
+//   session is over, followed by an exit message (`user_shutdown`);
+// - any actor or thread sends through the `websocket_handle` (text,
+//   binary, close); pings are answered by the server;
+// - the actor's own end closes the session: 1000 after a normal exit,
+//   1011 after a crash (any other exit reason).
+// The upgrading request counts in `requests_served` and holds its
+// admission slot (`max_concurrent_requests`) until the session ends.
+
+#include <roadrunner/middleware.hpp>
+#include <roadrunner/request.hpp>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace roadrunner {
+
+// -- messages -----------------------------------------------------------------
+
+/// A complete WebSocket message (RFC 6455 6.2), in either direction.
+struct ws_message {
+  /// The payload: UTF-8 for text, any bytes for binary.
+  std::string data;
+  /// Binary (opcode 2) rather than text (opcode 1).
+  bool binary = false;
+};
+
+/// Inspection (printing) of a `ws_message`.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ws_message& x) {
+  return f(caf::meta::type_name("ws_message"), x.data, x.binary);
+}
+
+/// To the session actor: `(ws_closed, code, reason)`, the session is over
+/// (close handshake done, the peer failed the protocol or vanished: 1006,
+/// the server drained: 1001). An exit message follows.
+using ws_closed_atom = caf::atom_constant<caf::atom("ws_closed")>;
+/// To the session actor: the send buffer is full; messages sent until
+/// `ws_ready_atom` arrives are dropped.
+using ws_full_atom = caf::atom_constant<caf::atom("ws_full")>;
+/// To the session actor: the send buffer drained below half; send again.
+using ws_ready_atom = caf::atom_constant<caf::atom("ws_ready")>;
+/// To the connection: `(ws_send, ws_message)` (sent by `websocket_handle`).
+using ws_send_atom = caf::atom_constant<caf::atom("ws_send")>;
+/// To the connection: `(ws_close, code, reason)` (`websocket_handle`).
+using ws_close_atom = caf::atom_constant<caf::atom("ws_close")>;
+/// To the connection: `(ws_down, code)`, the session actor ended.
+using ws_down_atom = caf::atom_constant<caf::atom("ws_down")>;
+
+// -- the handle ---------------------------------------------------------------
+
+/// Sends on one WebSocket session. Copyable; usable from any actor or
+/// thread (every call is one asynchronous message to the connection).
+/// Calls after the session ended are dropped.
+class websocket_handle {
+public:
+  websocket_handle() = default;
+  websocket_handle(caf::actor conn, std::string protocol)
+    : conn_(std::move(conn)), protocol_(std::move(protocol)) {}
+
+  /// Sends a text message (`data` must be UTF-8: the peer fails the
+  /// session with 1007 otherwise).
+  void send_text(std::string data) const;
+
+  /// Sends a binary message.
+  void send_binary(std::string data) const;
+
+  /// Sends `msg` as it is.
+  void send(ws_message msg) const;
+
+  /// Starts the close handshake with `code` (1000, 1001, 1003, 1007-1014 or
+  /// 3000-4999; anything else is sent as 1000) and `reason` (cut to 123
+  /// bytes).
+  void close(uint16_t code = 1000, std::string reason = {}) const;
+
+  /// The connection actor carrying the session (monitor it to learn when
+  /// the socket is gone).
+  const caf::actor& connection() const noexcept { return conn_; }
+
+  /// The subprotocol chosen in the handshake (empty: none).
+  const std::string& protocol() const noexcept { return protocol_; }
+
+  explicit operator bool() const noexcept { return static_cast<bool>(conn_); }
+
+private:
+  caf::actor conn_;
+  std::string protocol_;
+};
+
+/// Inspection (printing) of a `websocket_handle`: its protocol only.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, websocket_handle& x) {
+  auto proto = x.protocol();
+  return f(caf::meta::type_name("websocket_handle"), proto);
+}
+
+// -- routes -------------------------------------------------------------------
+
+/// Spawns the session actor of a new session (called on the connection's
+/// reactor thread: spawn, do not block). An invalid actor or an exception
+/// closes the session with 1011.
+using ws_session_factory =
+  std::function<caf::actor(caf::actor_system&, websocket_handle)>;
+
+/// Options of a WebSocket route.
+struct websocket_options {
+  /// Subprotocols the server speaks, in its order of preference; the first
+  /// one the client offers (`Sec-WebSocket-Protocol`) is chosen. None
+  /// offered or none in common: the session has no subprotocol.
+  std::vector<std::string> protocols{};
+  /// Checks the handshake's `Origin` (RFC 6455 10.2); false answers 403.
+  /// Empty: every origin is accepted.
+  std::function<bool(const request&)> check_origin{};
+  /// Largest message, after reassembly, in bytes -> close 1009.
+  uint64_t max_message_size = 1024 * 1024;
+  /// Largest single frame payload in bytes -> close 1009 (the read buffer
+  /// never holds more than one frame and its header).
+  uint64_t max_frame_size = 1024 * 1024;
+  /// Bytes queued for the peer before the session actor hears
+  /// `ws_full_atom` and further messages are dropped.
+  uint64_t send_buffer = 1024 * 1024;
+  /// How long the server waits for the peer's close frame after sending
+  /// its own, in ms; then the socket closes.
+  std::chrono::milliseconds close_timeout{5000};
+  /// permessage-deflate (RFC 7692) when the client offers it. Each zlib
+  /// stream is allocated on first use: a compressor costs about
+  /// 2^(deflate_window_bits+2) + 2^(deflate_mem_level+9) bytes, a
+  /// decompressor about 39 KiB (docs/websocket.md).
+  bool deflate = true;
+  /// The largest window the server compresses with (9..15).
+  int deflate_window_bits = 15;
+  /// zlib's memLevel for the compressor (1..9).
+  int deflate_mem_level = 8;
+  /// Reset the compressor after every message: less ratio, and no
+  /// compression window kept between messages.
+  bool deflate_no_context_takeover = false;
+  /// Messages shorter than this are sent uncompressed.
+  size_t deflate_min_size = 64;
+};
+
+/// A route handler that upgrades to a WebSocket session (see the file
+/// comment). Refusals: 426 with `upgrade: websocket` for a request without
+/// `Upgrade: websocket` / `Connection: upgrade`; 426 with
+/// `sec-websocket-version: 13` for another version; 400 for a bad or
+/// missing key, version or method, a body, or HTTP/1.0 and HTTP/2; 403 when
+/// `check_origin` refuses. Middlewares run before it, as for any handler.
+handler websocket(caf::actor_system& sys, ws_session_factory spawn,
+                  websocket_options opts = {});
+
+} // namespace roadrunner
