@@ -69,6 +69,9 @@ std::optional<option_error> check_protocols(const listener_options& opts) {
       {"window_refill_threshold", h2.window_refill_threshold},
       {"max_concurrent_streams", h2.max_concurrent_streams},
       {"max_header_list_size", h2.max_header_list_size},
+      {"max_overhead_frames", h2.max_overhead_frames},
+      {"max_stream_resets", h2.max_stream_resets},
+      {"reset_window", h2.reset_window},
     };
     bool is_http1 = x.proto == protocol::http1;
     auto prefix = is_http1 ? " http1." : " http2.";

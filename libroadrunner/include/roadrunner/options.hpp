@@ -123,6 +123,26 @@ struct http2_options {
   /// value + 32 per field, RFC 9113 6.5.2) -> 431 + RST_STREAM(NO_ERROR).
   /// Default as the seed: 2 x its 16384-byte `max_header_block`.
   int64_t max_header_list_size = 32768;
+
+  // -- flood limits (issue 18) ------------------------------------------------
+  // A client earns frame credit with useful work and spends it on frames
+  // that carry none; see docs/options.md "HTTP/2 flood limits".
+
+  /// Frames without useful work a connection may send beyond what its work
+  /// earned: PING, SETTINGS, WINDOW_UPDATE, RST_STREAM, PRIORITY, unknown
+  /// types, DATA / CONTINUATION / trailer HEADERS under 128 payload bytes,
+  /// refused streams, and each KiB of a header list over
+  /// `max_header_list_size`. A request earns 8, a DATA frame received with
+  /// 128+ bytes or a DATA frame sent earns 1 (credit never exceeds this
+  /// value). Over it: GOAWAY(ENHANCE_YOUR_CALM) and the connection closes.
+  int64_t max_overhead_frames = 10000;
+  /// RST_STREAMs a client may send per `reset_window` streams it opens
+  /// (CVE-2023-44487 "rapid reset"); one more: GOAWAY(ENHANCE_YOUR_CALM).
+  /// Independent of `max_keep_alive_requests`.
+  int64_t max_stream_resets = 200;
+  /// Streams per window of the reset count (the count restarts after this
+  /// many new streams).
+  int64_t reset_window = 1000;
 };
 
 /// A protocol this listener speaks.
