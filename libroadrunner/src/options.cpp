@@ -1,6 +1,11 @@
 #include "tls/context.hpp"
 #include <roadrunner/options.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <string>
@@ -154,6 +159,19 @@ std::optional<option_error> validate(const listener_options& opts) {
   if (opts.socket_backlog < 1 || opts.socket_backlog > max_int31)
     return invalid("socket_backlog", std::to_string(opts.socket_backlog),
                    "must be 1..2147483647");
+  if (opts.body_memory_budget < 0)
+    return invalid("body_memory_budget",
+                   std::to_string(opts.body_memory_budget), "must be >= 0");
+  if (!opts.body_spool_dir.empty()) {
+    // The way bodies will be spooled: an unnamed file (O_TMPFILE).
+    auto fd =
+      ::open(opts.body_spool_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return invalid("body_spool_dir", opts.body_spool_dir,
+                     std::string{"cannot create a temporary file there: "} +
+                       std::strerror(errno));
+    ::close(fd);
+  }
   return std::nullopt;
 }
 

@@ -271,6 +271,21 @@ struct listener_options {
   /// Telemetry subscriber (empty: none, at the cost of one branch per
   /// event). See `telemetry.hpp`; `telemetry_to(actor)` forwards to an actor.
   telemetry_handler telemetry;
+
+  // -- request body memory (issue 18) -----------------------------------------
+
+  /// Request body bytes the listener may hold in memory at once, over all
+  /// its connections (>= 0; 0 spools every body). A body that does not fit
+  /// goes to a temporary file in `body_spool_dir` (the handler sees it the
+  /// same way: a view of the file mapped read-only); with no spool
+  /// directory its request gets 503. Bodies are allocated towards the size
+  /// they announce, never doubled past it. HTTP/2 only for now (HTTP/1.1
+  /// bodies are bounded by `max_clients x max_content_length`).
+  int64_t body_memory_budget = 268435456;
+  /// Directory for spooled request bodies, opened with O_TMPFILE (the file
+  /// has no name and disappears with the request); empty: no spooling
+  /// (503 over the budget). `validate` checks that a file can be made there.
+  std::string body_spool_dir = "/tmp";
 };
 
 /// Which kind of start-up error an option produced.
