@@ -30,8 +30,10 @@ constexpr int64_t rate_grace_ms = 1000;
 // the reactor (issue 18: 3.4 s stalls before).
 constexpr size_t round_bytes = 128 * 1024;
 
-http2::session_config session_config_of(const listener_options& opts) {
+http2::session_config session_config_of(const listener_shared& shared) {
+  auto& opts = shared.opts;
   http2::session_config cfg;
+  cfg.bodies = &shared.bodies;
   for (auto& x : opts.protocols)
     if (x.proto == protocol::http2)
       cfg.http2 = x.http2;
@@ -52,7 +54,7 @@ h2_driver::~h2_driver() {
 
 void h2_driver::start() {
   session_ =
-    std::make_unique<http2::session>(session_config_of(shared().opts), *this);
+    std::make_unique<http2::session>(session_config_of(shared()), *this);
   // RFC 9113 3.4: the client's preface (and SETTINGS) must come within
   // request_timeout (from the accept for h2c, the handshake for TLS).
   main_what_ = main_timer::preface;
@@ -616,9 +618,11 @@ void h2_driver::on_stream_closed(int32_t stream_id, http2::error_code) {
 void h2_driver::on_request_rejected(int32_t, int status,
                                     std::string_view reason) {
   // As on HTTP/1.1: a request whose head was complete counts as served (a
-  // body over max_content_length, a body that stopped coming); a malformed
+  // body over max_content_length, a body that stopped coming, no memory
+  // left for its body and no spooling); a malformed
   // head (400, 431) or a method we do not serve (501) does not.
-  life().reject(status, reason, status == 408 || status == 413);
+  life().reject(status, reason,
+                status == 408 || status == 413 || status == 503);
 }
 
 void h2_driver::on_stream_writable(int32_t stream_id) {

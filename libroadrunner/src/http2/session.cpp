@@ -170,6 +170,8 @@ const char* reject_reason(int status) noexcept {
     return "request header list over max_header_list_size";
   case 501:
     return "CONNECT is not supported";
+  case 503:
+    return "request bodies over body_memory_budget (no body_spool_dir)";
   default:
     return "rejected";
   }
@@ -560,8 +562,12 @@ void session::impl::finish_head(stream& s) {
       reject(s, 413);
       return;
     }
-    s.body.reserve(std::min<uint64_t>(n, 65536));
+    // Memory grows with the bytes that arrive, towards n and never past
+    // it (a lying content-length costs nothing: nghttp2 checks the sum).
+    s.body.start(cfg_.bodies, n);
+    return;
   }
+  s.body.start(cfg_.bodies, cfg_.max_content_length);
 }
 
 int session::impl::on_data_chunk(int32_t id, const uint8_t* data, size_t len) {
@@ -573,7 +579,9 @@ int session::impl::on_data_chunk(int32_t id, const uint8_t* data, size_t len) {
     reject(*s, 413);
     return 0;
   }
-  s->body.append(reinterpret_cast<const char*>(data), len);
+  if (s->body.append(reinterpret_cast<const char*>(data), len) ==
+      io::body_store::result::no_room)
+    reject(*s, 503); // over the budget, no spooling (or it failed)
   return 0;
 }
 
@@ -957,7 +965,7 @@ void session::impl::deliver_events() {
         break; // reset by the peer before we got to it
       s->delivered = true;
       try {
-        cb_.on_request(s->id, s->head, s->body);
+        cb_.on_request(s->id, s->head, s->body.view());
       } catch (...) {
         s = find(e.stream_id);
         if (s != nullptr && !s->responded && !s->closed)

@@ -47,7 +47,9 @@ struct stream {
   /// References that keep the header views of `head` valid (nghttp2's
   /// decoded header buffers, shared with its HPACK table).
   std::vector<nghttp2_rcbuf*> refs;
-  std::string body;
+  /// The request body: in memory (towards its announced size, charged to
+  /// the listener's budget) or spooled to a temporary file.
+  io::body_store body;
   size_t header_list_size = 0;
   bool header_list_too_large = false;
   bool is_head = false;
@@ -108,10 +110,7 @@ struct stream {
     head.content_length = 0;
     authority = {};
     authority_as_host = false;
-    if (body.capacity() > kept_body_capacity)
-      detail::free_string(body);
-    else
-      body.clear();
+    body.clear(kept_body_capacity);
   }
 
   /// Turns a finished stream into a fresh one for `stream_id`.
