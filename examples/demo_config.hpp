@@ -57,6 +57,8 @@ struct settings {
   std::string tls_cert;
   std::string tls_key;
   int64_t tls_handshake_timeout = 10000;
+  int64_t body_memory_budget = 268435456;
+  std::string body_spool_dir = "/tmp";
   // -- CAF's own options, passed through
   // ---------------------------------------
   /// `--name=value` for every dotted option, command line after INI.
