@@ -134,6 +134,12 @@ std::vector<spec> specs(settings& s) {
     boolean("compress", false, "br/zstd/gzip answers when the client asks",
             s.compress),
     num("gzip-level", k::count, false, "gzip level 1..9", s.gzip_level),
+    num("body-memory-budget", k::size, true,
+        "request body bytes held in memory, all connections together",
+        s.body_memory_budget),
+    text("body-spool-dir", true,
+         "temporary files for bodies over the budget (empty: 503)",
+         s.body_spool_dir),
   };
 }
 
@@ -482,6 +488,8 @@ std::optional<std::string> make_options(const settings& s,
   if (s.max_concurrent_requests != 0)
     o.max_concurrent_requests = s.max_concurrent_requests;
   o.socket_backlog = s.socket_backlog;
+  o.body_memory_budget = s.body_memory_budget;
+  o.body_spool_dir = s.body_spool_dir;
   o.protocols.clear();
   std::stringstream in{s.protocols};
   for (std::string item; std::getline(in, item, ',');) {

@@ -65,6 +65,8 @@ struct settings {
   /// --compress: br/zstd/gzip responses for clients that ask.
   bool compress = true;
   int64_t gzip_level = 6;
+  int64_t body_memory_budget = 268435456;
+  std::string body_spool_dir = "/tmp";
   // -- CAF's own options, passed through
   // ---------------------------------------
   /// `--name=value` for every dotted option, command line after INI.

@@ -24,8 +24,16 @@ constexpr size_t output_chunk = 65536;
 // The slow-client guard's grace period (as HTTP/1.1).
 constexpr int64_t rate_grace_ms = 1000;
 
-http2::session_config session_config_of(const listener_options& opts) {
+// Input processed per wake-up before the connection yields to the other
+// connections of its reactor (and is called again in the next loop
+// iteration): one client sending as fast as loopback allows cannot hold
+// the reactor (issue 18: 3.4 s stalls before).
+constexpr size_t round_bytes = 128 * 1024;
+
+http2::session_config session_config_of(const listener_shared& shared) {
+  auto& opts = shared.opts;
   http2::session_config cfg;
+  cfg.bodies = &shared.bodies;
   for (auto& x : opts.protocols)
     if (x.proto == protocol::http2)
       cfg.http2 = x.http2;
@@ -46,7 +54,7 @@ h2_driver::~h2_driver() {
 
 void h2_driver::start() {
   session_ =
-    std::make_unique<http2::session>(session_config_of(shared().opts), *this);
+    std::make_unique<http2::session>(session_config_of(shared()), *this);
   // RFC 9113 3.4: the client's preface (and SETTINGS) must come within
   // request_timeout (from the accept for h2c, the handshake for TLS).
   main_what_ = main_timer::preface;
@@ -82,7 +90,12 @@ void h2_driver::on_io(uint32_t events) {
 
 void h2_driver::read_loop() {
   auto& r = home();
+  size_t round = 0;
   while (!closed_ && !peer_eof_ && !fatal_) {
+    if (round >= round_bytes) {
+      io().yield_read(); // the rest waits for the next loop iteration
+      return;
+    }
     if (io().write_blocked()) {
       // Backpressure: a client that does not read its responses does not
       // get more requests served (its bytes stay in the socket).
@@ -96,6 +109,7 @@ void h2_driver::read_loop() {
     if (n > 0) {
       auto got = static_cast<size_t>(n);
       rate_bytes_ += got;
+      round += got;
       if (session_->feed({buf, got}) == http2::feed_result::fatal) {
         // Bad preface, flood, protocol error: the GOAWAY nghttp2 queued
         // goes out, then the connection ends with a lingering close
@@ -200,8 +214,16 @@ void h2_driver::maybe_close() {
     return;
   }
   if (fatal_ || (!session_->want_read() && !session_->want_write()) ||
-      (session_->going_away() && idle))
-    close();
+      (session_->going_away() && idle)) {
+    // A graceful end (GOAWAY(NO_ERROR): drain, keep-alive limit, idle)
+    // lingers too: the client may still be sending (WINDOW_UPDATEs for
+    // the last responses), and a close with unread input is a reset that
+    // can destroy those responses before the client reads them.
+    if (!peer_eof_)
+      host_->linger();
+    else
+      close();
+  }
 }
 
 void h2_driver::close() {
@@ -596,9 +618,11 @@ void h2_driver::on_stream_closed(int32_t stream_id, http2::error_code) {
 void h2_driver::on_request_rejected(int32_t, int status,
                                     std::string_view reason) {
   // As on HTTP/1.1: a request whose head was complete counts as served (a
-  // body over max_content_length, a body that stopped coming); a malformed
+  // body over max_content_length, a body that stopped coming, no memory
+  // left for its body and no spooling); a malformed
   // head (400, 431) or a method we do not serve (501) does not.
-  life().reject(status, reason, status == 408 || status == 413);
+  life().reject(status, reason,
+                status == 408 || status == 413 || status == 503);
 }
 
 void h2_driver::on_stream_writable(int32_t stream_id) {

@@ -477,6 +477,9 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
   shared->reloadable = opts.routes.is_list();
   opts.routes = routes{}; // only the compiled table holds the handlers
   shared->opts = std::move(opts);
+  shared->body_budget =
+    std::make_unique<io::body_budget>(shared->opts.body_memory_budget);
+  shared->bodies = {shared->body_budget.get(), shared->opts.body_spool_dir};
   auto impl = sys.spawn(listener_impl, std::move(shared), fd, port,
                         std::move(dup_fds), mod);
   auto handle = caf::actor_cast<listener_actor>(impl);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "http1/parser.hpp"
+#include "io/body_store.hpp"
 #include "tls/context.hpp"
 #include <roadrunner/detail/listener_stats.hpp>
 #include <roadrunner/options.hpp>
@@ -33,6 +34,10 @@ struct listener_shared {
   tls::context_ptr tls;
   /// Plain TCP with `protocols = [http2]`: h2c with prior knowledge.
   bool h2c = false;
+  /// Request body bytes in memory against `opts.body_memory_budget`, and
+  /// where bodies past it are spooled (issue 18; set at start).
+  std::unique_ptr<io::body_budget> body_budget;
+  io::body_policy bodies;
 
   /// Sends `e` to the telemetry subscriber, if it wants that kind (never
   /// throws).

@@ -129,11 +129,48 @@ bool reactor::add(int fd, uint32_t events, io_handler* handler) {
 void reactor::remove(int fd, io_handler* handler) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   removed_.push_back(handler);
+  cancel_resume(handler);
 }
 
 void reactor::close_registered(int fd, io_handler* handler) {
   ::close(fd);
   removed_.push_back(handler);
+  cancel_resume(handler);
+}
+
+// -- yielding handlers --------------------------------------------------------
+
+void reactor::resume_later(io_handler* handler, uint32_t events) {
+  if (!merge(resumed_, handler, events))
+    resumed_.emplace_back(handler, events);
+}
+
+bool reactor::merge(std::vector<std::pair<io_handler*, uint32_t>>& xs,
+                    io_handler* h, uint32_t events) noexcept {
+  for (auto& [x, ev] : xs)
+    if (x == h) {
+      ev |= events;
+      return true;
+    }
+  return false;
+}
+
+void reactor::cancel_resume(io_handler* h) noexcept {
+  // The handler may be freed after this iteration: forget it (also when
+  // it is being resumed right now: `resuming_` is checked per call).
+  std::erase_if(resumed_, [h](const auto& x) { return x.first == h; });
+  for (auto& x : resuming_)
+    if (x.first == h)
+      x.first = nullptr;
+}
+
+void reactor::run_resumed() {
+  // The handlers that yielded in the previous iteration (`run` moved them
+  // to `resuming_`); one that yields again now waits for the next one.
+  for (size_t i = 0; i < resuming_.size(); ++i)
+    if (auto [h, ev] = resuming_[i]; h != nullptr)
+      h->on_io(ev); // may close handlers (cancel_resume clears their entry)
+  resuming_.clear();
 }
 
 void reactor::release_later(caf::strong_actor_ptr ref) {
@@ -256,11 +293,12 @@ void reactor::run() {
   constexpr int max_events = 256;
   epoll_event events[max_events];
   while (!stopping_.load(std::memory_order_relaxed)) {
-    int timeout = local_.empty() ? next_timeout() : 0;
+    int timeout = local_.empty() && resumed_.empty() ? next_timeout() : 0;
     int n = ::epoll_wait(epoll_fd_, events, max_events, timeout);
     refresh_now();
     if (n < 0 && errno != EINTR)
       break;
+    resuming_.swap(resumed_);
     for (int i = 0; i < n; ++i) {
       auto* h = static_cast<io_handler*>(events[i].data.ptr);
       if (h == nullptr) {
@@ -270,8 +308,13 @@ void reactor::run() {
       if (!removed_.empty() &&
           std::find(removed_.begin(), removed_.end(), h) != removed_.end())
         continue;
+      // A handler that yielded runs once, after the others (fairness).
+      if (!resuming_.empty() && merge(resuming_, h, events[i].events))
+        continue;
       h->on_io(events[i].events);
     }
+    if (!resuming_.empty())
+      run_resumed();
     removed_.clear();
     fire_timers();
     // Messages between actors of this reactor (a connection and a hosted

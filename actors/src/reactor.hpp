@@ -110,6 +110,15 @@ public:
   /// are dropped as with `remove`. Reactor thread only.
   void close_registered(int fd, io_handler* handler);
 
+  /// Calls `handler->on_io(events)` again in the next loop iteration, after
+  /// the other ready sockets and the timers of this one (fairness: a
+  /// connection that did its share of work for this round yields and is
+  /// woken again without waiting for a new edge). An epoll event for
+  /// `handler` before then is merged into that call, so a handler runs at
+  /// most once per iteration. `remove` and `close_registered` cancel it.
+  /// Reactor thread only.
+  void resume_later(io_handler* handler, uint32_t events);
+
   /// Arms (or re-arms) `node` to fire `duration_ms` from now.
   void arm(timer_node& node, int64_t duration_ms);
 
@@ -147,6 +156,10 @@ private:
   void fire_timers();
   void drain_remote();
   void run_local();
+  void run_resumed();
+  static bool merge(std::vector<std::pair<io_handler*, uint32_t>>& xs,
+                    io_handler* h, uint32_t events) noexcept;
+  void cancel_resume(io_handler* h) noexcept;
 
   size_t index_;
   int epoll_fd_ = -1;
@@ -167,6 +180,10 @@ private:
   std::vector<caf::resumable*> remote_; // guarded by remote_mtx_
 
   std::vector<io_handler*> removed_; // handlers removed during this batch
+  // Handlers that yielded (resume_later) in this iteration, and those of
+  // the previous one, called in this one after the epoll events.
+  std::vector<std::pair<io_handler*, uint32_t>> resumed_;
+  std::vector<std::pair<io_handler*, uint32_t>> resuming_;
   std::vector<std::unique_ptr<timer_list>> timer_lists_;
   std::vector<caf::strong_actor_ptr> releases_;
   std::unique_ptr<char[]> scratch_{new char[scratch_size]};

@@ -59,6 +59,11 @@ ssize_t transport::read(char* buf, size_t len) {
   return -1;
 }
 
+void transport::yield_read() {
+  if (handler_ != nullptr)
+    home_->resume_later(handler_, EPOLLIN);
+}
+
 // -- output -------------------------------------------------------------------
 
 transport::flush_result transport::flush() {
@@ -119,7 +124,13 @@ void transport::on_linger_io(uint32_t events) {
 
 void transport::discard_input() {
   auto [buf, cap] = home_->scratch();
-  for (;;) {
+  // A peer still flooding (a connection cut for abuse) gets 16 reads per
+  // wake-up, then the other connections of the reactor go first.
+  for (int reads = 0;; ++reads) {
+    if (reads == 16) {
+      yield_read();
+      return;
+    }
     auto n = ::read(fd_, buf, cap);
     if (n > 0) {
       if (static_cast<size_t>(n) < cap && !rdhup)

@@ -91,6 +91,11 @@ public:
   /// epoll announced the peer's FIN (its edge is spent: read until 0).
   bool rdhup = false;
 
+  /// Leaves the input for later: the reactor calls the handler with EPOLLIN
+  /// again in its next iteration, after the other ready connections and
+  /// the timers (a driver's bounded work per wake-up; no edge is lost).
+  void yield_read();
+
   // -- output -----------------------------------------------------------------
 
   io::output_queue& out() noexcept { return out_; }

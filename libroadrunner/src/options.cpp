@@ -2,6 +2,11 @@
 #include "tls/context.hpp"
 #include <roadrunner/options.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <string>
@@ -70,6 +75,9 @@ std::optional<option_error> check_protocols(const listener_options& opts) {
       {"window_refill_threshold", h2.window_refill_threshold},
       {"max_concurrent_streams", h2.max_concurrent_streams},
       {"max_header_list_size", h2.max_header_list_size},
+      {"max_overhead_frames", h2.max_overhead_frames},
+      {"max_stream_resets", h2.max_stream_resets},
+      {"reset_window", h2.reset_window},
     };
     bool is_http1 = x.proto == protocol::http1;
     auto prefix = is_http1 ? " http1." : " http2.";
@@ -152,6 +160,19 @@ std::optional<option_error> validate(const listener_options& opts) {
   if (opts.socket_backlog < 1 || opts.socket_backlog > max_int31)
     return invalid("socket_backlog", std::to_string(opts.socket_backlog),
                    "must be 1..2147483647");
+  if (opts.body_memory_budget < 0)
+    return invalid("body_memory_budget",
+                   std::to_string(opts.body_memory_budget), "must be >= 0");
+  if (!opts.body_spool_dir.empty()) {
+    // The way bodies will be spooled: an unnamed file (O_TMPFILE).
+    auto fd =
+      ::open(opts.body_spool_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return invalid("body_spool_dir", opts.body_spool_dir,
+                     std::string{"cannot create a temporary file there: "} +
+                       std::strerror(errno));
+    ::close(fd);
+  }
   return std::nullopt;
 }
 

@@ -132,9 +132,9 @@ const conformance_case conformance[] = {
    "skipped_id_data", "goaway STREAM_CLOSED 5 eof"},
   {"5.1.2",
    "a stream over SETTINGS_MAX_CONCURRENT_STREAMS (2 here): PROTOCOL_ERROR or "
-   "REFUSED_STREAM (nghttp2: PROTOCOL_ERROR as a connection error once the "
-   "setting is acknowledged)",
-   "over_max_concurrent", "goaway PROTOCOL_ERROR 3 eof"},
+   "REFUSED_STREAM; refused alone, the others go on (issue 18), also once "
+   "the setting is acknowledged",
+   "over_max_concurrent", "rst 5 REFUSED_STREAM ping"},
   {"6.1", "DATA on stream 0: connection error PROTOCOL_ERROR",
    "data_stream_zero", "goaway PROTOCOL_ERROR 0 eof"},
   {"6.1",

@@ -123,6 +123,26 @@ struct http2_options {
   /// value + 32 per field, RFC 9113 6.5.2) -> 431 + RST_STREAM(NO_ERROR).
   /// Default as the seed: 2 x its 16384-byte `max_header_block`.
   int64_t max_header_list_size = 32768;
+
+  // -- flood limits (issue 18) ------------------------------------------------
+  // A client earns frame credit with useful work and spends it on frames
+  // that carry none; see docs/options.md "HTTP/2 flood limits".
+
+  /// Frames without useful work a connection may send beyond what its work
+  /// earned: PING, SETTINGS, WINDOW_UPDATE, RST_STREAM, PRIORITY, unknown
+  /// types, DATA / CONTINUATION / trailer HEADERS under 128 payload bytes,
+  /// refused streams, and each KiB of a header list over
+  /// `max_header_list_size`. A request earns 8, a DATA frame received with
+  /// 128+ bytes or a DATA frame sent earns 1 (credit never exceeds this
+  /// value). Over it: GOAWAY(ENHANCE_YOUR_CALM) and the connection closes.
+  int64_t max_overhead_frames = 10000;
+  /// RST_STREAMs a client may send per `reset_window` streams it opens
+  /// (CVE-2023-44487 "rapid reset"); one more: GOAWAY(ENHANCE_YOUR_CALM).
+  /// Independent of `max_keep_alive_requests`.
+  int64_t max_stream_resets = 200;
+  /// Streams per window of the reset count (the count restarts after this
+  /// many new streams).
+  int64_t reset_window = 1000;
 };
 
 /// A protocol this listener speaks.
@@ -252,6 +272,21 @@ struct listener_options {
   /// event) and the events it wants (a plain handler wants every one). See
   /// `telemetry.hpp`; `telemetry_to(actor)` forwards to an actor.
   telemetry_sink telemetry;
+
+  // -- request body memory (issue 18) -----------------------------------------
+
+  /// Request body bytes the listener may hold in memory at once, over all
+  /// its connections (>= 0; 0 spools every body). A body that does not fit
+  /// goes to a temporary file in `body_spool_dir` (the handler sees it the
+  /// same way: a view of the file mapped read-only); with no spool
+  /// directory its request gets 503. Bodies are allocated towards the size
+  /// they announce, never doubled past it. HTTP/2 only for now (HTTP/1.1
+  /// bodies are bounded by `max_clients x max_content_length`).
+  int64_t body_memory_budget = 268435456;
+  /// Directory for spooled request bodies, opened with O_TMPFILE (the file
+  /// has no name and disappears with the request); empty: no spooling
+  /// (503 over the budget). `validate` checks that a file can be made there.
+  std::string body_spool_dir = "/tmp";
 };
 
 /// Which kind of start-up error an option produced.

@@ -20,6 +20,20 @@ namespace {
 /// RFC 9113 6.9.2: every window starts at 65535 until SETTINGS / updates.
 constexpr int32_t rfc_initial_window = 65535;
 
+// Flood limits (issue 18; `http2_options::max_overhead_frames`): what a
+// request earns, and the payload under which a DATA, CONTINUATION or
+// trailer HEADERS frame carries too little to count as work.
+constexpr int64_t credit_per_request = 8;
+constexpr uint32_t tiny_payload = 128;
+
+/// Decoded bytes of one header block past which decoding stops and the
+/// connection ends (an HPACK bomb): 4 x max_header_list_size, at least
+/// 16 KiB.
+uint64_t block_cap(int64_t max_header_list_size) noexcept {
+  return std::max<uint64_t>(4 * static_cast<uint64_t>(max_header_list_size),
+                            16384);
+}
+
 /// Request-target bytes in HTTP/2 as in HTTP/1.1 (RFC 3986): visible ASCII
 /// only; an origin-form path, or "*" for OPTIONS (RFC 9113 8.3.1).
 bool is_valid_path(std::string_view method, std::string_view path) noexcept {
@@ -156,6 +170,8 @@ const char* reject_reason(int status) noexcept {
     return "request header list over max_header_list_size";
   case 501:
     return "CONNECT is not supported";
+  case 503:
+    return "request bodies over body_memory_budget (no body_spool_dir)";
   default:
     return "rejected";
   }
@@ -268,6 +284,12 @@ session::impl::impl(const session_config& cfg, session_callbacks& cb)
   // are not kept as tree anchors (they cost a little on every stream).
   // Frames on such streams are recognised by `feed` instead (recent_ids).
   nghttp2_option_set_no_closed_streams(opt, 1);
+  // Client resets count against our budget per window of streams
+  // (`max_stream_resets`, answered with ENHANCE_YOUR_CALM). nghttp2's own
+  // token bucket (1000, then 33 a second; GOAWAY(INTERNAL_ERROR)) would
+  // also cut a busy client that cancels a fair share of its streams.
+  nghttp2_option_set_stream_reset_rate_limit(opt, UINT64_MAX, 1);
+  credit_ = cfg_.http2.max_overhead_frames;
   // A client may have about twice max_concurrent_streams newer streams
   // opened before it reads a RST_STREAM of ours (RFC 9113 5.1 "closed":
   // newer streams are the signal that it saw the reset).
@@ -283,9 +305,14 @@ session::impl::impl(const session_config& cfg, session_callbacks& cb)
     return;
   }
   const auto& h2 = cfg_.http2;
+  // RFC 9113 5.1.2: a stream over the limit is refused (REFUSED_STREAM)
+  // while the others are served. nghttp2 makes it a connection error
+  // (PROTOCOL_ERROR) once the client acknowledged the setting, so it is
+  // told "no limit", the limit is enforced in on_begin_headers, and the
+  // SETTINGS frame carries the real value on the wire (`patch_settings`).
+  settings_patched_ = clamp_window(h2.max_concurrent_streams) == 0x7fffffff;
   nghttp2_settings_entry settings[] = {
-    {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
-     static_cast<uint32_t>(clamp_window(h2.max_concurrent_streams))},
+    {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 0x7fffffff},
     {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
      static_cast<uint32_t>(clamp_window(h2.stream_window))},
     {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
@@ -369,24 +396,45 @@ stream* session::impl::find_open(int32_t id) const noexcept {
 
 int session::impl::on_begin_headers(const nghttp2_frame* frame) {
   current_ = nullptr;
+  block_bytes_ = 0;
   if (frame->hd.type != NGHTTP2_HEADERS ||
       frame->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0;
   auto id = frame->hd.stream_id;
   // Sent before the client saw our GOAWAY: refused, so the client knows it
   // may retry it elsewhere (RFC 9113 8.7). nghttp2 ignores such streams
-  // only once the GOAWAY is out.
-  if (going_away_ && id > goaway_last_id_) {
+  // only once the GOAWAY is out. Over SETTINGS_MAX_CONCURRENT_STREAMS:
+  // refused too, one by one (RFC 9113 5.1.2); the others are served. The
+  // header block is still decoded (HPACK state, RFC 9113 4.3), but nothing
+  // of it is kept, and a refusal is overhead.
+  if ((going_away_ && id > goaway_last_id_) ||
+      open_count_ >= cfg_.http2.max_concurrent_streams) {
     nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, id,
                               NGHTTP2_REFUSED_STREAM);
+    if (!spend(1))
+      calm_ = true;
     return 0;
   }
   current_ = &open_stream(id);
+  ++open_count_;
+  earn(credit_per_request);
   return 0;
 }
 
 int session::impl::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
                              nghttp2_rcbuf* value) {
+  auto n = nghttp2_rcbuf_get_buf(name);
+  auto v = nghttp2_rcbuf_get_buf(value);
+  // An HPACK bomb (a small block expanding far past the limit), in any
+  // block (a request, trailers, a refused stream): decoding stops and the
+  // connection ends once the block decodes to 4 x max_header_list_size;
+  // up to there a request over the limit is still decoded (RFC 9113 4.3
+  // keeps HPACK in sync) and answered with 431.
+  block_bytes_ += n.len + v.len + 32;
+  if (block_bytes_ > block_cap(cfg_.http2.max_header_list_size)) {
+    calm_ = true;
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
   // Trailers of a request are decoded by nghttp2 (HPACK state) and dropped,
   // as HTTP/1.1 chunked trailers are. A header block is never interleaved
   // with other frames (RFC 9113 4.3), so the stream is on_begin_headers'.
@@ -395,8 +443,6 @@ int session::impl::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
       frame->hd.type != NGHTTP2_HEADERS ||
       frame->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0;
-  auto n = nghttp2_rcbuf_get_buf(name);
-  auto v = nghttp2_rcbuf_get_buf(value);
   // RFC 9113 6.5.2: the field section size counts name + value + 32. The
   // block is still decoded to the end (HPACK state, RFC 9113 4.3); the
   // stream gets 431 when it ends.
@@ -469,6 +515,12 @@ void session::impl::finish_head(stream& s) {
   if (s.rejected)
     return;
   if (s.header_list_too_large) {
+    // No work: the credit the request earned, and a frame per KiB decoded
+    // past the limit, are spent (a repeated bomb just under the cap).
+    auto over = s.header_list_size -
+                static_cast<uint64_t>(cfg_.http2.max_header_list_size);
+    if (!spend(credit_per_request + 1 + static_cast<int64_t>(over / 1024)))
+      calm_ = true;
     reject(s, 431);
     return;
   }
@@ -510,8 +562,12 @@ void session::impl::finish_head(stream& s) {
       reject(s, 413);
       return;
     }
-    s.body.reserve(std::min<uint64_t>(n, 65536));
+    // Memory grows with the bytes that arrive, towards n and never past
+    // it (a lying content-length costs nothing: nghttp2 checks the sum).
+    s.body.start(cfg_.bodies, n);
+    return;
   }
+  s.body.start(cfg_.bodies, cfg_.max_content_length);
 }
 
 int session::impl::on_data_chunk(int32_t id, const uint8_t* data, size_t len) {
@@ -523,7 +579,9 @@ int session::impl::on_data_chunk(int32_t id, const uint8_t* data, size_t len) {
     reject(*s, 413);
     return 0;
   }
-  s->body.append(reinterpret_cast<const char*>(data), len);
+  if (s->body.append(reinterpret_cast<const char*>(data), len) ==
+      io::body_store::result::no_room)
+    reject(*s, 503); // over the budget, no spooling (or it failed)
   return 0;
 }
 
@@ -579,6 +637,8 @@ int session::impl::on_stream_close(int32_t id, uint32_t code) {
   if (sp == nullptr)
     return 0;
   auto& s = *sp;
+  if (!s.closed)
+    --open_count_;
   s.closed = true;
   if (!s.dispatched) {
     erase_stream(id);
@@ -601,6 +661,9 @@ void session::impl::on_reset_sent(const nghttp2_frame* frame) {
 }
 
 int session::impl::on_frame_send(const nghttp2_frame* frame) {
+  // A client may answer each DATA frame with a WINDOW_UPDATE or two.
+  if (frame->hd.type == NGHTTP2_DATA)
+    earn(1);
   if (frame->hd.type == NGHTTP2_GOAWAY)
     goaway_code_ = frame->goaway.error_code;
   if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
@@ -624,6 +687,15 @@ bool session::impl::recv(const char* data, size_t n) {
     return true;
   auto rv =
     nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), n);
+  // A callback found the client over a budget; nghttp2's own flood
+  // limits (SETTINGS and PING acknowledgements piling up, more than 8
+  // CONTINUATIONs) end the session without a GOAWAY: all of them get
+  // ENHANCE_YOUR_CALM.
+  if (calm_ || rv == NGHTTP2_ERR_FLOODED ||
+      rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) {
+    calm_down();
+    return false;
+  }
   if (rv >= 0)
     return true;
   fatal_ = true;
@@ -634,6 +706,42 @@ bool session::impl::recv(const char* data, size_t n) {
     nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
   events_.clear();
   return false;
+}
+
+void session::impl::calm_down() noexcept {
+  // RFC 9113 5.4.1 / 7: ENHANCE_YOUR_CALM for a peer that "is exhibiting
+  // a behavior that might be generating excessive load". The GOAWAY goes
+  // out with the next take_output; nothing more is read or dispatched.
+  calm_ = true;
+  fatal_ = true;
+  going_away_ = true;
+  nghttp2_session_terminate_session(ng_, NGHTTP2_ENHANCE_YOUR_CALM);
+  events_.clear();
+}
+
+int64_t session::impl::overhead_of(uint8_t type, uint8_t flags, uint32_t length,
+                                   const char* payload, bool opens) noexcept {
+  switch (type) {
+  case NGHTTP2_DATA: {
+    // Padding is not work: with the pad length in the buffer, only the
+    // data counts (a malformed pad length is nghttp2's PROTOCOL_ERROR).
+    uint32_t data = length;
+    if ((flags & NGHTTP2_FLAG_PADDED) != 0 && payload != nullptr && length > 0)
+      data = length - 1 -
+             std::min<uint32_t>(length - 1, static_cast<uint8_t>(payload[0]));
+    return data < tiny_payload ? 1 : 0;
+  }
+  case NGHTTP2_HEADERS:
+    // A request's block may be a few bytes (indexed fields); trailers and
+    // CONTINUATIONs that carry almost nothing are overhead.
+    return opens || length >= tiny_payload ? 0 : 1;
+  case NGHTTP2_CONTINUATION:
+    return length < tiny_payload ? 1 : 0;
+  default:
+    // PING, SETTINGS, WINDOW_UPDATE, RST_STREAM, PRIORITY, GOAWAY,
+    // PUSH_PROMISE (an error anyway) and extension frames.
+    return 1;
+  }
 }
 
 uint32_t session::impl::closed_stream_error(uint8_t type,
@@ -731,7 +839,25 @@ feed_result session::impl::feed(std::span<const char> bytes) {
     pos += in_buffer;
     skip_ = f.length - static_cast<uint32_t>(in_buffer);
     auto id = f.stream_id;
-    if (f.type == NGHTTP2_HEADERS && id > ids_.highest() && (id & 1) != 0) {
+    bool opens =
+      f.type == NGHTTP2_HEADERS && id > ids_.highest() && (id & 1) != 0;
+    // Flood limits: frames without work spend credit; client resets count
+    // per window of new streams (CVE-2019-9512/9515/9518, CVE-2023-44487).
+    // Cut at the frame that crosses a limit: the frames before it are
+    // processed first.
+    auto cost =
+      overhead_of(f.type, f.flags, f.length,
+                  in_buffer > 0 ? data + pos - in_buffer : nullptr, opens);
+    if (opens && ++window_streams_ >= cfg_.http2.reset_window)
+      window_streams_ = window_resets_ = 0;
+    if ((cost > 0 && !spend(cost)) ||
+        (f.type == NGHTTP2_RST_STREAM &&
+         ++window_resets_ > cfg_.http2.max_stream_resets)) {
+      if (recv(data + fed, start - fed))
+        calm_down();
+      return feed_result::fatal;
+    }
+    if (opens) {
       ids_.open(id, (f.flags & NGHTTP2_FLAG_END_STREAM) != 0);
       stale = true;
       continue;
@@ -839,7 +965,7 @@ void session::impl::deliver_events() {
         break; // reset by the peer before we got to it
       s->delivered = true;
       try {
-        cb_.on_request(s->id, s->head, s->body);
+        cb_.on_request(s->id, s->head, s->body.view());
       } catch (...) {
         s = find(e.stream_id);
         if (s != nullptr && !s->responded && !s->closed)

@@ -7,6 +7,7 @@
 // CAF: the connection that owns it does the I/O and keeps the clocks.
 // nghttp2 types stay in session.cpp.
 
+#include "io/body_store.hpp"
 #include <roadrunner/options.hpp>
 #include <roadrunner/request_head.hpp>
 #include <roadrunner/response.hpp>
@@ -51,6 +52,11 @@ struct session_config {
   /// Streamed response bytes buffered per stream before `push` answers
   /// `busy` (the writer waits for `on_stream_writable`).
   size_t max_stream_buffer = 65536;
+  /// The listener's body budget and spool directory (issue 18): a body
+  /// that does not fit spools to a temporary file, or gets 503 when there
+  /// is no spool directory. Null: bodies stay in memory. Must outlive the
+  /// session.
+  const io::body_policy* bodies = nullptr;
 };
 
 /// What a session tells its connection. Every call comes from `feed` or
@@ -80,7 +86,8 @@ public:
 
   /// A request the session answered itself, without `on_request`: 408
   /// (`expire`), 413 (body over `max_content_length`), 431 (header list
-  /// over `max_header_list_size`), 501 (CONNECT), or 400 for a malformed
+  /// over `max_header_list_size`), 501 (CONNECT), 503 (no memory for the
+  /// body and no spooling: `session_config::bodies`), or 400 for a malformed
   /// request (RFC 9113 8.1.1), which is reset with
   /// RST_STREAM(PROTOCOL_ERROR) and gets no status at all. Called once per
   /// such stream, and never together with `on_request` or

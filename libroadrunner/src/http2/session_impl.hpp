@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -46,7 +47,9 @@ struct stream {
   /// References that keep the header views of `head` valid (nghttp2's
   /// decoded header buffers, shared with its HPACK table).
   std::vector<nghttp2_rcbuf*> refs;
-  std::string body;
+  /// The request body: in memory (towards its announced size, charged to
+  /// the listener's budget) or spooled to a temporary file.
+  io::body_store body;
   size_t header_list_size = 0;
   bool header_list_too_large = false;
   bool is_head = false;
@@ -107,10 +110,7 @@ struct stream {
     head.content_length = 0;
     authority = {};
     authority_as_host = false;
-    if (body.capacity() > kept_body_capacity)
-      detail::free_string(body);
-    else
-      body.clear();
+    body.clear(kept_body_capacity);
   }
 
   /// Turns a finished stream into a fresh one for `stream_id`.
@@ -367,6 +367,26 @@ private:
   void refill(int32_t stream_id, int32_t peak);
   void deliver_events();
   void submit_trailers(stream& s);
+  void patch_settings(char* frames, size_t n) noexcept;
+
+  // -- flood limits (issue 18) ----------------------------------------------
+
+  /// Spends `n` frames of overhead credit; false once it is used up.
+  bool spend(int64_t n) noexcept {
+    credit_ -= n;
+    return credit_ >= 0;
+  }
+  /// Useful work earns credit back, up to `max_overhead_frames`.
+  void earn(int64_t n) noexcept {
+    credit_ = std::min(credit_ + n, cfg_.http2.max_overhead_frames);
+  }
+  /// What a frame costs (0: useful work) given its header and, when it is
+  /// in the buffer, its payload (`payload` null otherwise).
+  static int64_t overhead_of(uint8_t type, uint8_t flags, uint32_t length,
+                             const char* payload, bool opens) noexcept;
+  /// Ends the connection with GOAWAY(ENHANCE_YOUR_CALM): nothing more is
+  /// read or reported.
+  void calm_down() noexcept;
 
   session_config cfg_;
   session_callbacks& cb_;
@@ -392,6 +412,22 @@ private:
   uint32_t skip_ = 24;
   uint32_t head_len_ = 0;
   std::array<uint8_t, 9> head_{};
+  /// Overhead credit left (see `http2_options::max_overhead_frames`).
+  int64_t credit_ = 0;
+  /// RST_STREAMs received and streams opened in the current reset window.
+  int64_t window_resets_ = 0;
+  int64_t window_streams_ = 0;
+  /// Streams a HEADERS opened and nghttp2 has not closed: the count held
+  /// against SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 5.1.2).
+  int64_t open_count_ = 0;
+  /// Decoded bytes of the header block being received (name + value + 32
+  /// per field), for every block, trailers and refused streams included.
+  uint64_t block_bytes_ = 0;
+  /// A callback found the client over a budget: `recv` ends the session.
+  bool calm_ = false;
+  /// Our SETTINGS went out with the advertised MAX_CONCURRENT_STREAMS (see
+  /// `patch_settings`).
+  bool settings_patched_ = false;
   /// Closed stream objects kept for reuse (at most `max_spare_streams`).
   std::vector<std::unique_ptr<stream>> spare_;
   static constexpr size_t max_spare_streams = 16;

@@ -101,10 +101,44 @@ size_t session::impl::take_output(std::string& out, size_t max_bytes) {
     if (n == 0)
       break;
     out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    if (!settings_patched_)
+      patch_settings(out.data() + out.size() - static_cast<size_t>(n),
+                     static_cast<size_t>(n));
   }
   out_ = nullptr;
   deliver_events();
   return out.size() - start;
+}
+
+void session::impl::patch_settings(char* frames, size_t n) noexcept {
+  // nghttp2 was told "no limit" for MAX_CONCURRENT_STREAMS (see the
+  // constructor): the client is told the real one. Our SETTINGS is the
+  // only one without ACK we send, and nghttp2 serializes whole frames, so
+  // it lies within one chunk of mem_send.
+  auto* p = reinterpret_cast<uint8_t*>(frames);
+  size_t pos = 0;
+  while (pos + 9 <= n) {
+    auto len = static_cast<size_t>(p[pos]) << 16 |
+               static_cast<size_t>(p[pos + 1]) << 8 | p[pos + 2];
+    if (pos + 9 + len > n)
+      return;
+    if (p[pos + 3] == NGHTTP2_SETTINGS &&
+        (p[pos + 4] & NGHTTP2_FLAG_ACK) == 0) {
+      for (size_t i = pos + 9; i + 6 <= pos + 9 + len; i += 6)
+        if ((static_cast<uint32_t>(p[i]) << 8 | p[i + 1]) ==
+            NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) {
+          auto v = static_cast<uint32_t>(std::clamp<int64_t>(
+            cfg_.http2.max_concurrent_streams, 0, 0x7fffffff));
+          p[i + 2] = static_cast<uint8_t>(v >> 24);
+          p[i + 3] = static_cast<uint8_t>(v >> 16);
+          p[i + 4] = static_cast<uint8_t>(v >> 8);
+          p[i + 5] = static_cast<uint8_t>(v);
+        }
+      settings_patched_ = true;
+      return;
+    }
+    pos += 9 + len;
+  }
 }
 
 ssize_t session::impl::read_body(stream& s, size_t length, uint32_t* flags) {
