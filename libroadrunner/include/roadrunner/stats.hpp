@@ -24,6 +24,9 @@ struct listener_info {
   uint64_t throttled = 0;
   /// Times an idle connection hibernated (`hibernate_after`).
   uint64_t hibernations = 0;
+  /// Connections closed because their PROXY protocol header was missing,
+  /// malformed, oversized or late (`proxy_protocol`).
+  uint64_t proxy_rejected = 0;
 };
 
 /// The live counters of one listener, shared by its listener, acceptor and
@@ -42,6 +45,8 @@ struct listener_stats {
   std::atomic<uint64_t> max_concurrent_requests{0};
   std::atomic<uint64_t> hibernations{0};
   uint64_t max_clients = 0;
+  /// See `listener_info::proxy_rejected`.
+  std::atomic<uint64_t> proxy_rejected{0};
 
   /// Reads every counter once.
   listener_info snapshot() const noexcept {
@@ -55,7 +60,8 @@ struct listener_stats {
       busy > 0 ? static_cast<uint64_t>(busy) : 0,
       max_concurrent_requests.load(std::memory_order_relaxed),
       throttled.load(std::memory_order_relaxed),
-      hibernations.load(std::memory_order_relaxed)};
+      hibernations.load(std::memory_order_relaxed),
+      proxy_rejected.load(std::memory_order_relaxed)};
   }
 
   /// Takes a connection slot unless `max_clients` is reached. Lock-free; a
