@@ -151,6 +151,13 @@ std::optional<option_error> validate(const listener_options& opts) {
   if (opts.socket_backlog < 1 || opts.socket_backlog > max_int31)
     return invalid("socket_backlog", std::to_string(opts.socket_backlog),
                    "must be 1..2147483647");
+  // Issue 17: PROXY protocol and SO_REUSEPORT.
+  if (opts.proxy_protocol_timeout.count() < 1)
+    return invalid("proxy_protocol_timeout",
+                   ms_text(opts.proxy_protocol_timeout), "must be >= 1 ms");
+  if (opts.reuse_port && opts.listen_fd >= 0)
+    return option_error{option_error_kind::listener_opt_conflict, "reuse_port",
+                        "true", "listen_fd is bound already"};
   return std::nullopt;
 }
 
