@@ -265,6 +265,7 @@ owned_request::owned_request(token, const request& r,
   req_.bindings(bindings);
   req_.request_id(r.request_id());
   info_.peer = r.peer();
+  info_.proxy = r.proxy();
   info_.scheme = r.scheme() == "https" ? "https" : "http";
   info_.listener_name = listener_name_;
   info_.stats = keep_ != nullptr ? r.conn_stats() : nullptr;

@@ -9,6 +9,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +28,7 @@ struct peer_address {
 };
 
 class responder;
+struct proxy_info; // <roadrunner/proxy_protocol.hpp>
 
 // -- typed path parameters ----------------------------------------------------
 
@@ -103,6 +105,9 @@ struct connection_info {
   deferral_source* deferral = nullptr;
   /// `body_buffering = manual`: the body is pulled through the responder.
   bool manual_body = false;
+  /// The PROXY protocol header of the connection (`proxy_protocol`), null
+  /// without one. Shared: a request copy keeps it alive.
+  std::shared_ptr<const proxy_info> proxy;
 };
 
 /// One path binding: the name of a `:name` or `*name` segment of the matched
@@ -203,6 +208,14 @@ public:
 
   /// "http" or "https".
   std::string_view scheme() const noexcept { return conn_->scheme; }
+
+  /// What the connection's PROXY protocol header said (include
+  /// <roadrunner/proxy_protocol.hpp> to read it): the client and the
+  /// address it reached at the proxy, v2 TLVs. Null when the listener does
+  /// not take the PROXY protocol. `peer()` is already the proxied client.
+  const std::shared_ptr<const proxy_info>& proxy() const noexcept {
+    return conn_->proxy;
+  }
 
   /// The name of the listener that accepted the connection.
   std::string_view listener_name() const noexcept {
