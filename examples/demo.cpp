@@ -14,6 +14,7 @@
 #include <roadrunner/error_log.hpp>
 #include <roadrunner/health.hpp>
 #include <roadrunner/metrics.hpp>
+#include <roadrunner/proxy_protocol.hpp>
 #include <roadrunner/roadrunner.hpp>
 
 #include <caf/actor_system.hpp>
@@ -24,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -218,7 +220,8 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
       {"rejected", info.rejected},
       {"in_flight", info.in_flight},
       {"max_concurrent_requests", info.max_concurrent_requests},
-      {"throttled", info.throttled}};
+      {"throttled", info.throttled},
+      {"proxy_rejected", info.proxy_rejected}};
     return response::json(200, j.dump());
   });
   add("/users/:id", {"GET"}, [](request& req) {
@@ -264,6 +267,35 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
           }};
         },
         std::string{"Hello, World!"})));
+  // Who the server thinks the client is: behind a PROXY-protocol front end
+  // (--proxy-protocol=true) the proxied client, with the header's TLVs.
+  add("/whoami", {"GET"}, [](request& req) {
+    nlohmann::json j = {
+      {"peer", req.peer().ip},
+      {"peer_port", req.peer().port},
+      {"protocol", req.version() == "HTTP/2" ? "h2" : "http/1.1"},
+      {"tls", req.scheme() == "https"},
+      {"pid", static_cast<int64_t>(::getpid())}}; // several on one port
+    if (auto& p = req.proxy()) {
+      // Opaque TLV bytes: as text when printable, else dropped (JSON
+      // needs UTF-8).
+      auto text = [](const std::string& x) {
+        for (unsigned char c : x)
+          if (c < 0x20 || c > 0x7e)
+            return std::string{};
+        return x;
+      };
+      j["proxy"] = {{"version", p->version},
+                    {"local", p->local},
+                    {"destination", p->destination.ip},
+                    {"destination_port", p->destination.port},
+                    {"alpn", text(p->alpn)},
+                    {"authority", text(p->authority)},
+                    {"unique_id", text(p->unique_id)},
+                    {"ssl", p->ssl}};
+    }
+    return response::json(200, j.dump());
+  });
   return routes;
 }
 

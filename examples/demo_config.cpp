@@ -116,6 +116,13 @@ std::vector<spec> specs(settings& s) {
     num("tls-handshake-timeout", k::duration, true,
         "deadline for the TLS handshake, from the accept",
         s.tls_handshake_timeout),
+    // Beyond one process (issue 17).
+    boolean("proxy-protocol", true,
+            "expect a PROXY protocol v1/v2 header on every connection",
+            s.proxy_protocol),
+    num("proxy-protocol-timeout", k::duration, true,
+        "deadline for the PROXY header, from the accept",
+        s.proxy_protocol_timeout),
   };
 }
 
@@ -484,6 +491,8 @@ std::optional<std::string> make_options(const settings& s,
     o.tls = roadrunner::tls_options{s.tls_cert, s.tls_key};
     o.tls->handshake_timeout = roadrunner::millis{s.tls_handshake_timeout};
   }
+  o.proxy_protocol = s.proxy_protocol;
+  o.proxy_protocol_timeout = roadrunner::millis{s.proxy_protocol_timeout};
   if (!roadrunner::parse_access_log_format(s.access_log_format))
     return "--access-log-format=" + s.access_log_format +
            ": common, combined or json";

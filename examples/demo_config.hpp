@@ -57,6 +57,9 @@ struct settings {
   std::string tls_cert;
   std::string tls_key;
   int64_t tls_handshake_timeout = 10000;
+  // -- beyond one process (issue 17; docs/scaling.md) -------------------------
+  bool proxy_protocol = false;
+  int64_t proxy_protocol_timeout = 5000;
   // -- CAF's own options, passed through
   // ---------------------------------------
   /// `--name=value` for every dotted option, command line after INI.
