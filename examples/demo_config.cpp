@@ -123,6 +123,9 @@ std::vector<spec> specs(settings& s) {
     num("proxy-protocol-timeout", k::duration, true,
         "deadline for the PROXY header, from the accept",
         s.proxy_protocol_timeout),
+    boolean("reuse-port", true,
+            "bind with SO_REUSEPORT (several processes on one port)",
+            s.reuse_port),
   };
 }
 
@@ -493,6 +496,7 @@ std::optional<std::string> make_options(const settings& s,
   }
   o.proxy_protocol = s.proxy_protocol;
   o.proxy_protocol_timeout = roadrunner::millis{s.proxy_protocol_timeout};
+  o.reuse_port = s.reuse_port;
   if (!roadrunner::parse_access_log_format(s.access_log_format))
     return "--access-log-format=" + s.access_log_format +
            ": common, combined or json";

@@ -60,6 +60,7 @@ struct settings {
   // -- beyond one process (issue 17; docs/scaling.md) -------------------------
   bool proxy_protocol = false;
   int64_t proxy_protocol_timeout = 5000;
+  bool reuse_port = false;
   // -- CAF's own options, passed through
   // ---------------------------------------
   /// `--name=value` for every dotted option, command line after INI.
