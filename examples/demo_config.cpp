@@ -126,6 +126,14 @@ std::vector<spec> specs(settings& s) {
     boolean("reuse-port", true,
             "bind with SO_REUSEPORT (several processes on one port)",
             s.reuse_port),
+    text("handler-node", false,
+         "PORT (0: any): run a handler node publishing the /slow, /stream "
+         "and /hello/actor actors instead of serving HTTP",
+         s.handler_node),
+    text("remote-handlers", false,
+         "HOST:PORT of a handler node: serve /remote/slow, /remote/stream, "
+         "/remote/hello",
+         s.remote_handlers),
   };
 }
 

@@ -61,6 +61,8 @@ struct settings {
   bool proxy_protocol = false;
   int64_t proxy_protocol_timeout = 5000;
   bool reuse_port = false;
+  std::string handler_node;    // PORT (0: any): run a handler node instead
+  std::string remote_handlers; // HOST:PORT of a handler node (/remote/...)
   // -- CAF's own options, passed through
   // ---------------------------------------
   /// `--name=value` for every dotted option, command line after INI.
