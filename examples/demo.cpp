@@ -252,9 +252,15 @@ int run_handler_node(caf::actor_system& sys, const demo::settings& settings) {
     return {
       [text](roadrunner::http_request&) { return response::text(200, text); }};
   };
+  // (An unused argument each: CAF 0.17 dereferences a null tuple when a
+  // function-based actor is spawned without arguments; UBSan flags it.)
+  auto slow = [](slow_actor::pointer self, int) { return slow_handler(self); };
+  auto stream = [](stream_actor::stateful_pointer<stream_state> self, int) {
+    return stream_handler(self);
+  };
   std::vector<std::pair<std::string, caf::actor>> handlers{
-    {"slow", caf::actor_cast<caf::actor>(sys.spawn(slow_handler))},
-    {"stream", caf::actor_cast<caf::actor>(sys.spawn(stream_handler))},
+    {"slow", caf::actor_cast<caf::actor>(sys.spawn(slow, 0))},
+    {"stream", caf::actor_cast<caf::actor>(sys.spawn(stream, 0))},
     {"hello", caf::actor_cast<caf::actor>(
                 sys.spawn(hello, std::string{"Hello, World!"}))},
   };
