@@ -16,6 +16,7 @@
 #include <roadrunner/error_log.hpp>
 #include <roadrunner/health.hpp>
 #include <roadrunner/metrics.hpp>
+#include <roadrunner/proxy_protocol.hpp>
 #include <roadrunner/roadrunner.hpp>
 #include <roadrunner/static_files.hpp>
 #include <roadrunner/websocket.hpp>
@@ -24,12 +25,14 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/group.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -42,6 +45,7 @@
 #include <string>
 #include <systemd/sd-daemon.h>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -164,6 +168,137 @@ sse_actor::behavior_type sse_handler(sse_actor::pointer self) {
   };
 }
 
+// GET /stream on a handler node (--handler-node; ?n=CHUNKS, default 4,
+// at most 10000): chunks of 4096 bytes written as fast as the client takes
+// them (`full` -> wait for on_ready), across the wire when the front end
+// is another process.
+using stream_more_atom = caf::atom_constant<caf::atom("strm_more")>;
+using stream_actor =
+  roadrunner::handler_actor::extend<caf::reacts_to<stream_more_atom, int64_t>>;
+
+struct stream_state {
+  struct open {
+    roadrunner::stream_writer out;
+    int64_t next = 0;
+    int64_t total = 0;
+  };
+  std::unordered_map<int64_t, open> streams;
+  int64_t ids = 0;
+  static inline const char* name = "demo.stream";
+};
+
+stream_actor::behavior_type
+stream_handler(stream_actor::stateful_pointer<stream_state> self) {
+  auto pump = [self](int64_t id) {
+    auto it = self->state.streams.find(id);
+    if (it == self->state.streams.end())
+      return;
+    auto& s = it->second;
+    while (s.next < s.total) {
+      auto res =
+        s.out.write(std::string(4096, static_cast<char>('a' + s.next % 26)));
+      if (res == roadrunner::write_status::full)
+        return; // on_ready sends stream_more
+      if (res == roadrunner::write_status::closed) {
+        self->state.streams.erase(it);
+        return;
+      }
+      ++s.next;
+    }
+    s.out.finish();
+    self->state.streams.erase(it);
+  };
+  return {
+    [self, pump](roadrunner::http_request& req) -> response {
+      int64_t n = 4;
+      if (auto q = req->query_param("n")) {
+        try {
+          n = std::stoll(*q);
+        } catch (const std::exception&) {
+          n = -1;
+        }
+      }
+      if (n < 1 || n > 10000)
+        return response::text(400, "n must be 1..10000\n");
+      response head{200};
+      head.header("content-type", "application/octet-stream");
+      auto out = req.reply.stream(std::move(head));
+      if (!out)
+        return response::deferred(); // the client left
+      auto id = ++self->state.ids;
+      auto me = caf::actor_cast<caf::actor>(self);
+      // (Messages, not captures of the writer: a writer held by its own
+      // callback would keep the stream alive.)
+      out.on_ready(
+        [me, id] { caf::anon_send(me, stream_more_atom::value, id); });
+      req.reply.on_cancel(
+        [me, id] { caf::anon_send(me, stream_more_atom::value, id); });
+      self->state.streams.emplace(id, stream_state::open{out, 0, n});
+      pump(id);
+      return response::deferred();
+    },
+    [self, pump](stream_more_atom, int64_t id) {
+      auto it = self->state.streams.find(id);
+      if (it != self->state.streams.end()) {
+        auto me = caf::actor_cast<caf::actor>(self);
+        it->second.out.on_ready(
+          [me, id] { caf::anon_send(me, stream_more_atom::value, id); });
+      }
+      pump(id);
+    },
+  };
+}
+
+// --handler-node=PORT: a CAF node publishing the demo's handler actors
+// (docs/scaling.md); front ends reach them with --remote-handlers.
+int run_handler_node(caf::actor_system& sys, const demo::settings& settings) {
+  auto hello =
+    [](roadrunner::handler_actor::pointer,
+       std::string text) -> roadrunner::handler_actor::behavior_type {
+    return {
+      [text](roadrunner::http_request&) { return response::text(200, text); }};
+  };
+  // (An unused argument each: CAF 0.17 dereferences a null tuple when a
+  // function-based actor is spawned without arguments; UBSan flags it.)
+  auto slow = [](slow_actor::pointer self, int) { return slow_handler(self); };
+  auto stream = [](stream_actor::stateful_pointer<stream_state> self, int) {
+    return stream_handler(self);
+  };
+  std::vector<std::pair<std::string, caf::actor>> handlers{
+    {"slow", caf::actor_cast<caf::actor>(sys.spawn(slow, 0))},
+    {"stream", caf::actor_cast<caf::actor>(sys.spawn(stream, 0))},
+    {"hello", caf::actor_cast<caf::actor>(
+                sys.spawn(hello, std::string{"Hello, World!"}))},
+  };
+  auto keep = handlers; // the actors live until the node stops
+  uint16_t wanted = 0;
+  try {
+    auto n = std::stol(settings.handler_node);
+    if (n < 0 || n > 65535)
+      throw std::out_of_range{"port"};
+    wanted = static_cast<uint16_t>(n);
+  } catch (const std::exception&) {
+    std::cerr << "roadrunner-demo: --handler-node=" << settings.handler_node
+              << ": must be a port 0..65535" << std::endl;
+    return 1;
+  }
+  auto port = roadrunner::publish_handlers(sys, std::move(handlers), wanted,
+                                           settings.bind);
+  if (!port) {
+    std::cerr << "roadrunner-demo: " << sys.render(port.error()) << std::endl;
+    return 1;
+  }
+  std::printf("roadrunner-demo handler node on %s:%u\n", settings.bind.c_str(),
+              static_cast<unsigned>(*port));
+  std::fflush(stdout);
+  auto stops = stop_signals();
+  int sig = 0;
+  sigwait(&stops, &sig);
+  for (auto& kvp : keep)
+    caf::anon_send_exit(kvp.second, caf::exit_reason::user_shutdown);
+  return 0;
+}
+
 // POST /echo with --body-buffering=manual: pull the body piece by piece.
 void read_all(roadrunner::responder reply, std::shared_ptr<std::string> acc,
               std::string type) {
@@ -224,7 +359,8 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
       {"rejected", info.rejected},
       {"in_flight", info.in_flight},
       {"max_concurrent_requests", info.max_concurrent_requests},
-      {"throttled", info.throttled}};
+      {"throttled", info.throttled},
+      {"proxy_rejected", info.proxy_rejected}};
     return response::json(200, j.dump());
   });
   add("/users/:id", {"GET"}, [](request& req) {
@@ -270,6 +406,35 @@ roadrunner::route_list demo_routes(caf::actor_system& sys) {
           }};
         },
         std::string{"Hello, World!"})));
+  // Who the server thinks the client is: behind a PROXY-protocol front end
+  // (--proxy-protocol=true) the proxied client, with the header's TLVs.
+  add("/whoami", {"GET"}, [](request& req) {
+    nlohmann::json j = {
+      {"peer", req.peer().ip},
+      {"peer_port", req.peer().port},
+      {"protocol", req.version() == "HTTP/2" ? "h2" : "http/1.1"},
+      {"tls", req.scheme() == "https"},
+      {"pid", static_cast<int64_t>(::getpid())}}; // several on one port
+    if (auto& p = req.proxy()) {
+      // Opaque TLV bytes: as text when printable, else dropped (JSON
+      // needs UTF-8).
+      auto text = [](const std::string& x) {
+        for (unsigned char c : x)
+          if (c < 0x20 || c > 0x7e)
+            return std::string{};
+        return x;
+      };
+      j["proxy"] = {{"version", p->version},
+                    {"local", p->local},
+                    {"destination", p->destination.ip},
+                    {"destination_port", p->destination.port},
+                    {"alpn", text(p->alpn)},
+                    {"authority", text(p->authority)},
+                    {"unique_id", text(p->unique_id)},
+                    {"ssl", p->ssl}};
+    }
+    return response::json(200, j.dump());
+  });
   return routes;
 }
 
@@ -508,7 +673,14 @@ int main(int argc, char** argv) {
   }
   auto& access_file = logs.access;
   auto& error_file = logs.error;
+  // Handler actors on other nodes: CAF's middleman and our message types.
+  if (!settings.handler_node.empty() || !settings.remote_handlers.empty()) {
+    cfg.load<caf::io::middleman>();
+    roadrunner::add_remote_types(cfg);
+  }
   caf::actor_system sys{cfg};
+  if (!settings.handler_node.empty())
+    return run_handler_node(sys, settings);
   // systemd socket activation: accept on the inherited socket.
   if (int n = sd_listen_fds(1); n > 0) {
     if (n > 1) {
@@ -527,6 +699,34 @@ int main(int argc, char** argv) {
     return 1;
   }
   add_websocket_routes(routes, sys);
+  if (!settings.remote_handlers.empty()) {
+    // --remote-handlers=HOST:PORT: /remote/slow, /remote/stream and
+    // /remote/hello answered by the handler node's actors.
+    auto colon = settings.remote_handlers.rfind(':');
+    long node_port = -1;
+    if (colon != std::string::npos) {
+      try {
+        node_port = std::stol(settings.remote_handlers.substr(colon + 1));
+      } catch (const std::exception&) {
+        node_port = -1;
+      }
+    }
+    if (node_port < 1 || node_port > 65535) {
+      std::cerr << "roadrunner-demo: --remote-handlers="
+                << settings.remote_handlers << ": expected HOST:PORT"
+                << std::endl;
+      return 1;
+    }
+    auto host = settings.remote_handlers.substr(0, colon);
+    for (auto name : {"slow", "stream", "hello"}) {
+      roadrunner::route r;
+      r.path = std::string{"/remote/"} + name;
+      r.methods = {"GET"};
+      r.handler = roadrunner::remote_handler(
+        sys, host, static_cast<uint16_t>(node_port), name);
+      routes.push_back(std::move(r));
+    }
+  }
   opts.routes = std::move(routes);
   std::vector<roadrunner::telemetry_sink> observers{metrics.observer(),
                                                     health.observer()};

@@ -140,6 +140,24 @@ std::vector<spec> specs(settings& s) {
     text("body-spool-dir", true,
          "temporary files for bodies over the budget (empty: 503)",
          s.body_spool_dir),
+    // Beyond one process (issue 17).
+    boolean("proxy-protocol", true,
+            "expect a PROXY protocol v1/v2 header on every connection",
+            s.proxy_protocol),
+    num("proxy-protocol-timeout", k::duration, true,
+        "deadline for the PROXY header, from the accept",
+        s.proxy_protocol_timeout),
+    boolean("reuse-port", true,
+            "bind with SO_REUSEPORT (several processes on one port)",
+            s.reuse_port),
+    text("handler-node", false,
+         "PORT (0: any): run a handler node publishing the /slow, /stream "
+         "and /hello/actor actors instead of serving HTTP",
+         s.handler_node),
+    text("remote-handlers", false,
+         "HOST:PORT of a handler node: serve /remote/slow, /remote/stream, "
+         "/remote/hello",
+         s.remote_handlers),
   };
 }
 
@@ -517,6 +535,9 @@ std::optional<std::string> make_options(const settings& s,
     o.tls = roadrunner::tls_options{s.tls_cert, s.tls_key};
     o.tls->handshake_timeout = roadrunner::millis{s.tls_handshake_timeout};
   }
+  o.proxy_protocol = s.proxy_protocol;
+  o.proxy_protocol_timeout = roadrunner::millis{s.proxy_protocol_timeout};
+  o.reuse_port = s.reuse_port;
   if (!roadrunner::parse_access_log_format(s.access_log_format))
     return "--access-log-format=" + s.access_log_format +
            ": common, combined or json";

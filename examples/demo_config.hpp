@@ -67,6 +67,12 @@ struct settings {
   int64_t gzip_level = 6;
   int64_t body_memory_budget = 268435456;
   std::string body_spool_dir = "/tmp";
+  // -- beyond one process (issue 17; docs/scaling.md) -------------------------
+  bool proxy_protocol = false;
+  int64_t proxy_protocol_timeout = 5000;
+  bool reuse_port = false;
+  std::string handler_node;    // PORT (0: any): run a handler node instead
+  std::string remote_handlers; // HOST:PORT of a handler node (/remote/...)
   // -- CAF's own options, passed through
   // ---------------------------------------
   /// `--name=value` for every dotted option, command line after INI.

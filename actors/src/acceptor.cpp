@@ -25,6 +25,14 @@ constexpr int accept_batch_size = 32;
 // Pause after running out of descriptors or memory, before trying again.
 constexpr int64_t backoff_ms = 100;
 
+// SO_REUSEPORT drain: how long a leaving socket keeps accepting after it
+// refused new connections, so that handshakes already under way (their
+// final ACK is one round trip away) land in its queue and are served.
+constexpr int64_t reuse_port_grace_ms = 250;
+
+// At the end of that grace period: at most this many batches are taken.
+constexpr int max_grace_batches = 64;
+
 // The connection behind a handle this acceptor spawned (same reactor
 // thread: its state may be touched here).
 connection& conn_of(const caf::actor& handle) {
@@ -63,15 +71,31 @@ caf::behavior acceptor::make_behavior() {
   // Nothing to answer: the acceptor reacts to its socket, timers, down
   // messages and exit messages (from the linked listener).
   return {
-    [this](drain_atom, int64_t deadline_ms, bool notify) {
+    [this](drain_atom, int64_t deadline_ms,
+           bool notify) -> caf::result<caf::ok_atom> {
       // Drain: stop accepting at once (the socket closes when every
       // acceptor closed its duplicate), then tell the connections — the
       // acceptors' connection maps are the drain group.
-      stop_listening();
       listener_ = caf::actor_cast<caf::actor>(current_sender());
       if (notify)
         for (auto& kvp : conns_)
           send(kvp.second, drain_atom::value, deadline_ms);
+      if (shared_->opts.reuse_port && fd_ >= 0 && !leaving_) {
+        // SO_REUSEPORT: closing now would reset the connections the
+        // kernel queued here (net.ipv4.tcp_migrate_req=0). Refuse new
+        // ones first, take what is queued or still in its handshake, and
+        // close after the grace period; answer the listener then, so it
+        // cannot end us (and reset the queue) earlier.
+        leaving_ = true;
+        drain_deadline_ = deadline_ms;
+        notify_ = notify;
+        io::refuse_new_connections(fd_);
+        accept_batch();
+        home().arm(grace_timer_.node, reuse_port_grace_ms);
+        drain_ack_ = make_response_promise<caf::ok_atom>();
+        return drain_ack_;
+      }
+      stop_listening();
       return caf::ok_atom::value;
     },
     [this](conn_count_atom) { return static_cast<uint64_t>(conns_.size()); },
@@ -113,6 +137,11 @@ void acceptor::on_io(uint32_t) {
 }
 
 void acceptor::accept_batch() {
+  bool more = false;
+  accept_batch(more);
+}
+
+void acceptor::accept_batch(bool& more) {
   auto& stats = shared_->stats;
   for (int i = 0; i < accept_batch_size; ++i) {
     peer_address peer;
@@ -156,8 +185,32 @@ void acceptor::accept_batch() {
     auto conn =
       system().spawn<connection>(&home(), fd, shared_, std::move(peer));
     monitor(conn);
+    if (leaving_)
+      late_.push_back(conn); // told to drain when the grace period ends
     conns_.emplace(conn.id(), std::move(conn));
   }
+  more = true; // a full batch: more may be queued
+}
+
+void acceptor::end_grace() {
+  // Everything queued now is ours to serve: nothing new arrives (the
+  // filter drops SYNs) but handshakes under way when it was attached.
+  for (int i = 0; i < max_grace_batches && fd_ >= 0; ++i) {
+    bool more = false;
+    accept_batch(more);
+    if (!more)
+      break;
+  }
+  stop_listening();
+  // The late connections were born during the drain: they had a grace
+  // period to send their request, which now ends with `connection: close`
+  // (an idle one closes).
+  if (notify_)
+    for (auto& conn : late_)
+      if (conns_.count(conn.id()) > 0)
+        send(conn, drain_atom::value, drain_deadline_);
+  late_.clear();
+  drain_ack_.deliver(caf::ok_atom::value);
 }
 
 void acceptor::report_accept_error(int err) {
@@ -171,6 +224,7 @@ void acceptor::report_accept_error(int err) {
 
 void acceptor::stop_listening() {
   home().disarm(backoff_timer_);
+  home().disarm(grace_timer_.node);
   if (watching_) {
     home().remove(fd_, this);
     watching_ = false;

@@ -5,8 +5,10 @@
 #include "reactor.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include <unordered_map>
+#include <vector>
 
 namespace roadrunner::detail {
 
@@ -39,6 +41,8 @@ public:
 private:
   bool watch();
   void accept_batch();
+  void accept_batch(bool& more);
+  void end_grace();
   void back_off();
   void report_accept_error(int err);
 
@@ -50,6 +54,13 @@ private:
   std::unordered_map<caf::actor_id, caf::actor> conns_;
   caf::actor listener_; // set by drain: told about every connection's end
   void stop_listening();
+  // -- SO_REUSEPORT drain (reuse_port) ----------------------------------------
+  member_timer<acceptor, &acceptor::end_grace> grace_timer_{this};
+  caf::typed_response_promise<caf::ok_atom> drain_ack_;
+  std::vector<caf::actor> late_; // accepted after the drain began
+  int64_t drain_deadline_ = -1;
+  bool notify_ = false;
+  bool leaving_ = false; // refusing new connections, closing at grace end
 };
 
 } // namespace roadrunner::detail

@@ -3,9 +3,12 @@
 #include "h2_driver.hpp"
 #include "tls/session.hpp"
 #include <roadrunner/listener.hpp>
+#include <roadrunner/proxy_protocol.hpp>
 
 #include <sys/epoll.h>
 
+#include <memory>
+#include <string>
 #include <utility>
 
 namespace roadrunner::detail {
@@ -32,18 +35,13 @@ caf::behavior connection::make_behavior() {
     teardown();
     return {}; // no behavior: the actor ends, the acceptor frees the slot
   }
-  if (shared_->tls) {
-    // TLS: the handshake runs here, driven by readiness events (the first
-    // comes at once: the socket is writable), within handshake_timeout
-    // from the accept; an acceptor never waits for it (docs/upstream-bugs.md
-    // F1).
-    info_.scheme = "https";
-    io_.start_tls(shared_->tls);
-    io_.set_deadline(shared_->tls->handshake_timeout().count());
+  if (shared_->opts.proxy_protocol) {
+    // The PROXY header comes first, before the TLS handshake (upstream
+    // F12) and the first request, within its own deadline.
+    awaiting_proxy_ = true;
+    io_.set_deadline(shared_->opts.proxy_protocol_timeout.count());
   } else {
-    // protocols = [http2] on plain TCP: h2c with prior knowledge (the
-    // server preface goes out on the first readiness event).
-    start_protocol(shared_->h2c ? protocol::http2 : protocol::http1);
+    start_transport();
   }
   // Every message handler runs with in_message_ set, so that a close
   // inside it ends the actor with quit() alone (resume() finalizes).
@@ -77,6 +75,22 @@ caf::behavior connection::make_behavior() {
   };
 }
 
+void connection::start_transport() {
+  if (shared_->tls) {
+    // TLS: the handshake runs here, driven by readiness events (the first
+    // comes at once: the socket is writable), within handshake_timeout
+    // from the accept (or from the PROXY header); an acceptor never waits
+    // for it (docs/upstream-bugs.md F1).
+    info_.scheme = "https";
+    io_.start_tls(shared_->tls);
+    io_.set_deadline(shared_->tls->handshake_timeout().count());
+  } else {
+    // protocols = [http2] on plain TCP: h2c with prior knowledge (the
+    // server preface goes out on the first readiness event).
+    start_protocol(shared_->h2c ? protocol::http2 : protocol::http1);
+  }
+}
+
 // -- events -------------------------------------------------------------------
 
 void connection::on_io(uint32_t events) {
@@ -86,11 +100,66 @@ void connection::on_io(uint32_t events) {
     io_.on_linger_io(events);
     return;
   }
+  if (awaiting_proxy_) {
+    on_proxy_header(events);
+    return;
+  }
   if (driver_ == nullptr) {
     on_handshake(events);
     return;
   }
   driver_->on_io(events);
+}
+
+void connection::on_proxy_header(uint32_t events) {
+  if ((events & EPOLLERR) != 0) {
+    refuse_proxy("socket_error");
+    return;
+  }
+  proxy_info header;
+  std::string_view reason;
+  switch (io_.read_proxy_header(header, reason)) {
+  case transport::proxy_result::more:
+    return;
+  case transport::proxy_result::failed:
+    refuse_proxy(reason);
+    return;
+  case transport::proxy_result::done:
+    break;
+  }
+  awaiting_proxy_ = false;
+  io_.disarm_deadline();
+  // The proxied client is the request's peer; LOCAL, UNKNOWN, UNSPEC and
+  // UNIX headers carry none and keep the socket's.
+  if (!header.source.ip.empty())
+    info_.peer = header.source;
+  info_.proxy = std::make_shared<const proxy_info>(std::move(header));
+  start_transport();
+  if (closed_)
+    return;
+  // The bytes after the header (ClientHello, request, h2 preface) may be in
+  // the socket already: no new edge will announce them.
+  if (driver_ == nullptr)
+    on_handshake(EPOLLIN | EPOLLOUT);
+  else
+    driver_->on_io(EPOLLIN | EPOLLOUT);
+}
+
+void connection::refuse_proxy(std::string_view reason) {
+  // Missing, malformed, oversized or late: close without a word (the
+  // bytes came from something that is not our proxy) and count it. No
+  // byte after a refused header is ever read as HTTP, so no desync.
+  shared_->stats.proxy_rejected.fetch_add(1, std::memory_order_relaxed);
+  if (shared_->opts.telemetry) {
+    std::string text{"proxy_protocol:"};
+    text += reason;
+    telemetry_event e;
+    e.kind = telemetry_kind::connection_rejected;
+    e.peer = &info_.peer;
+    e.reason = text;
+    shared_->emit(e);
+  }
+  close();
 }
 
 void connection::on_handshake(uint32_t events) {
@@ -149,7 +218,8 @@ void connection::upgrade(std::unique_ptr<protocol_driver> next) {
 void connection::on_drain(int64_t deadline_ms) {
   draining_ = true;
   if (driver_ == nullptr) {
-    // Still in the TLS handshake: no request yet, nothing to finish.
+    // Still in the PROXY header or the TLS handshake: no request yet,
+    // nothing to finish.
     close();
     return;
   }
@@ -158,7 +228,12 @@ void connection::on_drain(int64_t deadline_ms) {
 }
 
 void connection::transport_done() {
-  // The handshake or send deadline passed, a lingering close is over.
+  // The PROXY header, handshake or send deadline passed, a lingering close
+  // is over.
+  if (awaiting_proxy_) {
+    refuse_proxy("proxy_timeout");
+    return;
+  }
   if (driver_ == nullptr && io_.tls() != nullptr)
     handshake_event(telemetry_kind::tls_handshake_failed, "handshake_timeout");
   close();

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <optional>
+#include <string_view>
 
 namespace roadrunner::detail {
 
@@ -65,6 +66,9 @@ public:
   void transport_done() override;
 
 private:
+  void start_transport();
+  void on_proxy_header(uint32_t events);
+  void refuse_proxy(std::string_view reason);
   void on_handshake(uint32_t events);
   void handshake_event(telemetry_kind kind, std::string_view reason);
   void start_protocol(protocol proto);
@@ -84,7 +88,8 @@ private:
   caf::strong_actor_ptr self_ref_;
   bool in_message_ = false; // inside a message handler: end with quit()
   bool closed_ = false;
-  bool slot_held_ = true; // the max_clients slot the acceptor took
+  bool slot_held_ = true;       // the max_clients slot the acceptor took
+  bool awaiting_proxy_ = false; // proxy_protocol: the header is not read yet
 };
 
 } // namespace roadrunner::detail

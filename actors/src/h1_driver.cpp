@@ -97,7 +97,7 @@ void h1_driver::on_timer() {
   }
   switch (phase_) {
   case phase::idle:
-    if (life().served() > 0) {
+    if (life().served() > 0 || last_call_) {
       // keep_alive_timeout between requests: a silent close.
       close_now();
       return;
@@ -168,6 +168,16 @@ void h1_driver::on_drain(int64_t deadline_ms) {
     return;
   }
   if (phase_ == phase::idle && end_ == begin_ && io().out().empty()) {
+    if (shared().opts.reuse_port) {
+      // A rolling restart (docs/scaling.md): the client may be sending its
+      // next request right now, and closing would lose it (a keep-alive
+      // client sees the close instead of its answer). The next request is
+      // answered with `connection: close`; a connection that stays idle
+      // closes at the end of this last call.
+      last_call_ = true;
+      home().arm(timer_.node, last_call_ms);
+      return;
+    }
     // An idle keep-alive connection (or one that never sent a byte) has
     // nothing in flight: close it now.
     close_now();

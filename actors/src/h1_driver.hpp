@@ -183,6 +183,9 @@ private:
   bool again_ = false;    // read_input must run its loop once more
   bool peer_eof_ = false; // the peer shut its write side
   bool linger_ = false;   // close via lingering (peer may still send)
+  // Draining with reuse_port: idle, waiting for one last request.
+  bool last_call_ = false;
+  static constexpr int64_t last_call_ms = 1000;
 };
 
 } // namespace roadrunner::detail

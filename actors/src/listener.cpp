@@ -438,7 +438,8 @@ caf::expected<listener_actor> start_listener(caf::actor_system& sys,
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   } else {
     fd = io::listen_tcp(opts.bind_address, static_cast<int>(opts.port),
-                        static_cast<int>(opts.socket_backlog), reason);
+                        static_cast<int>(opts.socket_backlog), reason,
+                        opts.reuse_port);
   }
   if (fd < 0)
     return make_error(errc::listen_failed, std::move(reason));

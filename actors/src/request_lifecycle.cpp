@@ -6,6 +6,7 @@
 
 #include <caf/attachable.hpp>
 #include <caf/error.hpp>
+#include <caf/exit_reason.hpp>
 
 #include <atomic>
 #include <exception>
@@ -25,7 +26,10 @@ public:
 
   void actor_exited(const caf::error& reason, caf::execution_unit*) override {
     if (auto x = x_.lock()) {
-      auto dead = arriving_.load(std::memory_order_acquire);
+      // Dead on arrival, or its node went away (a remote handler actor's
+      // proxy): 503, the handler is unavailable; else it died on the job.
+      auto dead = arriving_.load(std::memory_order_acquire) ||
+                  reason == caf::exit_reason::remote_link_unreachable;
       x->fail(dead ? 503 : 500,
               (dead ? "handler actor down on arrival: "
                     : "handler actor ended holding the request: ") +

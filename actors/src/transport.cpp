@@ -1,12 +1,14 @@
 #include "transport.hpp"
 
 #include "io/socket.hpp"
+#include "proxy_protocol.hpp"
 #include "tls/session.hpp"
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace roadrunner::detail {
@@ -62,6 +64,52 @@ ssize_t transport::read(char* buf, size_t len) {
 void transport::yield_read() {
   if (handler_ != nullptr)
     home_->resume_later(handler_, EPOLLIN);
+}
+
+// -- PROXY protocol -----------------------------------------------------------
+
+transport::proxy_result transport::read_proxy_header(proxy_info& out,
+                                                     std::string_view& reason) {
+  // Peek, so that the bytes after the header (a TLS record, the request)
+  // stay in the socket for the next layer: OpenSSL reads the socket itself.
+  auto [buf, cap] = home_->scratch();
+  auto want = std::min(cap, proxy::max_header_size);
+  ssize_t n = 0;
+  do {
+    n = ::recv(fd_, buf, want, MSG_PEEK);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) {
+    reason = "eof";
+    return proxy_result::failed;
+  }
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return proxy_result::more;
+    reason = "read_error";
+    return proxy_result::failed;
+  }
+  auto res = proxy::parse({buf, static_cast<size_t>(n)}, out);
+  switch (res.status) {
+  case proxy::parse_status::need_more:
+    // A prefix below the size cap (the parser refuses at the cap): the
+    // next arrival raises a new edge; the header deadline bounds the wait.
+    return proxy_result::more;
+  case proxy::parse_status::reject:
+    reason = proxy::to_string(res.reason);
+    return proxy_result::failed;
+  case proxy::parse_status::complete:
+    break;
+  }
+  // The peeked header is in the receive queue: this read takes exactly it.
+  ssize_t m = 0;
+  do {
+    m = ::recv(fd_, buf, res.consumed, 0);
+  } while (m < 0 && errno == EINTR);
+  if (m != static_cast<ssize_t>(res.consumed)) {
+    reason = "read_error";
+    return proxy_result::failed;
+  }
+  return proxy_result::done;
 }
 
 // -- output -------------------------------------------------------------------

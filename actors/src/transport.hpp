@@ -9,6 +9,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
+
+namespace roadrunner {
+struct proxy_info;
+} // namespace roadrunner
 
 namespace roadrunner::tls {
 class session;
@@ -39,8 +44,8 @@ public:
 ///   does not turn the close into a reset that destroys the response in
 ///   flight (RFC 9112 9.6): close_notify, shut the write side, discard
 ///   input until the peer closes or `lingering_ms` passed.
-/// - Room for a PROXY-protocol prefix: it would be read here, before the
-///   TLS handshake and before any driver sees a byte.
+/// - `read_proxy_header` reads a PROXY protocol header (`proxy_protocol`)
+///   before the TLS handshake and before any driver sees a byte.
 ///
 /// Runs on: the connection's reactor thread.
 class transport {
@@ -95,6 +100,21 @@ public:
   /// again in its next iteration, after the other ready connections and
   /// the timers (a driver's bounded work per wake-up; no edge is lost).
   void yield_read();
+
+  // -- PROXY protocol (issue 17) ----------------------------------------------
+
+  enum class proxy_result : uint8_t {
+    done,   // the header is read: `out` is set
+    more,   // a valid prefix so far: wait for the next EPOLLIN
+    failed, // EOF, a socket error or a refused header: close
+  };
+
+  /// Reads the PROXY protocol header and not one byte more: it peeks,
+  /// parses (`proxy::parse`) and consumes exactly the header once it is
+  /// complete, so the TLS ClientHello or the first request stays in the
+  /// socket (no new edge announces it: the caller reads on at once). On
+  /// `failed`, `reason` names the cause ("eof", "v1_syntax", ...).
+  proxy_result read_proxy_header(proxy_info& out, std::string_view& reason);
 
   // -- output -----------------------------------------------------------------
 

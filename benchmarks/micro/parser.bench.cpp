@@ -1,5 +1,5 @@
 // Micro-benchmarks of the HTTP/1.1 request-head parser and the chunked
-// decoder (libroadrunner/include/roadrunner/http1/parser.hpp). Each
+// decoder (libroadrunner/src/http1/parser.hpp). Each
 // iteration parses one complete message held in memory, the way a
 // connection parses a request that arrived in one read; the parser is reset
 // between iterations, so its vectors keep their capacity as on a keep-alive

@@ -173,6 +173,13 @@ std::optional<option_error> validate(const listener_options& opts) {
                        std::strerror(errno));
     ::close(fd);
   }
+  // Issue 17: PROXY protocol and SO_REUSEPORT.
+  if (opts.proxy_protocol_timeout.count() < 1)
+    return invalid("proxy_protocol_timeout",
+                   ms_text(opts.proxy_protocol_timeout), "must be >= 1 ms");
+  if (opts.reuse_port && opts.listen_fd >= 0)
+    return option_error{option_error_kind::listener_opt_conflict, "reuse_port",
+                        "true", "listen_fd is bound already"};
   return std::nullopt;
 }
 

@@ -266,6 +266,7 @@ owned_request::owned_request(token, const request& r,
   detail::request_access::bindings(req_, bindings);
   detail::request_access::request_id(req_, r.request_id());
   info_.peer = r.peer();
+  info_.proxy = r.proxy();
   info_.scheme = r.scheme() == "https" ? "https" : "http";
   info_.listener_name = listener_name_;
   info_.stats = keep_ != nullptr ? detail::request_access::stats(r) : nullptr;

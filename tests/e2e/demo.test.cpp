@@ -116,6 +116,7 @@ TEST_SUITE("e2e.demo") {
                                              R"("in_flight":1,)"
                                              R"("max_clients":150,)"
                                              R"("max_concurrent_requests":0,)"
+                                             R"("proxy_rejected":0,)"
                                              R"("rejected":0,)"
                                              R"("requests_served":1,)"
                                              R"("throttled":0\})"}));

@@ -30,14 +30,21 @@
 #include <roadrunner/responder.hpp>
 #include <roadrunner/response.hpp>
 
+#include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/detail/type_list.hpp>
 #include <caf/detail/type_traits.hpp>
+#include <caf/error.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/expected.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/none.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/send.hpp>
 #include <caf/spawn_options.hpp>
@@ -49,21 +56,100 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace roadrunner {
 
-/// What a handler actor receives.
+/// What a handler actor receives. A serializable CAF message: a handler
+/// actor on another node (`caf::io::middleman`, see `remote_handler`) gets
+/// the same request and a responder whose operations travel back over the
+/// wire (docs/scaling.md); both nodes call `add_remote_types`.
 struct http_request {
   /// The request (owning copy; valid on any thread).
   std::shared_ptr<const owned_request> req;
   /// Answers the request later, streams it, or reads a manual-mode body.
   roadrunner::responder reply;
+  /// Server use: for a handler actor on another node, the actor on the
+  /// server's side that applies the responder operations sent back.
+  caf::actor agent;
 
   const request& operator*() const noexcept { return req->get(); }
   const request* operator->() const noexcept { return &req->get(); }
 };
+
+namespace detail {
+
+/// `http_request` on the wire: the request's bytes and the agent that
+/// applies the remote responder's operations.
+struct wire_request {
+  std::string method;
+  std::string target;
+  std::string path;
+  std::string query;
+  uint8_t version_major = 1;
+  uint8_t version_minor = 1;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> bindings;
+  std::string body;
+  int64_t content_length = -1; // -1: no Content-Length framing
+  std::string peer_ip;
+  uint16_t peer_port = 0;
+  std::string scheme;
+  std::string listener_name;
+  std::string request_id;
+  caf::actor agent;
+};
+
+wire_request to_wire(const http_request& x);
+http_request from_wire(wire_request&& x);
+
+/// `response` on the wire (a file body does not cross nodes: 500).
+struct wire_response {
+  int32_t status = 200;
+  bool deferred = false;
+  bool file = false;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::string body;
+};
+
+wire_response to_wire(const response& x);
+response from_wire(wire_response&& x);
+
+} // namespace detail
+
+/// CAF inspection of `http_request` (serializable: it may cross nodes).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_request& x) {
+  detail::wire_request w;
+  if constexpr (Inspector::reads_state)
+    w = detail::to_wire(x);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x = detail::from_wire(std::move(w));
+    return caf::none;
+  });
+  return f(caf::meta::type_name("roadrunner::http_request"), w.method, w.target,
+           w.path, w.query, w.version_major, w.version_minor, w.headers,
+           w.bindings, w.body, w.content_length, w.peer_ip, w.peer_port,
+           w.scheme, w.listener_name, w.request_id, w.agent, load);
+}
+
+/// CAF inspection of `response` (serializable: it may cross nodes).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, response& x) {
+  detail::wire_response w;
+  if constexpr (Inspector::reads_state)
+    w = detail::to_wire(x);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x = detail::from_wire(std::move(w));
+    return caf::none;
+  });
+  return f(caf::meta::type_name("roadrunner::response"), w.status, w.deferred,
+           w.file, w.content_type, w.fields, w.body, load);
+}
 
 /// A handler actor: request in, response out.
 using handler_actor =
@@ -119,6 +205,11 @@ void report_error(const responder& r, const caf::error& err);
 
 /// 504 for a timeout, 503 for a dead receiver, else 500.
 response error_response(const caf::error& err);
+
+/// For a handler actor on another node: spawns the agent that applies the
+/// responder operations the remote side sends back to `r` (it ends with
+/// the request). Returns the agent for `http_request::agent`.
+caf::actor remote_agent(caf::actor_system& sys, const responder& r);
 
 /// A stateless hosted actor's base, named "roadrunner.handler" (a stateful
 /// one takes its name from its state, as `caf::stateful_actor` does).
@@ -219,13 +310,18 @@ response forward(const Handle& actor, request& req,
   using target_type = std::conditional_t<std::is_same_v<Handle, caf::actor>,
                                          caf::actor, handler_actor>;
   target_type target = actor;
-  http_request msg{owned_request::make(req), reply};
+  http_request msg{owned_request::make(req), reply, {}};
   // The deadline is a timer of the connection's reactor; a CAF request
   // timeout would cost two wake-ups of CAF's clock thread per request.
   set_deadline(reply, opts.timeout);
   // The livery seed's monitor: if the actor ends holding the request, it
-  // is answered at once (503 when it was dead already, else 500).
-  watch(reply, caf::actor_cast<caf::strong_actor_ptr>(target));
+  // is answered at once (503 when it was dead already or its node went
+  // down, else 500).
+  auto handle = caf::actor_cast<caf::strong_actor_ptr>(target);
+  watch(reply, handle);
+  // A handler actor on another node answers through an agent here.
+  if (handle && handle->node() != ctx.self->node())
+    msg.agent = remote_agent(ctx.self->system(), reply);
   ctx.self->request(target, caf::infinite, std::move(msg))
     .then(
       [reply](response& r) {
@@ -323,9 +419,35 @@ handler loop_handler(caf::actor_system& sys, Init init,
   };
 }
 
+// -- handler actors on other nodes (caf::io::middleman) -----------------------
+
+/// Registers the message types a remote handler actor needs
+/// (`http_request`, `response`) with `cfg`: on both nodes, before the
+/// actor system is built, next to `cfg.load<caf::io::middleman>()`.
+void add_remote_types(caf::actor_system_config& cfg);
+
+/// Publishes handler actors by name on `port` of `address` (empty: every
+/// interface) through `caf::io::middleman` (0: the kernel picks; the
+/// bound port is returned). The node serves a small directory actor that
+/// front ends ask for a handler by name (`remote_handler`). Blocks while
+/// it binds: call it at start-up, never on a reactor.
+caf::expected<uint16_t>
+publish_handlers(caf::actor_system& sys,
+                 std::vector<std::pair<std::string, caf::actor>> handlers,
+                 uint16_t port, const std::string& address = {});
+
+/// A route handler that forwards every request to the handler actor
+/// `name` published by `publish_handlers` on `host`:`port`, exactly like
+/// `actor_handler` does for a local one. The link is made in the
+/// background and made again after the node went away (every
+/// `retry_ms`); while there is none, requests get 503 at once. A node
+/// going down answers the requests it held with 503 at once (the handler
+/// actor's proxy is watched), not after `opts.timeout`.
+handler remote_handler(caf::actor_system& sys, std::string host, uint16_t port,
+                       std::string name, actor_handler_options opts = {},
+                       int64_t retry_ms = 250);
+
 } // namespace roadrunner
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::http_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::responder)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(roadrunner::stream_writer)

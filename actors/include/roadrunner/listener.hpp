@@ -98,7 +98,7 @@ typename Inspector::result_type inspect(Inspector& f, listener_info& x) {
   return f(caf::meta::type_name("roadrunner::listener_info"), x.active_clients,
            x.max_clients, x.requests_served, x.rejected, x.in_flight,
            x.max_concurrent_requests, x.throttled, x.hibernations,
-           x.websocket_sessions);
+           x.websocket_sessions, x.proxy_rejected);
 }
 
 /// The listener's messaging interface. Runs on: the CAF scheduler.

@@ -287,6 +287,26 @@ struct listener_options {
   /// has no name and disappears with the request); empty: no spooling
   /// (503 over the budget). `validate` checks that a file can be made there.
   std::string body_spool_dir = "/tmp";
+
+  // -- beyond one process (issue 17; docs/scaling.md) -------------------------
+
+  /// Every connection starts with a PROXY protocol header, version 1 or 2
+  /// (HAProxy's specification), read before the TLS handshake and the
+  /// first request: the request's `peer()` becomes the proxied client and
+  /// `request::proxy()` shows the header (v2 TLVs: ALPN, authority, unique
+  /// id). A missing, malformed or oversized header closes the connection
+  /// and counts in `proxy_rejected`; a v2 LOCAL header keeps the socket's
+  /// own peer. Only for listeners that nothing but the proxy can reach.
+  bool proxy_protocol = false;
+  /// How long the PROXY header may take from the accept, >= 1 ms; then the
+  /// connection closes (counted in `proxy_rejected`).
+  millis proxy_protocol_timeout{5000};
+  /// Bind with SO_REUSEPORT, so that several processes serve one port (the
+  /// kernel spreads connections over their sockets by hash). On a drain
+  /// the listener first steers new connections to the other sockets of
+  /// the group and accepts what is queued before it closes (docs/scaling.md).
+  /// Conflicts with `listen_fd`.
+  bool reuse_port = false;
 };
 
 /// Which kind of start-up error an option produced.

@@ -11,6 +11,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -22,6 +23,7 @@
 namespace roadrunner {
 
 class responder;
+struct proxy_info; // <roadrunner/proxy_protocol.hpp>
 
 namespace detail {
 struct request_access;
@@ -180,6 +182,14 @@ public:
 
   /// "http" or "https".
   std::string_view scheme() const noexcept { return conn_->scheme; }
+
+  /// What the connection's PROXY protocol header said (include
+  /// <roadrunner/proxy_protocol.hpp> to read it): the client and the
+  /// address it reached at the proxy, v2 TLVs. Null when the listener does
+  /// not take the PROXY protocol. `peer()` is already the proxied client.
+  const std::shared_ptr<const proxy_info>& proxy() const noexcept {
+    return conn_->proxy;
+  }
 
   /// The name of the listener that accepted the connection.
   std::string_view listener_name() const noexcept {

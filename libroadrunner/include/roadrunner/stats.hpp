@@ -25,6 +25,9 @@ struct listener_info {
   uint64_t hibernations = 0;
   /// WebSocket sessions open right now (issue 15).
   uint64_t websocket_sessions = 0;
+  /// Connections closed because their PROXY protocol header was missing,
+  /// malformed, oversized or late (`proxy_protocol`).
+  uint64_t proxy_rejected = 0;
 };
 
 } // namespace roadrunner

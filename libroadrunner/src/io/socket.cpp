@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <linux/filter.h>
 
 namespace roadrunner::io {
 
@@ -22,7 +23,7 @@ std::string describe(const char* what, const std::string& address, int port) {
 } // namespace
 
 int listen_tcp(const std::string& address, int port, int backlog,
-               std::string& error) {
+               std::string& error, bool reuse_port) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
@@ -49,6 +50,12 @@ int listen_tcp(const std::string& address, int port, int backlog,
   if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
     error = describe("setsockopt", address, port);
+    ::close(fd);
+    return -1;
+  }
+  if (reuse_port &&
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    error = describe("setsockopt SO_REUSEPORT", address, port);
     ::close(fd);
     return -1;
   }
@@ -108,6 +115,36 @@ int accept_connection(int listen_fd, peer_address& peer) noexcept {
   }
   peer.ip.assign(text);
   return fd;
+}
+
+bool refuse_new_connections(int listen_fd) noexcept {
+  // A classic BPF socket filter runs on the listener for every segment the
+  // kernel hands it (tcp_v4_rcv / tcp_v6_rcv: tcp_filter), with the data at
+  // the TCP header. Byte 13 holds the flags: drop SYN without ACK (a new
+  // connection), keep everything else (the handshakes' final ACKs).
+  // (BPF_STMT / BPF_JUMP spelled out: the macros use C casts.)
+  constexpr uint16_t ld_b_abs = BPF_LD | BPF_B | BPF_ABS;
+  constexpr uint16_t and_k = BPF_ALU | BPF_AND | BPF_K;
+  constexpr uint16_t jeq_k = BPF_JMP | BPF_JEQ | BPF_K;
+  constexpr uint16_t ret_k = BPF_RET | BPF_K;
+  sock_filter code[] = {
+    {ld_b_abs, 0, 0, 13}, {and_k, 0, 0, 0x12},
+    {jeq_k, 0, 1, 0x02}, // SYN alone: next (drop); else skip one (keep)
+    {ret_k, 0, 0, 0},     {ret_k, 0, 0, 0xffffffff},
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof(code) / sizeof(code[0])),
+                  code};
+  return ::setsockopt(listen_fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+                      sizeof(prog)) == 0;
+}
+
+int accept_queue_length(int listen_fd) noexcept {
+  // For a listening socket tcpi_unacked is the accept queue's length.
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  if (::getsockopt(listen_fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+    return -1;
+  return static_cast<int>(info.tcpi_unacked);
 }
 
 void close_fd(int fd) noexcept {

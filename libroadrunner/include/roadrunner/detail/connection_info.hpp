@@ -5,10 +5,12 @@
 #include <roadrunner/detail/listener_stats.hpp>
 #include <roadrunner/peer_address.hpp>
 
+#include <memory>
 #include <string_view>
 
 namespace roadrunner {
 class responder;
+struct proxy_info; // <roadrunner/proxy_protocol.hpp>
 } // namespace roadrunner
 
 namespace roadrunner::detail {
@@ -37,6 +39,9 @@ struct connection_info {
   deferral_source* deferral = nullptr;
   /// `body_buffering = manual`: the body is pulled through the responder.
   bool manual_body = false;
+  /// The PROXY protocol header of the connection (`proxy_protocol`), null
+  /// without one. Shared: a request copy keeps it alive.
+  std::shared_ptr<const proxy_info> proxy;
 };
 
 } // namespace roadrunner::detail

@@ -28,6 +28,8 @@ struct listener_stats {
   std::atomic<uint64_t> hibernations{0};
   /// WebSocket sessions open right now.
   std::atomic<int64_t> websocket_sessions{0};
+  /// See `listener_info::proxy_rejected`.
+  std::atomic<uint64_t> proxy_rejected{0};
   uint64_t max_clients = 0;
 
   /// Reads every counter once.
@@ -44,7 +46,8 @@ struct listener_stats {
       max_concurrent_requests.load(std::memory_order_relaxed),
       throttled.load(std::memory_order_relaxed),
       hibernations.load(std::memory_order_relaxed),
-      ws > 0 ? static_cast<uint64_t>(ws) : 0};
+      ws > 0 ? static_cast<uint64_t>(ws) : 0,
+      proxy_rejected.load(std::memory_order_relaxed)};
   }
 
   /// Takes a connection slot unless `max_clients` is reached. Lock-free; a
