@@ -61,7 +61,9 @@ struct http_request {
   /// Answers the request later, streams it, or reads a manual-mode body.
   roadrunner::responder reply;
 
+  /// The request (`http_request` reads like a `const request*`).
   const request& operator*() const noexcept { return req->get(); }
+  /// Members of the request: `req->path()`, `req->param<T>(name)`, ...
   const request* operator->() const noexcept { return &req->get(); }
 };
 
