@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(g++ cmake make libcaf-dev libssl-dev libnghttp2-dev doctest-dev
             nlohmann-json3-dev pkg-config libsystemd-dev)
 test_pkgs=(curl nghttp2-client python3-h2 python3-h11 python3-prometheus-client
-           clang-14 libclang-rt-14-dev)
+           clang-14 libclang-rt-14-dev doxygen)
 bench_pkgs=(wrk nginx-light libnginx-mod-http-echo h2o openssl libbenchmark-dev)
 
 want=("${build_pkgs[@]}")
