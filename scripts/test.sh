@@ -2,7 +2,8 @@
 # Installs what is missing, builds and runs the whole test suite twice:
 # a default-configured Release build (build/, what a user or a distribution
 # gets) and an AddressSanitizer + UBSan build (build-asan/); builds the
-# Release configuration with clang-14 too (build-clang/); then fuzzes the
+# Release configuration with clang-14 too (build-clang/) and the API
+# reference (the docs target, Doxygen); then fuzzes the
 # HTTP/1.1 parser for a bounded time (FUZZ_SECONDS, default 30). Every
 # build treats warnings as errors (ROADRUNNER_WERROR, off by default).
 # Exits non-zero if anything fails.
@@ -27,6 +28,10 @@ run_suite() { # dir, extra cmake args...
 total=0
 
 run_suite build -DCMAKE_BUILD_TYPE=Release -DROADRUNNER_WERROR=ON
+# The API reference from the public headers: an undocumented public symbol
+# or a Doxygen warning fails it (docs/Doxyfile.in).
+echo "== API reference (docs target, build)" >&2
+cmake --build "$root/build" --target docs
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DROADRUNNER_WERROR=ON \

@@ -76,7 +76,9 @@ struct http_request {
   /// server's side that applies the responder operations sent back.
   caf::actor agent;
 
+  /// The request (`http_request` reads like a `const request*`).
   const request& operator*() const noexcept { return req->get(); }
+  /// Members of the request: `req->path()`, `req->param<T>(name)`, ...
   const request* operator->() const noexcept { return &req->get(); }
 };
 

@@ -57,7 +57,9 @@ using drain_group_atom = caf::atom_constant<caf::atom("drain_grp")>;
 /// deadline, else `remaining` connections were still alive at the deadline
 /// and were ended then. Either way the listener exits after answering.
 struct drain_result {
+  /// True when every connection ended before the deadline.
   bool drained = false;
+  /// Connections still alive at the deadline (ended then).
   uint64_t remaining = 0;
 };
 
@@ -118,25 +120,45 @@ using listener_actor = caf::typed_actor<
 
 /// An owned copy of a `telemetry_event`, as sent to an actor subscriber.
 struct telemetry_record {
+  /// What happened.
   telemetry_kind kind = telemetry_kind::request_start;
+  /// The listener's name.
   std::string listener_name;
+  /// Request events: the 16-hex-character request id.
   std::string request_id;
+  /// Request events: the method.
   std::string method;
+  /// Request events: the path (without the query).
   std::string path;
+  /// Request and connection events: the peer's address as text.
   std::string peer_ip;
+  /// Request and connection events: the peer's port.
   uint16_t peer_port = 0;
+  /// request_stop / request_rejected: the status sent.
   int status = 0;
+  /// Rejections, exceptions, TLS and HTTP/2 errors: a short reason.
   std::string reason;
+  /// request_stop: nanoseconds since request_start.
   int64_t duration_ns = 0;
+  /// As `telemetry_event::count`.
   uint64_t count = 0;
+  /// Request events: the query after '?' (empty when none).
   std::string query;
+  /// As `telemetry_event::protocol`.
   std::string protocol;
+  /// Request events: the Host header or :authority.
   std::string host;
+  /// Request events: the User-Agent header.
   std::string user_agent;
+  /// Request events: the Referer header.
   std::string referer;
+  /// request_stop: bytes of the request as received.
   uint64_t bytes_received = 0;
+  /// request_stop: bytes of the response queued (head and body).
   uint64_t bytes_sent = 0;
+  /// request_stop: bytes of the response body.
   uint64_t body_bytes_sent = 0;
+  /// http2_connection_error: the GOAWAY error code; accept_error: errno.
   int64_t error_code = 0;
 };
 
@@ -172,7 +194,9 @@ start_listener(caf::actor_system& sys, std::string name, listener_options opts);
 
 /// A running listener and the name it was started with.
 struct listener_entry {
+  /// The name given to `start_listener`.
   std::string name;
+  /// The listener.
   listener_actor actor;
 };
 

@@ -49,6 +49,7 @@ class listener_registry;
 /// core and io libraries).
 class module : public caf::actor_system::module {
 public:
+  /// Called by CAF when the actor system loads the module.
   explicit module(caf::actor_system& sys);
   ~module() override;
 
@@ -59,10 +60,15 @@ public:
   /// The loaded module of `sys`, or nullptr when not loaded.
   static module* from(caf::actor_system& sys) noexcept;
 
+  /// Starts the reactor threads (CAF calls it when the system starts).
   void start() override;
+  /// Stops the reactor threads after every actor is done (CAF calls it).
   void stop() override;
+  /// Reads `roadrunner.reactors` from `cfg` and registers the error renderer.
   void init(caf::actor_system_config& cfg) override;
+  /// The CAF module slot it occupies (`network_manager`).
   id_t id() const override;
+  /// This module, for CAF's module lookup.
   void* subtype_ptr() override;
 
   /// Number of reactor threads.

@@ -51,6 +51,7 @@ void format_access_line(access_log_format format, const telemetry_event& e,
 /// An access log sink. Copies share the file. Thread-safe.
 class access_log {
 public:
+  /// Logs to `file` in `format`.
   access_log(log_file_ptr file, access_log_format format);
 
   /// A telemetry handler that logs every request_stop (other events are

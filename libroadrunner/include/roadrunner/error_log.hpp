@@ -56,6 +56,7 @@ void format_error_line(log_level level, const telemetry_event& e,
 /// logs again in a later second. Thread-safe, lock-free.
 class rate_limit {
 public:
+  /// At most `per_second` lines per kind per second (0: no limit).
   explicit rate_limit(uint32_t per_second) : per_second_(per_second) {}
 
   /// Whether a line of kind `kind` may be written in second `now_s`. When
@@ -94,6 +95,7 @@ struct error_log_options {
 /// Thread-safe.
 class error_log {
 public:
+  /// Logs to `file` with the level and rate limit of `opts`.
   error_log(log_file_ptr file, error_log_options opts = {});
 
   /// A telemetry handler writing the events the level lets through.

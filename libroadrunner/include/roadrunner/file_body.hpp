@@ -29,10 +29,13 @@ public:
   /// permission), 416 (range outside the file) or 500 otherwise.
   int error() const noexcept { return error_; }
 
+  /// The open file descriptor (-1 on error).
   int fd() const noexcept { return fd_; }
 
+  /// Offset of the first byte to send.
   uint64_t offset() const noexcept { return offset_; }
 
+  /// Number of bytes to send.
   uint64_t length() const noexcept { return length_; }
 
 private:

@@ -59,14 +59,18 @@ public:
   /// True for the route-list form (the only one `reload_routes` accepts).
   bool is_list() const noexcept { return is_list_; }
 
+  /// Single-handler form: the handler (empty for a route list).
   const handler& single_handler() const noexcept { return handler_; }
 
+  /// Single-handler form: the state given to `single`.
   const std::any& single_state() const noexcept { return state_; }
 
+  /// Single-handler form: the per-handler middlewares.
   const std::vector<middleware>& single_middlewares() const noexcept {
     return middlewares_;
   }
 
+  /// Route-list form: the routes (empty otherwise).
   const route_list& list() const noexcept { return list_; }
 
 private:
@@ -150,11 +154,15 @@ enum class protocol { http1, http2 };
 
 /// One entry of `protocols`: a protocol and its tunables.
 struct protocol_entry {
+  /// The protocol.
   protocol proto = protocol::http1;
+  /// HTTP/1.1 limits (used when `proto` is http1).
   http1_options http1;
+  /// HTTP/2 tunables (used when `proto` is http2).
   http2_options http2;
 
   protocol_entry() = default;
+  /// `p` with default tunables.
   protocol_entry(protocol p) : proto(p) { // NOLINT: implicit on purpose
   }
 };
@@ -319,9 +327,13 @@ enum class option_error_kind {
 
 /// A rejected option: which one, its value as text and why.
 struct option_error {
+  /// Which kind of error (the error code reported).
   option_error_kind kind = option_error_kind::invalid_listener_opt;
+  /// The option's name, e.g. "max_clients".
   std::string option;
+  /// The rejected value as text.
   std::string value;
+  /// Why it was rejected.
   std::string reason;
 };
 

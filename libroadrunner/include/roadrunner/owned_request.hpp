@@ -25,14 +25,18 @@ public:
   owned_request(const owned_request&) = delete;
   owned_request& operator=(const owned_request&) = delete;
 
+  /// The copied request.
   const roadrunner::request& get() const noexcept { return req_; }
+  /// The copied request.
   const roadrunner::request& operator*() const noexcept { return req_; }
+  /// Members of the copied request.
   const roadrunner::request* operator->() const noexcept { return &req_; }
 
 private:
   struct token {};
 
 public:
+  /// Used by `make` only (the token is private).
   owned_request(token, const request& r, std::shared_ptr<const void> keep);
 
 private:

@@ -53,15 +53,21 @@ const char* to_string(param_error x) noexcept;
 template <class T>
 class param_result {
 public:
+  /// A converted value.
   param_result(T value) : value_(std::move(value)) {} // NOLINT: implicit
-  param_result(param_error err) : err_(err) {}        // NOLINT: implicit
+  /// No value, for the reason `err`.
+  param_result(param_error err) : err_(err) {} // NOLINT: implicit
 
+  /// True when there is a value.
   explicit operator bool() const noexcept { return value_.has_value(); }
+  /// True when there is a value.
   bool has_value() const noexcept { return value_.has_value(); }
 
   /// The value; only when `has_value()`.
   const T& operator*() const& noexcept { return *value_; }
+  /// The value, moved out; only when `has_value()`.
   T&& operator*() && noexcept { return std::move(*value_); }
+  /// Members of the value; only when `has_value()`.
   const T* operator->() const noexcept { return &*value_; }
 
   /// The value, or `fallback` when there is none.
@@ -84,7 +90,9 @@ std::optional<std::string> percent_decode(std::string_view raw);
 /// route and the raw (not percent-decoded) bytes of the path it matched.
 /// `name` points into the compiled route table, `value` into the request.
 struct path_binding {
+  /// The binding's name, without the ':' or '*'.
   std::string_view name;
+  /// The matched bytes of the path, raw.
   std::string_view value;
 };
 
@@ -114,9 +122,13 @@ public:
   /// Forgets every binding.
   void clear() noexcept { size_ = 0; }
 
+  /// Number of bindings.
   size_t size() const noexcept { return size_; }
+  /// True when there is no binding.
   bool empty() const noexcept { return size_ == 0; }
+  /// The first binding, in route order.
   const path_binding* begin() const noexcept { return items_.data(); }
+  /// Past the last binding.
   const path_binding* end() const noexcept { return items_.data() + size_; }
 
   /// The bindings as a span.

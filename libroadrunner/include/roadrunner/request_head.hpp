@@ -10,7 +10,9 @@ namespace roadrunner {
 /// One header field. `value` is OWS-trimmed; `name` is as received (HTTP/1.1:
 /// as on the wire; HTTP/2: lowercase, as RFC 9113 8.2.1 requires).
 struct header_field {
+  /// The field name.
   std::string_view name;
+  /// The field value.
   std::string_view value;
 };
 

@@ -27,7 +27,9 @@ class response {
 public:
   /// One response header field. Names are written as given (use lowercase).
   struct field {
+    /// The field name (lowercase).
     std::string name;
+    /// The field value.
     std::string value;
   };
 
@@ -88,11 +90,15 @@ public:
 
   /// Options of `set_cookie` (RFC 6265 4.1).
   struct cookie_options {
+    /// `Path` attribute; empty: not sent.
     std::string path = "/";
+    /// `Domain` attribute; empty: not sent.
     std::string domain;
     /// Max-Age in seconds; negative = a session cookie (no Max-Age).
     long long max_age = -1;
+    /// `Secure` attribute (HTTPS only).
     bool secure = false;
+    /// `HttpOnly` attribute (not readable from scripts).
     bool http_only = true;
     /// "Strict", "Lax", "None" or empty (not sent).
     std::string same_site = "Lax";

@@ -87,6 +87,7 @@ struct route_error {
   /// `index` of a problem in the listener-wide middlewares.
   static constexpr size_t listener = static_cast<size_t>(-1);
 
+  /// What is wrong.
   route_errc code = route_errc::empty_path;
   /// Position of the route in the list, or `listener`.
   size_t index = 0;
@@ -159,8 +160,11 @@ enum class match_status : uint8_t {
 /// the table and binding names into it too; binding values point into the
 /// path given to `match`. Valid while both live.
 struct match_result {
+  /// Found, or why not (404, 405).
   match_status status = match_status::not_found;
+  /// The chosen route when `found`, else nullptr.
   const compiled_route* route = nullptr;
+  /// The route's bindings when `found`.
   path_bindings bindings;
 };
 
@@ -239,13 +243,16 @@ private:
 /// The result of `compile`: a shareable table or the first error.
 class compile_result {
 public:
+  /// A compiled table.
   compile_result(std::shared_ptr<const compiled_routes> table) noexcept
     : table_(std::move(table)) {}
 
+  /// A refusal.
   compile_result(route_error err) noexcept : error_(std::move(err)) {}
 
   /// True when compiling succeeded.
   bool has_value() const noexcept { return table_ != nullptr; }
+  /// True when compiling succeeded.
   explicit operator bool() const noexcept { return has_value(); }
 
   /// The table; null when compiling failed.
@@ -256,7 +263,9 @@ public:
   /// The error; meaningful only when `!has_value()`.
   const route_error& error() const noexcept { return error_; }
 
+  /// The table; only when compiling succeeded.
   const compiled_routes& operator*() const noexcept { return *table_; }
+  /// Members of the table; only when compiling succeeded.
   const compiled_routes* operator->() const noexcept { return table_.get(); }
 
 private:

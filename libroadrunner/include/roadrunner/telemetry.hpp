@@ -69,12 +69,15 @@ const char* to_string(telemetry_kind x) noexcept;
 /// keep. A field an emitter does not know stays at its default (empty view,
 /// 0, nullptr); log sinks print such a field as "-".
 struct telemetry_event {
+  /// What happened.
   telemetry_kind kind = telemetry_kind::request_start;
   /// The listener's name.
   std::string_view listener_name;
-  /// Request events: the 16-hex-character request id, method and path.
+  /// Request events: the 16-hex-character request id.
   std::string_view request_id;
+  /// Request events: the method.
   std::string_view method;
+  /// Request events: the path (without the query).
   std::string_view path;
   /// Request and connection events: the peer (nullptr otherwise).
   const peer_address* peer = nullptr;
@@ -165,6 +168,7 @@ public:
     return r;
   }
 
+  /// Same kinds and the same request fields.
   friend constexpr bool operator==(const telemetry_interest&,
                                    const telemetry_interest&) = default;
 
