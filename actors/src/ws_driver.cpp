@@ -71,6 +71,10 @@ void ws_driver::start() {
   session_->attach_functor([conn = std::move(self)](const caf::error& reason) {
     caf::anon_send(conn, ws_down_atom::value, close_code_of(reason));
   });
+  if (auto ms = route_->opts.ping_interval.count(); ms > 0)
+    home().arm(ping_.node, ms);
+  if (auto ms = route_->opts.idle_timeout.count(); ms > 0)
+    home().arm(idle_.node, ms);
   // Frames that came with the upgrading request, then what the socket
   // holds (no new edge announces bytes that arrived before the switch).
   if (!in_.empty()) {
@@ -151,11 +155,29 @@ void ws_driver::on_timer() {
   host_->close();
 }
 
+void ws_driver::on_ping() {
+  // RFC 6455 5.5.2: a keep-alive ping (no payload); not after our close.
+  if (done_ || close_sent_)
+    return;
+  ws::write_frame_header(io().out().buffer(), ws::opcode::ping, 0);
+  home().arm(ping_.node, route_->opts.ping_interval.count());
+  flush();
+}
+
+void ws_driver::on_idle() {
+  // Nothing received for idle_timeout: going away (the close handshake
+  // then has close_timeout).
+  start_close(ws::close_code::going_away, "idle timeout");
+  flush();
+}
+
 void ws_driver::stop() noexcept {
   if (done_)
     return;
   done_ = true;
   home().disarm(timer_.node);
+  home().disarm(ping_.node);
+  home().disarm(idle_.node);
   host_->shared().stats.websocket_sessions.fetch_sub(1,
                                                      std::memory_order_relaxed);
   emit(telemetry_kind::websocket_close);
@@ -238,6 +260,8 @@ size_t ws_driver::consume(char* data, size_t size) {
     }
     if (size - pos - fh.header_size < fh.payload_size)
       break; // the payload is still arriving (at most max_frame_size)
+    if (auto ms = route_->opts.idle_timeout.count(); ms > 0)
+      home().arm(idle_.node, ms); // a frame: the peer is alive
     auto* payload = data + pos + fh.header_size;
     ws::unmask(payload, fh.payload_size, fh.mask);
     pos += fh.header_size + fh.payload_size;

@@ -51,6 +51,8 @@ public:
 
 private:
   void on_timer();
+  void on_ping();
+  void on_idle();
   void read_input();
   size_t consume(char* data, size_t size);
   void on_frame(const ws::frame_header& fh, char* payload);
@@ -83,6 +85,8 @@ private:
   caf::actor session_; // the session actor (null once it ended)
   // The close timeout (after our close frame) or the drain deadline.
   member_timer<ws_driver, &ws_driver::on_timer> timer_{this};
+  member_timer<ws_driver, &ws_driver::on_ping> ping_{this}; // ping_interval
+  member_timer<ws_driver, &ws_driver::on_idle> idle_{this}; // idle_timeout
   uint64_t sent_ = 0;     // payload bytes queued for the peer
   uint64_t dropped_ = 0;  // messages dropped while the buffer was full
   uint64_t received_ = 0; // messages received (telemetry)

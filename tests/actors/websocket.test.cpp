@@ -307,12 +307,17 @@ struct ws_fixture : fixture {
     buffered.send_buffer = 256 * 1024;
     websocket_options plain;
     plain.deflate = false;
+    websocket_options pinged;
+    pinged.ping_interval = std::chrono::milliseconds(50);
+    pinged.idle_timeout = std::chrono::milliseconds(400);
     return {
       {.path = "/ws/echo", .handler = websocket(sys, echo_factory(j))},
       {.path = "/ws/proto", .handler = websocket(sys, echo_factory(j), proto)},
       {.path = "/ws/origin",
        .handler = websocket(sys, echo_factory(j), origin)},
       {.path = "/ws/small", .handler = websocket(sys, echo_factory(j), small)},
+      {.path = "/ws/pinged",
+       .handler = websocket(sys, echo_factory(j), pinged)},
       {.path = "/ws/plainframes",
        .handler = websocket(sys, echo_factory(j), plain)},
       {.path = "/ws/buffered",
@@ -569,6 +574,34 @@ TEST_SUITE("actors.websocket") {
     REQUIRE(f);
     CHECK(f->close_code() == 1002);
     CHECK(fx.settled());
+  }
+
+  TEST_CASE("ping_interval pings the peer; idle_timeout closes a silent "
+            "peer with 1001 and spares one that answers") {
+    ws_fixture fx;
+    // An answering peer: every ping gets its pong, for longer than
+    // idle_timeout (8 pings at 50 ms = 400 ms or more).
+    auto alive = fx.session("/ws/pinged");
+    for (int i = 0; i < 10; ++i) {
+      auto f = alive->read();
+      REQUIRE(f);
+      REQUIRE(f->op == 0x9); // ping
+      REQUIRE(alive->send(make_frame(0x8a, f->payload)));
+    }
+    // Still open: an echo comes back (pings may come first).
+    REQUIRE(alive->send(make_frame(0x81, "still open")));
+    std::optional<frame> echo;
+    for (int i = 0; i < 100 && (!echo || echo->op == 0x9); ++i)
+      echo = alive->read();
+    REQUIRE(echo);
+    CHECK(echo->op == 0x1);
+    CHECK(echo->payload == "still open");
+    // A silent peer (it reads, never answers): 1001 after idle_timeout.
+    auto silent = fx.session("/ws/pinged");
+    auto f = silent->read_close();
+    REQUIRE(f);
+    CHECK(f->close_code() == 1001);
+    CHECK(f->payload.substr(2) == "idle timeout");
   }
 
   TEST_CASE("the close handshake: the server echoes the code and closes; the "

@@ -164,6 +164,13 @@ struct websocket_options {
   bool deflate_no_context_takeover = false;
   /// Messages shorter than this are sent uncompressed.
   size_t deflate_min_size = 64;
+  /// The server pings the peer this often (0: never); the pong is not
+  /// awaited, `idle_timeout` judges silence.
+  std::chrono::milliseconds ping_interval{0};
+  /// A session that receives no frame for this long is closed with 1001
+  /// (0: never). Pongs count, so with `ping_interval` below it only a
+  /// peer that no longer answers is closed.
+  std::chrono::milliseconds idle_timeout{0};
 };
 
 /// A route handler that upgrades to a WebSocket session (see the file
