@@ -2,6 +2,7 @@
 // http_request and a response through CAF's binary serializer and back,
 // every field compared.
 
+#include <roadrunner/detail/request_access.hpp>
 #include <roadrunner/handler_actor.hpp>
 
 #include <caf/actor_system.hpp>
@@ -39,23 +40,23 @@ TEST_SUITE("actors.remote") {
     caf::actor_system_config cfg;
     add_remote_types(cfg);
     caf::actor_system sys{cfg};
-    http1::request_head head;
+    request_head head;
     head.method = "POST";
     head.target = "/users/42?full=1";
     head.path = "/users/42";
     head.query = "full=1";
     head.headers = {{"host", "a.test"}, {"x-one", "1"}, {"x-one", "2"}};
-    head.framing = http1::body_framing::content_length;
+    head.framing = body_framing::content_length;
     head.content_length = 4;
-    connection_info info;
+    detail::connection_info info;
     info.peer = {"192.0.2.7", 4242};
     info.scheme = "https";
     info.listener_name = "api";
     request r{head, "ping", info};
     path_bindings b;
     b.push("id", "42");
-    r.bindings(b);
-    r.request_id(uint64_t{0xabc});
+    detail::request_access::bindings(r, b);
+    detail::request_access::request_id(r, uint64_t{0xabc});
     http_request msg{owned_request::make(r), {}, {}};
     auto out = round_trip(sys, msg);
     REQUIRE(out.req);
@@ -83,12 +84,12 @@ TEST_SUITE("actors.remote") {
     caf::actor_system_config cfg;
     add_remote_types(cfg);
     caf::actor_system sys{cfg};
-    http1::request_head head;
+    request_head head;
     head.method = "GET";
     head.target = head.path = "/";
     head.version_major = 2;
     head.version_minor = 0;
-    connection_info info;
+    detail::connection_info info;
     request r{head, {}, info};
     http_request msg{owned_request::make(r), {}, {}};
     auto out = round_trip(sys, msg);

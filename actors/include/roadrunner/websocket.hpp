@@ -82,7 +82,10 @@ using ws_down_atom = caf::atom_constant<caf::atom("ws_down")>;
 /// Calls after the session ended are dropped.
 class websocket_handle {
 public:
+  /// An empty handle (false; every call is dropped).
   websocket_handle() = default;
+  /// A handle on the session carried by connection actor `conn`, with the
+  /// negotiated subprotocol `protocol` (made by the server).
   websocket_handle(caf::actor conn, std::string protocol)
     : conn_(std::move(conn)), protocol_(std::move(protocol)) {}
 
@@ -108,6 +111,7 @@ public:
   /// The subprotocol chosen in the handshake (empty: none).
   const std::string& protocol() const noexcept { return protocol_; }
 
+  /// Whether the handle names a session (it may have ended since).
   explicit operator bool() const noexcept { return static_cast<bool>(conn_); }
 
 private:

@@ -21,9 +21,11 @@ struct compress_options {
   /// Codings offered, in the server's order of preference for equal
   /// q-values: any of "br", "zstd", "gzip".
   std::vector<std::string> codings{"br", "zstd", "gzip"};
-  /// gzip 1..9 (zlib), br 0..11 (libbrotli), zstd 1..19 (libzstd).
+  /// gzip level, 1..9 (zlib).
   int gzip_level = 6;
+  /// brotli quality, 0..11 (libbrotli).
   int brotli_level = 4;
+  /// zstd level, 1..19 (libzstd).
   int zstd_level = 3;
   /// Buffered bodies shorter than this are sent as they are (streamed
   /// ones, whose size is unknown, are always compressed).

@@ -56,6 +56,8 @@ struct static_options {
   bool precompressed = true;
   /// Serve names with a segment starting with '.' (default: 404).
   bool dotfiles = false;
+  /// Which symbolic links may be followed (default: those that stay
+  /// beneath the root).
   symlink_policy symlinks = symlink_policy::beneath;
   /// MIME table: lines of "type ext ext ..." (Debian `media-types`); when
   /// it cannot be read, a small built-in table (html, css, js, json, ...).
