@@ -16,7 +16,8 @@
 #   hello      GET /, 13-byte "Hello, World!" text/plain, keep-alive
 #   hello256   the same over 256 connections (HELLO256_CONNECTIONS)
 #   json       GET /json, {"message":"Hello, World!"} application/json
-#   large      GET /large, 65536 bytes of 'x' application/octet-stream
+#   large      GET /large, 65536 bytes of 'x' text/plain (not compressed: wrk
+#              sends no Accept-Encoding)
 #              (nginx: a static file written into the temp dir)
 #   pipelined  GET /, PIPELINE_DEPTH requests per write (lib/pipeline.lua)
 #   newconn    GET / with "Connection: close": one TCP connection per request,
@@ -142,7 +143,7 @@ scenario() {
       SC_DESC="GET /json, keep-alive"
       ;;
     large)
-      SC_PATH=/large SC_BODY=$TMP/large.bin SC_CTYPE=application/octet-stream
+      SC_PATH=/large SC_BODY=$TMP/large.bin SC_CTYPE=text/plain
       SC_DESC="GET /large ($LARGE_SIZE bytes), keep-alive"
       ;;
     pipelined)
