@@ -1,7 +1,6 @@
 #include <roadrunner/log_file.hpp>
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 #include <vector>
 
@@ -88,8 +88,16 @@ public:
       wake = before < opts_.max_buffered_bytes / 2 &&
              b.pending.size() >= opts_.max_buffered_bytes / 2;
     }
-    if (wake)
+    if (wake) {
+      // The writer's wait checks a predicate: a bare notify would put it
+      // back to sleep until the flush interval, and a buffer filling faster
+      // than that would drop lines.
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        wake_ = true;
+      }
       cv_.notify_one();
+    }
     return true;
   }
 
@@ -133,10 +141,11 @@ private:
       {
         std::unique_lock<std::mutex> guard{mtx_};
         cv_.wait_for(guard, opts_.flush_interval, [&] {
-          return stopping_ || flush_requested_ > flush_done_ ||
+          return stopping_ || wake_ || flush_requested_ > flush_done_ ||
                  reopen_.load(std::memory_order_relaxed);
         });
         serving = flush_requested_;
+        wake_ = false;
         last = stopping_;
       }
       if (reopen_.exchange(false, std::memory_order_relaxed))
@@ -205,6 +214,8 @@ private:
   std::condition_variable done_cv_;
   std::vector<std::unique_ptr<thread_buffer>> buffers_;
   uint64_t flush_requested_ = 0;
+  /// A thread's buffer reached half of `max_buffered_bytes` (under mtx_).
+  bool wake_ = false;
   uint64_t flush_done_ = 0;
   bool stopping_ = false;
   bool stopped_ = false;

@@ -74,6 +74,31 @@ TEST_SUITE("log_file") {
     CHECK(seen.size() == threads * per_thread);
   }
 
+  TEST_CASE("a half-full buffer wakes the writer before the flush interval") {
+    // The interval is far beyond the deadline below: only the half-full
+    // wake-up can bring the lines to the file in time.
+    auto path = temp_path();
+    std::string err;
+    auto file = roadrunner::log_file::open(
+      {.path = path, .max_buffered_bytes = 4096, .flush_interval = 60s}, err);
+    REQUIRE(file);
+    std::string line(99, 'x');
+    line += '\n';
+    for (int i = 0; i < 21; ++i) // 2100 bytes: past half of 4096
+      REQUIRE(file->append(line));
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    size_t seen = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      seen = lines(slurp(path));
+      if (seen == 21)
+        break;
+      std::this_thread::yield();
+    }
+    ::unlink(path.c_str());
+    CHECK(seen == 21);
+    CHECK(file->dropped() == 0);
+  }
+
   TEST_CASE("a stalled file costs lines, counted, never a blocked caller") {
     // The "disk": a pipe nobody reads, so the writer thread blocks in
     // write(2) once the pipe is full.
