@@ -133,6 +133,11 @@ void reactor::remove(int fd, io_handler* handler) {
 }
 
 void reactor::close_registered(int fd, io_handler* handler) {
+  // Deregister first: closing alone drops the registration only with the
+  // last descriptor of the socket, and a fork of this process (a
+  // posix_spawn before its exec, or a user's fork) may hold another one;
+  // events would then still name `handler` after it is freed.
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   ::close(fd);
   removed_.push_back(handler);
   cancel_resume(handler);

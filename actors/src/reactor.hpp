@@ -102,12 +102,12 @@ public:
   /// dropped. Reactor thread only.
   void remove(int fd, io_handler* handler);
 
-  /// Deregisters `handler` by closing `fd`: the kernel drops the
-  /// registration with the last descriptor of the socket, so this saves
-  /// the EPOLL_CTL_DEL syscall (about 2 us per connection, measured). Only
-  /// for a descriptor that was never duplicated (a dup would keep the
-  /// registration alive); pending events for `handler` in the current batch
-  /// are dropped as with `remove`. Reactor thread only.
+  /// Deregisters `fd` (EPOLL_CTL_DEL) and closes it; pending events for
+  /// `handler` in the current batch are dropped as with `remove`. The
+  /// EPOLL_CTL_DEL is needed even for a socket this process never
+  /// duplicated: a fork (posix_spawn before its exec) holds a copy of every
+  /// descriptor, and the registration lives as long as any copy does.
+  /// Reactor thread only.
   void close_registered(int fd, io_handler* handler);
 
   /// Calls `handler->on_io(events)` again in the next loop iteration, after

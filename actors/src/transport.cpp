@@ -216,8 +216,7 @@ void transport::close() noexcept {
   if (fd_ < 0)
     return;
   close_tls();
-  // The socket is never duplicated: closing it deregisters it from epoll
-  // (no EPOLL_CTL_DEL syscall per connection).
+  // Deregistered before the close (a forked child may hold a copy).
   if (handler_ != nullptr)
     home_->close_registered(fd_, handler_);
   else
