@@ -120,7 +120,11 @@ inline std::optional<std::string> value_of(std::string_view out,
 /// An integer field of the JSON /info answer (no JSON library needed for
 /// these flat numbers).
 inline long info_field(std::string_view json, std::string_view name) {
-  auto key = "\"" + std::string{name} + "\":";
+  // Appended piece by piece: GCC 12's -Wrestrict misfires on
+  // `"literal" + std::string` inlined at -O3 (a Release -Werror build).
+  std::string key = "\"";
+  key += name;
+  key += "\":";
   auto at = json.find(key);
   if (at == std::string_view::npos)
     return -1;
