@@ -246,7 +246,10 @@ void pump(agent_ptr self) {
   auto& st = self->state;
   while (!st.queued.empty()) {
     auto size = st.queued.front().size();
-    auto res = st.out.write(std::move(st.queued.front()));
+    // A copy: `write` takes its argument by value and does not queue it
+    // when it answers `full`, so a moved chunk would be lost (it was: a
+    // 1.2 MB stream came out 8 KiB short).
+    auto res = st.out.write(st.queued.front());
     if (res == write_status::full)
       return; // on_ready resumes
     st.queued.pop_front();
