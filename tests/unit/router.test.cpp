@@ -2,6 +2,7 @@
 // the router fills (bindings, state) or that parse on demand (query,
 // cookies, request id).
 
+#include "fake_request.hpp"
 #include <roadrunner/detail/request_access.hpp>
 #include <roadrunner/middleware.hpp>
 #include <roadrunner/request.hpp>
@@ -70,29 +71,7 @@ namespace {
 
 // -- helpers ------------------------------------------------------------------
 
-// A request as the connection builds it, from a method, a target and fields.
-struct fake_request {
-  roadrunner::request_head head;
-  roadrunner::detail::connection_info conn;
-  request req;
-
-  explicit fake_request(std::string_view method, std::string_view target,
-                        std::vector<header_field> fields = {})
-    : head(make_head(method, target, std::move(fields))), req(head, "", conn) {}
-
-  static roadrunner::request_head make_head(std::string_view method,
-                                            std::string_view target,
-                                            std::vector<header_field> fields) {
-    roadrunner::request_head h;
-    h.method = method;
-    h.target = target;
-    auto q = target.find('?');
-    h.path = target.substr(0, q);
-    h.query = q == std::string_view::npos ? ""sv : target.substr(q + 1);
-    h.headers = std::move(fields);
-    return h;
-  }
-};
+using rrtest::fake_request;
 
 // A handler answering 200 with `name` as the body.
 roadrunner::handler answer(std::string name) {

@@ -6,6 +6,7 @@
 
 #include "accept_encoding.hpp"
 #include "codec.hpp"
+#include "fake_request.hpp"
 #include "http_date.hpp"
 #include <roadrunner/compress.hpp>
 #include <roadrunner/cors.hpp>
@@ -36,39 +37,7 @@ using roadrunner::response;
 
 namespace {
 
-// A request as the connection builds it.
-struct fake_request {
-  roadrunner::request_head head;
-  roadrunner::detail::connection_info conn;
-  std::string body_bytes;
-  request req;
-
-  fake_request(std::string_view method, std::string_view target,
-               std::vector<header_field> fields = {}, std::string body = {})
-    : head(make_head(method, target, std::move(fields))),
-      body_bytes(std::move(body)), req(head, body_bytes, conn) {}
-
-  static roadrunner::request_head make_head(std::string_view method,
-                                            std::string_view target,
-                                            std::vector<header_field> fields) {
-    roadrunner::request_head h;
-    h.method = method;
-    h.target = target;
-    auto q = target.find('?');
-    h.path = target.substr(0, q);
-    h.query = q == std::string_view::npos ? ""sv : target.substr(q + 1);
-    h.headers = std::move(fields);
-    return h;
-  }
-
-  // Binds the static route's `*path` to `raw`.
-  fake_request& bind(std::string_view raw) {
-    roadrunner::path_bindings b;
-    b.push("path", raw);
-    roadrunner::detail::request_access::bindings(req, b);
-    return *this;
-  }
-};
+using rrtest::fake_request;
 
 std::optional<std::string> field(const response& r, std::string_view name) {
   for (const auto& f : r.fields())
@@ -516,17 +485,17 @@ TEST_SUITE("web.static_files") {
     for (const auto& r : rows) {
       CAPTURE(r.raw);
       fake_request f{"GET", "/static/x"};
-      f.bind(r.raw);
+      f.bind("path", r.raw);
       auto resp = h(f.req);
       CHECK(resp.status() == r.status);
       if (resp.status() == 200)
         CHECK(resp.file_body());
     }
     fake_request linked{"GET", "/static/in_link"};
-    linked.bind("in_link");
+    linked.bind("path", "in_link");
     CHECK(refuse_links(linked.req).status() == 404);
     fake_request direct{"GET", "/static/ok.txt"};
-    direct.bind("ok.txt");
+    direct.bind("path", "ok.txt");
     CHECK(refuse_links(direct.req).status() == 200);
   }
 
