@@ -3,7 +3,7 @@
 # nginx, same machine, same load generator, same pinning, several scenarios.
 #
 # Usage: benchmarks/h1_hello.sh [--scenario=NAME | --all] [--no-build]
-#                               [--unpinned] [--markdown]
+#                               [--unpinned] [--markdown] [--reactors=N]
 #
 #   --scenario=NAME  one scenario (default: $SCENARIO, else hello), see below
 #   --all            every scenario in one invocation, one summary table
@@ -11,6 +11,9 @@
 #                    (cmake Release build in build-release/, target roadrunner-demo)
 #   --unpinned       do not pin with taskset (recorded in the report)
 #   --markdown       print the report as Markdown (for docs/benchmarks.md)
+#   --reactors=N     N server threads (default 1): the demo's --reactors=N,
+#                    nginx with N worker processes (master_process on); the
+#                    CPU per request counts the whole process tree
 #
 # Scenarios (both servers give byte-identical bodies and content types):
 #   hello      GET /, 13-byte "Hello, World!" text/plain, keep-alive
@@ -277,7 +280,7 @@ measure() {
   local t0 t1 w0 w1 c0 c1 m0 m1 n0 n1 reqs rps p99 non2xx sockerr cpu_s us pct wpct opct srv cratio
   log "run $run/$RUNS: $SC_SCEN / $name (${DURATION}s)"
   n0=$(server_count "$name" "$port") || die "$name: cannot read its request counter"
-  t0=$(cpu_ticks "$pid") || die "$name (pid $pid) is gone"
+  t0=$(tree_ticks "$pid") || die "$name (pid $pid) is gone"
   children_cpu c0 "$TMP/times"
   read -r m0 _ < <(busy_ticks)
   w0=$EPOCHREALTIME
@@ -285,7 +288,7 @@ measure() {
   w1=$EPOCHREALTIME
   read -r m1 _ < <(busy_ticks)
   children_cpu c1 "$TMP/times"
-  t1=$(cpu_ticks "$pid") || die "$name (pid $pid) died during the run"
+  t1=$(tree_ticks "$pid") || die "$name (pid $pid) died during the run"
   n1=$(server_count "$name" "$port") || die "$name: cannot read its request counter"
 
   reqs=$(awk '/ requests in / { print $1; exit }' "$out")
@@ -366,12 +369,16 @@ COMMIT=$(commit_line)
 CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 WRK_VERSION=$(wrk --version 2>&1 | awk 'NR == 1 { print $2 }' || true)
 NGINX_VERSION=$(nginx -v 2>&1 | sed 's#.*nginx/##')
-if ((PINNED)); then
+if ((PINNED && REACTORS > 1)); then
+  PINNING="server on CPUs $SERVER_CPUS, wrk on CPU 0 (taskset)"
+elif ((PINNED)); then
   PINNING="server on CPU 1, wrk on CPU 0 (taskset)"
 else
   PINNING="UNPINNED (--unpinned): no taskset"
 fi
 
+NGINX_PROCS="1 process (master_process off)"
+if ((REACTORS > 1)); then NGINX_PROCS="a master and $REACTORS worker processes"; fi
 INFO=(
   "date|$START_DATE"
   "commit|$COMMIT"
@@ -380,9 +387,9 @@ INFO=(
   "tools|wrk ${WRK_VERSION:-?}, nginx ${NGINX_VERSION:-?}"
   "pinning|$PINNING"
   "load|wrk ${WRK_ARGS[*]} + scenario args, ${WARMUP}s warm-up per server and scenario, $RUNS runs per server, alternating"
-  "roadrunner|$(basename "$RR_DEMO") --port=0 --bind=127.0.0.1 --reactors=1 ${RR_EXTRA[*]}"
-  "nginx|1 process (master_process off), keepalive_requests 1000000, access_log off; /large is a static file (sendfile off, no open_file_cache)"
-  "cpu metric|server utime+stime (all threads) / requests (wrk's count = responses parsed); CLK_TCK=$CLK_TCK; CPU % = share of one core over the run"
+  "roadrunner|$(basename "$RR_DEMO") --port=0 --bind=127.0.0.1 --reactors=$REACTORS ${RR_EXTRA[*]}"
+  "nginx|$NGINX_PROCS, keepalive_requests 1000000, access_log off; /large is a static file (sendfile off, no open_file_cache)"
+  "cpu metric|server utime+stime (all threads, whole process tree) / requests (wrk's count = responses parsed); CLK_TCK=$CLK_TCK; CPU % = share of one core over the run"
 )
 
 # One row per scenario: the headline numbers.

@@ -29,6 +29,9 @@
 #                connection per request, 16 extra headers, POST echo 256 B
 #                and 4 KiB -- vs nginx; server pinned to CPU 1, wrk to CPU 0
 #   h1-unpinned  the same, unpinned (the scheduler places every thread)
+#   reactors2    h1_hello.sh --all --reactors=2: the same with two reactors
+#                (nginx: two workers); the targets table compares CPU per
+#                request with one reactor (section h1)
 #   tls-h2       tls_h2.sh: HTTP/1.1 over TLS, resumed and full TLS
 #                handshakes vs nginx; h2c and h2 over TLS (50 connections x
 #                10 streams) vs h2o and nginx
@@ -55,7 +58,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
-ALL_SECTIONS=(h1 h1-unpinned tls-h2 handler tail idle peak drain micro)
+ALL_SECTIONS=(h1 h1-unpinned reactors2 tls-h2 handler tail idle peak drain micro)
 BUILD=1 QUICK=0 ONLY="" SKIP="" OUT="" REPORT_ONLY=0
 MARKDOWN=1 # for lib/common.sh's table
 for a in "$@"; do
@@ -128,6 +131,7 @@ section_cmd() {
   case $1 in
     h1) CMD=("$b/h1_hello.sh" --all --no-build --markdown) ;;
     h1-unpinned) CMD=("$b/h1_hello.sh" --all --no-build --unpinned --markdown) ;;
+    reactors2) CMD=("$b/h1_hello.sh" --all --no-build --reactors=2 --markdown) ;;
     tls-h2) CMD=("$b/tls_h2.sh" --no-build --markdown) ;;
     handler) CMD=("$b/handler_actor.sh" --no-build --markdown) ;;
     tail) CMD=("$b/tail_latency.sh" --no-build --markdown) ;;
@@ -218,6 +222,18 @@ drain_rr=$(cell "$L/drain.md" roadrunner 4 | awk '{ print $1 }')
 drain_nginx=$(cell "$L/drain.md" nginx 4 | awk '{ print $1 }')
 target "drain idle connections: process exit ms, roadrunner / nginx" \
   "$([[ -n $drain_rr$drain_nginx ]] && echo "${drain_rr:-n/a} / ${drain_nginx:-n/a}")" 0 info
+# 2 reactors / 1 reactor (nginx: 2 workers / 1): how CPU per request moves
+# when a second thread serves (issue 19 item 5).
+per_reactor() {
+  local one two
+  one=$(cell "$L/h1.md" "$1" "$2") two=$(cell "$L/reactors2.md" "$1" "$2")
+  [[ $one =~ ^[0-9.]+$ && $two =~ ^[0-9.]+$ ]] || return 0
+  printf '%s → %s µs (%sx)' "$one" "$two" "$(fmt '%.2f' "$(calc "$two / $one")")"
+}
+for sc in hello hello256 newconn; do
+  target "h1 $sc, CPU µs/req 1 → 2 reactors: roadrunner" "$(per_reactor "$sc" 2)" 0 info
+  target "h1 $sc, CPU µs/req 1 → 2 workers: nginx" "$(per_reactor "$sc" 3)" 0 info
+done
 target "handler actor (reactor-hosted) vs plain callable: CPU µs/req" "$(cell "$L/handler.md" 'default|/hello/actor' 5)" 0 info
 
 # --- report ----------------------------------------------------------------------

@@ -228,15 +228,20 @@ record_command() {
 }
 
 # common_option ARG SCRIPT -- handles the options every script takes:
-# --no-build (BUILD=0), --unpinned (PINNED=0), --markdown (MARKDOWN=1), and
-# -h / --help (prints SCRIPT's header comment, exits 0). Returns 1 for any
-# other ARG.
+# --no-build (BUILD=0), --unpinned (PINNED=0), --markdown (MARKDOWN=1),
+# --reactors=N (REACTORS=N: roadrunner's reactor threads, nginx's worker
+# processes, h2o's threads; see setup_pinning) and -h / --help (prints
+# SCRIPT's header comment, exits 0). Returns 1 for any other ARG.
 # shellcheck disable=SC2034 # the flags are read by the calling script
 common_option() {
   case $1 in
     --no-build) BUILD=0 ;;
     --unpinned) PINNED=0 ;;
     --markdown) MARKDOWN=1 ;;
+    --reactors=*)
+      REACTORS=${1#--reactors=}
+      [[ $REACTORS =~ ^[1-9][0-9]*$ ]] || die "--reactors wants a positive count, not '$REACTORS'"
+      ;;
     -h | --help)
       sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$2"
       exit 0

@@ -9,6 +9,10 @@
 #   RR_DEMO            path of the roadrunner-demo binary
 #   RR_EXTRA           array of extra demo flags
 #   PINNED             1: pin servers to CPU 1 and clients to CPU 0
+#   REACTORS           server threads (default 1): roadrunner's reactors,
+#                      nginx's worker processes, h2o's threads; with more
+#                      than one the servers get CPUs 1..N when the machine
+#                      has more than N, else 0..N-1 (the client shares CPU 0)
 #   STARTUP_TIMEOUT    seconds to wait for a server to come up
 #   NGINX_WORKER_CONNECTIONS (default 1024), NGINX_KEEPALIVE_TIMEOUT
 #                      (default 75s): substituted into the nginx template
@@ -24,12 +28,24 @@
 # when PINNED, else empty.
 # shellcheck disable=SC2034 # read by the sourcing script
 setup_pinning() {
+  REACTORS=${REACTORS:-1}
   if ((PINNED)); then
     # Both CPUs must be in our allowed set (fails e.g. on a 1-CPU machine).
     taskset -c 0,1 true 2>/dev/null ||
       die "cannot pin to CPUs 0 and 1 (nproc=$(nproc)); use --unpinned"
     PIN_SERVER=(taskset -c 1)
     PIN_CLIENT=(taskset -c 0)
+    if ((REACTORS > 1)); then
+      if (($(nproc) > REACTORS)); then
+        SERVER_CPUS=1-$REACTORS
+      else
+        SERVER_CPUS=0-$((REACTORS - 1))
+        warn "$REACTORS server threads on $(nproc) CPUs: the client shares CPU 0 with the server"
+      fi
+      taskset -c "$SERVER_CPUS" true 2>/dev/null ||
+        die "cannot pin $REACTORS server threads to CPUs $SERVER_CPUS (nproc=$(nproc))"
+      PIN_SERVER=(taskset -c "$SERVER_CPUS")
+    fi
   else
     PIN_SERVER=()
     PIN_CLIENT=()
@@ -103,12 +119,12 @@ check_keepalive() {
 }
 
 # start_roadrunner -- starts RR_DEMO on an ephemeral port of 127.0.0.1 with
-# one reactor and RR_EXTRA, pinned to the server CPU; sets RR_PID, RR_PORT
+# REACTORS reactors and RR_EXTRA, pinned to the server CPUs; sets RR_PID, RR_PORT
 # and RR_SCHEME (http, or https when RR_EXTRA enables TLS).
 start_roadrunner() {
   local i port="" line
-  log "starting $RR_DEMO --port=0 --bind=127.0.0.1 --reactors=1 ${RR_EXTRA[*]}"
-  spawn "${PIN_SERVER[@]}" "$RR_DEMO" --port=0 --bind=127.0.0.1 --reactors=1 \
+  log "starting $RR_DEMO --port=0 --bind=127.0.0.1 --reactors=${REACTORS:-1} ${RR_EXTRA[*]}"
+  spawn "${PIN_SERVER[@]}" "$RR_DEMO" --port=0 --bind=127.0.0.1 "--reactors=${REACTORS:-1}" \
     "${RR_EXTRA[@]}" >"$TMP/rr.out" 2>"$TMP/rr.err"
   RR_PID=$SPAWNED_PID
   # The demo prints exactly one start line with the kernel-chosen port.
@@ -125,7 +141,7 @@ start_roadrunner() {
     die "no start line from roadrunner-demo within ${STARTUP_TIMEOUT}s (stdout: $(head -c 300 "$TMP/rr.out"))"
   # taskset -c at exec time already pins every thread; -a re-applies it to
   # all current threads in case the binary changes its own affinity.
-  if ((PINNED)); then taskset -apc 1 "$RR_PID" >/dev/null; fi
+  if ((PINNED)); then taskset -apc "${SERVER_CPUS:-1}" "$RR_PID" >/dev/null; fi
   RR_PORT=$port RR_SCHEME=${line%% *}
   if ((${RR_KEEPALIVE_CHECK:-1})); then check_keepalive roadrunner "$RR_PORT" "$RR_SCHEME"; fi
   log "roadrunner up on $RR_SCHEME://127.0.0.1:$RR_PORT/"
@@ -149,7 +165,15 @@ wait_answering() {
 # nginx/hello.conf.in) on a free port of 127.0.0.1 (its plain HTTP/1.1
 # listener, @PORT@), pinned to the server CPU; sets NGINX_PID, NGINX_PORT.
 start_nginx() {
-  local port
+  local port reactors_sed=()
+  # More than one worker needs the master process (whose CPU tree_ticks
+  # counts together with its workers').
+  if ((${REACTORS:-1} > 1)); then
+    reactors_sed=(-e "s#^master_process off;#master_process on;#"
+      -e "s#^worker_processes 1;#worker_processes $REACTORS;#")
+    # As root the workers would run as nobody, who cannot read TMP.
+    if (($(id -u) == 0)); then reactors_sed+=(-e "s#^worker_processes \(.*\)\$#worker_processes \1 user root;#"); fi
+  fi
   if [[ ! -e /usr/lib/nginx/modules/ngx_http_echo_module.so ]]; then
     log "installing libnginx-mod-http-echo (POST /echo in nginx/hello.conf.in)"
     { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libnginx-mod-http-echo; } >&2 ||
@@ -160,7 +184,7 @@ start_nginx() {
   sed -e "s#@PREFIX@#$TMP#g" -e "s#@PORT@#$port#g" \
     -e "s#@WORKER_CONNECTIONS@#${NGINX_WORKER_CONNECTIONS:-1024}#g" \
     -e "s#@KEEPALIVE_TIMEOUT@#${NGINX_KEEPALIVE_TIMEOUT:-75s}#g" \
-    "${NGINX_SED[@]}" "${NGINX_CONF_IN:-$SCRIPT_DIR/nginx/hello.conf.in}" >"$TMP/nginx.conf"
+    "${reactors_sed[@]}" "${NGINX_SED[@]}" "${NGINX_CONF_IN:-$SCRIPT_DIR/nginx/hello.conf.in}" >"$TMP/nginx.conf"
   log "starting nginx -c $TMP/nginx.conf (port $port)"
   # master_process off: this single process is the worker.
   spawn "${PIN_SERVER[@]}" nginx -c "$TMP/nginx.conf" -p "$TMP/" -e "$TMP/error.log" \
@@ -188,6 +212,7 @@ start_h2o() {
   if (($(id -u) == 0)); then user_line="user: root"; fi
   sed -e "s#@PREFIX@#$TMP#g" -e "s#@PORT@#$H2O_PORT#g" -e "s#@TLS_PORT@#$H2O_TLS_PORT#g" \
     -e "s#@CERT@#$1#g" -e "s#@KEY@#$2#g" -e "s#@USER_LINE@#$user_line#" \
+    -e "s#^num-threads: 1\$#num-threads: ${REACTORS:-1}#" \
     "$SCRIPT_DIR/h2o/hello.conf.in" >"$TMP/h2o.conf"
   h2o -t -c "$TMP/h2o.conf" >"$TMP/h2o.out" 2>&1 ||
     die "h2o refuses $TMP/h2o.conf: $(tail -n5 "$TMP/h2o.out")"
