@@ -11,6 +11,7 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -18,8 +19,9 @@ namespace roadrunner::detail {
 
 namespace {
 
-// Connections accepted per readiness event before yielding to the other
-// sockets of the reactor (fairness under a connection storm).
+// Connections accepted per call where the queue is emptied at once (after
+// a back-off, a reuse-port drain) before yielding to the other sockets of
+// the reactor; a readiness event takes one (acceptor::on_io).
 constexpr int accept_batch_size = 32;
 
 // Pause after running out of descriptors or memory, before trying again.
@@ -44,9 +46,7 @@ connection& conn_of(const caf::actor& handle) {
 
 acceptor::acceptor(caf::actor_config& cfg, reactor* home, int listen_fd,
                    listener_shared_ptr shared)
-  : hosted_actor(cfg, home), fd_(listen_fd), shared_(std::move(shared)) {
-  backoff_timer_.owner = this;
-}
+  : hosted_actor(cfg, home), fd_(listen_fd), shared_(std::move(shared)) {}
 
 acceptor::~acceptor() {
   io::close_fd(fd_);
@@ -61,7 +61,14 @@ caf::behavior acceptor::make_behavior() {
     auto it = conns_.find(dm.source.id());
     if (it == conns_.end())
       return;
-    conn_of(it->second).release_slot();
+    auto& conn = conn_of(it->second);
+    if (auto p = std::find(pool_.begin(), pool_.end(), &conn);
+        p != pool_.end()) {
+      pool_.erase(p); // killed while waiting for a socket: holds no slot
+      conns_.erase(it);
+      return;
+    }
+    conn.release_slot();
     conns_.erase(it);
     if (listener_) // draining: the listener waits for active_clients == 0
       send(listener_, conn_down_atom::value);
@@ -77,6 +84,7 @@ caf::behavior acceptor::make_behavior() {
       // acceptor closed its duplicate), then tell the connections — the
       // acceptors' connection maps are the drain group.
       listener_ = caf::actor_cast<caf::actor>(current_sender());
+      release_pool();
       if (notify)
         for (auto& kvp : conns_)
           send(kvp.second, drain_atom::value, deadline_ms);
@@ -98,12 +106,21 @@ caf::behavior acceptor::make_behavior() {
       stop_listening();
       return caf::ok_atom::value;
     },
-    [this](conn_count_atom) { return static_cast<uint64_t>(conns_.size()); },
+    [this](conn_count_atom) {
+      return static_cast<uint64_t>(conns_.size() - pool_.size());
+    },
     [this](connections_atom) {
+      // Handles that leave here may be sent a kill for the socket they
+      // serve now: those actors are never reused for another.
       std::vector<caf::actor> xs;
       xs.reserve(conns_.size());
-      for (auto& kvp : conns_)
+      for (auto& kvp : conns_) {
+        auto& conn = conn_of(kvp.second);
+        if (conn.closed())
+          continue;
+        conn.expose();
         xs.push_back(kvp.second);
+      }
       return xs;
     },
   };
@@ -120,10 +137,10 @@ void acceptor::back_off() {
     home().remove(fd_, this);
     watching_ = false;
   }
-  home().arm(backoff_timer_, backoff_ms);
+  home().arm(backoff_timer_.node, backoff_ms);
 }
 
-void acceptor::on_timer() {
+void acceptor::on_backoff_end() {
   if (fd_ < 0)
     return; // draining: the socket is closed
   if (!watch())
@@ -133,17 +150,23 @@ void acceptor::on_timer() {
 }
 
 void acceptor::on_io(uint32_t) {
-  accept_batch();
+  // One connection per readiness event, as nginx does by default: the
+  // socket is level-triggered, so the next loop iteration reports it again
+  // while connections wait, and no accept4 -> EAGAIN ends each wake-up (one
+  // syscall less per connection when they come one at a time; a storm is
+  // spread over iterations and reactors, docs/architecture.md 2).
+  bool more = false;
+  accept_batch(more, 1);
 }
 
 void acceptor::accept_batch() {
   bool more = false;
-  accept_batch(more);
+  accept_batch(more, accept_batch_size);
 }
 
-void acceptor::accept_batch(bool& more) {
+void acceptor::accept_batch(bool& more, int limit) {
   auto& stats = shared_->stats;
-  for (int i = 0; i < accept_batch_size; ++i) {
+  for (int i = 0; i < limit; ++i) {
     peer_address peer;
     int fd = io::accept_connection(fd_, peer);
     if (fd < 0) {
@@ -182,8 +205,15 @@ void acceptor::accept_batch(bool& more) {
     e.kind = telemetry_kind::connection_accepted;
     e.peer = &peer;
     shared_->emit(e);
-    auto conn =
-      system().spawn<connection>(&home(), fd, shared_, std::move(peer));
+    if (!pool_.empty()) {
+      // A closed connection's actor serves this socket (see recycle).
+      auto* conn = pool_.back();
+      pool_.pop_back();
+      conn->reopen(fd, std::move(peer));
+      continue;
+    }
+    auto conn = system().spawn<connection>(&home(), fd, shared_,
+                                           std::move(peer), acceptor_ref{this});
     monitor(conn);
     if (leaving_)
       late_.push_back(conn); // told to drain when the grace period ends
@@ -197,7 +227,7 @@ void acceptor::end_grace() {
   // filter drops SYNs) but handshakes under way when it was attached.
   for (int i = 0; i < max_grace_batches && fd_ >= 0; ++i) {
     bool more = false;
-    accept_batch(more);
+    accept_batch(more, accept_batch_size);
     if (!more)
       break;
   }
@@ -213,6 +243,27 @@ void acceptor::end_grace() {
   drain_ack_.deliver(caf::ok_atom::value);
 }
 
+bool acceptor::recycle(connection& conn) {
+  if (fd_ < 0 || leaving_ || listener_ || pool_.size() >= max_pooled ||
+      conns_.count(conn.id()) == 0)
+    return false;
+  pool_.push_back(&conn);
+  return true;
+}
+
+void acceptor::release_pool() {
+  // Draining or ending: the pooled actors end (their down messages find
+  // them no longer ours).
+  for (auto* conn : pool_) {
+    auto it = conns_.find(conn->id());
+    if (it == conns_.end())
+      continue;
+    caf::anon_send_exit(it->second, caf::exit_reason::user_shutdown);
+    conns_.erase(it);
+  }
+  pool_.clear();
+}
+
 void acceptor::report_accept_error(int err) {
   telemetry_event e;
   e.kind = telemetry_kind::accept_error;
@@ -223,7 +274,7 @@ void acceptor::report_accept_error(int err) {
 }
 
 void acceptor::stop_listening() {
-  home().disarm(backoff_timer_);
+  home().disarm(backoff_timer_.node);
   home().disarm(grace_timer_.node);
   if (watching_) {
     home().remove(fd_, this);
@@ -235,11 +286,14 @@ void acceptor::stop_listening() {
 
 void acceptor::on_exit() {
   stop_listening();
+  release_pool();
   // Nobody will hear these connections' down messages any more: end them
   // and release their slots here (each exactly once: they leave the map).
+  // They outlive this object, so none may offer itself back any more.
   for (auto& [id, conn] : conns_) {
     caf::anon_send_exit(conn, caf::exit_reason::user_shutdown);
     conn_of(conn).release_slot();
+    conn_of(conn).disown();
   }
   conns_.clear();
   if (self_ref_)

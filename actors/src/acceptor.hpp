@@ -12,6 +12,8 @@
 
 namespace roadrunner::detail {
 
+class connection;
+
 /// Accepts connections from (a duplicate of) the listener's socket and
 /// spawns one connection actor per socket on its own reactor.
 ///
@@ -22,7 +24,7 @@ namespace roadrunner::detail {
 /// `down_msg`. Accept errors never end the acceptor: EMFILE/ENFILE/ENOBUFS/
 /// ENOMEM back off for a while, the others are skipped.
 /// Runs on: its home reactor thread.
-class acceptor : public hosted_actor, public io_handler, public timer_handler {
+class acceptor : public hosted_actor, public io_handler {
 public:
   acceptor(caf::actor_config& cfg, reactor* home, int listen_fd,
            listener_shared_ptr shared);
@@ -32,28 +34,41 @@ public:
 
   void on_io(uint32_t events) override;
 
-  void on_timer() override;
-
   void on_exit() override;
 
   const char* name() const override { return "roadrunner.acceptor"; }
 
+  /// `conn`, one of ours, closed its socket (same reactor thread): keeps
+  /// its actor for the next accepted socket instead of letting it end.
+  /// False (the actor ends as usual) while draining or when the pool is
+  /// full. Only actors nobody else knows of come here (connection::close).
+  bool recycle(connection& conn);
+
+  /// Closed connections kept for reuse, per acceptor: enough to absorb a
+  /// burst of short connections, bounded in memory (about 2 KiB each).
+  static constexpr size_t max_pooled = 64;
+
 private:
   bool watch();
   void accept_batch();
-  void accept_batch(bool& more);
+  void accept_batch(bool& more, int limit);
   void end_grace();
+  void on_backoff_end();
   void back_off();
   void report_accept_error(int err);
 
   int fd_;
   listener_shared_ptr shared_;
-  timer_node backoff_timer_;
+  member_timer<acceptor, &acceptor::on_backoff_end> backoff_timer_{this};
   bool watching_ = false;
   caf::strong_actor_ptr self_ref_;
+  // Every live connection actor, open or pooled (the drain group).
   std::unordered_map<caf::actor_id, caf::actor> conns_;
+  // The closed ones among them, ready for the next socket (see recycle).
+  std::vector<connection*> pool_;
   caf::actor listener_; // set by drain: told about every connection's end
   void stop_listening();
+  void release_pool();
   // -- SO_REUSEPORT drain (reuse_port) ----------------------------------------
   member_timer<acceptor, &acceptor::end_grace> grace_timer_{this};
   caf::typed_response_promise<caf::ok_atom> drain_ack_;

@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include "acceptor.hpp"
 #include "h2_driver.hpp"
 #include "tls/session.hpp"
 #include <roadrunner/listener.hpp>
@@ -14,27 +15,29 @@
 namespace roadrunner::detail {
 
 connection::connection(caf::actor_config& cfg, reactor* home, int fd,
-                       listener_shared_ptr shared, peer_address peer)
+                       listener_shared_ptr shared, peer_address peer,
+                       acceptor_ref owner)
   : hosted_actor(cfg, home),
-    driver_host(home, shared.get(), &info_, &io_, &life_),
-    shared_(std::move(shared)),
-    io_(*home, fd, *this, shared_->opts.request_timeout.count()),
-    life_(this, *home, *shared_, info_) {
-  info_.peer = std::move(peer);
-  info_.listener_name = shared_->name;
-  info_.stats = &shared_->stats;
-  info_.deferral = &life_;
-  info_.manual_body = shared_->opts.body_buffering == body_buffering::manual;
+    driver_host(this, *home, fd, std::move(shared), *this), owner_(owner.ptr) {
+  reset_info(std::move(peer));
 }
 
 connection::~connection() = default;
 
-caf::behavior connection::make_behavior() {
+void connection::reset_info(peer_address peer) {
+  info_.peer = std::move(peer);
+  info_.scheme = "http";
+  info_.listener_name = shared_->name;
+  info_.stats = &shared_->stats;
+  info_.deferral = &life_;
+  info_.manual_body = shared_->opts.body_buffering == body_buffering::manual;
+  info_.proxy.reset();
+}
+
+bool connection::begin() {
   self_ref_ = ctrl();
-  if (!io_.attach(this)) {
-    teardown();
-    return {}; // no behavior: the actor ends, the acceptor frees the slot
-  }
+  if (!io_.attach(this))
+    return false;
   if (shared_->opts.proxy_protocol) {
     // The PROXY header comes first, before the TLS handshake (upstream
     // F12) and the first request, within its own deadline.
@@ -43,36 +46,75 @@ caf::behavior connection::make_behavior() {
   } else {
     start_transport();
   }
+  return true;
+}
+
+void connection::reopen(int fd, peer_address peer) {
+  // The last socket's drivers were stopped by its close and may be
+  // destroyed now (no frame of theirs is on the stack: the acceptor calls).
+  driver_ = nullptr;
+  other_.reset();
+  h1_.reset();
+  io_.reopen(fd);
+  life_.reset();
+  reset_info(std::move(peer));
+  draining_ = false;
+  closed_ = false;
+  slot_held_ = true; // the acceptor took one for this socket
+  awaiting_proxy_ = false;
+  if (!begin())
+    close();
+}
+
+namespace {
+
+// Never sent: the one case of the behaviour every connection shares.
+using connection_idle_atom = caf::atom_constant<caf::atom("rrconidle")>;
+
+// One behaviour for every connection actor. CAF allocates a behaviour's
+// cases per make_behavior (about 128 bytes a connection, each capturing its
+// actor); this one captures nothing and its refcount is shared, and every
+// real message goes to the default handler, which CAF calls with the actor
+// (docs/architecture.md 14, memory per idle connection).
+const caf::behavior& shared_behavior() {
+  static const caf::behavior behavior{[](connection_idle_atom) {}};
+  return behavior;
+}
+
+caf::result<caf::message> dispatch_message(caf::scheduled_actor* self,
+                                           caf::message_view& view) {
+  static_cast<connection*>(self)->on_message(view);
+  return caf::message{};
+}
+
+} // namespace
+
+caf::behavior connection::make_behavior() {
+  if (!begin()) {
+    teardown();
+    return {}; // no behavior: the actor ends, the acceptor frees the slot
+  }
+  set_default_handler(dispatch_message); // a function pointer: no allocation
+  return shared_behavior();
+}
+
+void connection::on_message(caf::message_view& view) {
   // Every message handler runs with in_message_ set, so that a close
   // inside it ends the actor with quit() alone (resume() finalizes).
-  auto in_message = [this](auto&& fn) {
-    in_message_ = true;
-    fn();
-    in_message_ = false;
-  };
-  // Anything else belongs to the driver's own protocol (WebSocket sends
-  // from any thread); without a driver for it, it is dropped.
-  set_default_handler(
-    [this, in_message](caf::scheduled_actor*,
-                       caf::message_view& view) -> caf::result<caf::message> {
-      auto msg = view.move_content_to_message();
-      in_message([&] {
-        if (driver_ != nullptr && !closed_)
-          driver_->on_message(msg);
-      });
-      return caf::message{};
-    });
-  return {
-    [this, in_message](drain_atom, int64_t deadline_ms) {
-      in_message([&] { on_drain(deadline_ms); });
-    },
-    [this, in_message](exchange_wake_atom, uint32_t tag) {
-      in_message([&] {
-        if (driver_ != nullptr && !closed_)
-          driver_->on_wake(tag);
-      });
-    },
-  };
+  in_message_ = true;
+  auto& xs = view.content();
+  if (xs.match_elements<drain_atom, int64_t>()) {
+    on_drain(xs.get_as<int64_t>(1));
+  } else if (xs.match_elements<exchange_wake_atom, uint32_t>()) {
+    if (driver_ != nullptr && !closed_)
+      driver_->on_wake(xs.get_as<uint32_t>(1));
+  } else if (driver_ != nullptr && !closed_) {
+    // Anything else belongs to the driver's own protocol (WebSocket sends
+    // from any thread); without a driver for it, it is dropped.
+    auto msg = view.move_content_to_message();
+    driver_->on_message(msg);
+  }
+  in_message_ = false;
 }
 
 void connection::start_transport() {
@@ -261,6 +303,16 @@ void connection::close() {
   if (closed_)
     return;
   teardown();
+  end_or_recycle();
+}
+
+void connection::end_or_recycle() {
+  // An actor nobody else knows of goes back to its acceptor for the next
+  // socket: no spawn, monitor, down message and cleanup per connection
+  // (docs/architecture.md 3).
+  if (owner_ != nullptr && !draining_ && !listed_ && !life_.exposed() &&
+      owner_->recycle(*this))
+    return;
   // End the actor now. From a reactor callback: finalize() sends the down
   // message at once. Inside a message handler: quit() alone, resume()
   // finalizes (finalize() here would run cleanup under resume's feet).

@@ -17,6 +17,14 @@
 
 namespace roadrunner::detail {
 
+class acceptor;
+
+/// The acceptor that spawned a connection (a struct: CAF's spawn would
+/// turn a plain actor pointer into a handle).
+struct acceptor_ref {
+  acceptor* ptr;
+};
+
 /// One connection actor per accepted socket (the seed's `roadrunner_conn`):
 /// a transport (socket, TLS, output, send deadline, lingering close), one
 /// protocol driver (HTTP/1.1, or HTTP/2 by ALPN `h2` or h2c with prior
@@ -35,11 +43,11 @@ namespace roadrunner::detail {
 /// Runs on: its home reactor thread (state is never touched elsewhere).
 class connection final : public hosted_actor,
                          public io_handler,
-                         public driver_host,
-                         public transport_owner {
+                         public transport_owner,
+                         public driver_host {
 public:
   connection(caf::actor_config& cfg, reactor* home, int fd,
-             listener_shared_ptr shared, peer_address peer);
+             listener_shared_ptr shared, peer_address peer, acceptor_ref owner);
   ~connection() override;
 
   caf::behavior make_behavior() override;
@@ -48,11 +56,30 @@ public:
 
   void on_exit() override;
 
+  /// Every message (drain, exchange wake-ups, a driver's own): the default
+  /// handler of the shared behaviour calls it.
+  void on_message(caf::message_view& view);
+
   const char* name() const override { return "roadrunner.connection"; }
 
   /// The acceptor, on the same reactor thread: gives the `max_clients`
   /// slot back if this connection still holds it. True if it did.
   bool release_slot() noexcept;
+
+  /// The acceptor, on the same reactor thread: this closed connection's
+  /// actor serves `fd`, a new socket, from its start (as a newly spawned
+  /// one would). See `acceptor::recycle` for which actors are reused.
+  void reopen(int fd, peer_address peer);
+
+  /// True while closed (a reusable actor between two sockets).
+  bool closed() const noexcept { return closed_; }
+
+  /// The acceptor ends: a close no longer offers this actor back.
+  void disown() noexcept { owner_ = nullptr; }
+
+  /// The actor's handle went out (an operator's `connections` list): it
+  /// may be sent a kill meant for this socket, so it is never reused.
+  void expose() noexcept { listed_ = true; }
 
   // -- driver_host ------------------------------------------------------------
 
@@ -66,6 +93,7 @@ public:
   void transport_done() override;
 
 private:
+  bool begin();
   void start_transport();
   void on_proxy_header(uint32_t events);
   void refuse_proxy(std::string_view reason);
@@ -74,19 +102,19 @@ private:
   void start_protocol(protocol proto);
   void on_drain(int64_t deadline_ms);
   void teardown() noexcept;
+  void end_or_recycle();
+  void reset_info(peer_address peer);
   void stop_driver() noexcept;
 
-  listener_shared_ptr shared_;
-  detail::connection_info info_;
-  // Members die in reverse order: the driver first, then the lifecycle,
-  // then the transport (the TLS session).
-  transport io_;
-  request_lifecycle life_;
+  // The transport, the lifecycle and the listener's state are driver_host's
+  // (it dies after these members: the drivers go first).
   std::optional<h1_driver> h1_;            // inline: most connections
   std::unique_ptr<protocol_driver> other_; // HTTP/2, or after an upgrade
   protocol_driver* driver_ = nullptr;      // null during the handshake
   caf::strong_actor_ptr self_ref_;
+  acceptor* owner_;         // same reactor thread; null once it ended
   bool in_message_ = false; // inside a message handler: end with quit()
+  bool listed_ = false;     // see expose()
   bool closed_ = false;
   bool slot_held_ = true;       // the max_clients slot the acceptor took
   bool awaiting_proxy_ = false; // proxy_protocol: the header is not read yet

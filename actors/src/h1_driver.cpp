@@ -642,11 +642,14 @@ bool h1_driver::apply_exchange() {
   if (def().body_open)
     deliver_body();
   auto current = [this] { return def_ ? def_->req.x.get() : nullptr; };
+  if (!ops_)
+    ops_ = std::make_unique<std::vector<exchange_op>>();
+  auto& ops = *ops_; // outlives def_ (complete_deferred resets it)
   while (current() == x.get() && phase_ != phase::done) {
-    ops_.clear();
-    if (!x->take(ops_))
+    ops.clear();
+    if (!x->take(ops))
       break;
-    for (auto& op : ops_) {
+    for (auto& op : ops) {
       if (current() != x.get() || phase_ == phase::done)
         break;
       switch (op.what) {
@@ -681,7 +684,7 @@ bool h1_driver::apply_exchange() {
       }
     }
   }
-  ops_.clear();
+  ops.clear();
   if (phase_ == phase::done)
     return false;
   return current() != x.get();

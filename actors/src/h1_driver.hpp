@@ -154,7 +154,9 @@ private:
   driver_host* host_;
   std::unique_ptr<h1_request_state> rs_; // null while idle
   std::unique_ptr<deferred_request> def_;
-  std::vector<exchange_op> ops_;
+  // The deferred answer's queued operations, taken in batches (allocated
+  // with the first deferred answer; kept for the next one's capacity).
+  std::unique_ptr<std::vector<exchange_op>> ops_;
   std::unique_ptr<upgrade_offer> upgrade_; // 101 queued: hand off next
 
   // Input: [begin_, end_) of data_ holds unprocessed bytes. data_ is the

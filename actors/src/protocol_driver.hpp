@@ -1,5 +1,10 @@
 #pragma once
 
+#include "listener_shared.hpp"
+#include "request_lifecycle.hpp"
+#include "transport.hpp"
+#include <roadrunner/detail/connection_info.hpp>
+
 #include <cstdint>
 #include <memory>
 
@@ -7,19 +12,10 @@ namespace caf {
 class message;
 } // namespace caf
 
-namespace roadrunner {
-namespace detail {
-struct connection_info;
-} // namespace detail
-} // namespace roadrunner
-
 namespace roadrunner::detail {
 
 class protocol_driver;
 class reactor;
-class request_lifecycle;
-class transport;
-struct listener_shared;
 
 /// What a protocol driver may ask of the connection that runs it. The
 /// connection owns the transport, the request lifecycle and the driver;
@@ -29,11 +25,11 @@ struct listener_shared;
 /// instructions per HTTP/1.1 request, measured with instructions.sh).
 class driver_host {
 public:
-  reactor& home() const noexcept { return *home_; }
+  reactor& home() const noexcept { return io_.home(); }
   listener_shared& shared() const noexcept { return *shared_; }
-  detail::connection_info& info() const noexcept { return *info_; }
-  transport& io() const noexcept { return *io_; }
-  request_lifecycle& requests() const noexcept { return *life_; }
+  detail::connection_info& info() noexcept { return info_; }
+  transport& io() noexcept { return io_; }
+  request_lifecycle& requests() noexcept { return life_; }
 
   /// True once the listener asked the connection to drain.
   bool draining() const noexcept { return draining_; }
@@ -55,20 +51,23 @@ public:
   virtual void upgrade(std::unique_ptr<protocol_driver> next) = 0;
 
 protected:
-  driver_host(reactor* home, listener_shared* shared,
-              detail::connection_info* info, transport* io,
-              request_lifecycle* life) noexcept
-    : home_(home), shared_(shared), info_(info), io_(io), life_(life) {}
+  /// The parts live here rather than in the connection, so a driver
+  /// reaches them with one load and an idle connection carries no
+  /// pointers to its own members (docs/architecture.md 14).
+  driver_host(caf::event_based_actor* self, reactor& home, int fd,
+              listener_shared_ptr shared, transport_owner& owner) noexcept
+    : shared_(std::move(shared)),
+      io_(home, fd, owner, shared_->opts.request_timeout.count()),
+      life_(self, home, *shared_, info_) {}
   ~driver_host() = default;
 
+  // Members die in reverse order: the lifecycle, then the transport (the
+  // TLS session); the connection's own members (its drivers) before all.
+  listener_shared_ptr shared_;
+  detail::connection_info info_;
+  transport io_;
+  request_lifecycle life_;
   bool draining_ = false;
-
-private:
-  reactor* home_;
-  listener_shared* shared_;
-  detail::connection_info* info_;
-  transport* io_;
-  request_lifecycle* life_;
 };
 
 /// One protocol spoken over a connection's transport: HTTP/1.1, HTTP/2, or

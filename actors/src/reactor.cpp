@@ -198,37 +198,26 @@ void reactor::arm(timer_node& node, int64_t duration_ms) {
     list->duration = duration_ms;
   }
   node.deadline = now_ms_ + duration_ms;
-  node.list = list;
-  node.next = nullptr;
-  node.prev = list->tail;
-  if (list->tail != nullptr)
-    list->tail->next = &node;
-  else
-    list->head = &node;
-  list->tail = &node;
+  auto& ring = list->ring;
+  node.next = &ring;
+  node.prev = ring.prev;
+  ring.prev->next = &node;
+  ring.prev = &node;
 }
 
 void reactor::disarm(timer_node& node) noexcept {
-  auto* list = node.list;
-  if (list == nullptr)
+  if (node.prev == nullptr)
     return;
-  if (node.prev != nullptr)
-    node.prev->next = node.next;
-  else
-    list->head = node.next;
-  if (node.next != nullptr)
-    node.next->prev = node.prev;
-  else
-    list->tail = node.prev;
+  node.prev->next = node.next;
+  node.next->prev = node.prev;
   node.prev = node.next = nullptr;
-  node.list = nullptr;
 }
 
 int reactor::next_timeout() const noexcept {
   int64_t best = std::numeric_limits<int64_t>::max();
   for (auto& l : timer_lists_)
-    if (l->head != nullptr)
-      best = std::min(best, l->head->deadline);
+    if (!l->empty())
+      best = std::min(best, l->first()->deadline);
   if (best == std::numeric_limits<int64_t>::max())
     return -1;
   auto wait = best - now_ms_;
@@ -242,10 +231,10 @@ void reactor::fire_timers() {
   // to timer_lists_ (the lists themselves are stable, they are heap nodes).
   for (size_t i = 0; i < timer_lists_.size(); ++i) {
     auto* l = timer_lists_[i].get();
-    while (l->head != nullptr && l->head->deadline <= now_ms_) {
-      auto* node = l->head;
+    while (!l->empty() && l->first()->deadline <= now_ms_) {
+      auto* node = l->first();
       disarm(*node);
-      node->owner->on_timer(); // may disarm or re-arm other nodes
+      node->fire(node->self); // may disarm or re-arm other nodes
     }
   }
 }

@@ -329,9 +329,11 @@ void request_lifecycle::report_exception(std::string_view what,
 responder request_lifecycle::defer() {
   if (!dispatching_)
     return responder{};
-  if (!current_x_)
+  if (!current_x_) {
+    exposed_ = true;
     current_x_ =
       std::make_shared<actor_exchange>(self_, home_, current_tag_, this);
+  }
   return responder{current_x_};
 }
 

@@ -152,6 +152,21 @@ public:
   /// Requests dispatched (or rejected after their head) on this connection.
   uint64_t served() const noexcept { return served_; }
 
+  /// True once the connection actor was made known beyond its own reactor
+  /// callbacks: a request was deferred (its exchange wakes the actor by
+  /// message, from any thread, maybe late) or an upgrade was offered. Such
+  /// an actor is never reused for another socket.
+  bool exposed() const noexcept { return exposed_; }
+
+  /// A reused connection's next socket: no request served yet (the routes
+  /// table stays; its version is still checked per request).
+  void reset() noexcept {
+    served_ = 0;
+    dispatching_ = false;
+    current_x_.reset();
+    upgrade_.reset();
+  }
+
   /// Tells a deferred request about a drain (its on_drain runs guarded).
   static void notify_drain(open_request& r, int64_t deadline_ms) noexcept;
 
@@ -180,6 +195,7 @@ public:
   /// During a dispatch: the handler accepts an upgrade; it happens if the
   /// final answer is 101 and the driver can switch (HTTP/1.1).
   void offer_upgrade(std::unique_ptr<upgrade_offer> offer) noexcept {
+    exposed_ = true;
     upgrade_ = std::move(offer);
   }
 
@@ -205,6 +221,7 @@ private:
   std::shared_ptr<actor_exchange> current_x_;
   uint32_t current_tag_ = 0;
   bool dispatching_ = false;
+  bool exposed_ = false;                   // see exposed()
   std::unique_ptr<upgrade_offer> upgrade_; // offered during the dispatch
 };
 

@@ -225,4 +225,16 @@ void transport::close() noexcept {
   out_.clear();
 }
 
+void transport::reopen(int fd) noexcept {
+  close(); // a no-op unless the last socket is still open
+
+  tls_.reset();
+  fd_ = fd;
+  handler_ = nullptr;
+  written_ = 0;
+  out_.clear();
+  read_paused = rdhup = false;
+  write_blocked_ = lingering_ = tls_closed_ = false;
+}
+
 } // namespace roadrunner::detail

@@ -162,6 +162,10 @@ public:
   /// Drops queued output and its buffers.
   void clear_output() noexcept { out_.clear(); }
 
+  /// After `close`: takes `fd`, a new socket (a reused connection), with
+  /// nothing left of the last one.
+  void reopen(int fd) noexcept;
+
 private:
   void on_timer();
   void discard_input();

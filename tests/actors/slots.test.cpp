@@ -167,4 +167,101 @@ TEST_SUITE("lifecycle.slots") {
       writers.clear();
     }
   }
+
+  // Connection actors are reused (docs/architecture.md 3): a closed
+  // connection's actor that nobody else knows of serves the acceptor's next
+  // socket. The actor system numbers every spawned actor, so the spawns
+  // per connection are counted exactly.
+
+  TEST_CASE("reuse: sequential connections are served by one actor, "
+            "HTTP/1.1 and h2c") {
+    for (auto p : {proto::h1, proto::h2}) {
+      INFO(name_of(p));
+      fixture fx{1};
+      auto opts = options_for(p);
+      opts.routes = ok;
+      auto l = fx.start(opts);
+      auto port = fx.port_of(l);
+      const auto before = fx.sys.latest_actor_id();
+      const int n = p == proto::h1 ? 50 : 4;
+      for (int i = 0; i < n; ++i) {
+        INFO("connection " << i);
+        if (p == proto::h1) {
+          client c{port};
+          REQUIRE(c.send(get_req("/", "Connection: close\r\n")));
+          auto r = c.read_response();
+          REQUIRE(r);
+          CHECK(r->status == 200);
+          REQUIRE(c.closed_by_peer());
+        } else {
+          auto out = h2_script(port, {"get", "1", "/", "wait", "1"});
+          CHECK(stream_of(out, 1).status == 200);
+        }
+        // Closed on both sides: the actor is back with its acceptor.
+        REQUIRE(fx.await_active(l, 0));
+      }
+      CHECK(fx.sys.latest_actor_id() - before == 1);
+      CHECK(fx.info_of(l).requests_served == static_cast<uint64_t>(n));
+    }
+  }
+
+  TEST_CASE("reuse: an actor that deferred a request or whose handle went "
+            "out is never reused; drain reaches a reused connection") {
+    fixture fx{1};
+    auto opts = fixture::loopback();
+    opts.routes =
+      route_list{route_of("/", ok), route_of("/later", [](request& req) {
+                   auto reply = req.defer();
+                   reply.send(response::text(200, "later"));
+                   return response::deferred();
+                 })};
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    // One request on its own connection, closed on both sides.
+    auto once = [&](std::string_view path) {
+      {
+        client c{port};
+        REQUIRE(c.send(get_req(path, "Connection: close\r\n")));
+        auto r = c.read_response();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        REQUIRE(c.closed_by_peer());
+      }
+      REQUIRE(fx.await_active(l, 0));
+    };
+    const auto base = fx.sys.latest_actor_id();
+    auto spawned = [&] { return fx.sys.latest_actor_id() - base; };
+    once("/");
+    once("/");
+    CHECK(spawned() == 1);
+    // The pooled actor serves /later: its exchange may wake it late, so it
+    // ends at the close, and the next connection needs a new one.
+    once("/later");
+    CHECK(spawned() == 1);
+    once("/");
+    CHECK(spawned() == 2);
+    once("/");
+    CHECK(spawned() == 2);
+    // An actor whose handle an operator got (to kill it, say) is not
+    // reused either.
+    {
+      client c{port};
+      REQUIRE(c.send(get_req("/")));
+      REQUIRE(c.read_response());
+      auto conns = fx.ask<std::vector<caf::actor>>(l, connections_atom::value);
+      CHECK(conns.size() == 1);
+    }
+    REQUIRE(fx.await_active(l, 0));
+    once("/");
+    CHECK(spawned() == 3);
+    // Drain reaches a connection served by a reused actor.
+    client kept{port};
+    REQUIRE(kept.send(get_req("/")));
+    REQUIRE(kept.read_response());
+    CHECK(spawned() == 3);
+    auto res = fx.ask<drain_result>(l, drain_atom::value,
+                                    caf::timespan{std::chrono::seconds(10)});
+    CHECK(res.drained);
+    CHECK(kept.closed_by_peer());
+  }
 }
