@@ -375,6 +375,44 @@ TEST_SUITE("e2e.remote_handlers_wire") {
           std::string::npos);
   }
 
+  TEST_CASE("over HTTP/2 (h2c): a big file and a manual-mode upload") {
+    two_nodes n;
+    auto opts = n.options();
+    opts.protocols = {roadrunner::protocol::http2};
+    roadrunner::testing::test_listener srv{n.front, std::move(opts)};
+    auto h2 = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), "--http2-prior-knowledge");
+      return curl(std::move(args));
+    };
+    // Each route links to the node in the background.
+    auto ready = [&](const std::string& path) {
+      return eventually(
+        [&] {
+          return h2({"-o", "/dev/null", "-w", "%{http_code}",
+                     http_url(srv.port(), path)})
+                   .second == "200";
+        },
+        10s);
+    };
+    REQUIRE(ready("/file?name=small"));
+    auto big = slurp(n.dir + "/big");
+    auto got = h2({"-o", "-", http_url(srv.port(), "/file?name=big")});
+    CHECK(got.first == 0);
+    CHECK(got.second.size() == big_size);
+    CHECK(got.second == big);
+    REQUIRE(ready("/upload"));
+    auto body = pattern(1024 * 1024 + 3, 4);
+    auto path = n.dir + "/upload-h2.bin";
+    std::ofstream{path, std::ios::binary} << body;
+    auto up =
+      h2({"--data-binary", "@" + path, http_url(srv.port(), "/upload")});
+    CHECK(up.first == 0);
+    CHECK(up.second.find("bytes=" + std::to_string(body.size()) + " ") !=
+          std::string::npos);
+    CHECK(up.second.find(" fnv=" + std::to_string(fnv1a(body))) !=
+          std::string::npos);
+  }
+
   TEST_CASE("a client leaving cancels the node's stream; the node hears it") {
     two_nodes n;
     roadrunner::testing::test_listener srv{n.front, n.options()};
