@@ -15,6 +15,14 @@
 // the bytes it shipped and the agent acknowledges them only once the
 // connection took them (`stream_writer::write` said ok), so a client that
 // stops reading stops the producer on the other node.
+//
+// A file response cannot cross as a file (the descriptor is the node's):
+// the relay reads it and ships its bytes, as a buffered body up to
+// `file_inline_max` (the server answers it like any buffered response,
+// content-length included) and above that as a stream under the same
+// budget. A handler that returns a file as its reply message reaches the
+// relay too: `publish_handlers` puts a small actor in front of each
+// handler that hands such a reply to the request's responder.
 
 #include "exchange.hpp"
 #include <roadrunner/detail/request_access.hpp>
@@ -29,6 +37,10 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -83,12 +95,52 @@ std::vector<response::field> unflatten(std::vector<std::string>& xs) {
 
 // -- the handler node's side --------------------------------------------------
 
+// A file body up to this size crosses as one buffered body (exact
+// content-length, HEAD and ranges as for a local file); a larger one is
+// streamed in `file_chunk` pieces under the stream budget.
+constexpr uint64_t file_inline_max = stream_writer::limit;
+constexpr size_t file_chunk = 64 * 1024;
+
+// Reads [at, at + n) of `f` into `out` (pread: no shared file offset);
+// false on an error or a file that shrank.
+bool read_file_range(const file_body& f, uint64_t at, size_t n,
+                     std::string& out) {
+  out.resize(n);
+  size_t got = 0;
+  while (got < n) {
+    auto r =
+      ::pread(f.fd(), out.data() + got, n - got, static_cast<off_t>(at + got));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return false;
+    got += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// The status and fields of a file response (its content-type is a field)
+// with `body`.
+response without_file(const response& r, std::string body) {
+  response out{r.status()};
+  for (auto& f : r.fields())
+    out.header(f.name, f.value);
+  out.body(std::move(body));
+  return out;
+}
+
 class remote_exchange;
 
 struct relay_state {
   std::shared_ptr<remote_exchange> x;
   caf::actor agent;
   body_callback cb;
+  // A file being shipped: the next offset, the end, the bytes the agent
+  // has not acknowledged yet.
+  file_body_ptr file;
+  uint64_t file_at = 0;
+  uint64_t file_end = 0;
+  size_t unacked = 0;
   static inline const char* name = "roadrunner.remote_responder";
 };
 
@@ -102,7 +154,11 @@ caf::behavior relay(relay_ptr self, std::shared_ptr<remote_exchange> x,
 // the agent on the server.
 class remote_exchange final : public detail::exchange {
 public:
-  explicit remote_exchange(caf::actor agent) : agent_(std::move(agent)) {}
+  remote_exchange(caf::actor agent, bool head_only)
+    : agent_(std::move(agent)), head_only_(head_only) {}
+
+  /// A HEAD request: a body is never sent, only announced.
+  bool head_only() const noexcept { return head_only_; }
 
   ~remote_exchange() override {
     if (relay_)
@@ -149,7 +205,63 @@ private:
   std::mutex mtx_;
   caf::actor agent_;
   caf::actor relay_;
+  bool head_only_ = false;
 };
+
+// Ships the next pieces of the file while the agent's budget allows;
+// finishes (and ends the relay) after the last one.
+void pump_file(relay_ptr self) {
+  auto& st = self->state;
+  while (st.file_at < st.file_end && st.unacked < stream_writer::limit) {
+    auto n = static_cast<size_t>(
+      std::min<uint64_t>(file_chunk, st.file_end - st.file_at));
+    std::string data;
+    if (!read_file_range(*st.file, st.file_at, n, data)) {
+      // The head is out: the client sees a cut-short body.
+      self->send(st.agent, rr_abort_atom::value);
+      self->quit();
+      return;
+    }
+    st.file_at += n;
+    st.unacked += n;
+    self->send(st.agent, rr_chunk_atom::value, std::move(data));
+  }
+  if (st.file_at >= st.file_end) {
+    self->send(st.agent, rr_finish_atom::value, std::vector<std::string>{});
+    self->quit();
+  }
+}
+
+// A file response from the handler: a buffered body when small (or read
+// error: 500), else a stream. Returns true when the relay goes on (a
+// stream in progress).
+bool ship_file(relay_ptr self, response& r) {
+  auto& st = self->state;
+  auto& f = r.file_body();
+  if (f->length() <= file_inline_max) {
+    std::string body;
+    if (!read_file_range(*f, f->offset(), static_cast<size_t>(f->length()),
+                         body)) {
+      self->send(st.agent, rr_respond_atom::value,
+                 response::text(500, "Internal Server Error"));
+      return false;
+    }
+    self->send(st.agent, rr_respond_atom::value,
+               without_file(r, std::move(body)));
+    return false;
+  }
+  self->send(st.agent, rr_start_atom::value, without_file(r, {}));
+  if (st.x->head_only()) {
+    // HEAD: the server sends no body anyway; nothing to read.
+    self->send(st.agent, rr_finish_atom::value, std::vector<std::string>{});
+    return false;
+  }
+  st.file = f;
+  st.file_at = f->offset();
+  st.file_end = f->offset() + f->length();
+  pump_file(self);
+  return true;
+}
 
 caf::behavior relay(relay_ptr self, std::shared_ptr<remote_exchange> x,
                     caf::actor agent, std::vector<detail::exchange_op> first) {
@@ -170,7 +282,13 @@ caf::behavior relay(relay_ptr self, std::shared_ptr<remote_exchange> x,
     for (auto& op : ops) {
       switch (op.what) {
       case k::respond:
-        self->send(st.agent, rr_respond_atom::value, std::move(op.resp));
+        if (op.resp.file_body() != nullptr) {
+          // pump_file ends the relay after the last piece.
+          if (ship_file(self, op.resp))
+            continue;
+        } else {
+          self->send(st.agent, rr_respond_atom::value, std::move(op.resp));
+        }
         over = true;
         break;
       case k::start:
@@ -210,7 +328,13 @@ caf::behavior relay(relay_ptr self, std::shared_ptr<remote_exchange> x,
         ship(ops);
     },
     [self](rr_written_atom, uint64_t n) {
-      self->state.x->written(static_cast<size_t>(n));
+      auto& st = self->state;
+      if (st.file) {
+        st.unacked -= std::min(st.unacked, static_cast<size_t>(n));
+        pump_file(self);
+        return;
+      }
+      st.x->written(static_cast<size_t>(n));
     },
     [self](rr_body_atom, const std::string& piece, bool last) {
       auto cb = self->state.cb; // the callback may ask for the next piece
@@ -352,8 +476,48 @@ caf::behavior agent(agent_ptr self, responder reply) {
 
 // -- directory and linker -----------------------------------------------------
 
-caf::behavior directory(caf::event_based_actor*,
+// In front of a published handler (on its node): forwards each request and
+// hands a file reply to the request's responder, whose relay ships the
+// bytes (a reply message cannot carry a descriptor). Ends with the handler,
+// so the front ends' watch answers what it held.
+caf::behavior published(caf::event_based_actor* self, caf::actor handler) {
+  self->monitor(handler);
+  self->set_down_handler([self](caf::down_msg& dm) { self->quit(dm.reason); });
+  return {
+    [self, handler](http_request& x) -> caf::result<response> {
+      auto rp = self->make_response_promise<response>();
+      auto reply = x.reply;
+      self->request(handler, caf::infinite, std::move(x))
+        .then(
+          [rp, reply](response& r) mutable {
+            if (r.file_body() != nullptr && reply) {
+              reply.send(std::move(r));
+              rp.deliver(response::deferred());
+              return;
+            }
+            rp.deliver(std::move(r));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+  };
+}
+
+// Ends when the last handler it names has ended: a hidden actor still
+// running when its actor system is destroyed would be cleaned up after
+// the scheduler is gone (the middleman's registry holds it).
+caf::behavior directory(caf::event_based_actor* self,
                         std::vector<std::pair<std::string, caf::actor>> xs) {
+  auto left = std::make_shared<size_t>(0);
+  for (auto& entry : xs)
+    if (entry.second) {
+      self->monitor(entry.second);
+      ++*left;
+    }
+  self->set_down_handler([self, left](caf::down_msg&) {
+    if (--*left == 0)
+      self->quit();
+  });
   return {
     [xs](rr_lookup_atom, const std::string& name) -> caf::actor {
       for (auto& [key, handle] : xs)
@@ -504,7 +668,8 @@ http_request from_wire(wire_request&& w) {
   http_request out;
   out.req = owned_request::make(tmp);
   if (w.agent)
-    out.reply = responder{std::make_shared<remote_exchange>(w.agent)};
+    out.reply =
+      responder{std::make_shared<remote_exchange>(w.agent, w.method == "HEAD")};
   out.agent = std::move(w.agent);
   return out;
 }
@@ -524,7 +689,10 @@ wire_response to_wire(const response& x) {
 response from_wire(wire_response&& w) {
   if (w.deferred)
     return response::deferred();
-  if (w.file) // the file lives on the other node
+  // The file lives on the other node. Handlers published with
+  // `publish_handlers` never send one (their front actor streams it), so
+  // this is a handler reached some other way.
+  if (w.file)
     return response::text(500, "Internal Server Error");
   response r{w.status};
   // The three typed factories keep their content type as a literal.
@@ -565,6 +733,9 @@ caf::expected<uint16_t>
 publish_handlers(caf::actor_system& sys,
                  std::vector<std::pair<std::string, caf::actor>> handlers,
                  uint16_t port, const std::string& address) {
+  for (auto& entry : handlers)
+    if (entry.second)
+      entry.second = sys.spawn<caf::hidden>(published, std::move(entry.second));
   auto dir = sys.spawn<caf::hidden>(directory, std::move(handlers));
   auto res = sys.middleman().publish(
     dir, port, address.empty() ? nullptr : address.c_str(), true);

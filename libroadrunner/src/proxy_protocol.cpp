@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <utility>
 
@@ -22,11 +23,27 @@ constexpr size_t v2_unix_block = 216; // 2 x 108 path bytes
 // Spec 2.2.7: the TLV types read here.
 constexpr uint8_t pp2_type_alpn = 0x01;
 constexpr uint8_t pp2_type_authority = 0x02;
+constexpr uint8_t pp2_type_crc32c = 0x03;
 constexpr uint8_t pp2_type_unique_id = 0x05;
 constexpr uint8_t pp2_type_ssl = 0x20;
 constexpr uint8_t pp2_subtype_ssl_version = 0x21;
 constexpr uint8_t pp2_client_ssl = 0x01;
 constexpr size_t max_unique_id = 128; // spec 2.2.5
+
+// The reflected CRC32C table (polynomial 0x82F63B78), built at compile
+// time: Debian has no C/C++ CRC-32C library, and it costs one checksum of
+// at most `max_header_size` bytes per connection, only when the proxy
+// sends the TLV (docs/architecture.md 18).
+constexpr auto crc32c_table = [] {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k)
+      c = (c & 1) != 0 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}();
 
 parse_result reject(reject_reason r) {
   return {parse_status::reject, 0, r};
@@ -182,9 +199,11 @@ bool parse_ssl_tlv(std::string_view v, proxy_info& info) {
 
 // The TLVs after the address block; unknown types are skipped (spec 2.2.7:
 // a receiver ignores what it does not know). The first of a repeated type
-// wins.
-bool parse_tlvs(std::string_view tlvs, proxy_info& info) {
+// wins. A PP2_TYPE_CRC32C's value offset (within `tlvs`) goes to
+// `crc_at`; a second one, or one that is not 4 bytes, is refused.
+bool parse_tlvs(std::string_view tlvs, proxy_info& info, size_t& crc_at) {
   size_t off = 0;
+  crc_at = std::string_view::npos;
   bool seen_alpn = false;
   bool seen_authority = false;
   bool seen_id = false;
@@ -218,8 +237,13 @@ bool parse_tlvs(std::string_view tlvs, proxy_info& info) {
       if (!std::exchange(seen_ssl, true) && !parse_ssl_tlv(value, info))
         return false;
       break;
+    case pp2_type_crc32c:
+      if (len != 4 || crc_at != std::string_view::npos)
+        return false;
+      crc_at = off - len;
+      break;
     default:
-      break; // CRC32C, NOOP, NETNS, custom: not read
+      break; // NOOP, NETNS, custom: not read
     }
   }
   return true;
@@ -291,8 +315,21 @@ parse_result parse_v2(std::string_view in, proxy_info& out) {
     info.source.port = be16(raw, 32);
     info.destination.port = be16(raw, 34);
   }
-  if (!parse_tlvs(raw.substr(block), info))
+  size_t crc_at = 0;
+  if (!parse_tlvs(raw.substr(block), info, crc_at))
     return reject(reject_reason::v2_tlv);
+  if (crc_at != std::string_view::npos) {
+    // Spec 2.2.5: the checksum of the whole header with the checksum
+    // field itself set to zero, big-endian on the wire.
+    auto at = v2_fixed + block + crc_at;
+    auto sent = (static_cast<uint32_t>(be16(in, at)) << 16) | be16(in, at + 2);
+    static constexpr char zeros[4] = {};
+    auto crc = crc32c(in.substr(0, at));
+    crc = crc32c(std::string_view{zeros, 4}, crc);
+    crc = crc32c(in.substr(at + 4, total - at - 4), crc);
+    if (crc != sent)
+      return reject(reject_reason::v2_crc);
+  }
   out = std::move(info);
   return {parse_status::complete, total, reject_reason::none};
 }
@@ -325,8 +362,17 @@ const char* to_string(reject_reason r) noexcept {
     return "v2_too_long";
   case reject_reason::v2_tlv:
     return "v2_tlv";
+  case reject_reason::v2_crc:
+    return "v2_crc";
   }
   return "unknown";
+}
+
+uint32_t crc32c(std::string_view data, uint32_t crc) noexcept {
+  crc = ~crc;
+  for (char ch : data)
+    crc = crc32c_table[(crc ^ static_cast<uint8_t>(ch)) & 0xff] ^ (crc >> 8);
+  return ~crc;
 }
 
 parse_result parse(std::string_view input, proxy_info& out) {

@@ -54,8 +54,13 @@ enum class reject_reason : uint8_t {
   /// v2: a header longer than `max_header_size`.
   v2_too_long,
   /// v2: a TLV that overruns the header, or a bad PP2_TYPE_UNIQUE_ID
-  /// (over 128 bytes) or PP2_TYPE_SSL.
+  /// (over 128 bytes), PP2_TYPE_SSL or PP2_TYPE_CRC32C (not 4 bytes, or
+  /// more than one).
   v2_tlv,
+  /// v2: a PP2_TYPE_CRC32C whose checksum does not match the header (spec
+  /// 2.2.5): the header was damaged on the way, so nothing in it is
+  /// trusted.
+  v2_crc,
 };
 
 /// "not_proxy", "v1_syntax", ...: a stable name for logs and telemetry.
@@ -78,6 +83,11 @@ struct parse_result {
   size_t consumed = 0;
   reject_reason reason = reject_reason::none;
 };
+
+/// The CRC32C (Castagnoli, the polynomial of iSCSI, RFC 3720 B.4) of
+/// `data`, as PP2_TYPE_CRC32C carries it. Continues from `crc` (0 to
+/// start).
+uint32_t crc32c(std::string_view data, uint32_t crc = 0) noexcept;
 
 /// Parses the header at the start of `input` (every byte received so far).
 /// Decides as early as possible: a wrong first byte is refused at once, not

@@ -115,6 +115,72 @@ uint16_t local_port_of(int fd) {
   return ntohs(addr.sin_port);
 }
 
+// A listening socket on 127.0.0.1 (ephemeral port) that stands in for a
+// server to capture what haproxy sends it.
+struct capture_socket {
+  int fd = -1;
+  uint16_t port = 0;
+
+  capture_socket() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(fd, 4) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      throw std::runtime_error("capture socket");
+    port = ntohs(addr.sin_port);
+  }
+
+  ~capture_socket() { ::close(fd); }
+
+  // The first v2 header on the first connection, read within `timeout`
+  // (empty on a timeout or a short read).
+  std::string v2_header_of_next(std::chrono::milliseconds timeout) {
+    auto deadline = clock_type::now() + timeout;
+    auto wait = [&](int on) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - clock_type::now());
+      pollfd p{on, POLLIN, 0};
+      return left.count() > 0 &&
+             ::poll(&p, 1, static_cast<int>(left.count())) == 1;
+    };
+    if (!wait(fd))
+      return {};
+    int conn = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    std::string got;
+    size_t want = 16;
+    while (conn >= 0 && got.size() < want && wait(conn)) {
+      char tmp[4096];
+      auto n = ::recv(conn, tmp, sizeof(tmp), 0);
+      if (n <= 0)
+        break;
+      got.append(tmp, static_cast<size_t>(n));
+      if (got.size() >= 16)
+        want = 16 + ((static_cast<uint8_t>(got[14]) << 8) |
+                     static_cast<uint8_t>(got[15]));
+    }
+    if (conn >= 0)
+      ::close(conn);
+    if (got.size() < want)
+      return {};
+    return got.substr(0, want);
+  }
+};
+
+// True when the v2 header `h` (TCP over IPv4) carries a TLV of `type`.
+bool has_tlv(const std::string& h, uint8_t type) {
+  for (size_t off = 16 + 12; off + 3 <= h.size();) {
+    if (static_cast<uint8_t>(h[off]) == type)
+      return true;
+    off += 3 + ((static_cast<uint8_t>(h[off + 1]) << 8) |
+                static_cast<uint8_t>(h[off + 2]));
+  }
+  return false;
+}
+
 long proxy_rejected(uint16_t port) {
   client c{port};
   c.send("PROXY UNKNOWN\r\nGET /info HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -233,6 +299,76 @@ TEST_SUITE("e2e.proxy_protocol") {
       }
       CHECK(proxy_rejected(plain.port) == before);
     }
+  }
+
+  TEST_CASE("PP2_TYPE_CRC32C from haproxy is verified; a damaged one closes") {
+    demo_server srv{{"--proxy-protocol=true"}};
+    capture_socket capture;
+    auto p_live = free_port();
+    auto p_capture = free_port();
+    // `proxy-v2-options crc32c`: haproxy checksums every v2 header.
+    std::string cfg =
+      "global\n  maxconn 100\n"
+      "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n"
+      "  timeout server 30s\n"
+      "frontend fe_live\n  bind 127.0.0.1:" +
+      std::to_string(p_live) +
+      "\n  default_backend be_live\n"
+      "backend be_live\n  server s 127.0.0.1:" +
+      std::to_string(srv.port) +
+      " send-proxy-v2 proxy-v2-options crc32c\n"
+      "frontend fe_capture\n  bind 127.0.0.1:" +
+      std::to_string(p_capture) +
+      "\n  default_backend be_capture\n"
+      "backend be_capture\n  server s 127.0.0.1:" +
+      std::to_string(capture.port) + " send-proxy-v2 proxy-v2-options crc32c\n";
+    test_certs dir; // a scratch directory for the configuration
+    haproxy front{dir.dir, cfg, {p_live, p_capture}};
+    auto before = proxy_rejected(srv.port);
+    // Through haproxy: the checksum is good, the client is served.
+    for (int i = 0; i < 5; ++i) {
+      auto f = whoami({http_url(p_live, "/whoami")});
+      REQUIRE(f.code == 0);
+      CHECK(f.body["peer_port"] == f.local_port);
+      CHECK(f.body["proxy"]["version"] == 2);
+    }
+    CHECK(proxy_rejected(srv.port) == before);
+    // haproxy's own bytes, captured, then replayed: whole and damaged.
+    client via{p_capture};
+    // (haproxy's start-up probe by this test opened a connection to the
+    // capture backend too: take the one of `via`, by its source port.)
+    std::string header;
+    auto source_port = [](const std::string& h) {
+      return (static_cast<uint8_t>(h[16 + 8]) << 8) |
+             static_cast<uint8_t>(h[16 + 9]);
+    };
+    for (int i = 0; i < 5; ++i) {
+      header = capture.v2_header_of_next(5s);
+      if (header.size() <= 16 + 12 ||
+          source_port(header) == local_port_of(via.fd()))
+        break;
+    }
+    REQUIRE(header.size() > 16 + 12);
+    REQUIRE(source_port(header) == local_port_of(via.fd()));
+    REQUIRE(has_tlv(header, 0x03)); // haproxy did send PP2_TYPE_CRC32C
+    {
+      client c{srv.port};
+      c.send(header + get_whoami);
+      auto j = json_of(c.read_response());
+      CHECK(j["peer"] == "127.0.0.1");
+      CHECK(j["peer_port"] == local_port_of(via.fd()));
+    }
+    for (size_t pos : {size_t{16 + 3}, size_t{16 + 8}, header.size() - 1}) {
+      // One bit of the source address, the source port, the checksum.
+      auto bad = header;
+      bad[pos] = static_cast<char>(bad[pos] ^ 0x01);
+      client c{srv.port};
+      c.send(bad + get_whoami);
+      CAPTURE(pos);
+      CHECK(c.closed_by_peer(5s));
+      CHECK(c.leftover().empty());
+    }
+    CHECK(proxy_rejected(srv.port) == before + 3);
   }
 
   TEST_CASE("raw headers: good ones are served, bytes after them kept") {

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
@@ -112,6 +113,31 @@ struct load {
   }
 };
 
+// h2load's totals ("requests: ..." and "status codes: ..." lines); -1
+// where the output had none.
+struct h2load_totals {
+  long total = -1, started = -1, done = -1, succeeded = -1, failed = -1,
+       errored = -1, timeout = -1;
+  long s2xx = -1, s3xx = -1, s4xx = -1, s5xx = -1;
+};
+
+h2load_totals parse_h2load(const std::string& out) {
+  h2load_totals t;
+  auto req = out.find("requests: ");
+  if (req != std::string::npos)
+    std::sscanf(out.c_str() + req,
+                "requests: %ld total, %ld started, %ld done, %ld succeeded, "
+                "%ld failed, %ld errored, %ld timeout",
+                &t.total, &t.started, &t.done, &t.succeeded, &t.failed,
+                &t.errored, &t.timeout);
+  auto st = out.find("status codes: ");
+  if (st != std::string::npos)
+    std::sscanf(out.c_str() + st,
+                "status codes: %ld 2xx, %ld 3xx, %ld 4xx, %ld 5xx", &t.s2xx,
+                &t.s3xx, &t.s4xx, &t.s5xx);
+  return t;
+}
+
 } // namespace
 
 TEST_SUITE("e2e.reuseport") {
@@ -159,5 +185,68 @@ TEST_SUITE("e2e.reuseport") {
     INFO("failures: ", l.failed.load(), errors);
     CHECK(l.failed == 0);
     CHECK(l.ok > 700);
+  }
+
+  TEST_CASE("a rolling restart under h2load: GOAWAY ends the old process's "
+            "HTTP/2 connections, whose streams get whole 200s") {
+    // (No keep-alive limit: its GOAWAY would end h2load's connections
+    // before the drain's.)
+    std::vector<std::string> h2{"--reuse-port", "--protocols=http2",
+                                "--max-keep-alive-requests=100000000"};
+    auto with = [&](std::vector<std::string> more) {
+      more.insert(more.begin(), h2.begin(), h2.end());
+      return more;
+    };
+    demo_server old_srv{with({"--drain-timeout=5000"})};
+    auto port = old_srv.port;
+    auto url = "http://127.0.0.1:" + std::to_string(port) + "/";
+    // Four h2c connections, ten streams each, all on the old process (the
+    // only one yet); far more requests than the test lets it send.
+    process load{
+      {"h2load", "-n", "400000", "-c", "4", "-m", "10", "-t", "1", url}};
+    bool going = false;
+    for (int i = 0; i < 40 && !going; ++i) {
+      auto line = load.read_line(60s);
+      if (!line)
+        break;
+      going = line->find("progress: 10% done") != std::string::npos;
+    }
+    REQUIRE(going);
+    // The new process joins the port, the old one drains: GOAWAY on its
+    // four connections with streams in flight.
+    demo_server new_srv{with({"--port=" + std::to_string(port)})};
+    old_srv.proc.signal(SIGTERM);
+    CHECK(old_srv.proc.wait_exit(10s) == 0);
+    auto out = load.read_all(60s);
+    load.wait_exit(10s);
+    auto t = parse_h2load(out);
+    INFO(out);
+    REQUIRE(t.total == 400000);
+    // The GOAWAY stopped the run early: h2load sends nothing more on a
+    // connection that got one and does not reconnect for HTTP/2 (it counts
+    // what it never sent as failed), so the path was taken.
+    CHECK(t.started < t.total);
+    CHECK(t.started > 40000);
+    // Every answer was a whole 200 and nothing timed out. The requests
+    // sent and not answered are the streams the client had opened when
+    // the GOAWAY went out: it names the last stream processed at once, so
+    // those are refused (REFUSED_STREAM, safe to retry: RFC 9113 8.7), at
+    // most -c x -m of them. h2load does not retry them. RFC 9113 6.8's
+    // two-step shutdown (GOAWAY 2^31-1, a round trip, then the last id)
+    // would make this zero (issue 17; 40 of 40 seen here).
+    CHECK(t.s2xx == t.succeeded);
+    CHECK(t.timeout == 0);
+    CHECK(t.started - t.succeeded <= 4 * 10);
+    CHECK(t.failed == t.total - t.succeeded);
+    // The new process serves HTTP/2 on the port alone: nothing fails.
+    // (No structured binding: clang 14 refuses one captured by INFO.)
+    auto after =
+      run({"h2load", "-n", "2000", "-c", "4", "-m", "10", "-t", "1", url}, 60s)
+        .second;
+    auto u = parse_h2load(after);
+    INFO(after);
+    CHECK(u.succeeded == 2000);
+    CHECK(u.failed == 0);
+    CHECK(u.s2xx == 2000);
   }
 }

@@ -108,7 +108,9 @@ struct wire_request {
 wire_request to_wire(const http_request& x);
 http_request from_wire(wire_request&& x);
 
-/// `response` on the wire (a file body does not cross nodes: 500).
+/// `response` on the wire. A file body does not cross nodes (the other
+/// side answers 500): handlers published with `publish_handlers` have it
+/// read and shipped as bytes instead.
 struct wire_response {
   int32_t status = 200;
   bool deferred = false;
@@ -431,8 +433,12 @@ void add_remote_types(caf::actor_system_config& cfg);
 /// Publishes handler actors by name on `port` of `address` (empty: every
 /// interface) through `caf::io::middleman` (0: the kernel picks; the
 /// bound port is returned). The node serves a small directory actor that
-/// front ends ask for a handler by name (`remote_handler`). Blocks while
-/// it binds: call it at start-up, never on a reactor.
+/// front ends ask for a handler by name (`remote_handler`). Each handler
+/// is reached through a small actor on its node that turns a file reply
+/// (`response::file`, whose descriptor cannot cross) into bytes on the
+/// wire: up to 256 KiB as a buffered body, above that as a stream (no
+/// `content-length` then). Blocks while it binds: call it at start-up,
+/// never on a reactor.
 caf::expected<uint16_t>
 publish_handlers(caf::actor_system& sys,
                  std::vector<std::pair<std::string, caf::actor>> handlers,
