@@ -355,7 +355,7 @@ private:
   stream* find_open(int32_t id) const noexcept;
   void finish_head(stream& s);
   void request_complete(stream& s);
-  void reject(stream& s, int status);
+  void reject(stream& s, int status, const char* reason = nullptr);
   void rejected(stream& s, int status, const char* reason);
   bool recv(const char* data, size_t n);
   uint32_t closed_stream_error(uint8_t type, int32_t id) const noexcept;
