@@ -1029,6 +1029,13 @@ size_t session::impl::incomplete_requests() const noexcept {
                   [](const auto& s) { return !s->complete && !s->rejected; }));
 }
 
+io::body_store session::impl::take_body(int32_t id) {
+  auto* s = find(id);
+  if (s == nullptr)
+    return {};
+  return std::move(s->body);
+}
+
 submit_result session::impl::expire(int32_t id) {
   auto* s = find(id);
   if (s == nullptr || s->complete || s->rejected || s->closed)
@@ -1122,6 +1129,10 @@ submit_result session::reset(int32_t stream_id, error_code code) {
 
 void session::goaway_graceful() {
   impl_->goaway_graceful();
+}
+
+io::body_store session::take_body(int32_t stream_id) {
+  return impl_->take_body(stream_id);
 }
 
 void session::terminate(error_code code) {

@@ -318,6 +318,7 @@ public:
   size_t buffered(int32_t id) const noexcept;
   size_t incomplete_requests() const noexcept;
   submit_result expire(int32_t id);
+  io::body_store take_body(int32_t id);
 
   /// Declared before `ng_`'s users: nghttp2 frees into it until
   /// nghttp2_session_del (in ~impl) returns.
