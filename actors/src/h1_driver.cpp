@@ -25,6 +25,15 @@ constexpr size_t initial_buffer = 4096;
 // Smallest free space worth a read() call.
 constexpr size_t min_read_space = 1024;
 
+// A Content-Length request up to this size is read whole into the input
+// buffer; a larger body goes to the body store (io::body_store: charged to
+// the listener's body budget, or spooled) as it arrives.
+constexpr size_t max_buffered_request = initial_buffer * 16;
+
+// Room for body bytes after the head while a stored body is read: the
+// size of one read.
+constexpr size_t body_read_space = 65536;
+
 // Responses queued before processing more pipelined requests stops to flush.
 constexpr size_t max_output_backlog = 256 * 1024;
 
@@ -194,6 +203,7 @@ void h1_driver::stop() noexcept {
   home().disarm(rate_.node);
   if (deferred())
     end_deferred(0);
+  drop_body(); // its budget and file go now, not with the driver
   // The buffers stay allocated until the driver is destroyed: a caller up
   // the stack may still hold a view into them.
   begin_ = end_ = 0;
@@ -372,6 +382,7 @@ bool h1_driver::start_body() {
   phase_ = phase::body;
   if (h.framing == http1::body_framing::none)
     return true;
+  bool body_started = end_ - begin_ > head_len;
   if (h.framing == http1::body_framing::content_length) {
     // 413 decided from Content-Length before reading the body (RFC 9110
     // 15.5.14); no 100 Continue is sent for it.
@@ -381,26 +392,130 @@ bool h1_driver::start_body() {
     }
     if (host_->info().manual_body && h.content_length > 0)
       return dispatch_manual();
-    // The buffer grows with the bytes that arrive (make_room doubles it),
-    // never to a size a client merely announced: 150 heads claiming 10 MiB
-    // must not cost 1.5 GiB before a body byte arrives.
+    // A small request is read whole into the input buffer; a larger body
+    // goes to the body store, sized to its Content-Length at once (memory
+    // is only touched as bytes arrive) under the listener's budget, or
+    // spooled (issue 18: 60 uploads of 10 MB must not take 600 MB).
     auto need = head_len + static_cast<size_t>(h.content_length);
-    if (begin_ + need > cap_ && need <= initial_buffer * 16)
-      move_input(std::max(need, initial_buffer));
+    if (begin_ + need > cap_) {
+      if (need <= max_buffered_request)
+        move_input(std::max(need, initial_buffer));
+      else if (!store_body(head_len, h.content_length))
+        return false;
+    }
   } else {
     rs().chunked.reset();
-    rs().chunked_body.clear();
     body_pos_ = begin_ + head_len;
-    if (host_->info().manual_body)
+    if (host_->info().manual_body) {
+      rs().chunked_body.clear();
       return dispatch_manual();
+    }
+    // Decoded chunk data goes to the body store (its size is unknown: it
+    // grows in bounded steps under the budget, or spools).
+    rs().body.start(&shared().bodies, max_body);
+    rs().body_stored = true;
   }
-  auto& head = rs().parser.head(); // move_input() re-parsed the head
-  if (head.expect_continue && end_ - begin_ == head_len) {
+  // move_input() re-parsed the head.
+  if (rs().parser.head().expect_continue && !body_started) {
     // RFC 9110 10.1.1: the client waits for this before sending the body.
     io().out().buffer().append(continue_line);
     flush(); // may close the connection (write error)
   }
   return phase_ != phase::done;
+}
+
+bool h1_driver::store_body(size_t head_len, uint64_t len) {
+  // The body goes to the store: the budget for all of it is taken now (or
+  // it spools from the start), the bytes already here move over, and the
+  // input buffer keeps the head and room for one read.
+  auto& body = rs().body;
+  body.start(&shared().bodies, len);
+  rs().body_stored = true;
+  auto at = begin_ + head_len;
+  if (body.reserve() == io::body_store::result::no_room ||
+      body.append(data_ + at, end_ - at) == io::body_store::result::no_room) {
+    // Over the budget and no spooling (or the file failed): before the
+    // body is sent when the client waits for 100 Continue.
+    respond_error(503, "body_memory_budget");
+    return false;
+  }
+  end_ = at;
+  move_input(head_len + body_read_space);
+  return true;
+}
+
+bool h1_driver::stored_body_ready(size_t head_len, uint64_t len) {
+  // Moves the body bytes that arrived to the store (pipelined bytes after
+  // the body slide down behind the head); true once the body is whole.
+  auto& body = rs().body;
+  auto at = begin_ + head_len;
+  auto n =
+    static_cast<size_t>(std::min<uint64_t>(end_ - at, len - body.size()));
+  if (n > 0) {
+    if (body.append(data_ + at, n) == io::body_store::result::no_room) {
+      respond_error(503, "body_memory_budget");
+      return false;
+    }
+    std::memmove(data_ + at, data_ + at + n, end_ - at - n);
+    end_ -= n;
+  }
+  return body.size() == len;
+}
+
+bool h1_driver::chunked_body_ready() {
+  bool no_room = false;
+  auto st = rs().chunked.decode({data_ + body_pos_, end_ - body_pos_},
+                                [this, &no_room](std::string_view d) {
+                                  if (!no_room &&
+                                      rs().body.append(d.data(), d.size()) ==
+                                        io::body_store::result::no_room)
+                                    no_room = true;
+                                });
+  body_pos_ += rs().chunked.consumed();
+  if (st == http1::parse_status::need_more)
+    compact_chunked(); // the next read gets the whole buffer
+  if (no_room) {
+    respond_error(503, "body_memory_budget");
+    return false;
+  }
+  if (st == http1::parse_status::reject) {
+    respond_error(http1::status_of(rs().chunked.error()),
+                  http1::to_string(rs().chunked.error()));
+    return false;
+  }
+  return st == http1::parse_status::complete;
+}
+
+bool h1_driver::compact_chunked() noexcept {
+  // Decoded chunk bytes are copied out already: move the undecoded tail
+  // down to the end of the head, which stays in place (its views too).
+  auto keep_from = begin_ + rs_->parser.consumed();
+  if (body_pos_ <= keep_from)
+    return false;
+  std::memmove(data_ + keep_from, data_ + body_pos_, end_ - body_pos_);
+  end_ -= body_pos_ - keep_from;
+  body_pos_ = keep_from;
+  return true;
+}
+
+bool h1_driver::dispatch_stored() {
+  // A spooled body is mapped for the handler; if that fails it gets no
+  // empty body but a 503 (the whole body was read: nothing is left unread).
+  auto body = rs().body.view();
+  if (!body) {
+    respond_error(503, "body_unmappable");
+    return false;
+  }
+  dispatch(*body);
+  drop_body(); // the handler is done with it (a deferred one gets no view)
+  return true;
+}
+
+void h1_driver::drop_body() noexcept {
+  if (!rs_)
+    return;
+  rs_->body.clear();
+  rs_->body_stored = false;
 }
 
 bool h1_driver::body_ready() {
@@ -413,6 +528,12 @@ bool h1_driver::body_ready() {
     dispatch({});
     break;
   case http1::body_framing::content_length: {
+    if (rs().body_stored) {
+      if (!stored_body_ready(head_len, h.content_length) || !dispatch_stored())
+        return false;
+      used = head_len; // the body left the buffer for the store
+      break;
+    }
     auto len = static_cast<size_t>(h.content_length);
     if (end_ - begin_ < head_len + len)
       return false;
@@ -420,29 +541,16 @@ bool h1_driver::body_ready() {
     dispatch({data_ + begin_ + head_len, len});
     break;
   }
-  case http1::body_framing::chunked: {
-    auto st = rs().chunked.decode(
-      {data_ + body_pos_, end_ - body_pos_},
-      [this](std::string_view data) { rs().chunked_body.append(data); });
-    body_pos_ += rs().chunked.consumed();
-    if (st == http1::parse_status::need_more)
+  case http1::body_framing::chunked:
+    if (!chunked_body_ready() || !dispatch_stored())
       return false;
-    if (st == http1::parse_status::reject) {
-      respond_error(http1::status_of(rs().chunked.error()),
-                    http1::to_string(rs().chunked.error()));
-      return false;
-    }
     used = body_pos_ - begin_;
-    dispatch(rs().chunked_body);
     break;
-  }
   }
   // The request is done: drop its bytes, keep any pipelined ones.
   begin_ += used;
   head_complete_ = false;
   rs().parser.reset();
-  if (rs_->chunked_body.capacity() > 65536)
-    free_string(rs_->chunked_body);
   if (begin_ == end_)
     begin_ = end_ = 0;
   if (upgrade_) {
@@ -923,6 +1031,7 @@ void h1_driver::respond_error(int status, std::string_view reason) {
   linger_ = true; // the peer may still be sending (a body, more requests)
   head_complete_ = false;
   begin_ = end_ = 0; // nothing after a rejected request is trustworthy
+  drop_body();
 }
 
 void h1_driver::begin_request_timing() {
@@ -1035,6 +1144,8 @@ void h1_driver::release_request_state() noexcept {
   else
     rs_->parser.reset();
   rs_->chunked.reset();
+  rs_->body.clear();
+  rs_->body_stored = false;
   if (rs_->chunked_body.capacity() > initial_buffer)
     free_string(rs_->chunked_body);
   else
@@ -1126,22 +1237,29 @@ bool h1_driver::make_room(size_t min_free) {
     cap_ = own_cap_;
     begin_ = end_ = 0;
   }
-  if (cap_ - end_ >= min_free)
+  // A body that goes to the body store gets room for full reads after
+  // the head (once); else any min_free will do.
+  bool stored = head_complete_ && rs().body_stored;
+  auto roomy = [&] {
+    return cap_ - end_ >= min_free &&
+           (!stored ||
+            cap_ - begin_ >= rs().parser.consumed() + body_read_space);
+  };
+  if (roomy())
     return true;
   if (head_complete_ &&
-      rs().parser.head().framing == http1::body_framing::chunked) {
-    // Decoded chunk bytes are copied out already: move the undecoded tail
-    // down to the end of the head, which stays in place (its views too).
-    auto keep_from = begin_ + rs().parser.consumed();
-    if (body_pos_ > keep_from) {
-      std::memmove(data_ + keep_from, data_ + body_pos_, end_ - body_pos_);
-      end_ -= body_pos_ - keep_from;
-      body_pos_ = keep_from;
-      if (cap_ - end_ >= min_free)
-        return true;
-    }
-  }
+      rs().parser.head().framing == http1::body_framing::chunked &&
+      compact_chunked() && roomy())
+    return true;
   auto used = end_ - begin_;
+  if (stored) {
+    // The body leaves the buffer for the body store as it arrives: the
+    // buffer holds the head, a partial chunk line and one read, never the
+    // body.
+    move_input(
+      std::max(used + min_free, rs().parser.consumed() + body_read_space));
+    return true;
+  }
   if (head_complete_ &&
       rs().parser.head().framing == http1::body_framing::content_length) {
     // A Content-Length body: the buffer doubles towards the whole request

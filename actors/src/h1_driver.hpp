@@ -1,6 +1,7 @@
 #pragma once
 
 #include "http1/parser.hpp"
+#include "io/body_store.hpp"
 #include "protocol_driver.hpp"
 #include "reactor.hpp"
 #include "request_lifecycle.hpp"
@@ -27,7 +28,12 @@ struct h1_request_state {
   uint64_t max_body;    // max_content_length, likewise
   http1::request_parser parser;
   http1::chunked_decoder chunked;
-  std::string chunked_body; // a chunked request's decoded body
+  std::string chunked_body; // manual mode: decoded chunk bytes not yet read
+  // A body that does not fit the input buffer (a Content-Length body over
+  // 64 KiB, any chunked body): charged to the listener's body budget or
+  // spooled (issue 18), filled as bytes arrive.
+  io::body_store body;
+  bool body_stored = false; // this request's body goes to `body`
 };
 
 /// The HTTP/1.1 protocol driver: frames requests out of the transport's
@@ -94,6 +100,12 @@ private:
   void read_some();
   void process_input();
   bool start_body();
+  bool store_body(size_t head_len, uint64_t len);
+  bool stored_body_ready(size_t head_len, uint64_t len);
+  bool chunked_body_ready();
+  bool compact_chunked() noexcept;
+  bool dispatch_stored();
+  void drop_body() noexcept;
   bool dispatch_manual();
   bool body_ready();
   void dispatch(std::string_view body);

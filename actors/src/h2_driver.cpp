@@ -432,8 +432,12 @@ void h2_driver::on_request(int32_t stream_id, const request_head& head,
   if (x) {
     auto st = std::make_unique<stream_state>(this, stream_id);
     st->req.adopt(t, std::move(x), resp);
-    if (shared().opts.body_buffering == body_buffering::manual)
-      st->body = std::string{body}; // served by read_body (see docs)
+    if (shared().opts.body_buffering == body_buffering::manual) {
+      // Served by read_body in pieces (see docs), without a copy; a spooled
+      // body is read from its file, not kept mapped.
+      st->body = session_->take_body(stream_id);
+      st->body.unmap();
+    }
     if (auto ms = st->req.x->deadline(); ms >= 0)
       home().arm(st->deadline.node, ms);
     auto& ref = *st;
@@ -543,31 +547,27 @@ void h2_driver::apply(stream_state& st) {
         break;
       case exchange_op::kind::abort:
       case exchange_op::kind::abandon:
-        if (!st.req.open())
-          break;
-        if (st.streaming) {
-          // The head is out: cut the body short (RST_STREAM) so the client
-          // can tell the response is incomplete.
-          session_->reset(st.id, http2::error_code::internal_error);
-          end(st, st.req.status);
-        } else {
-          session_->submit(st.id, response::text(500, "Internal Server Error"));
-          end(st, 500);
-        }
+        fail_stream(st);
         break;
       case exchange_op::kind::read_body: {
         // HTTP/2 bodies are buffered whole before dispatch (manual mode is
         // served from that copy): hand out the next piece.
-        auto left = st.body.size() - st.body_pos;
-        auto n = std::min(left, op.max);
-        std::string_view piece{st.body.data() + st.body_pos, n};
-        st.body_pos += n;
+        auto piece = st.body.read_at(st.body_pos, op.max, st.piece);
+        if (!piece) {
+          // The spool file could not be read: the handler cannot have its
+          // body. As an abort.
+          fail_stream(st);
+          break;
+        }
+        st.body_pos += piece->size();
         bool last = st.body_pos == st.body.size();
         // The callback may queue more operations (taken next round); if
         // it throws, the exchange queued an abort.
-        life().deliver(st.req, op.cb, piece, last);
-        if (last)
-          free_string(st.body);
+        life().deliver(st.req, op.cb, *piece, last);
+        if (last) {
+          st.body.clear();
+          free_string(st.piece);
+        }
         break;
       }
       }
@@ -575,6 +575,21 @@ void h2_driver::apply(stream_state& st) {
     ops_.clear();
   }
   ops_.clear();
+}
+
+void h2_driver::fail_stream(stream_state& st) {
+  // The answer cannot be given (the handler aborted or left): a 500, or,
+  // once the head is out, a cut (RST_STREAM) so the client can tell the
+  // response is incomplete.
+  if (!st.req.open())
+    return;
+  if (st.streaming) {
+    session_->reset(st.id, http2::error_code::internal_error);
+    end(st, st.req.status);
+  } else {
+    session_->submit(st.id, response::text(500, "Internal Server Error"));
+    end(st, 500);
+  }
 }
 
 void h2_driver::finish_stream(stream_state& st) {

@@ -84,8 +84,12 @@ private:
     bool finish_pending = false;
     std::deque<std::string> held; // refused by a full stream buffer
     std::vector<response::field> trailers;
-    std::string body; // manual body mode: the buffered body for read_body
-    size_t body_pos = 0;
+    // Manual body mode: the request's body, taken over from the session
+    // (in memory and still charged to the budget, or spooled: read_body
+    // reads the file piece by piece into `piece`).
+    io::body_store body;
+    uint64_t body_pos = 0;
+    std::string piece;
   };
 
   /// What `main_` is armed for: the client preface, an idle connection, or
@@ -110,6 +114,7 @@ private:
   void apply(stream_state& st);
   void end(stream_state& st, int status);
   void finish_stream(stream_state& st);
+  void fail_stream(stream_state& st);
   void forget(int32_t stream_id);
   void on_main_timer();
   void on_tick();

@@ -288,8 +288,8 @@ struct listener_options {
   /// goes to a temporary file in `body_spool_dir` (the handler sees it the
   /// same way: a view of the file mapped read-only); with no spool
   /// directory its request gets 503. Bodies are allocated towards the size
-  /// they announce, never doubled past it. HTTP/2 only for now (HTTP/1.1
-  /// bodies are bounded by `max_clients x max_content_length`).
+  /// they announce, never doubled past it. HTTP/1.1 and HTTP/2 (HTTP/1.1
+  /// requests of up to 64 KiB stay in the connection's input buffer).
   int64_t body_memory_budget = 268435456;
   /// Directory for spooled request bodies, opened with O_TMPFILE (the file
   /// has no name and disappears with the request); empty: no spooling

@@ -171,7 +171,8 @@ const char* reject_reason(int status) noexcept {
   case 501:
     return "CONNECT is not supported";
   case 503:
-    return "request bodies over body_memory_budget (no body_spool_dir)";
+    return "request body over body_memory_budget and not spooled (no "
+           "body_spool_dir, or the file could not be written)";
   default:
     return "rejected";
   }
@@ -595,11 +596,11 @@ void session::impl::request_complete(stream& s) {
   events_.push_back({event::kind::request, s.id});
 }
 
-void session::impl::reject(stream& s, int status) {
+void session::impl::reject(stream& s, int status, const char* reason) {
   // Answered by the session, no handler: a bare status as HTTP/1.1's
   // framework errors (content-length 0). `on_frame_send` adds
   // RST_STREAM(NO_ERROR) if the client is still sending (RFC 9113 8.1).
-  rejected(s, status, reject_reason(status));
+  rejected(s, status, reason != nullptr ? reason : reject_reason(status));
   s.responded = true;
   char digits[3] = {static_cast<char>('0' + status / 100),
                     static_cast<char>('0' + status / 10 % 10),
@@ -963,9 +964,16 @@ void session::impl::deliver_events() {
     case event::kind::request: {
       if (s->closed)
         break; // reset by the peer before we got to it
+      auto body = s->body.view();
+      if (!body) {
+        // A spooled body that cannot be mapped (address space, the
+        // filesystem): the handler would see an empty body.
+        reject(*s, 503, "spooled request body could not be mapped");
+        break;
+      }
       s->delivered = true;
       try {
-        cb_.on_request(s->id, s->head, s->body.view());
+        cb_.on_request(s->id, s->head, *body);
       } catch (...) {
         s = find(e.stream_id);
         if (s != nullptr && !s->responded && !s->closed)
@@ -1019,6 +1027,13 @@ size_t session::impl::incomplete_requests() const noexcept {
   return static_cast<size_t>(
     std::count_if(streams_.begin(), streams_.end(),
                   [](const auto& s) { return !s->complete && !s->rejected; }));
+}
+
+io::body_store session::impl::take_body(int32_t id) {
+  auto* s = find(id);
+  if (s == nullptr)
+    return {};
+  return std::move(s->body);
 }
 
 submit_result session::impl::expire(int32_t id) {
@@ -1114,6 +1129,10 @@ submit_result session::reset(int32_t stream_id, error_code code) {
 
 void session::goaway_graceful() {
   impl_->goaway_graceful();
+}
+
+io::body_store session::take_body(int32_t stream_id) {
+  return impl_->take_body(stream_id);
 }
 
 void session::terminate(error_code code) {

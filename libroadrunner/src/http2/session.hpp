@@ -220,6 +220,11 @@ public:
   /// the GOAWAY that they were not processed and may retry them).
   void goaway_graceful();
 
+  /// During `on_request` only: hands over the request's body (a deferred
+  /// handler in manual body mode reads it later, in pieces). The buffer,
+  /// file and mapping move along: the view `on_request` got stays valid.
+  io::body_store take_body(int32_t stream_id);
+
   /// Connection error: GOAWAY(`code`); nothing more is processed.
   void terminate(error_code code);
 

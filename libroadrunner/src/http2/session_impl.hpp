@@ -318,6 +318,7 @@ public:
   size_t buffered(int32_t id) const noexcept;
   size_t incomplete_requests() const noexcept;
   submit_result expire(int32_t id);
+  io::body_store take_body(int32_t id);
 
   /// Declared before `ng_`'s users: nghttp2 frees into it until
   /// nghttp2_session_del (in ~impl) returns.
@@ -355,7 +356,7 @@ private:
   stream* find_open(int32_t id) const noexcept;
   void finish_head(stream& s);
   void request_complete(stream& s);
-  void reject(stream& s, int status);
+  void reject(stream& s, int status, const char* reason = nullptr);
   void rejected(stream& s, int status, const char* reason);
   bool recv(const char* data, size_t n);
   uint32_t closed_stream_error(uint8_t type, int32_t id) const noexcept;
