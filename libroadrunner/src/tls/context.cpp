@@ -359,6 +359,10 @@ std::optional<option_error> context_builder::configure(SSL_CTX* ctx) {
                      SSL_OP_PRIORITIZE_CHACHA | SSL_OP_IGNORE_UNEXPECTED_EOF;
   if (!opts_.session_tickets)
     options |= SSL_OP_NO_TICKET;
+  // The kernel takes over encryption once the handshake is done (our BIO
+  // serves OpenSSL's kTLS controls; session.cpp).
+  if (opts_.ktls)
+    options |= SSL_OP_ENABLE_KTLS;
   SSL_CTX_set_options(ctx, options);
   SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
   // Non-blocking writes (see session.cpp): a write returns after each
