@@ -370,9 +370,15 @@ std::optional<option_error> context_builder::configure(SSL_CTX* ctx) {
   // bytes, and idle connections give their 16 KiB record buffers back.
   // AUTO_RETRY keeps SSL_read going after a non-application record, so
   // want_read always means the socket is drained (edge-triggered epoll).
+  // NO_AUTO_CHAIN: the chain is what the certificate file holds (leaf
+  // first); without it OpenSSL would try to build one from the context's
+  // certificate store on every handshake, a whole X509 chain verification
+  // per connection that can only add certificates the user did not ask to
+  // send (nginx sets it too).
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                           SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                          SSL_MODE_RELEASE_BUFFERS | SSL_MODE_AUTO_RETRY);
+                          SSL_MODE_RELEASE_BUFFERS | SSL_MODE_AUTO_RETRY |
+                          SSL_MODE_NO_AUTO_CHAIN);
   // Read what the socket holds in one read(2), not header then body.
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_max_early_data(ctx, 0); // no 0-RTT: replayable requests
