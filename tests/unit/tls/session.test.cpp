@@ -336,6 +336,47 @@ TEST_SUITE("tls.session") {
     SSL_SESSION_free(saved);
   }
 
+  TEST_CASE("session-ticket keys rotate: a ticket of the key before still "
+            "resumes, one of the key before that does not") {
+    auto opts = tlstest::pem_options(*pki::get().ec);
+    tlstest::client_config cfg;
+    SUBCASE("TLS 1.3") {}
+    SUBCASE("TLS 1.2") {
+      cfg.max_version = TLS1_2_VERSION;
+    }
+    auto ctx = tlstest::make_ctx(opts);
+    // A ticket under the current key; the client's session after reading.
+    auto ticket = [&](SSL_SESSION* offer, bool& resumed) {
+      auto c = cfg;
+      c.session = offer;
+      conn x{ctx, c};
+      x.established();
+      resumed = x.server.resumed();
+      REQUIRE(x.server.write("x").status == status::ok);
+      std::string got;
+      REQUIRE(x.client.read(got) == 1);
+      auto* s = SSL_get1_session(x.client.ssl());
+      CHECK(x.server.shutdown() == status::ok);
+      SSL_shutdown(x.client.ssl());
+      return s;
+    };
+    // Each ticket is offered once (a TLS 1.3 client does not reuse one).
+    bool resumed = true;
+    SSL_SESSION* a = ticket(nullptr, resumed); // both under key 0
+    CHECK_FALSE(resumed);
+    SSL_SESSION* b = ticket(nullptr, resumed);
+    ctx->rotate_ticket_keys(); // key 1 encrypts, key 0 still decrypts
+    SSL_SESSION* c = ticket(a, resumed);
+    CHECK(resumed);            // and c holds a ticket under key 1
+    ctx->rotate_ticket_keys(); // key 2; key 0 is gone
+    SSL_SESSION* d = ticket(b, resumed);
+    CHECK_FALSE(resumed); // a full handshake
+    SSL_SESSION* e = ticket(c, resumed);
+    CHECK(resumed); // key 1 still decrypts
+    for (auto* x : {a, b, c, d, e})
+      SSL_SESSION_free(x);
+  }
+
   TEST_CASE("large writes make partial progress while the client reads "
             "slowly, and a retry may come from another address") {
     auto ctx = tlstest::make_ctx(tlstest::pem_options(*pki::get().ec));
