@@ -316,6 +316,19 @@ TEST_SUITE("e2e.tls") {
     CHECK(has(after, "New, TLSv1.3"));
   }
 
+  TEST_CASE("--tls-ktls=true: the demo serves HTTPS as before (kernel TLS "
+            "where the kernel has it, else OpenSSL)") {
+    test_certs certs;
+    demo_server srv{with(certs.flags(), {"--tls-ktls=true"})};
+    auto [code, out] =
+      curl({"-k", "--http1.1", "-o", "/dev/null", "-w",
+            "%{http_code} %{size_download}", https_url(srv.port, "/large")});
+    REQUIRE(code == 0);
+    CHECK(out == "200 65536");
+    CHECK(fetch({"--http1.1", https_url(srv.port, "/")}) ==
+          std::pair<std::string, std::string>{"200", "1.1"});
+  }
+
   TEST_CASE("in process, tls.ktls: file bodies arrive whole, by SSL_sendfile "
             "where the kernel encrypts, else by pread-and-write") {
     test_certs certs;
