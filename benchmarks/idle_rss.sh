@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # idle_rss.sh -- RSS per idle keep-alive connection of roadrunner-demo, with
-# and without hibernate_after. Opens N connections (default 10000), one
-# request each, then measures the server's VmRSS growth over its baseline.
+# and without hibernate_after, over plain TCP and (with --tls) over TLS 1.3.
+# Opens N connections (default 10000), one request each, then measures the
+# server's VmRSS growth over its baseline.
 #
-# Usage: benchmarks/idle_rss.sh [--no-build]
+# Usage: benchmarks/idle_rss.sh [--no-build] [--tls]
+#   --tls  also the TLS rows: the demo with a self-signed ECDSA P-256
+#          certificate (made in a temp dir), clients doing their handshake
+#          and request one after the other (lib/idle_clients.py --tls). An
+#          idle TLS connection keeps its OpenSSL session (SSL object and
+#          SSL_SESSION); the 16 KiB record buffers are released once empty
+#          (SSL_MODE_RELEASE_BUFFERS), so the TLS rows show that cost alone.
 #   env: CONNS=10000
 #        RR_DEMO=path  demo binary (default build-release/examples/roadrunner-demo;
 #                      given: nothing is built)
@@ -12,7 +19,15 @@ export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONNS=${CONNS:-10000}
 DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
-if [[ "${1:-}" != "--no-build" && -z "${RR_DEMO:-}" ]]; then
+BUILD=1 TLS=0
+for a in "$@"; do
+  case $a in
+    --no-build) BUILD=0 ;;
+    --tls) TLS=1 ;;
+    *) echo "unknown option: $a" >&2; exit 2 ;;
+  esac
+done
+if ((BUILD)) && [[ -z "${RR_DEMO:-}" ]]; then
   "$ROOT/scripts/deps.sh" build
   cmake -S "$ROOT" -B "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release \
     -DROADRUNNER_BUILD_TESTS=OFF >/dev/null
@@ -31,8 +46,10 @@ trap cleanup EXIT
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-measure() { # label, extra demo flags...
+measure() { # label, extra demo flags... (TLS: --tls-cert among them)
   local label=$1; shift
+  local scheme=http client_flags=()
+  if [[ " $* " == *" --tls-cert="* ]]; then scheme=https client_flags=(--tls); fi
   "$DEMO" --port=0 --bind=127.0.0.1 --reactors=1 --max-clients=$((CONNS + 100)) \
     --keep-alive-timeout=600000 "$@" >"$tmp/demo.out" &
   local demo=$!
@@ -47,7 +64,7 @@ measure() { # label, extra demo flags...
   local before; before=$(rss_kib "$demo")
   mkfifo "$tmp/hold"
   /usr/bin/python3 "$ROOT/benchmarks/lib/idle_clients.py" "$port" "$CONNS" \
-    <"$tmp/hold" >"$tmp/clients.out" &
+    "${client_flags[@]}" <"$tmp/hold" >"$tmp/clients.out" &
   local clients=$!
   pids+=("$clients")
   exec 9>"$tmp/hold"
@@ -58,7 +75,7 @@ measure() { # label, extra demo flags...
   grep -q "^ready" "$tmp/clients.out" || { cat "$tmp/clients.out" >&2; exit 1; }
   sleep 1 # longer than hibernate_after: every connection is idle
   local after; after=$(rss_kib "$demo")
-  local active; active=$(curl -s "http://127.0.0.1:$port/info" | sed 's/.*"active_clients":\([0-9]*\).*/\1/')
+  local active; active=$(curl -ks "$scheme://127.0.0.1:$port/info" | sed 's/.*"active_clients":\([0-9]*\).*/\1/')
   printf '| %s | %d | %d | %d | %.0f |\n' "$label" "$CONNS" "$before" "$after" \
     "$(echo "($after - $before) * 1024 / $CONNS" | bc -l)"
   echo "  (active_clients reported by the server: $active)" >&2
@@ -73,5 +90,12 @@ echo "command: $0 $* (CONNS=$CONNS)"
 echo
 echo "| mode | connections | RSS before (KiB) | RSS after (KiB) | bytes per idle connection |"
 echo "|---|---:|---:|---:|---:|"
-measure "default" 
+measure "default"
 measure "--hibernate-after=100" --hibernate-after=100
+if ((TLS)); then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj /CN=localhost -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1
+  tls=(--tls-cert="$tmp/cert.pem" --tls-key="$tmp/key.pem")
+  measure "TLS 1.3 (ECDSA P-256)" "${tls[@]}"
+  measure "TLS 1.3, --hibernate-after=100" "${tls[@]}" --hibernate-after=100
+fi

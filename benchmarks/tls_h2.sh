@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tls_h2.sh -- TLS and HTTP/2 load, side by side in one run: roadrunner-demo
-# vs nginx on HTTP/1.1 over TLS and on TLS handshakes, vs h2o and nginx on
-# h2c and h2 over TLS; ratios roadrunner / peer.
+# vs nginx on HTTP/1.1 over TLS, vs nginx and h2o on TLS handshakes (ECDSA
+# P-256 and RSA-2048 certificates), h2c and h2 over TLS; ratios roadrunner /
+# peer.
 #
 # Usage: benchmarks/tls_h2.sh [--scenario=NAME[,NAME...]] [--no-build]
 #                             [--unpinned] [--markdown]
@@ -19,11 +20,14 @@
 #              "Connection: close" over https. wrk keeps each connection's
 #              last session, so after its first handshake every connection
 #              resumes with a TLS 1.3 ticket (PSK + X25519, no signature);
-#              vs nginx
+#              vs nginx and h2o
 #   handshake  a new TLS connection per request, full handshake (X25519 +
-#              ECDSA P-256 signature): S_TIME_CLIENTS parallel
+#              the certificate's signature): S_TIME_CLIENTS parallel
 #              `openssl s_time -new -www /` (each one connection at a time,
-#              one HTTP/1.0 GET / per connection); vs nginx
+#              one HTTP/1.0 GET / per connection); vs nginx and h2o
+#   resume and handshake run once per certificate type of CERT_TYPES, as
+#   resume-ecdsa, resume-rsa, handshake-ecdsa, handshake-rsa (each name
+#   may also be given alone); every server gets the same certificate.
 #   h2c        HTTP/2 with prior knowledge: h2load -t1 -cH2_CLIENTS
 #              -mH2_STREAMS -D DURATION http://...; roadrunner
 #              (--protocols=http2) vs h2o and nginx
@@ -32,6 +36,8 @@
 #
 # Environment:
 #   SCENARIO=LIST   scenarios when --scenario is not given (default: all)
+#   CERT_TYPES="ecdsa rsa"  certificate types for resume and handshake
+#                   (ECDSA P-256, RSA-2048); the other scenarios use ECDSA
 #   DURATION=10     seconds per measured run
 #   RUNS=3          measured runs per server and scenario (the servers take
 #                   turns, the order rotating run by run)
@@ -52,16 +58,19 @@
 # whole process tree: its key-operation helper signs the handshakes) from
 # /proc before and after gives server CPU microseconds per request, which is
 # per connection in resume and handshake (one request each). The
-# certificate is a self-signed ECDSA P-256 one, made with the openssl CLI in
-# the temp dir at start (deleted on exit); every server reads the same
-# files. Before measuring, the script checks every server's answer with curl
+# certificates are self-signed (ECDSA P-256 and RSA-2048), made with the
+# openssl CLI in the temp dir at start (deleted on exit); every server reads
+# the same files, and nginx and h2o are restarted when the certificate type
+# changes between scenarios. Before measuring, the script checks every server's answer with curl
 # (status, body, HTTP version); for the HTTP/1.1-over-TLS scenarios it
 # checks with openssl s_client (OpenSSL's client defaults, as wrk and
 # s_time use) what is negotiated and that a session resumes, for the h2
 # scenarios with a short h2load run (its protocol and cipher); the report
 # lists both. p99 comes from wrk --latency, and for h2load from its
 # per-request log (--log-file, which costs h2load some CPU); s_time gives
-# none. Progress goes to stderr, the report to stdout. Exits non-zero if any
+# none. In resume and handshake, the check also reads the peer signature
+# type s_client saw (ECDSA, or RSA-PSS for the RSA certificate) and stops
+# unless it matches the scenario's certificate. Progress goes to stderr, the report to stdout. Exits non-zero if any
 # step fails or any run saw errors (non-2xx, socket errors, failed streams).
 #
 # Requires root only to apt-get install missing tools (wrk, nginx-light, h2o,
@@ -69,9 +78,11 @@
 
 # shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/certs.sh
+source "$SCRIPT_DIR/lib/certs.sh"
 
 ALL_SCENARIOS=(h1tls resume handshake h2c h2tls)
-record_command "SCENARIO DURATION RUNS WARMUP CONNECTIONS H2_CLIENTS H2_STREAMS S_TIME_CLIENTS H2_PEERS RR_DEMO RR_FLAGS" "$0" "$@"
+record_command "SCENARIO CERT_TYPES DURATION RUNS WARMUP CONNECTIONS H2_CLIENTS H2_STREAMS S_TIME_CLIENTS H2_PEERS RR_DEMO RR_FLAGS" "$0" "$@"
 
 # --- options ----------------------------------------------------------------
 BUILD=1 PINNED=1 MARKDOWN=0
@@ -83,11 +94,25 @@ for a in "$@"; do
     *) die "unknown option: $a (see --help)" ;;
   esac
 done
-IFS=, read -r -a SCENARIOS <<<"$SCENARIO"
-((${#SCENARIOS[@]})) || die "no scenario given"
-for s in "${SCENARIOS[@]}"; do
-  [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] ||
-    die "unknown scenario '$s' (one of: ${ALL_SCENARIOS[*]})"
+read -r -a CERT_TYPE_LIST <<<"${CERT_TYPES-ecdsa rsa}"
+((${#CERT_TYPE_LIST[@]})) || die "CERT_TYPES is empty"
+for t in "${CERT_TYPE_LIST[@]}"; do
+  [[ $t == ecdsa || $t == rsa ]] || die "CERT_TYPES: unknown type '$t' (ecdsa, rsa)"
+done
+IFS=, read -r -a GIVEN <<<"$SCENARIO"
+((${#GIVEN[@]})) || die "no scenario given"
+# resume and handshake expand to one scenario per certificate type.
+SCENARIOS=()
+for s in "${GIVEN[@]}"; do
+  case $s in
+    resume | handshake) for t in "${CERT_TYPE_LIST[@]}"; do SCENARIOS+=("$s-$t"); done ;;
+    resume-ecdsa | resume-rsa | handshake-ecdsa | handshake-rsa) SCENARIOS+=("$s") ;;
+    *)
+      [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] ||
+        die "unknown scenario '$s' (one of: ${ALL_SCENARIOS[*]}, or resume-TYPE / handshake-TYPE)"
+      SCENARIOS+=("$s")
+      ;;
+  esac
 done
 
 DURATION=${DURATION:-10}
@@ -125,35 +150,42 @@ setup_pinning
 if ((BUILD)); then build_demo; fi
 check_demo_binary
 
-# The run's certificate: self-signed ECDSA P-256, like the README's example.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj /CN=localhost -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >"$TMP/openssl-req.out" 2>&1 ||
-  die "openssl req failed: $(tail -n3 "$TMP/openssl-req.out")"
-CERT=$TMP/cert.pem KEY=$TMP/key.pem
+# The run's certificates, self-signed: ECDSA P-256 (like the README's
+# example) and RSA-2048.
+make_certs "$TMP" ecdsa rsa
 
 # --- scenarios ------------------------------------------------------------------
-# scenario NAME -- sets SC (the name), SC_TOOL (wrk, s_time, h2load),
-# SC_SCHEME, SC_HTTPV (curl's %{http_version}), SC_RR (demo flags),
-# SC_WRK (extra wrk arguments), SC_SERVERS (roadrunner first), SC_DESC.
+# scenario NAME -- sets SC (the name), SC_CERT (ecdsa, rsa: the certificate
+# every server gets), CERT / KEY (its files), SC_TOOL (wrk, s_time,
+# h2load), SC_SCHEME, SC_HTTPV (curl's %{http_version}), SC_RR (demo
+# flags), SC_WRK (extra wrk arguments), SC_SERVERS (roadrunner first),
+# SC_DESC.
 scenario() {
-  SC=$1 SC_WRK=()
-  local tls=(--tls-cert="$CERT" --tls-key="$KEY")
+  SC=$1 SC_WRK=() SC_CERT=ecdsa
+  local base=$1
   case $1 in
+    *-ecdsa | *-rsa) base=${1%-*} SC_CERT=${1##*-} ;;
+  esac
+  CERT=$TMP/$SC_CERT/cert.pem KEY=$TMP/$SC_CERT/key.pem
+  local tls=(--tls-cert="$CERT" --tls-key="$KEY")
+  local cert_desc="ECDSA P-256 certificate"
+  [[ $SC_CERT == rsa ]] && cert_desc="RSA-2048 certificate"
+  case $base in
     h1tls | resume | handshake)
       SC_SCHEME=https SC_HTTPV=1.1 SC_RR=("${tls[@]}" --protocols=http1)
-      SC_SERVERS=(roadrunner nginx)
+      SC_SERVERS=(roadrunner nginx h2o)
       ;;&
     h1tls)
-      SC_TOOL=wrk
+      SC_TOOL=wrk SC_SERVERS=(roadrunner nginx)
       SC_DESC="HTTP/1.1 keep-alive over TLS: wrk -t1 -c$CONNECTIONS --latency https://127.0.0.1:PORT/"
       ;;
     resume)
       SC_TOOL=wrk SC_WRK=(-H "Connection: close")
-      SC_DESC="new TLS connection per request, TLS 1.3 ticket resumption: wrk -t1 -c$CONNECTIONS --latency -H 'Connection: close' https://127.0.0.1:PORT/"
+      SC_DESC="new TLS connection per request, TLS 1.3 ticket resumption, $cert_desc: wrk -t1 -c$CONNECTIONS --latency -H 'Connection: close' https://127.0.0.1:PORT/"
       ;;
     handshake)
       SC_TOOL=s_time
-      SC_DESC="new TLS connection per request, full handshake: $S_TIME_CLIENTS x openssl s_time -connect 127.0.0.1:PORT -new -www / -time SECONDS, in parallel"
+      SC_DESC="new TLS connection per request, full handshake, $cert_desc: $S_TIME_CLIENTS x openssl s_time -connect 127.0.0.1:PORT -new -www / -time SECONDS, in parallel"
       ;;
     h2c | h2tls)
       SC_TOOL=h2load SC_HTTPV=2 SC_SERVERS=(roadrunner "${H2_PEER_LIST[@]}")
@@ -178,7 +210,7 @@ port_of() {
     nginx:h2tls) echo "$NGINX_H2_TLS_PORT" ;;
     nginx:*) echo "$NGINX_TLS_PORT" ;;
     h2o:h2c) echo "$H2O_PORT" ;;
-    h2o:h2tls) echo "$H2O_TLS_PORT" ;;
+    h2o:*) echo "$H2O_TLS_PORT" ;;
     *) die "no port for $1 in $SC" ;;
   esac
 }
@@ -212,7 +244,7 @@ check_answer() {
 # s_time use): TLS 1.3, and a second connection resumes the first one's
 # session. Records "protocol cipher group, ALPN, resumption" in TLS_SEEN.
 check_tls_h1() {
-  local out=$TMP/sclient.$1 req=$'GET / HTTP/1.0\r\n\r\n' proto cipher group alpn reused=no
+  local out=$TMP/sclient.$1 req=$'GET / HTTP/1.0\r\n\r\n' proto cipher group alpn sig reused=no
   timeout 10 openssl s_client -connect "127.0.0.1:$2" -servername localhost \
     -sess_out "$out.sess" -ign_eof <<<"$req" >"$out.1" 2>&1 ||
     die "$1 ($SC): openssl s_client failed: $(tail -n3 "$out.1")"
@@ -223,13 +255,18 @@ check_tls_h1() {
   cipher=$(awk '$1 == "Cipher" && $2 == ":" { print $3; exit }' "$out.1")
   group=$(sed -nE 's/^Server Temp Key: ([^,]+).*/\1/p' "$out.1" | head -n1)
   alpn=$(sed -nE 's/^ALPN protocol: (.*)/\1/p' "$out.1" | head -n1)
+  sig=$(sed -nE 's/^Peer signature type: (.*)/\1/p' "$out.1" | head -n1)
+  case $SC_CERT:$sig in
+    ecdsa:ECDSA | rsa:RSA-PSS | rsa:RSA) ;;
+    *) die "$1 ($SC): the handshake was signed with '${sig:-?}', expected the $SC_CERT certificate" ;;
+  esac
   grep -q '^Reused, ' "$out.2" && reused=yes
   grep -q "$HELLO_BODY" "$out.1" || die "$1 ($SC): no hello body over openssl s_client"
   [[ $proto == TLSv1.3 ]] || die "$1 ($SC): negotiated '$proto', expected TLSv1.3"
-  if [[ $SC == resume && $reused != yes ]]; then
+  if [[ $SC == resume* && $reused != yes ]]; then
     die "$1 ($SC): a second connection did not resume the session (openssl s_client -sess_in)"
   fi
-  TLS_SEEN[$SC:$1]="$proto $cipher ${group:-?}, ALPN ${alpn:-none}, resumes a session: $reused"
+  TLS_SEEN[$SC:$1]="$proto $cipher ${group:-?}, signature $sig, ALPN ${alpn:-none}, resumes a session: $reused"
 }
 
 # check_h2load NAME PORT -- a short h2load run (100 requests) must succeed
@@ -390,25 +427,41 @@ for s in "${SCENARIOS[@]}"; do
   [[ " ${SC_SERVERS[*]} " == *" h2o "* ]] && NEED_H2O=1
 done
 
-# nginx: one process, four listeners (see nginx/tls_h2.conf.in).
-# free_port may hand out a port twice (each one is free again when it
-# returns): draw until the three differ.
-for ((i = 0; i < 20; i++)); do
-  NGINX_TLS_PORT=$(free_port) NGINX_H2_TLS_PORT=$(free_port) NGINX_H2C_PORT=$(free_port) ||
-    die "could not find free ports for nginx"
-  [[ $(printf '%s\n' "$NGINX_TLS_PORT" "$NGINX_H2_TLS_PORT" "$NGINX_H2C_PORT" | sort -u | wc -l) == 3 ]] && break
-done
-NGINX_CONF_IN=$SCRIPT_DIR/nginx/tls_h2.conf.in
-NGINX_SED=(-e "s#@TLS_PORT@#$NGINX_TLS_PORT#g" -e "s#@H2_TLS_PORT@#$NGINX_H2_TLS_PORT#g"
-  -e "s#@H2C_PORT@#$NGINX_H2C_PORT#g" -e "s#@CERT@#$CERT#g" -e "s#@KEY@#$KEY#g")
-start_nginx
-if ((NEED_H2O)); then start_h2o "$CERT" "$KEY"; fi
+# start_peers -- (re)starts nginx (one process, four listeners, see
+# nginx/tls_h2.conf.in) and, when a scenario needs it, h2o with the
+# certificate of the current scenario (SC_CERT); sets PEERS_CERT.
+PEERS_CERT=""
+start_peers() {
+  if [[ -n $NGINX_PID ]]; then
+    stop_pid "$NGINX_PID" nginx
+    NGINX_PID=""
+  fi
+  if [[ -n ${H2O_PID:-} ]]; then
+    stop_pid "$H2O_PID" h2o
+    H2O_PID=""
+  fi
+  # free_port may hand out a port twice (each one is free again when it
+  # returns): draw until the three differ.
+  for ((i = 0; i < 20; i++)); do
+    NGINX_TLS_PORT=$(free_port) NGINX_H2_TLS_PORT=$(free_port) NGINX_H2C_PORT=$(free_port) ||
+      die "could not find free ports for nginx"
+    [[ $(printf '%s\n' "$NGINX_TLS_PORT" "$NGINX_H2_TLS_PORT" "$NGINX_H2C_PORT" | sort -u | wc -l) == 3 ]] && break
+  done
+  NGINX_CONF_IN=$SCRIPT_DIR/nginx/tls_h2.conf.in
+  NGINX_SED=(-e "s#@TLS_PORT@#$NGINX_TLS_PORT#g" -e "s#@H2_TLS_PORT@#$NGINX_H2_TLS_PORT#g"
+    -e "s#@H2C_PORT@#$NGINX_H2C_PORT#g" -e "s#@CERT@#$CERT#g" -e "s#@KEY@#$KEY#g")
+  log "peers with the $SC_CERT certificate"
+  start_nginx
+  if ((NEED_H2O)); then start_h2o "$CERT" "$KEY"; fi
+  PEERS_CERT=$SC_CERT
+}
 
 SCEN_DESC=() RR_LINES=()
 for s in "${SCENARIOS[@]}"; do
   scenario "$s"
   SCEN_DESC+=("$SC|$SC_DESC")
   RR_EXTRA=("${RR_BASE[@]}" "${SC_RR[@]}")
+  [[ $PEERS_CERT == "$SC_CERT" ]] || start_peers
   # An h2c-only demo refuses HTTP/1.1, so start_roadrunner's check can't run.
   RR_KEEPALIVE_CHECK=1
   [[ $SC == h2c ]] && RR_KEEPALIVE_CHECK=0
@@ -475,7 +528,7 @@ INFO=(
   "tools|wrk $(wrk --version 2>&1 | awk 'NR == 1 { print $2 }' || true), $(h2load --version | awk '{ print $2 }'), $(openssl version | awk '{ print $1, $2 }'), nginx $(nginx -v 2>&1 | sed 's#.*nginx/##'), h2o ${H2O_VERSION:-?}"
   "pinning|$PINNING"
   "load|$RUNS runs of ${DURATION}s per server and scenario after ${WARMUP}s of warm-up, servers taking turns"
-  "certificate|self-signed ECDSA P-256 (openssl req -x509 -newkey ec), made at start, the same files for every server"
+  "certificate|self-signed, made at start, the same files for every server: ECDSA P-256 (openssl req -x509 -newkey ec) for h1tls, h2c, h2tls and *-ecdsa; RSA-2048 (-newkey rsa:2048) for *-rsa"
   "roadrunner|$(basename "$RR_DEMO") --port=0 --bind=127.0.0.1 --reactors=1 ${RR_BASE[*]}, plus per scenario: $RR_PER_SCENARIO"
   "nginx|1 process (master_process off), access_log off, keepalive_requests 1000000; TLS 1.2-1.3 with roadrunner's cipher order (server preference), session tickets on (benchmarks/nginx/tls_h2.conf.in)"
   "h2o|num-threads 1, no access log, GET / a static file (hello.txt, etag off); TLS 1.2-1.3, server cipher preference; private-key helper process included in its CPU (benchmarks/h2o/hello.conf.in)"

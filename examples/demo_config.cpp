@@ -125,6 +125,9 @@ std::vector<spec> specs(settings& s) {
     num("tls-handshake-timeout", k::duration, true,
         "deadline for the TLS handshake, from the accept",
         s.tls_handshake_timeout),
+    boolean("tls-ktls", true,
+            "kernel TLS for sending, where the kernel has it (tls.ktls)",
+            s.tls_ktls),
     // Web features (the demo's own).
     list("cors-origin", false,
          "allow this origin (CORS on all routes; repeatable; * = any)",
@@ -534,6 +537,7 @@ std::optional<std::string> make_options(const settings& s,
   if (!s.tls_cert.empty() || !s.tls_key.empty()) {
     o.tls = roadrunner::tls_options{s.tls_cert, s.tls_key};
     o.tls->handshake_timeout = roadrunner::millis{s.tls_handshake_timeout};
+    o.tls->ktls = s.tls_ktls;
   }
   o.proxy_protocol = s.proxy_protocol;
   o.proxy_protocol_timeout = roadrunner::millis{s.proxy_protocol_timeout};

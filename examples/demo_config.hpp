@@ -57,6 +57,7 @@ struct settings {
   std::string tls_cert;
   std::string tls_key;
   int64_t tls_handshake_timeout = 10000;
+  bool tls_ktls = false;
   // -- web features (issue 16) ------------------------------------------------
   /// --cors-origin (repeatable): CORS on for every route, these origins.
   std::vector<std::string> cors_origins;

@@ -4,6 +4,7 @@ drain_time.sh, max_conns.sh).
 
 Usage: idle_clients.py PORT COUNT [--source=127.0.0.X] [--best-effort]
                        [--exit-when-closed] [--deadline=SECONDS] [--no-stdin]
+                       [--tls]
 
 Opens COUNT connections to 127.0.0.1:PORT, sends one `GET /` on each, reads
 every response (it must contain "Hello, World!"), then prints
@@ -31,6 +32,9 @@ Options:
   --deadline=S       give up setting up after S seconds (default 120); also
                      stop when no answer came for 10 s.
   --no-stdin         ignore stdin (hold until SIGTERM or --exit-when-closed).
+  --tls              TLS (any certificate accepted): each connection does
+                     its handshake and its request one after the other
+                     (blocking, 10 s timeout), then idles like the others.
 
 Failures print `failed REASON` and exit 1.
 """
@@ -39,6 +43,7 @@ import os
 import selectors
 import signal
 import socket
+import ssl
 import sys
 import time
 
@@ -61,6 +66,7 @@ def main():
     port, count = int(args[0]), int(args[1])
     source, best_effort, exit_when_closed, setup_s = None, False, False, 120.0
     use_stdin = True
+    tls = None
     for f in flags:
         if f.startswith("--source="):
             source = f.split("=", 1)[1]
@@ -70,6 +76,10 @@ def main():
             exit_when_closed = True
         elif f == "--no-stdin":
             use_stdin = False
+        elif f == "--tls":
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            tls.check_hostname = False
+            tls.verify_mode = ssl.CERT_NONE
         elif f.startswith("--deadline="):
             setup_s = float(f.split("=", 1)[1])
         else:
@@ -100,6 +110,8 @@ def main():
             s = key.fileobj
             try:
                 data = s.recv(4096)
+            except ssl.SSLWantReadError:
+                continue  # part of a TLS record so far
             except OSError as e:
                 data = b""
                 err = e
@@ -131,11 +143,25 @@ def main():
                     s.bind((source, 0))
                 s.settimeout(10)
                 s.connect(("127.0.0.1", port))
+                if tls is not None:
+                    s = tls.wrap_socket(s)
                 s.sendall(REQUEST)
+                if tls is not None:
+                    answer = b""
+                    while ANSWER not in answer:
+                        data = s.recv(4096)
+                        if not data:
+                            raise ConnectionError("closed before the answer")
+                        answer += data
             except OSError as e:
                 s.close()
                 stopped = errno.errorcode.get(e.errno, None) or type(e).__name__
                 break
+            if tls is not None:  # answered already: hold it
+                s.setblocking(False)
+                socks.append(s)
+                last_progress = time.monotonic()
+                continue
             s.setblocking(False)
             socks.append(s)
             pending[s] = b""
@@ -193,6 +219,8 @@ def main():
             s = key.fileobj
             try:
                 data = s.recv(4096)
+            except ssl.SSLWantReadError:
+                continue  # a TLS record in part, or one without data
             except OSError:
                 data = b""
             if data:

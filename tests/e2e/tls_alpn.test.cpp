@@ -34,6 +34,27 @@ std::pair<std::string, std::string> fetch(std::vector<std::string> args) {
   return {out.substr(0, sp), out.substr(sp + 1)};
 }
 
+// One HTTP/1.0 GET over `openssl s_client` (OpenSSL's client defaults:
+// TLS 1.3, X25519), saving the session to `sess_out` and, when `sess_in` is
+// set, offering that one; returns s_client's output.
+std::string s_client(uint16_t port, const std::string& sess_out,
+                     const std::string& sess_in = "") {
+  std::string cmd = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client "
+                    "-connect 127.0.0.1:" +
+                    std::to_string(port) +
+                    " -servername localhost -ign_eof -sess_out " + sess_out;
+  if (!sess_in.empty())
+    cmd += " -sess_in " + sess_in;
+  auto [code, out] = run({"sh", "-c", cmd + " 2>&1"});
+  INFO(out);
+  CHECK(code == 0);
+  return out;
+}
+
+bool has(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
 long info(uint16_t port, std::string_view field) {
   auto [code, out] = curl({"-k", "--http1.1", https_url(port, "/info")});
   return code == 0 ? info_field(out, field) : -1;
@@ -252,5 +273,105 @@ TEST_SUITE("e2e.tls") {
     auto [c3, a2] = curl({"-k", "--http2", https_url(port, "/actor")});
     CHECK(a2 == "actor HTTP/2");
     CHECK(fx.info_of(l).requests_served == 3);
+  }
+
+  TEST_CASE("a new connection resumes with the ticket of the one before "
+            "(openssl s_client -sess_out / -sess_in), ECDSA and RSA") {
+    test_certs certs;
+    std::string key_type;
+    SUBCASE("ECDSA P-256") {
+      key_type = "ec";
+    }
+    SUBCASE("RSA-2048") {
+      key_type = "rsa";
+      // Replace the test's ECDSA pair with an RSA one (same paths).
+      auto [code, out] =
+        run({"sh", "-c",
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+             "-subj /CN=localhost -keyout " +
+               certs.key + " -out " + certs.cert + " 2>&1"});
+      REQUIRE(code == 0);
+    }
+    auto sess = certs.dir + "/session.pem";
+    {
+      demo_server srv{certs.flags()};
+      auto first = s_client(srv.port, sess);
+      CHECK(has(first, "Hello, World!"));
+      CHECK(has(first, "New, TLSv1.3"));
+      CHECK(has(first, key_type == "ec" ? "Peer signature type: ECDSA"
+                                        : "Peer signature type: RSA-PSS"));
+      // The second connection offers the first one's ticket and resumes.
+      auto second = s_client(srv.port, sess + ".2", sess);
+      CHECK(has(second, "Hello, World!"));
+      CHECK(has(second, "Reused, TLSv1.3"));
+      // A third resumes with the ticket the second one got.
+      auto third = s_client(srv.port, sess + ".3", sess + ".2");
+      CHECK(has(third, "Reused, TLSv1.3"));
+    } // stopped
+    // A new server process has new ticket keys: the old ticket is refused
+    // and the handshake is a full one.
+    demo_server fresh{certs.flags()};
+    auto after = s_client(fresh.port, sess + ".4", sess + ".3");
+    CHECK(has(after, "Hello, World!"));
+    CHECK(has(after, "New, TLSv1.3"));
+  }
+
+  TEST_CASE("--tls-ktls=true: the demo serves HTTPS as before (kernel TLS "
+            "where the kernel has it, else OpenSSL)") {
+    test_certs certs;
+    demo_server srv{with(certs.flags(), {"--tls-ktls=true"})};
+    auto [code, out] =
+      curl({"-k", "--http1.1", "-o", "/dev/null", "-w",
+            "%{http_code} %{size_download}", https_url(srv.port, "/large")});
+    REQUIRE(code == 0);
+    CHECK(out == "200 65536");
+    CHECK(fetch({"--http1.1", https_url(srv.port, "/")}) ==
+          std::pair<std::string, std::string>{"200", "1.1"});
+  }
+
+  TEST_CASE("in process, tls.ktls: file bodies arrive whole, by SSL_sendfile "
+            "where the kernel encrypts, else by pread-and-write") {
+    test_certs certs;
+    fixture fx;
+    std::string path = certs.dir + "/big.bin";
+    std::string content(3 * 1024 * 1024 + 17, '\0');
+    for (size_t i = 0; i < content.size(); ++i)
+      content[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+    {
+      std::ofstream f{path, std::ios::binary};
+      f << content;
+    }
+    auto opts = fixture::loopback();
+    opts.tls = roadrunner::tls_options{certs.cert, certs.key};
+    opts.tls->ktls = true;
+    opts.routes = roadrunner::route_list{
+      {"/big",
+       [path](roadrunner::request&) {
+         return roadrunner::response::file(200, path,
+                                           "application/octet-stream");
+       }},
+      {"/range",
+       [path](roadrunner::request&) {
+         return roadrunner::response::file(200, path, "text/plain", 1000,
+                                           70000);
+       }},
+    };
+    auto l = fx.start(opts);
+    auto port = fx.port_of(l);
+    auto out = certs.dir + "/got.bin";
+    auto [c1, meta] =
+      curl({"-k", "--http1.1", "-o", out, "-w", "%{http_code} %{size_download}",
+            https_url(port, "/big")});
+    REQUIRE(c1 == 0);
+    CHECK(meta == "200 " + std::to_string(content.size()));
+    std::ifstream in{out, std::ios::binary};
+    std::string got{std::istreambuf_iterator<char>{in}, {}};
+    CHECK((got == content));
+    // Two ranges on one keep-alive connection (head, file, head, file).
+    auto [c2, two] = curl({"-k", "--http1.1", https_url(port, "/range"),
+                           https_url(port, "/range")});
+    REQUIRE(c2 == 0);
+    auto piece = content.substr(1000, 70000);
+    CHECK((two == piece + piece));
   }
 }

@@ -201,6 +201,14 @@ struct tls_options {
   /// Stateless resumption with session tickets; false: resumption from the
   /// listener's session cache only.
   bool session_tickets = true;
+  /// Kernel TLS for sending (Linux `tls` module, OpenSSL's
+  /// `SSL_OP_ENABLE_KTLS`): after the handshake the kernel encrypts what
+  /// the connection sends, and HTTP/1.1 file bodies go out with
+  /// `SSL_sendfile` (no copy through user space). Where the kernel or the
+  /// negotiated cipher does not allow it, the connection silently stays on
+  /// OpenSSL's user-space path (pread-and-write for files). Off by default
+  /// (see `docs/web-features.md`).
+  bool ktls = false;
 
   tls_options() = default;
 

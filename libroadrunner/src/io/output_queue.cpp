@@ -270,9 +270,23 @@ output_queue::result output_queue::flush(tls::session& session) {
   // buffer per thread, not per connection.
   thread_local std::unique_ptr<char[]> chunk;
   while (!segments_.empty()) {
+    if (segments_.front().file && session.ktls_send()) {
+      // kTLS: the kernel reads, encrypts and sends the file (SSL_sendfile).
+      block_sigpipe();
+      auto& seg = segments_.front();
+      auto len =
+        static_cast<size_t>(std::min<uint64_t>(seg.file_left, 1u << 30));
+      auto r = session.sendfile(seg.file->fd(), seg.file_pos, len);
+      consume(r.bytes);
+      if (r.status == tls::status::ok)
+        continue;
+      return r.status == tls::status::want_write ? result::blocked
+                                                 : result::failed;
+    }
     // Gather byte segments, and at most one file chunk at the end (sized to
     // fill the record the bytes before it started, so a response head and
-    // the file's first bytes share a record).
+    // the file's first bytes share a record). With kTLS the gathering stops
+    // at a file (sent above, once the bytes before it are out).
     iovec iov[max_iov];
     size_t n = 0;
     size_t bytes = 0;
@@ -286,6 +300,8 @@ output_queue::result output_queue::flush(tls::session& session) {
         ++n;
         continue;
       }
+      if (session.ktls_send())
+        break;
       auto want = static_cast<size_t>(
         std::min<uint64_t>(seg.file_left, record - bytes % record));
       if (!chunk)

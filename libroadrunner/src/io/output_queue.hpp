@@ -63,9 +63,10 @@ public:
   /// Writes as much as the TLS session takes (the plain `flush(fd)` is
   /// untouched by this path). Byte segments are gathered and coalesced into
   /// records of up to 16 KiB; a file range is read with `pread` in chunks of
-  /// at most 16 KiB into a per-thread buffer and encrypted (no `sendfile`:
-  /// without kernel TLS the kernel cannot encrypt). `blocked` means the
-  /// session wants the socket writable (in theory readable); call again
+  /// at most 16 KiB into a per-thread buffer and encrypted. When the kernel
+  /// encrypts (`session.ktls_send()`, kTLS), bytes go to the socket as they
+  /// are and a file range with `SSL_sendfile` (zero copy). `blocked` means
+  /// the session wants the socket writable (in theory readable); call again
   /// then — the queue's front is unchanged, which is what OpenSSL's retry
   /// rule needs. `failed`: see `session::error()` (or errno for `pread`).
   result flush(tls::session& session);

@@ -1,8 +1,12 @@
 #include "tls/context.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -224,6 +228,80 @@ private:
 
 context::~context() {
   SSL_CTX_free(ctx_);
+  EVP_CIPHER_free(ticket_cipher_);
+  OPENSSL_cleanse(tickets_, sizeof(tickets_));
+}
+
+void context::rotate_locked(std::chrono::steady_clock::time_point now) const {
+  tickets_[1] = tickets_[0];
+  auto& k = tickets_[0];
+  // RAND_bytes cannot fail once OpenSSL is seeded; if it did, the key is
+  // marked unusable and tickets fail (a full handshake), never weak.
+  k.valid = RAND_bytes(k.name, sizeof(k.name)) == 1 &&
+            RAND_bytes(k.aes, sizeof(k.aes)) == 1 &&
+            RAND_bytes(k.hmac, sizeof(k.hmac)) == 1;
+  k.born = now;
+}
+
+void context::rotate_ticket_keys() const {
+  std::lock_guard<std::mutex> guard{tickets_mtx_};
+  rotate_locked(std::chrono::steady_clock::now());
+}
+
+int context::ticket_key(SSL* ssl, unsigned char* name, unsigned char* iv,
+                        EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int enc) {
+  auto* self =
+    static_cast<const context*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  ticket_secret k;
+  int result = 1;
+  {
+    std::lock_guard<std::mutex> guard{self->tickets_mtx_};
+    if (enc == 1) {
+      auto now = std::chrono::steady_clock::now();
+      if (!self->tickets_[0].valid ||
+          now - self->tickets_[0].born >= ticket_key_lifetime)
+        self->rotate_locked(now);
+      k = self->tickets_[0];
+    } else {
+      // A key opens tickets for two lifetimes from its start (it encrypts
+      // during the first). Result 2 makes OpenSSL issue a new ticket under
+      // the current key: for a ticket of the previous key, and always with
+      // TLS 1.3, as OpenSSL's own ticket keys do (a TLS 1.3 client should
+      // not offer a ticket twice, RFC 8446 C.4).
+      auto now = std::chrono::steady_clock::now();
+      for (int i = 0; i < 2; ++i) {
+        auto& c = self->tickets_[i];
+        if (c.valid && std::memcmp(c.name, name, sizeof(c.name)) == 0 &&
+            now - c.born < 2 * ticket_key_lifetime) {
+          k = c;
+          result = i == 0 && SSL_version(ssl) != TLS1_3_VERSION ? 1 : 2;
+          break;
+        }
+      }
+    }
+  }
+  if (!k.valid)
+    return enc == 1 ? -1 : 0; // decrypt: unknown key, a full handshake
+  OSSL_PARAM params[] = {
+    OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k.hmac,
+                                      sizeof(k.hmac)),
+    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                     const_cast<char*>("SHA256"), 0),
+    OSSL_PARAM_construct_end(),
+  };
+  bool ok = false;
+  if (enc == 1) {
+    std::memcpy(name, k.name, sizeof(k.name));
+    ok = RAND_bytes(iv, 16) == 1 &&
+         EVP_EncryptInit_ex2(cipher, self->ticket_cipher_, k.aes, iv,
+                             nullptr) == 1;
+  } else {
+    ok = EVP_DecryptInit_ex2(cipher, self->ticket_cipher_, k.aes, iv,
+                             nullptr) == 1;
+  }
+  ok = ok && EVP_MAC_CTX_set_params(mac, params) == 1;
+  OPENSSL_cleanse(&k, sizeof(k));
+  return ok ? result : -1;
 }
 
 std::optional<option_error>
@@ -306,6 +384,14 @@ context_result context_builder::run() {
   if (auto err = configure(ctx))
     return std::move(*err);
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, result.get());
+  // Session tickets under our rotating keys (context::ticket_key).
+  SSL_CTX_set_app_data(ctx, result.get());
+  result->ticket_cipher_ = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  if (result->ticket_cipher_ == nullptr)
+    return invalid("tls", "",
+                   "no AES-256-CBC for session tickets: " + openssl_reason());
+  result->rotate_ticket_keys();
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, &context::ticket_key);
   SSL_CTX_set_cert_cb(ctx, &context::use_current_keys, result.get());
   if (auto err = load_chain(ctx))
     return std::move(*err);
@@ -359,6 +445,10 @@ std::optional<option_error> context_builder::configure(SSL_CTX* ctx) {
                      SSL_OP_PRIORITIZE_CHACHA | SSL_OP_IGNORE_UNEXPECTED_EOF;
   if (!opts_.session_tickets)
     options |= SSL_OP_NO_TICKET;
+  // The kernel takes over encryption once the handshake is done (our BIO
+  // serves OpenSSL's kTLS controls; session.cpp).
+  if (opts_.ktls)
+    options |= SSL_OP_ENABLE_KTLS;
   SSL_CTX_set_options(ctx, options);
   SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
   // Non-blocking writes (see session.cpp): a write returns after each
@@ -366,9 +456,15 @@ std::optional<option_error> context_builder::configure(SSL_CTX* ctx) {
   // bytes, and idle connections give their 16 KiB record buffers back.
   // AUTO_RETRY keeps SSL_read going after a non-application record, so
   // want_read always means the socket is drained (edge-triggered epoll).
+  // NO_AUTO_CHAIN: the chain is what the certificate file holds (leaf
+  // first); without it OpenSSL would try to build one from the context's
+  // certificate store on every handshake, a whole X509 chain verification
+  // per connection that can only add certificates the user did not ask to
+  // send (nginx sets it too).
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                           SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                          SSL_MODE_RELEASE_BUFFERS | SSL_MODE_AUTO_RETRY);
+                          SSL_MODE_RELEASE_BUFFERS | SSL_MODE_AUTO_RETRY |
+                          SSL_MODE_NO_AUTO_CHAIN);
   // Read what the socket holds in one read(2), not header then body.
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_max_early_data(ctx, 0); // no 0-RTT: replayable requests

@@ -2,6 +2,7 @@
 
 #include <roadrunner/options.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -10,8 +11,11 @@
 #include <string_view>
 #include <vector>
 
-struct ssl_ctx_st; // OpenSSL's SSL_CTX
-struct ssl_st;     // OpenSSL's SSL
+struct ssl_ctx_st;        // OpenSSL's SSL_CTX
+struct ssl_st;            // OpenSSL's SSL
+struct evp_cipher_st;     // EVP_CIPHER
+struct evp_cipher_ctx_st; // EVP_CIPHER_CTX
+struct evp_mac_ctx_st;    // EVP_MAC_CTX
 
 namespace roadrunner::tls {
 
@@ -64,6 +68,16 @@ public:
   /// How many reloads succeeded.
   uint64_t reloads() const noexcept;
 
+  /// How long a session-ticket key encrypts new tickets; it then decrypts
+  /// for as long again (a ticket it opens is replaced), then it is gone.
+  static constexpr std::chrono::seconds ticket_key_lifetime{3600};
+
+  /// Starts a new session-ticket key now (done by itself every
+  /// `ticket_key_lifetime`): new tickets use it, tickets of the current
+  /// key still resume (and are replaced), older ones give a full
+  /// handshake. Thread-safe.
+  void rotate_ticket_keys() const;
+
 private:
   friend class context_builder;
 
@@ -73,6 +87,31 @@ private:
   // (if any) on a connection during its handshake. Runs on: the
   // connection's reactor thread.
   static int use_current_keys(ssl_st* ssl, void* arg);
+
+  // OpenSSL's session-ticket callback: encrypts new tickets with the
+  // current key, decrypts with the current or the previous one. Runs on:
+  // the connection's reactor thread.
+  static int ticket_key(ssl_st* ssl, unsigned char* name, unsigned char* iv,
+                        evp_cipher_ctx_st* cipher, evp_mac_ctx_st* mac,
+                        int enc);
+
+  // One session-ticket key: its name (in each ticket) and secrets.
+  struct ticket_secret {
+    unsigned char name[16] = {};
+    unsigned char aes[32] = {};
+    unsigned char hmac[32] = {};
+    std::chrono::steady_clock::time_point born{};
+    bool valid = false;
+  };
+
+  // Makes a new current key; the current one becomes the previous one.
+  // Needs tickets_mtx_.
+  void rotate_locked(std::chrono::steady_clock::time_point now) const;
+
+  // [0] encrypts and decrypts, [1] (the one before) only decrypts.
+  mutable std::mutex tickets_mtx_;
+  mutable ticket_secret tickets_[2];
+  evp_cipher_st* ticket_cipher_ = nullptr; // AES-256-CBC, fetched once
 
   // The context whose chain and key replace ours; null until a reload.
   mutable std::mutex keys_mtx_;

@@ -4,12 +4,16 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <linux/tls.h>
 #include <memory>
 
 namespace roadrunner::tls {
@@ -23,13 +27,96 @@ using fd_state = session::fd_state;
 // OpenSSL's socket BIO writes with write(2), which raises SIGPIPE on a reset
 // peer, and hides whether a read stopped at EAGAIN. This one sends with
 // MSG_NOSIGNAL and records EAGAIN, EOF and errno for the session.
+//
+// kTLS (`tls_options::ktls`): OpenSSL 3.0 hands a BIO the record keys with
+// the BIO controls below once the handshake has derived the application
+// write keys, and asks it whether the kernel now encrypts. These controls
+// are OpenSSL's internal BIO interface (`BIO_set_ktls`; the numbers are
+// listed in <openssl/bio.h>), served here for our own BIO.
+constexpr int ctrl_set_ktls = 72;          // num != 0: transmit; ptr: keys
+constexpr int ctrl_set_ktls_ctrl_msg = 74; // num: the next record's type
+constexpr int ctrl_clear_ktls_ctrl_msg = 75;
+
+// Size of the kernel's crypto_info for `cipher_type` (linux/tls.h); 0 for
+// a cipher we do not hand to the kernel. OpenSSL passes the struct inside
+// a union whose length field we do not rely on.
+size_t crypto_info_size(uint16_t cipher_type) {
+  switch (cipher_type) {
+  case TLS_CIPHER_AES_GCM_128:
+    return sizeof(tls12_crypto_info_aes_gcm_128);
+  case TLS_CIPHER_AES_GCM_256:
+    return sizeof(tls12_crypto_info_aes_gcm_256);
+  case TLS_CIPHER_CHACHA20_POLY1305:
+    return sizeof(tls12_crypto_info_chacha20_poly1305);
+  default:
+    return 0;
+  }
+}
+
+// Attaches the kernel's TLS layer to the socket and gives it the transmit
+// keys: from then on the kernel frames and encrypts what we send. Records
+// why it could not (a kernel without the `tls` module answers ENOENT).
+bool start_ktls_send(fd_state& st, const void* keys) {
+  st.ktls_tried = true;
+  auto* info = static_cast<const tls_crypto_info*>(keys);
+  auto size = info != nullptr ? crypto_info_size(info->cipher_type) : 0;
+  if (size == 0) {
+    st.ktls_step = "cipher not offloaded";
+    st.ktls_errno = 0;
+    return false;
+  }
+  // EEXIST: the ULP is attached already (never here: one call per socket).
+  if (::setsockopt(st.fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) != 0 &&
+      errno != EEXIST) {
+    st.ktls_step = "TCP_ULP tls";
+    st.ktls_errno = errno;
+    return false;
+  }
+  if (::setsockopt(st.fd, SOL_TLS, TLS_TX, keys,
+                   static_cast<socklen_t>(size)) != 0) {
+    st.ktls_step = "SOL_TLS TLS_TX";
+    st.ktls_errno = errno;
+    return false;
+  }
+  st.ktls_tx = true;
+  return true;
+}
+
+// A non-application record (an alert, a NewSessionTicket, a KeyUpdate)
+// through kTLS: the kernel encrypts it with the record type from the
+// control message. It takes the record whole or not at all.
+ssize_t send_ktls_record(int fd, unsigned char type, const char* data,
+                         size_t len) {
+  union {
+    cmsghdr hdr;
+    char buf[CMSG_SPACE(sizeof(unsigned char))];
+  } control{};
+  iovec iov{const_cast<char*>(data), len};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof(control.buf);
+  auto* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_TLS;
+  cmsg->cmsg_type = TLS_SET_RECORD_TYPE;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+  *CMSG_DATA(cmsg) = type;
+  msg.msg_controllen = cmsg->cmsg_len;
+  return ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
 
 int bio_write(BIO* b, const char* data, size_t len, size_t* written) {
   auto* st = static_cast<fd_state*>(BIO_get_data(b));
   BIO_clear_retry_flags(b);
   for (;;) {
-    auto n = ::send(st->fd, data, len, MSG_NOSIGNAL);
+    auto n =
+      st->ktls_record_type >= 0
+        ? send_ktls_record(
+            st->fd, static_cast<unsigned char>(st->ktls_record_type), data, len)
+        : ::send(st->fd, data, len, MSG_NOSIGNAL);
     if (n >= 0) {
+      st->ktls_record_type = -1;
       *written = static_cast<size_t>(n);
       return 1;
     }
@@ -69,13 +156,35 @@ int bio_read(BIO* b, char* buf, size_t len, size_t* got) {
   }
 }
 
-long bio_ctrl(BIO* b, int cmd, long, void*) {
+long bio_ctrl(BIO* b, int cmd, long num, void* ptr) {
+  auto* st = static_cast<fd_state*>(BIO_get_data(b));
+  if (st == nullptr) // not attached to a session yet
+    return 0;
   switch (cmd) {
   case BIO_CTRL_FLUSH: // nothing buffered here
     return 1;
   case BIO_CTRL_EOF:
-    return static_cast<fd_state*>(BIO_get_data(b))->eof ? 1 : 0;
-  default: // no kTLS, no fd queries, no push/pop
+    return st->eof ? 1 : 0;
+  case BIO_C_GET_FD: // SSL_get_wfd, for SSL_sendfile
+    if (ptr != nullptr)
+      *static_cast<int*>(ptr) = st->fd;
+    return st->fd;
+  case ctrl_set_ktls:
+    // num != 0: transmit (OpenSSL passes `which & SSL3_CC_WRITE`). Only
+    // transmit is offloaded: OpenSSL 3.0 receives through kTLS for TLS 1.2
+    // alone, and reading stays on our EAGAIN-aware path.
+    return num != 0 && start_ktls_send(*st, ptr) ? 1 : 0;
+  case BIO_CTRL_GET_KTLS_SEND:
+    return st->ktls_tx ? 1 : 0;
+  case BIO_CTRL_GET_KTLS_RECV:
+    return 0;
+  case ctrl_set_ktls_ctrl_msg:
+    st->ktls_record_type = static_cast<int>(num);
+    return 0;
+  case ctrl_clear_ktls_ctrl_msg:
+    st->ktls_record_type = -1;
+    return 0;
+  default: // no push/pop, no other fd queries
     return 0;
   }
 }
@@ -87,8 +196,10 @@ int bio_create(BIO* b) {
 
 BIO_METHOD* fd_method() {
   // Created once, never freed (a process-lifetime table, like OpenSSL's own).
+  // A descriptor BIO, so that SSL_get_wfd (SSL_sendfile) finds the socket.
   static BIO_METHOD* method = [] {
-    auto* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+    auto* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK |
+                             BIO_TYPE_DESCRIPTOR,
                            "roadrunner socket");
     if (m != nullptr) {
       BIO_meth_set_write_ex(m, bio_write);
@@ -245,6 +356,8 @@ io_result session::write(std::span<const iovec> data) {
     fatal_ = true;
     return {status::failed, 0};
   }
+  if (io_.ktls_tx)
+    return write_ktls(data, total);
   ERR_clear_error();
   io_.last_errno = 0;
   size_t done = 0; // bytes taken from `data`
@@ -301,6 +414,71 @@ io_result session::write(std::span<const iovec> data) {
     }
   }
   return {status::ok, done};
+}
+
+io_result session::write_ktls(std::span<const iovec> data, size_t total) {
+  // The kernel frames and encrypts (its sequence numbers, OpenSSL's keys):
+  // the plaintext goes straight to the socket in one gathering call, and a
+  // partial write needs no retry with the same bytes. OpenSSL's own
+  // records (alerts, tickets) reach the kernel through the BIO.
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(data.data());
+  msg.msg_iovlen = std::min<size_t>(data.size(), IOV_MAX);
+  for (;;) {
+    auto n = ::sendmsg(io_.fd, &msg, MSG_NOSIGNAL);
+    if (n >= 0) {
+      auto sent = static_cast<size_t>(n);
+      return {sent == total ? status::ok : status::want_write, sent};
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return {status::want_write, 0};
+    error_ = std::strerror(errno);
+    fatal_ = true;
+    return {status::failed, 0};
+  }
+}
+
+io_result session::sendfile(int file_fd, uint64_t offset, size_t len) {
+  if (!established_ || fatal_ || !io_.ktls_tx) {
+    if (error_.empty())
+      error_ = "sendfile without kernel TLS";
+    return {status::failed, 0};
+  }
+  size_t done = 0;
+  while (done < len) {
+    ERR_clear_error();
+    auto n = SSL_sendfile(ssl_, file_fd, static_cast<off_t>(offset + done),
+                          len - done, 0);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    auto err = errno;
+    ERR_clear_error();
+    if (n < 0 &&
+        (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == EBUSY))
+      return {status::want_write, done};
+    // 0: the file ended before `len` (it shrank): the promised length
+    // cannot be kept.
+    error_ =
+      n == 0 ? "file shorter than the range to send" : std::strerror(err);
+    fatal_ = true;
+    return {status::failed, done};
+  }
+  return {status::ok, done};
+}
+
+std::string session::ktls_error() const {
+  if (io_.ktls_tx || !io_.ktls_tried)
+    return {};
+  std::string out = io_.ktls_step;
+  if (io_.ktls_errno != 0) {
+    out += ": ";
+    out += std::strerror(io_.ktls_errno);
+  }
+  return out;
 }
 
 status session::shutdown() {

@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,6 +47,7 @@ struct io_result {
 /// `send(MSG_NOSIGNAL)` for output, so a peer reset gives EPIPE instead of
 /// SIGPIPE (OpenSSL's socket BIO uses write(2)). No memory BIOs: they would
 /// copy every byte once more and hold a ciphertext buffer per connection.
+/// The BIO also serves OpenSSL's kTLS controls (see `ktls_send`).
 ///
 /// Memory: OpenSSL's 16 KiB record buffers are released whenever they are
 /// empty (SSL_MODE_RELEASE_BUFFERS), so an idle connection keeps only the
@@ -90,11 +92,22 @@ public:
   /// Retry rule: after `want_write` (or `want_read`), one record is in
   /// flight; the next call must start with the same `retry_length()` bytes
   /// (the ones not taken, unchanged; more may follow, and they may sit at
-  /// another address). Starting with fewer bytes fails.
+  /// another address). Starting with fewer bytes fails. With kTLS
+  /// (`ktls_send()`) the bytes go to the kernel, which encrypts them: no
+  /// record is in flight and a partial write needs no retry rule.
   io_result write(std::span<const iovec> data);
 
   /// `write` of one contiguous buffer.
   io_result write(std::string_view bytes);
+
+  /// Sends `len` bytes of the file `file_fd` from `offset` with
+  /// `SSL_sendfile`: the kernel reads, encrypts and sends them without a
+  /// copy through user space. Only while `ktls_send()`; `failed` otherwise.
+  /// `ok` with every byte sent, `want_write` with the bytes sent so far
+  /// (the socket is full), `failed` (also when the file ends early). The
+  /// calling thread must have SIGPIPE blocked or ignored (sendfile has no
+  /// MSG_NOSIGNAL; `io::output_queue` blocks it).
+  io_result sendfile(int file_fd, uint64_t offset, size_t len);
 
   /// Sends close_notify without waiting for the peer's (non-blocking, best
   /// effort): `ok` when sent (or nothing to do: no handshake, a fatal
@@ -123,6 +136,18 @@ public:
   std::string_view version() const noexcept;
   std::string_view cipher() const noexcept;
 
+  /// True when the kernel encrypts what this session sends (kTLS, asked
+  /// for with `tls_options::ktls`, set up by OpenSSL at the end of the
+  /// handshake): `write` then hands plaintext straight to the socket and
+  /// `sendfile` works.
+  bool ktls_send() const noexcept { return io_.ktls_tx; }
+
+  /// Why kTLS was tried and is off ("TCP_ULP tls: No such file or
+  /// directory" on a kernel without the `tls` module); empty when it is on
+  /// or was never tried (not asked for, TLS 1.2 before its keys, a cipher
+  /// OpenSSL does not offload).
+  std::string ktls_error() const;
+
   /// True when OpenSSL holds input not yet returned by `read` (no epoll
   /// edge will announce it): a reader that paused must call `read` again.
   bool has_pending() const noexcept;
@@ -140,13 +165,19 @@ public:
   /// The state the socket BIO shares with the session.
   struct fd_state {
     int fd = -1;
-    int last_errno = 0;   // errno of the last failed read/send, 0 if none
-    bool eof = false;     // read(2) returned 0
-    bool drained = false; // read(2) returned EAGAIN since the last reset
+    int last_errno = 0;        // errno of the last failed read/send, 0 if none
+    bool eof = false;          // read(2) returned 0
+    bool drained = false;      // read(2) returned EAGAIN since the last reset
+    bool ktls_tx = false;      // the kernel encrypts what we send
+    bool ktls_tried = false;   // OpenSSL offered the keys
+    int ktls_record_type = -1; // type of the next record via kTLS, -1: data
+    int ktls_errno = 0;        // why kTLS could not start
+    const char* ktls_step = "";
   };
 
 private:
   status fail(int ret, bool handshaking);
+  io_result write_ktls(std::span<const iovec> data, size_t total);
 
   context_ptr ctx_;
   ssl_st* ssl_ = nullptr;

@@ -46,6 +46,25 @@ TEST_SUITE("tls.context") {
     CHECK(ERR_peek_error() == 0);
   }
 
+  TEST_CASE("the server sends the chain its file holds, never one built "
+            "per handshake from a certificate store (SSL_MODE_NO_AUTO_CHAIN)") {
+    auto& p = pki::get();
+    auto ctx = tlstest::make_ctx(tlstest::pem_options(*p.leaf)); // leaf only
+    // A store that knows the leaf's issuer: OpenSSL's automatic chain
+    // building would find it and send it on every handshake.
+    REQUIRE(X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->native_handle()),
+                                p.ca->cert) == 1);
+    tlstest::socket_pair sp;
+    tls::session server{ctx, sp.server};
+    tlstest::client client{sp.client, {}};
+    auto hs = tlstest::handshake(server, client);
+    REQUIRE(hs.server == tls::status::ok);
+    REQUIRE(hs.client == 1);
+    auto* sent = SSL_get_peer_cert_chain(client.ssl());
+    REQUIRE(sent != nullptr);
+    CHECK(sk_X509_num(sent) == 1);
+  }
+
   TEST_CASE("hardened defaults: TLS 1.2-1.3, ECDHE + AEAD, no renegotiation, "
             "no compression, resumption on") {
     auto ctx = tlstest::make_ctx(tlstest::pem_options(*pki::get().ec));

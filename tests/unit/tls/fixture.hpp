@@ -16,6 +16,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +27,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <poll.h>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -212,6 +216,69 @@ struct socket_pair {
   }
 };
 
+/// A connected, non-blocking TCP pair on 127.0.0.1 (kTLS needs TCP): the
+/// same interface as `socket_pair`. Loopback TCP delivers asynchronously:
+/// loops wait for input with `wait_input` instead of spinning. The
+/// buffers are small from the start (the client's receive buffer is set
+/// before the connect, so the window is negotiated small): large writes
+/// make partial progress.
+struct tcp_pair {
+  int server = -1;
+  int client = -1;
+
+  tcp_pair() {
+    int small = 4096;
+    int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    auto* sa = reinterpret_cast<sockaddr*>(&addr);
+    REQUIRE(::bind(listener, sa, sizeof(addr)) == 0);
+    REQUIRE(::listen(listener, 1) == 0);
+    REQUIRE(::getsockname(listener, sa, &len) == 0);
+    client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(client >= 0);
+    ::setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    REQUIRE(::connect(client, sa, sizeof(addr)) == 0); // loopback: at once
+    server = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    ::close(listener);
+    REQUIRE(server >= 0);
+    ::setsockopt(server, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    for (int fd : {server, client})
+      REQUIRE(::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) == 0);
+  }
+  ~tcp_pair() {
+    if (server >= 0)
+      ::close(server);
+    if (client >= 0)
+      ::close(client);
+  }
+  tcp_pair(const tcp_pair&) = delete;
+  tcp_pair& operator=(const tcp_pair&) = delete;
+
+  void make_small() const {} // small from the start
+};
+
+/// Waits until `fd` is readable, at most `ms` milliseconds (loopback TCP
+/// delivers asynchronously; a socketpair returns at once).
+inline void wait_input(int fd, int ms = 5) {
+  pollfd p{fd, POLLIN, 0};
+  ::poll(&p, 1, ms);
+}
+
+/// True when this kernel has its TLS layer loaded (`tls` in the available
+/// upper-layer protocols); it may also load on first use.
+inline bool kernel_tls_listed() {
+  std::ifstream in{"/proc/sys/net/ipv4/tcp_available_ulp"};
+  std::string word;
+  while (in >> word)
+    if (word == "tls")
+      return true;
+  return false;
+}
+
 /// How the test client connects.
 struct client_config {
   /// ALPN ids to offer; empty: no ALPN extension.
@@ -348,7 +415,7 @@ struct outcome {
 inline outcome handshake(roadrunner::tls::session& s, client& c) {
   using roadrunner::tls::status;
   outcome out;
-  for (int round = 0; round < 200; ++round) {
+  for (int round = 0; round < 400; ++round) {
     if (out.server != status::ok && out.server != status::failed)
       out.server = s.handshake();
     if (out.client == 0)
@@ -356,6 +423,9 @@ inline outcome handshake(roadrunner::tls::session& s, client& c) {
     bool server_end = out.server == status::ok || out.server == status::failed;
     if (server_end && out.client != 0)
       break;
+    // Whoever waits reads next: let loopback TCP deliver (bounded).
+    wait_input(out.client == 0 ? SSL_get_fd(c.ssl())
+                               : SSL_get_rfd(s.native_handle()));
   }
   return out;
 }

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <malloc.h>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,13 +24,15 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// A server session and a client on one socketpair.
-struct conn {
-  tlstest::socket_pair sp;
+// A server session and a client on one socketpair (or TCP pair).
+template <class Pair>
+struct basic_conn {
+  Pair sp;
   tls::session server;
   tlstest::client client;
 
-  conn(const tls::context_ptr& ctx, const tlstest::client_config& cfg = {})
+  basic_conn(const tls::context_ptr& ctx,
+             const tlstest::client_config& cfg = {})
     : server(ctx, sp.server), client(sp.client, cfg) {}
 
   tlstest::outcome handshake() { return tlstest::handshake(server, client); }
@@ -40,6 +44,30 @@ struct conn {
     REQUIRE(out.client == 1);
   }
 };
+
+using conn = basic_conn<tlstest::socket_pair>;
+using tcp_conn = basic_conn<tlstest::tcp_pair>;
+
+// Sends `data` through the session while the client reads (bounded);
+// returns what the client got.
+template <class Conn>
+std::string send_through(Conn& c, const std::string& data) {
+  std::string got;
+  size_t done = 0;
+  for (int round = 0; round < 100000 && got.size() < data.size(); ++round) {
+    if (done < data.size()) {
+      auto w = c.server.write(std::string_view{data}.substr(done));
+      REQUIRE(w.status != status::failed);
+      done += w.bytes;
+    }
+    std::string piece;
+    REQUIRE(c.client.read(piece) >= 0);
+    if (piece.empty())
+      tlstest::wait_input(c.sp.client);
+    got += piece;
+  }
+  return got;
+}
 
 std::vector<protocol_entry> protos(std::initializer_list<protocol> xs) {
   return {xs.begin(), xs.end()};
@@ -308,6 +336,47 @@ TEST_SUITE("tls.session") {
     SSL_SESSION_free(saved);
   }
 
+  TEST_CASE("session-ticket keys rotate: a ticket of the key before still "
+            "resumes, one of the key before that does not") {
+    auto opts = tlstest::pem_options(*pki::get().ec);
+    tlstest::client_config cfg;
+    SUBCASE("TLS 1.3") {}
+    SUBCASE("TLS 1.2") {
+      cfg.max_version = TLS1_2_VERSION;
+    }
+    auto ctx = tlstest::make_ctx(opts);
+    // A ticket under the current key; the client's session after reading.
+    auto ticket = [&](SSL_SESSION* offer, bool& resumed) {
+      auto c = cfg;
+      c.session = offer;
+      conn x{ctx, c};
+      x.established();
+      resumed = x.server.resumed();
+      REQUIRE(x.server.write("x").status == status::ok);
+      std::string got;
+      REQUIRE(x.client.read(got) == 1);
+      auto* s = SSL_get1_session(x.client.ssl());
+      CHECK(x.server.shutdown() == status::ok);
+      SSL_shutdown(x.client.ssl());
+      return s;
+    };
+    // Each ticket is offered once (a TLS 1.3 client does not reuse one).
+    bool resumed = true;
+    SSL_SESSION* a = ticket(nullptr, resumed); // both under key 0
+    CHECK_FALSE(resumed);
+    SSL_SESSION* b = ticket(nullptr, resumed);
+    ctx->rotate_ticket_keys(); // key 1 encrypts, key 0 still decrypts
+    SSL_SESSION* c = ticket(a, resumed);
+    CHECK(resumed);            // and c holds a ticket under key 1
+    ctx->rotate_ticket_keys(); // key 2; key 0 is gone
+    SSL_SESSION* d = ticket(b, resumed);
+    CHECK_FALSE(resumed); // a full handshake
+    SSL_SESSION* e = ticket(c, resumed);
+    CHECK(resumed); // key 1 still decrypts
+    for (auto* x : {a, b, c, d, e})
+      SSL_SESSION_free(x);
+  }
+
   TEST_CASE("large writes make partial progress while the client reads "
             "slowly, and a retry may come from another address") {
     auto ctx = tlstest::make_ctx(tlstest::pem_options(*pki::get().ec));
@@ -496,6 +565,113 @@ TEST_SUITE("tls.session") {
       auto w = c.server.write(tlstest::pattern(50000, 6));
       CHECK(w.status == status::failed);
       CHECK(contains(c.server.error(), "Broken pipe"));
+    }
+    ::signal(SIGPIPE, old);
+  }
+
+  TEST_CASE("an idle session holds no record buffers "
+            "(SSL_MODE_RELEASE_BUFFERS), and little else") {
+#if defined(__SANITIZE_ADDRESS__)
+    MESSAGE("skipped under ASan: mallinfo2 does not see its allocator");
+#else
+    auto ctx = tlstest::make_ctx(tlstest::pem_options(*pki::get().ec));
+    constexpr size_t n = 16;
+    std::vector<std::unique_ptr<tlstest::socket_pair>> pairs;
+    std::vector<std::unique_ptr<tls::session>> servers;
+    std::vector<std::unique_ptr<tlstest::client>> clients;
+    for (size_t i = 0; i < n; ++i) {
+      pairs.push_back(std::make_unique<tlstest::socket_pair>());
+      servers.push_back(std::make_unique<tls::session>(ctx, pairs[i]->server));
+      clients.push_back(std::make_unique<tlstest::client>(
+        pairs[i]->client, tlstest::client_config{}));
+      auto& s = *servers[i];
+      auto& c = *clients[i];
+      auto hs = tlstest::handshake(s, c);
+      REQUIRE(hs.server == status::ok);
+      REQUIRE(hs.client == 1);
+      // A request and a 20 kB response: both record buffers were in use.
+      const std::string request = "GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+      REQUIRE(c.write_all(request));
+      std::string req;
+      CHECK(tlstest::read_all(s, req) == status::want_read);
+      CHECK(req == request);
+      auto body = tlstest::pattern(20000, 11);
+      std::string got;
+      for (int round = 0; round < 1000 && got.size() < body.size(); ++round) {
+        if (round == 0)
+          REQUIRE(s.write(body).status == status::ok);
+        REQUIRE(c.read(got) >= 0);
+      }
+      REQUIRE(got == body);
+    }
+    // Idle now. Freeing the record buffers by hand must find nothing to
+    // free: kept buffers would be at least 16 KiB each (read and write).
+    auto before = mallinfo2().uordblks;
+    for (auto& s : servers)
+      CHECK(SSL_free_buffers(s->native_handle()) == 1);
+    auto freed = before - mallinfo2().uordblks;
+    MESSAGE("record buffers freed by hand from "
+            << n << " idle sessions: " << freed << " bytes");
+    CHECK(freed < n * 1024);
+    // What an idle session holds in all (SSL object, its SESSION, ours).
+    before = mallinfo2().uordblks;
+    servers.clear();
+    auto held = (before - mallinfo2().uordblks) / n;
+    MESSAGE("heap held by one idle TLS 1.3 session: " << held << " bytes");
+    CHECK(held < 16 * 1024);
+#endif
+  }
+
+  TEST_CASE("kTLS asked for: the kernel encrypts what the session sends, or "
+            "the session says why not and stays in user space") {
+    auto* old = ::signal(SIGPIPE, SIG_DFL); // a SIGPIPE fails the test
+    auto opts = tlstest::pem_options(*pki::get().ec);
+    opts.ktls = true;
+    tlstest::client_config cfg;
+    SUBCASE("TLS 1.3") {}
+    SUBCASE("TLS 1.2") {
+      cfg.max_version = TLS1_2_VERSION;
+    }
+    SUBCASE("not asked for: OpenSSL never offers the keys") {
+      opts.ktls = false;
+    }
+    auto ctx = tlstest::make_ctx(opts);
+    tcp_conn c{ctx, cfg};
+    c.sp.make_small();
+    c.established();
+    if (!opts.ktls) {
+      CHECK_FALSE(c.server.ktls_send());
+      CHECK(c.server.ktls_error().empty());
+    } else if (c.server.ktls_send()) {
+      MESSAGE("kernel TLS sends for " << c.server.version());
+      CHECK(c.server.ktls_error().empty());
+    } else {
+      // OpenSSL handed our BIO the keys and the kernel said no.
+      MESSAGE("kernel TLS is off here: " << c.server.ktls_error());
+      CHECK_FALSE(c.server.ktls_error().empty());
+      if (!tlstest::kernel_tls_listed())
+        CHECK(contains(c.server.ktls_error(), "TCP_ULP tls"));
+    }
+    // Either way the client decrypts every byte, in order, through a
+    // small send buffer (partial writes), and the session reads on.
+    auto body = tlstest::pattern(300 * 1024 + 3, 12);
+    CHECK((send_through(c, body) == body));
+    REQUIRE(c.client.write_all("ping"));
+    std::string got;
+    CHECK(tlstest::read_all(c.server, got) == status::want_read);
+    CHECK(got == "ping");
+    // close_notify (through the kernel as an alert record under kTLS).
+    CHECK(c.server.shutdown() == status::ok);
+    std::string rest;
+    int r = 0;
+    for (int i = 0; i < 1000 && (r = c.client.read(rest)) != 2 && r >= 0; ++i)
+      tlstest::wait_input(c.sp.client);
+    CHECK(r == 2);
+    // SSL_sendfile needs kTLS: without it the call fails, naming why.
+    if (!c.server.ktls_send()) {
+      tls::session idle{ctx, -1};
+      CHECK(idle.sendfile(0, 0, 1).status == status::failed);
+      CHECK(contains(idle.error(), "kernel TLS"));
     }
     ::signal(SIGPIPE, old);
   }
