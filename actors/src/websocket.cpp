@@ -39,26 +39,34 @@ void websocket_handle::close(uint16_t code, std::string reason) const {
                    std::move(reason));
 }
 
+namespace {
+
+using relay_atom = caf::atom_constant<caf::atom("ws_relay")>;
+
+// A typed actor can neither join a group nor receive from one: a plain
+// actor joins for it and passes on what the room says. Linked, so that it
+// leaves the room (by ending) when the session ends, and the other way
+// round. (The room and the session are spawn arguments: CAF 0.17
+// dereferences a null argument tuple for an actor spawned without any.)
+caf::behavior group_relay(caf::event_based_actor* self, caf::group room,
+                          caf::actor session) {
+  self->join(room);
+  self->link_to(session);
+  self->set_default_handler(
+    [session](caf::scheduled_actor*,
+              caf::message_view& view) -> caf::result<caf::message> {
+      session->enqueue(nullptr, caf::make_message_id(),
+                       view.move_content_to_message(), nullptr);
+      return caf::message{};
+    });
+  return {[](relay_atom) {}};
+}
+
+} // namespace
+
 caf::actor ws_group_relay(caf::actor_system& sys, caf::group room,
                           caf::actor session) {
-  // A typed actor can neither join a group nor receive from one: a plain
-  // actor joins for it and passes on what the room says. Linked, so that
-  // it leaves the room (by ending) when the session ends, and the other
-  // way round.
-  using relay_atom = caf::atom_constant<caf::atom("ws_relay")>;
-  return sys.spawn([room = std::move(room), session = std::move(session)](
-                     caf::event_based_actor* self) -> caf::behavior {
-    self->join(room);
-    self->link_to(session);
-    self->set_default_handler(
-      [session](caf::scheduled_actor*,
-                caf::message_view& view) -> caf::result<caf::message> {
-        session->enqueue(nullptr, caf::make_message_id(),
-                         view.move_content_to_message(), nullptr);
-        return caf::message{};
-      });
-    return {[](relay_atom) {}};
-  });
+  return sys.spawn(group_relay, std::move(room), std::move(session));
 }
 
 namespace {
