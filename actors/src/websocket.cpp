@@ -44,13 +44,9 @@ namespace {
 using relay_atom = caf::atom_constant<caf::atom("ws_relay")>;
 
 // A typed actor can neither join a group nor receive from one: a plain
-// actor joins for it and passes on what the room says. Linked, so that it
-// leaves the room (by ending) when the session ends, and the other way
-// round. (The room and the session are spawn arguments: CAF 0.17
-// dereferences a null argument tuple for an actor spawned without any.)
-caf::behavior group_relay(caf::event_based_actor* self, caf::group room,
-                          caf::actor session) {
-  self->join(room);
+// actor is subscribed for it and passes on what the room says. Linked to
+// the session, so that it ends with it (and the other way round).
+caf::behavior group_relay(caf::event_based_actor* self, caf::actor session) {
   self->link_to(session);
   self->set_default_handler(
     [session](caf::scheduled_actor*,
@@ -66,7 +62,16 @@ caf::behavior group_relay(caf::event_based_actor* self, caf::group room,
 
 caf::actor ws_group_relay(caf::actor_system& sys, caf::group room,
                           caf::actor session) {
-  return sys.spawn(group_relay, std::move(room), std::move(session));
+  // The session is an argument (CAF 0.17 dereferences a null argument
+  // tuple for a function actor spawned without any). The subscription is
+  // made here, not by the relay's join: the relay starts later, on a
+  // scheduler thread, and what the session says first must already reach
+  // the room's relay. Its end unsubscribes it.
+  auto relay = sys.spawn(group_relay, std::move(session));
+  room.subscribe(caf::actor_cast<caf::strong_actor_ptr>(relay));
+  relay->attach_functor([room, who = caf::actor_cast<caf::actor_control_block*>(
+                                 relay)] { room.unsubscribe(who); });
+  return relay;
 }
 
 namespace {
