@@ -282,10 +282,11 @@ handler typed_websocket(caf::actor_system& sys, Factory spawn,
 }
 
 /// Group membership for a typed session (CAF 0.17's typed actors cannot
-/// join a group, nor `send` to one: they `anon_send`): spawns a relay that
-/// joins `room` and forwards every message it hears there to `session`.
-/// The relay is linked to the session: it leaves the room when the session
-/// ends. Returns the relay.
+/// join a group, nor `send` to one: they `anon_send`): spawns a relay,
+/// subscribes it to `room` before returning, and the relay forwards every
+/// message it hears there to `session`. The relay is linked to the
+/// session: it ends, and leaves the room, when the session ends. Returns
+/// the relay.
 caf::actor ws_group_relay(caf::actor_system& sys, caf::group room,
                           caf::actor session);
 
