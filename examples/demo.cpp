@@ -574,6 +574,8 @@ caf::behavior ws_chat_session(caf::event_based_actor* self,
   };
 }
 
+// JavaScript inside: clang-format would split its "=>".
+// clang-format off
 constexpr std::string_view chat_page = R"html(<!doctype html>
 <html><head><meta charset="utf-8"><title>roadrunner chat</title></head>
 <body>
@@ -591,9 +593,9 @@ function show(text) {
   log.appendChild(li);
 }
 ws.onopen = () => show("(connected)");
-ws.onmessage = (e) = > show(e.data);
-ws.onclose = (e) = > show("(closed " + e.code + ")");
-document.getElementById("f").onsubmit = (e) = > {
+ws.onmessage = (e) => show(e.data);
+ws.onclose = (e) => show("(closed " + e.code + ")");
+document.getElementById("f").onsubmit = (e) => {
   e.preventDefault();
   const input = document.getElementById("msg");
   if (input.value)
@@ -603,6 +605,7 @@ document.getElementById("f").onsubmit = (e) = > {
 </script>
 </body></html>
 )html";
+// clang-format on
 
 void add_websocket_routes(roadrunner::route_list& routes,
                           caf::actor_system& sys) {

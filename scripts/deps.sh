@@ -9,7 +9,7 @@ build_pkgs=(g++ cmake make libcaf-dev libssl-dev libnghttp2-dev doctest-dev
             libbrotli-dev libzstd-dev)
 test_pkgs=(curl nghttp2-client python3-h2 python3-h11 python3-prometheus-client
            clang-14 libclang-rt-14-dev python3-brotli python3-zstandard
-           media-types python3-websockets haproxy
+           media-types python3-websockets haproxy chromium
            doxygen)
 bench_pkgs=(wrk nginx-light libnginx-mod-http-echo h2o openssl libbenchmark-dev
             libwslay-dev valgrind)

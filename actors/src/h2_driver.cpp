@@ -5,6 +5,8 @@
 #include "transport.hpp"
 #include <roadrunner/listener.hpp>
 
+#include <caf/message.hpp>
+
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -64,6 +66,7 @@ void h2_driver::start() {
 // -- I/O ----------------------------------------------------------------------
 
 void h2_driver::on_io(uint32_t events) {
+  dead_tunnels_.clear();
   if (closed_)
     return;
   if ((events & EPOLLERR) != 0) {
@@ -246,6 +249,11 @@ void h2_driver::stop() noexcept {
     r.disarm(st->deadline.node);
     end(*st, st->req.status); // guarded: on_cancel never throws out
   }
+  for (auto& [id, t] : tunnels_) {
+    t->stop();
+    dead_tunnels_.push_back(std::move(t));
+  }
+  tunnels_.clear();
 }
 
 // -- timers -------------------------------------------------------------------
@@ -395,6 +403,7 @@ void h2_driver::on_deadline(stream_state& st) {
 // -- messages -----------------------------------------------------------------
 
 void h2_driver::on_wake(uint32_t stream_id) {
+  dead_tunnels_.clear();
   if (closed_)
     return;
   auto it = streams_.find(static_cast<int32_t>(stream_id));
@@ -413,7 +422,49 @@ void h2_driver::on_drain(int64_t deadline_ms) {
   session_->goaway_graceful();
   for (auto& [id, st] : streams_)
     request_lifecycle::notify_drain(st->req, deadline_ms); // loop handlers
+  for (auto& [id, t] : tunnels_)
+    t->on_drain(deadline_ms); // WebSocket: close 1001
   after_event();
+}
+
+void h2_driver::on_message(caf::message& msg) {
+  dead_tunnels_.clear();
+  if (closed_ || msg.size() < 2 || !msg.match_element<uint32_t>(1))
+    return;
+  auto it = tunnels_.find(static_cast<int32_t>(msg.get_as<uint32_t>(1)));
+  if (it == tunnels_.end())
+    return; // the stream is gone: dropped
+  it->second->on_message(msg);
+  after_event();
+}
+
+void h2_driver::tunnel_flush() {
+  after_event();
+}
+
+bool h2_driver::open_tunnel(int32_t stream_id, response& resp,
+                            request_ticket& t) {
+  // RFC 8441: an extended CONNECT whose handler accepted the protocol
+  // (`offer_upgrade`) and answered 200: the 200 goes out without an end,
+  // and the stream belongs to the tunnel until it closes. Any other
+  // answer goes out as usual (a 2xx without an offer becomes a 501).
+  auto offer = life().take_upgrade();
+  if (!offer || resp.status() != 200)
+    return false;
+  offer->request.adopt(t, nullptr, resp);
+  auto tunnel = offer->make_tunnel(*this, stream_id);
+  if (!tunnel)
+    return false;
+  if (session_->open_tunnel(stream_id, std::move(resp)) !=
+      http2::submit_result::ok) {
+    // The stream is gone (reset before the answer): nothing went out.
+    life().finish(t, 0, {});
+    return true;
+  }
+  auto& ref = *tunnel;
+  tunnels_[stream_id] = std::move(tunnel);
+  ref.start();
+  return true;
 }
 
 // -- requests -----------------------------------------------------------------
@@ -424,6 +475,9 @@ void h2_driver::on_request(int32_t stream_id, const request_head& head,
   request_ticket t;
   std::shared_ptr<actor_exchange> x;
   auto resp = life().dispatch(req, static_cast<uint32_t>(stream_id), t, x);
+  if (!x && !head.connect_protocol.empty() &&
+      open_tunnel(stream_id, resp, t))
+    return; // the tunnel finishes the request when it ends
   // max_keep_alive_requests: after the last one, GOAWAY (the streams in
   // flight finish; the client opens a new connection for more).
   if (life().served() >=
@@ -448,6 +502,9 @@ void h2_driver::on_request(int32_t stream_id, const request_head& head,
     forget(stream_id);
     return;
   }
+  if (!head.connect_protocol.empty() && resp.status() >= 200 &&
+      resp.status() <= 299)
+    resp = response::text(501, "Not Implemented: no such protocol here\n");
   auto status = resp.status();
   auto sent = body_out(resp, head.method);
   if (session_->submit(stream_id, std::move(resp)) ==
@@ -620,6 +677,12 @@ void h2_driver::forget(int32_t stream_id) {
 }
 
 void h2_driver::on_stream_closed(int32_t stream_id, http2::error_code) {
+  if (auto t = tunnels_.find(stream_id); t != tunnels_.end()) {
+    t->second->stop(); // 1006 for a session still open
+    dead_tunnels_.push_back(std::move(t->second));
+    tunnels_.erase(t);
+    return;
+  }
   // The response went out, or the stream was reset (by the client, or by
   // us): a handler still working hears on_cancel.
   auto it = streams_.find(stream_id);
@@ -640,7 +703,17 @@ void h2_driver::on_request_rejected(int32_t, int status,
                 status == 408 || status == 413 || status == 503);
 }
 
+void h2_driver::on_tunnel_data(int32_t stream_id, std::string& data, bool eof) {
+  // A stream whose handler refused the tunnel: its bytes are dropped.
+  if (auto t = tunnels_.find(stream_id); t != tunnels_.end())
+    t->second->on_data(data, eof);
+}
+
 void h2_driver::on_stream_writable(int32_t stream_id) {
+  if (auto t = tunnels_.find(stream_id); t != tunnels_.end()) {
+    t->second->on_writable();
+    return;
+  }
   auto it = streams_.find(stream_id);
   if (it == streams_.end())
     return;

@@ -4,6 +4,7 @@
 #include "protocol_driver.hpp"
 #include "reactor.hpp"
 #include "request_lifecycle.hpp"
+#include "stream_tunnel.hpp"
 #include <roadrunner/request.hpp>
 #include <roadrunner/response.hpp>
 
@@ -26,7 +27,8 @@ namespace roadrunner::detail {
 /// transport's).
 /// Runs on: the connection's reactor thread.
 class h2_driver final : public protocol_driver,
-                        public http2::session_callbacks {
+                        public http2::session_callbacks,
+                        public tunnel_host {
 public:
   explicit h2_driver(driver_host& host) noexcept;
   ~h2_driver() override;
@@ -55,6 +57,16 @@ public:
   /// timers. No I/O.
   void stop() noexcept override;
 
+  /// `(atom, uint32_t stream_id, ...)`: for the tunnel on that stream
+  /// (WebSocket sends, RFC 8441).
+  void on_message(caf::message& msg) override;
+
+  // -- tunnel_host ------------------------------------------------------------
+
+  driver_host& conn() noexcept override { return *host_; }
+  http2::session& h2() noexcept override { return *session_; }
+  void tunnel_flush() override;
+
   // -- http2::session_callbacks ---------------------------------------------
 
   void on_request(int32_t stream_id, const request_head& head,
@@ -63,6 +75,8 @@ public:
   void on_stream_closed(int32_t stream_id, http2::error_code code) override;
 
   void on_stream_writable(int32_t stream_id) override;
+
+  void on_tunnel_data(int32_t stream_id, std::string& data, bool eof) override;
 
   /// The engine answered a request itself (408, 413, 431, 501, 400): the
   /// lifecycle counts and reports it as HTTP/1.1 does its own refusals.
@@ -120,11 +134,17 @@ private:
   void on_tick();
   void on_deadline(stream_state& st);
   void start_request_clock(int64_t now);
+  bool open_tunnel(int32_t stream_id, response& resp, request_ticket& t);
 
   driver_host* host_;
   std::unique_ptr<http2::session> session_;
   std::unordered_map<int32_t, std::unique_ptr<stream_state>> streams_;
   std::vector<exchange_op> ops_;
+  // Extended CONNECT streams carrying a protocol (RFC 8441); a closed
+  // one waits in dead_tunnels_ until the next event (it may be on the
+  // stack when its stream closes).
+  std::unordered_map<int32_t, std::unique_ptr<stream_tunnel>> tunnels_;
+  std::vector<std::unique_ptr<stream_tunnel>> dead_tunnels_;
 
   // Timers.
   member_timer<h2_driver, &h2_driver::on_main_timer> main_{this};

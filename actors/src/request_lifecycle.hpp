@@ -3,6 +3,7 @@
 #include "actor_exchange.hpp"
 #include "listener_shared.hpp"
 #include "reactor.hpp"
+#include "stream_tunnel.hpp"
 #include <roadrunner/request.hpp>
 #include <roadrunner/responder.hpp>
 #include <roadrunner/response.hpp>
@@ -79,8 +80,10 @@ class protocol_driver;
 
 /// A protocol switch a handler accepted (HTTP/1.1 101 to WebSocket): the
 /// HTTP/1.1 driver writes its head, then hands the connection to the
-/// driver it makes. The upgrading request stays open (`request`: its
-/// admission slot, its `request_stop`) until that driver ends it.
+/// driver it makes; the HTTP/2 driver answers an extended CONNECT's 200 and
+/// hands the stream to the tunnel it makes. The upgrading request stays open
+/// (`request`: its admission slot, its `request_stop`) until that driver ends
+/// it.
 class upgrade_offer {
 public:
   virtual ~upgrade_offer() = default;
@@ -93,6 +96,15 @@ public:
   /// bytes read after the request.
   virtual std::unique_ptr<protocol_driver>
   make_driver(driver_host& host, std::string leftover) = 0;
+
+  /// HTTP/2 (RFC 8441): the tunnel that carries the protocol on stream
+  /// `stream_id` once the handler's 200 is queued (null: HTTP/1.1 only).
+  virtual std::unique_ptr<stream_tunnel> make_tunnel(tunnel_host& host,
+                                                     int32_t stream_id) {
+    static_cast<void>(host);
+    static_cast<void>(stream_id);
+    return nullptr;
+  }
 
   /// The upgrading request, adopted by the HTTP/1.1 driver.
   open_request request;

@@ -5,6 +5,8 @@
 #include "ws_driver.hpp"
 #include <roadrunner/websocket.hpp>
 
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
 #include <algorithm>
@@ -28,12 +30,48 @@ void websocket_handle::send_binary(std::string data) const {
 
 void websocket_handle::send(ws_message msg) const {
   if (conn_)
-    caf::anon_send(conn_, ws_send_atom::value, std::move(msg));
+    caf::anon_send(conn_, ws_send_atom::value, stream_, std::move(msg));
 }
 
 void websocket_handle::close(uint16_t code, std::string reason) const {
   if (conn_)
-    caf::anon_send(conn_, ws_close_atom::value, code, std::move(reason));
+    caf::anon_send(conn_, ws_close_atom::value, stream_, code,
+                   std::move(reason));
+}
+
+namespace {
+
+using relay_atom = caf::atom_constant<caf::atom("ws_relay")>;
+
+// A typed actor can neither join a group nor receive from one: a plain
+// actor is subscribed for it and passes on what the room says. Linked to
+// the session, so that it ends with it (and the other way round).
+caf::behavior group_relay(caf::event_based_actor* self, caf::actor session) {
+  self->link_to(session);
+  self->set_default_handler(
+    [session](caf::scheduled_actor*,
+              caf::message_view& view) -> caf::result<caf::message> {
+      session->enqueue(nullptr, caf::make_message_id(),
+                       view.move_content_to_message(), nullptr);
+      return caf::message{};
+    });
+  return {[](relay_atom) {}};
+}
+
+} // namespace
+
+caf::actor ws_group_relay(caf::actor_system& sys, caf::group room,
+                          caf::actor session) {
+  // The session is an argument (CAF 0.17 dereferences a null argument
+  // tuple for a function actor spawned without any). The subscription is
+  // made here, not by the relay's join: the relay starts later, on a
+  // scheduler thread, and what the session says first must already reach
+  // the room's relay. Its end unsubscribes it.
+  auto relay = sys.spawn(group_relay, std::move(session));
+  room.subscribe(caf::actor_cast<caf::strong_actor_ptr>(relay));
+  relay->attach_functor([room, who = caf::actor_cast<caf::actor_control_block*>(
+                                 relay)] { room.unsubscribe(who); });
+  return relay;
 }
 
 namespace {
@@ -96,6 +134,13 @@ public:
                                                std::move(leftover));
   }
 
+  std::unique_ptr<detail::stream_tunnel>
+  make_tunnel(detail::tunnel_host& host, int32_t stream_id) override {
+    return std::make_unique<detail::ws_tunnel>(host, stream_id, route_,
+                                               std::move(request),
+                                               std::move(protocol_), deflate_);
+  }
+
 private:
   std::shared_ptr<const ws_route> route_;
   std::string accept_;
@@ -130,38 +175,55 @@ std::string select_protocol(const std::vector<std::string>& ours,
   return {};
 }
 
+// The version field: 13, or the refusal (RFC 6455 4.4).
+std::optional<response> check_version(const request& req) {
+  size_t n = 0;
+  auto version = joined(req, "sec-websocket-version", n);
+  if (n != 0 && version == "13")
+    return std::nullopt;
+  // RFC 6455 4.4: answer with the versions we speak.
+  auto r = n == 0
+             ? refuse(400, "Sec-WebSocket-Version missing (RFC 6455 4.2.1)")
+             : refuse(426, "unsupported Sec-WebSocket-Version (RFC 6455 4.4)");
+  r.header("sec-websocket-version", "13");
+  return r;
+}
+
 response handshake(const std::shared_ptr<const ws_route>& route, request& req) {
-  // RFC 6455 4.2.1: what the opening handshake must hold.
-  if (req.version() != "HTTP/1.1")
-    return refuse(400, "WebSocket needs HTTP/1.1 (RFC 6455 4.1)");
+  // RFC 6455 4.2.1: what the opening handshake must hold; over HTTP/2, RFC
+  // 8441 5: an extended CONNECT (presented as GET) with :protocol
+  // websocket, no key (nor accept), the other fields as on HTTP/1.1.
+  bool h2 = req.version() == "HTTP/2";
+  if (h2 ? req.connect_protocol() != "websocket" : req.version() != "HTTP/1.1")
+    return refuse(400, h2 ? "WebSocket over HTTP/2 needs an extended CONNECT "
+                            "with :protocol websocket (RFC 8441 4)"
+                          : "WebSocket needs HTTP/1.1 (RFC 6455 4.1)");
   if (req.method() != "GET") {
     auto r = refuse(405, "WebSocket handshake must be GET (RFC 6455 4.1)");
     r.header("allow", "GET");
     return r;
   }
   size_t n = 0;
-  auto upgrade = joined(req, "upgrade", n);
-  auto connection = joined(req, "connection", n);
-  if (!http1::has_token(upgrade, "websocket") ||
-      !http1::has_token(connection, "upgrade")) {
-    // RFC 9110 15.5.22: a 426 names the protocol to switch to.
-    auto r = refuse(426, "WebSocket upgrade required (RFC 6455 4.2.1)");
-    r.header("upgrade", "websocket");
-    r.header("connection", "upgrade");
-    return r;
+  std::string key;
+  if (!h2) {
+    auto upgrade = joined(req, "upgrade", n);
+    auto connection = joined(req, "connection", n);
+    if (!http1::has_token(upgrade, "websocket") ||
+        !http1::has_token(connection, "upgrade")) {
+      // RFC 9110 15.5.22: a 426 names the protocol to switch to.
+      auto r = refuse(426, "WebSocket upgrade required (RFC 6455 4.2.1)");
+      r.header("upgrade", "websocket");
+      r.header("connection", "upgrade");
+      return r;
+    }
   }
-  auto version = joined(req, "sec-websocket-version", n);
-  if (n == 0 || version != "13") {
-    // RFC 6455 4.4: answer with the versions we speak.
-    auto r =
-      n == 0 ? refuse(400, "Sec-WebSocket-Version missing (RFC 6455 4.2.1)")
-             : refuse(426, "unsupported Sec-WebSocket-Version (RFC 6455 4.4)");
-    r.header("sec-websocket-version", "13");
-    return r;
+  if (auto refused = check_version(req))
+    return std::move(*refused);
+  if (!h2) {
+    key = joined(req, "sec-websocket-key", n);
+    if (n != 1 || !ws::valid_key(key))
+      return refuse(400, "bad or missing Sec-WebSocket-Key (RFC 6455 4.2.1)");
   }
-  auto key = joined(req, "sec-websocket-key", n);
-  if (n != 1 || !ws::valid_key(key))
-    return refuse(400, "bad or missing Sec-WebSocket-Key (RFC 6455 4.2.1)");
   if (req.content_length().value_or(0) > 0 || req.body_pending() ||
       !req.body().empty())
     return refuse(400, "WebSocket handshake with a body");
@@ -181,9 +243,20 @@ response handshake(const std::shared_ptr<const ws_route>& route, request& req) {
     deflate =
       ws::negotiate_deflate(joined(req, "sec-websocket-extensions", n), cfg);
   }
-  life->offer_upgrade(std::make_unique<ws_offer>(route, ws::accept_key(key),
+  if (!h2) {
+    life->offer_upgrade(std::make_unique<ws_offer>(route, ws::accept_key(key),
+                                                   std::move(proto), deflate));
+    return response{101};
+  }
+  // RFC 8441 5: a 200 opens the tunnel; the negotiated fields go with it.
+  response ok{200};
+  if (!proto.empty())
+    ok.header("sec-websocket-protocol", proto);
+  if (deflate)
+    ok.header("sec-websocket-extensions", ws::extension_header(*deflate));
+  life->offer_upgrade(std::make_unique<ws_offer>(route, std::string{},
                                                  std::move(proto), deflate));
-  return response{101};
+  return ok;
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 #include "ws_driver.hpp"
 
+#include "http2/session.hpp"
 #include "listener_shared.hpp"
 #include "transport.hpp"
 
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 namespace roadrunner::detail {
@@ -33,20 +35,22 @@ uint16_t close_code_of(const caf::error& reason) {
 
 } // namespace
 
-ws_driver::ws_driver(driver_host& host, std::shared_ptr<const ws_route> route,
-                     open_request req, std::string protocol,
-                     std::optional<ws::deflate_params> deflate,
-                     std::string leftover)
-  : host_(&host), route_(std::move(route)), req_(std::move(req)),
-    protocol_(std::move(protocol)), in_(std::move(leftover)) {
+ws_session::ws_session(driver_host& host, ws_carrier& carrier,
+                       std::shared_ptr<const ws_route> route, open_request req,
+                       std::string protocol,
+                       std::optional<ws::deflate_params> deflate, uint32_t tag,
+                       int status)
+  : host_(&host), out_(&carrier), route_(std::move(route)),
+    req_(std::move(req)), protocol_(std::move(protocol)), tag_(tag),
+    status_(status) {
   if (deflate)
     deflate_ = std::make_unique<ws::deflate_session>(
       *deflate, route_->opts.deflate_mem_level);
 }
 
-ws_driver::~ws_driver() = default;
+ws_session::~ws_session() = default;
 
-void ws_driver::start() {
+void ws_session::start() {
   // The connection's handle goes to the session (its websocket_handle and
   // the functor below) only: a copy kept here would be a cycle that keeps
   // the connection alive for ever.
@@ -55,7 +59,8 @@ void ws_driver::start() {
                                                      std::memory_order_relaxed);
   emit(telemetry_kind::websocket_open);
   try {
-    session_ = route_->spawn(*route_->sys, websocket_handle{self, protocol_});
+    session_ =
+      route_->spawn(*route_->sys, websocket_handle{self, protocol_, tag_});
   } catch (const std::exception& ex) {
     life().report_exception(ex.what());
   } catch (...) {
@@ -68,53 +73,30 @@ void ws_driver::start() {
   }
   // The session actor's end closes the session (1000 or 1011). The
   // functor runs on whatever thread the actor ends on: it only sends.
-  session_->attach_functor([conn = std::move(self)](const caf::error& reason) {
-    caf::anon_send(conn, ws_down_atom::value, close_code_of(reason));
-  });
+  session_->attach_functor(
+    [conn = std::move(self), tag = tag_](const caf::error& reason) {
+      caf::anon_send(conn, ws_down_atom::value, tag, close_code_of(reason));
+    });
   if (auto ms = route_->opts.ping_interval.count(); ms > 0)
     home().arm(ping_.node, ms);
   if (auto ms = route_->opts.idle_timeout.count(); ms > 0)
     home().arm(idle_.node, ms);
-  // Frames that came with the upgrading request, then what the socket
-  // holds (no new edge announces bytes that arrived before the switch).
-  if (!in_.empty()) {
-    auto used = consume(in_.data(), in_.size());
-    if (done_)
-      return;
-    in_.erase(0, used);
-  }
-  flush();
-  if (!done_)
-    read_input();
+}
+
+void ws_session::feed_leftover(std::string leftover) {
+  // Frames that came with the upgrading request.
+  in_ = std::move(leftover);
+  if (in_.empty() || !wants_input())
+    return;
+  auto used = consume(in_.data(), in_.size());
+  if (done_)
+    return;
+  in_.erase(0, std::min(used, in_.size()));
 }
 
 // -- events -------------------------------------------------------------------
 
-void ws_driver::on_io(uint32_t events) {
-  if (done_)
-    return;
-  if ((events & EPOLLERR) != 0) {
-    host_->close(); // 1006 for the session
-    return;
-  }
-  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0)
-    io().rdhup = true;
-  bool resume = false;
-  if ((events & EPOLLOUT) != 0 && io().write_blocked()) {
-    flush();
-    if (done_ || io().write_blocked())
-      return;
-    resume = std::exchange(io().read_paused, false);
-  }
-  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 || resume)
-    read_input();
-}
-
-void ws_driver::on_wake(uint32_t) {
-  // No exchange is open on a WebSocket connection.
-}
-
-void ws_driver::on_drain(int64_t deadline_ms) {
+void ws_session::on_drain(int64_t deadline_ms) {
   if (done_)
     return;
   // RFC 6455 7.4.1: 1001, the server is going away; the peer has until the
@@ -128,20 +110,22 @@ void ws_driver::on_drain(int64_t deadline_ms) {
   flush();
 }
 
-void ws_driver::on_message(caf::message& msg) {
+void ws_session::on_message(caf::message& msg) {
   if (done_)
     return;
-  if (msg.match_elements<ws_send_atom, ws_message>()) {
-    send(msg.get_mutable_as<ws_message>(1));
-  } else if (msg.match_elements<ws_close_atom, uint16_t, std::string>()) {
-    auto code = msg.get_as<uint16_t>(1);
+  // (atom, tag, ...): the tag named this session already.
+  if (msg.match_elements<ws_send_atom, uint32_t, ws_message>()) {
+    send(msg.get_mutable_as<ws_message>(2));
+  } else if (msg.match_elements<ws_close_atom, uint32_t, uint16_t,
+                                std::string>()) {
+    auto code = msg.get_as<uint16_t>(2);
     if (!ws::valid_close_code(code) || code == 1002)
       code = ws::close_code::normal;
-    start_close(code, msg.get_as<std::string>(2));
-  } else if (msg.match_elements<ws_down_atom, uint16_t>()) {
+    start_close(code, msg.get_as<std::string>(3));
+  } else if (msg.match_elements<ws_down_atom, uint32_t, uint16_t>()) {
     // The session actor ended: nobody to deliver to any more.
     session_ = nullptr;
-    auto code = msg.get_as<uint16_t>(1);
+    auto code = msg.get_as<uint16_t>(2);
     start_close(code, code == ws::close_code::normal ? "" : "session ended");
   } else {
     return;
@@ -149,29 +133,32 @@ void ws_driver::on_message(caf::message& msg) {
   flush();
 }
 
-void ws_driver::on_timer() {
+void ws_session::on_timer() {
   // The peer did not answer our close frame in time (or the drain
-  // deadline passed): close the socket.
-  host_->close();
+  // deadline passed): end without it.
+  out_->abort();
+  out_->after_timer();
 }
 
-void ws_driver::on_ping() {
+void ws_session::on_ping() {
   // RFC 6455 5.5.2: a keep-alive ping (no payload); not after our close.
   if (done_ || close_sent_)
     return;
-  ws::write_frame_header(io().out().buffer(), ws::opcode::ping, 0);
+  ws::write_frame_header(out_->frames(), ws::opcode::ping, 0);
   home().arm(ping_.node, route_->opts.ping_interval.count());
   flush();
+  out_->after_timer();
 }
 
-void ws_driver::on_idle() {
+void ws_session::on_idle() {
   // Nothing received for idle_timeout: going away (the close handshake
   // then has close_timeout).
   start_close(ws::close_code::going_away, "idle timeout");
   flush();
+  out_->after_timer();
 }
 
-void ws_driver::stop() noexcept {
+void ws_session::stop() noexcept {
   if (done_)
     return;
   done_ = true;
@@ -182,9 +169,9 @@ void ws_driver::stop() noexcept {
                                                      std::memory_order_relaxed);
   emit(telemetry_kind::websocket_close);
   // The upgrading request ends with the session: admission slot back,
-  // request_stop (101, bytes of the head and the messages sent).
+  // request_stop (101 or 200, bytes of the head and the messages sent).
   bytes_out sent{req_.sent.total + sent_, sent_};
-  life().finish(req_.ticket(), 101, sent);
+  life().finish(req_.ticket(), status_, sent);
   if (session_) {
     auto session = std::move(session_);
     session_ = nullptr;
@@ -199,58 +186,53 @@ void ws_driver::stop() noexcept {
 
 // -- input --------------------------------------------------------------------
 
-void ws_driver::read_input() {
-  while (!done_ && !peer_closed_ && !failed_) {
-    if (io().write_blocked()) {
-      // The peer does not read what we send (pongs, echoes): leave its
-      // input in the socket until it does (bounded memory).
-      io().read_paused = true;
-      return;
-    }
-    auto [buf, cap] = home().scratch();
-    auto n = io().read(buf, cap);
-    if (n > 0) {
-      auto got = static_cast<size_t>(n);
-      if (in_.empty()) {
-        auto used = consume(buf, got);
-        if (done_)
-          return;
-        if (used < got && !peer_closed_ && !failed_)
-          in_.assign(buf + used, got - used);
-      } else {
-        in_.append(buf, got);
-        auto used = consume(in_.data(), in_.size());
-        if (done_)
-          return;
-        in_.erase(0, used);
-      }
-      if (in_.empty() && in_.capacity() > keep_buffer)
-        std::string{}.swap(in_);
-      flush();
-      if (got < cap && io().short_read_drains())
-        return;
-      continue;
-    }
-    if (n == 0) {
-      // The peer went away without a close frame: 1006 for the session.
-      host_->close();
-      return;
-    }
-    if (errno == EINTR)
-      continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK)
-      host_->close();
+void ws_session::feed(char* data, size_t size) {
+  if (!wants_input())
     return;
+  if (in_.empty()) {
+    auto used = consume(data, size);
+    if (done_)
+      return;
+    if (used < size && wants_input())
+      in_.assign(data + used, size - used);
+  } else {
+    in_.append(data, size);
+    auto used = consume(in_.data(), in_.size());
+    if (done_)
+      return;
+    in_.erase(0, std::min(used, in_.size()));
   }
+  if (in_.empty() && in_.capacity() > keep_buffer)
+    std::string{}.swap(in_);
 }
 
-size_t ws_driver::consume(char* data, size_t size) {
+size_t ws_session::consume(char* data, size_t size) {
+  auto& opts = route_->opts;
+  bool streams = opts.max_streamed_size > 0;
+  // Streaming mode: frames up to max_streamed_size pass the header check;
+  // only data frames that are streamed may exceed max_frame_size.
+  auto limit = streams ? std::max(opts.max_streamed_size, opts.max_frame_size)
+                       : opts.max_frame_size;
   size_t pos = 0;
-  while (!done_ && !peer_closed_ && !failed_) {
+  while (wants_input()) {
+    if (frame_left_ > 0) {
+      // Inside a streamed frame: its bytes go on as they arrive.
+      auto n = static_cast<size_t>(std::min<uint64_t>(frame_left_, size - pos));
+      if (n == 0)
+        break;
+      uint8_t mask[4];
+      for (size_t i = 0; i < 4; ++i)
+        mask[i] = mask_[(frame_off_ + i) & 3];
+      ws::unmask(data + pos, n, mask);
+      frame_off_ += n;
+      frame_left_ -= n;
+      pos += n;
+      on_piece(data + pos - n, n, frame_left_ == 0 && frame_fin_);
+      continue;
+    }
     ws::frame_header fh;
     ws::frame_error err;
-    auto res = ws::parse_frame_header({data + pos, size - pos},
-                                      route_->opts.max_frame_size, fh, err,
+    auto res = ws::parse_frame_header({data + pos, size - pos}, limit, fh, err,
                                       deflate_ != nullptr);
     if (res == ws::parse_result::need_more)
       break;
@@ -258,9 +240,34 @@ size_t ws_driver::consume(char* data, size_t size) {
       fail(err.code, err.reason);
       return size;
     }
-    if (size - pos - fh.header_size < fh.payload_size)
+    bool is_data = !ws::is_control(fh.op);
+    bool packed = fh.rsv1 || (fh.op == ws::opcode::continuation && compressed_);
+    if (fh.payload_size > opts.max_frame_size && (!is_data || packed)) {
+      fail(ws::close_code::too_big, "frame over max_frame_size");
+      return size;
+    }
+    bool partial = size - pos - fh.header_size < fh.payload_size;
+    if (partial && streams && is_data && !packed &&
+        (fh.payload_size > opts.max_frame_size || streaming_ ||
+         msg_.size() + fh.payload_size > opts.max_message_size)) {
+      // A frame of a message that outgrows max_message_size (or one too
+      // big to buffer): its bytes go to the session as they arrive.
+      if (auto ms = opts.idle_timeout.count(); ms > 0)
+        home().arm(idle_.node, ms);
+      pos += fh.header_size;
+      if (!start_frame(fh))
+        return size;
+      if (!streaming_)
+        begin_stream();
+      std::memcpy(mask_, fh.mask, sizeof mask_);
+      frame_off_ = 0;
+      frame_left_ = fh.payload_size;
+      frame_fin_ = fh.fin;
+      continue;
+    }
+    if (partial)
       break; // the payload is still arriving (at most max_frame_size)
-    if (auto ms = route_->opts.idle_timeout.count(); ms > 0)
+    if (auto ms = opts.idle_timeout.count(); ms > 0)
       home().arm(idle_.node, ms); // a frame: the peer is alive
     auto* payload = data + pos + fh.header_size;
     ws::unmask(payload, fh.payload_size, fh.mask);
@@ -270,7 +277,7 @@ size_t ws_driver::consume(char* data, size_t size) {
   return pos;
 }
 
-void ws_driver::on_frame(const ws::frame_header& fh, char* payload) {
+void ws_session::on_frame(const ws::frame_header& fh, char* payload) {
   auto size = static_cast<size_t>(fh.payload_size);
   switch (fh.op) {
   case ws::opcode::text:
@@ -282,7 +289,7 @@ void ws_driver::on_frame(const ws::frame_header& fh, char* payload) {
     // RFC 6455 5.5.2: answer with a pong carrying the same payload (not
     // after our close frame: nothing may follow it).
     if (!close_sent_) {
-      auto& out = io().out().buffer();
+      auto& out = out_->frames();
       ws::write_frame_header(out, ws::opcode::pong, size);
       out.append(payload, size);
     }
@@ -295,31 +302,47 @@ void ws_driver::on_frame(const ws::frame_header& fh, char* payload) {
   }
 }
 
-void ws_driver::on_data(const ws::frame_header& fh, char* payload) {
-  auto size = static_cast<size_t>(fh.payload_size);
-  auto max = route_->opts.max_message_size;
+bool ws_session::start_frame(const ws::frame_header& fh) {
+  // RFC 6455 5.4: a continuation only inside a message, a new message only
+  // outside one.
   if (fh.op == ws::opcode::continuation) {
     if (!fragmented_) {
       fail(ws::close_code::protocol_error,
            "continuation frame outside a message (RFC 6455 5.4)");
-      return;
+      return false;
     }
   } else {
     if (fragmented_) {
       fail(ws::close_code::protocol_error,
            "new data frame inside a fragmented message (RFC 6455 5.4)");
-      return;
+      return false;
     }
     msg_op_ = fh.op;
     compressed_ = fh.rsv1;
     utf8_.reset();
   }
+  fragmented_ = true; // until the message's last frame
+  return true;
+}
+
+void ws_session::on_data(const ws::frame_header& fh, char* payload) {
+  auto size = static_cast<size_t>(fh.payload_size);
+  auto max = route_->opts.max_message_size;
+  if (!start_frame(fh))
+    return;
   if (compressed_) {
     on_compressed(fh, payload);
     return;
   }
-  if (msg_.size() + size > max) {
-    fail(ws::close_code::too_big, "message over max_message_size");
+  if (!streaming_ && msg_.size() + size > max) {
+    if (route_->opts.max_streamed_size == 0) {
+      fail(ws::close_code::too_big, "message over max_message_size");
+      return;
+    }
+    begin_stream(); // the message goes on in pieces
+  }
+  if (streaming_) {
+    on_piece(payload, size, fh.fin);
     return;
   }
   bool text = msg_op_ == ws::opcode::text;
@@ -330,7 +353,6 @@ void ws_driver::on_data(const ws::frame_header& fh, char* payload) {
     return;
   }
   if (!fh.fin) {
-    fragmented_ = true;
     msg_.append(payload, size);
     return;
   }
@@ -339,18 +361,65 @@ void ws_driver::on_data(const ws::frame_header& fh, char* payload) {
          "text message ends inside a UTF-8 sequence");
     return;
   }
-  if (!fragmented_) {
+  fragmented_ = false;
+  if (msg_.empty()) {
     deliver(std::string{payload, size}, !text);
     return;
   }
   msg_.append(payload, size);
-  fragmented_ = false;
   auto data = std::move(msg_);
   msg_ = std::string{};
   deliver(std::move(data), !text);
 }
 
-void ws_driver::on_compressed(const ws::frame_header& fh, char* payload) {
+void ws_session::begin_stream() {
+  // What was reassembled so far (already checked) is the first piece.
+  streaming_ = true;
+  first_piece_ = true;
+  streamed_ = msg_.size();
+  if (!msg_.empty())
+    send_piece(std::exchange(msg_, std::string{}), false);
+  if (msg_.capacity() > keep_buffer)
+    std::string{}.swap(msg_);
+}
+
+void ws_session::on_piece(const char* data, size_t size, bool last) {
+  auto& opts = route_->opts;
+  streamed_ += size;
+  if (streamed_ > opts.max_streamed_size) {
+    fail(ws::close_code::too_big, "message over max_streamed_size");
+    return;
+  }
+  bool text = msg_op_ == ws::opcode::text;
+  if (text && !utf8_.feed({data, size})) {
+    fail(ws::close_code::invalid_data, "invalid UTF-8 in a text message");
+    return;
+  }
+  if (last && text && !utf8_.complete()) {
+    fail(ws::close_code::invalid_data,
+         "text message ends inside a UTF-8 sequence");
+    return;
+  }
+  if (size == 0 && !last)
+    return;
+  send_piece(std::string{data, size}, last);
+  if (last) {
+    streaming_ = false;
+    fragmented_ = false;
+  }
+}
+
+void ws_session::send_piece(std::string data, bool last) {
+  bool first = std::exchange(first_piece_, false);
+  if (last)
+    ++received_;
+  if (session_)
+    caf::anon_send(
+      session_,
+      ws_fragment{std::move(data), msg_op_ == ws::opcode::binary, first, last});
+}
+
+void ws_session::on_compressed(const ws::frame_header& fh, char* payload) {
   // RFC 7692 6.2: the frames' payloads together are one deflate stream;
   // inflate at the end, the output bounded by max_message_size (a
   // decompression bomb stops there), then check the text.
@@ -361,10 +430,8 @@ void ws_driver::on_compressed(const ws::frame_header& fh, char* payload) {
     return;
   }
   msg_.append(payload, size);
-  if (!fh.fin) {
-    fragmented_ = true;
+  if (!fh.fin)
     return;
-  }
   fragmented_ = false;
   compressed_ = false;
   std::string data;
@@ -388,7 +455,7 @@ void ws_driver::on_compressed(const ws::frame_header& fh, char* payload) {
   deliver(std::move(data), !text);
 }
 
-void ws_driver::on_close_frame(const char* payload, size_t size) {
+void ws_session::on_close_frame(const char* payload, size_t size) {
   // RFC 6455 5.5.1: empty, or a two-byte code and a UTF-8 reason.
   uint16_t code = ws::close_code::no_status;
   std::string_view reason;
@@ -416,7 +483,7 @@ void ws_driver::on_close_frame(const char* payload, size_t size) {
     // closes the TCP connection first (RFC 6455 7.1.1).
     code_ = code;
     reason_ = std::string{reason};
-    auto& out = io().out().buffer();
+    auto& out = out_->frames();
     if (code == ws::close_code::no_status)
       ws::write_frame_header(out, ws::opcode::close, 0);
     else
@@ -426,7 +493,7 @@ void ws_driver::on_close_frame(const char* payload, size_t size) {
   // else: the handshake we started is complete; code_ is ours.
 }
 
-void ws_driver::deliver(std::string data, bool binary) {
+void ws_session::deliver(std::string data, bool binary) {
   ++received_;
   if (!session_)
     return;
@@ -435,10 +502,9 @@ void ws_driver::deliver(std::string data, bool binary) {
 
 // -- output -------------------------------------------------------------------
 
-void ws_driver::send(ws_message& msg) {
+void ws_session::send(ws_message& msg) {
   if (close_sent_)
     return; // RFC 6455 5.5.1: no data after a close frame
-  auto& out = io().out();
   if (full_) {
     ++dropped_;
     return;
@@ -448,37 +514,37 @@ void ws_driver::send(ws_message& msg) {
   if (deflate_ && size >= route_->opts.deflate_min_size) {
     std::string packed;
     if (deflate_->compress(msg.data, packed)) {
-      ws::write_frame_header(out.buffer(), op, packed.size(), true);
-      out.append_body(std::move(packed));
+      ws::write_frame_header(out_->frames(), op, packed.size(), true);
+      out_->append(std::move(packed));
       sent_ += size;
       check_full();
       return;
     }
   }
-  ws::write_frame_header(out.buffer(), op, size);
-  out.append_body(std::move(msg.data));
+  ws::write_frame_header(out_->frames(), op, size);
+  out_->append(std::move(msg.data));
   sent_ += size;
   check_full();
 }
 
-void ws_driver::check_full() {
-  if (io().out().pending() >= route_->opts.send_buffer) {
+void ws_session::check_full() {
+  if (out_->queued() >= route_->opts.send_buffer) {
     full_ = true;
     notify(ws_full_atom::value);
   }
 }
 
-void ws_driver::start_close(uint16_t code, std::string_view reason) {
+void ws_session::start_close(uint16_t code, std::string_view reason) {
   if (close_sent_ || done_)
     return;
   close_sent_ = true;
   code_ = code;
   reason_ = std::string{reason};
-  ws::write_close_frame(io().out().buffer(), code, reason);
+  ws::write_close_frame(out_->frames(), code, reason);
   home().arm(timer_.node, route_->opts.close_timeout.count());
 }
 
-void ws_driver::fail(uint16_t code, std::string_view reason) {
+void ws_session::fail(uint16_t code, std::string_view reason) {
   // RFC 6455 7.1.7: fail the WebSocket connection: a close frame with the
   // reason, no more input processed, then the socket closes.
   failed_ = true;
@@ -486,42 +552,39 @@ void ws_driver::fail(uint16_t code, std::string_view reason) {
     close_sent_ = true;
     code_ = code;
     reason_ = std::string{reason};
-    ws::write_close_frame(io().out().buffer(), code, reason);
+    ws::write_close_frame(out_->frames(), code, reason);
   }
   in_.clear();
   msg_.clear();
   fragmented_ = false;
+  streaming_ = false;
+  frame_left_ = 0;
 }
 
-void ws_driver::flush() {
+void ws_session::flush() {
   if (done_)
     return;
-  auto res = io().flush();
-  if (res == transport::flush_result::failed) {
-    host_->close();
+  auto res = out_->flush();
+  if (res == ws_carrier::flush_result::ended || done_)
     return;
-  }
   check_buffer();
-  if (done_ || res == transport::flush_result::blocked)
-    return; // the transport's send deadline runs while the peer does not read
-  io().out().release_spare(); // an idle session keeps no output buffer
-  if (peer_closed_) {
-    host_->close(); // both close frames went: the server closes first
-  } else if (failed_) {
-    // The peer may still be sending: a lingering close keeps our close
-    // frame from being destroyed by a reset.
-    host_->linger();
-  }
+  if (done_ || res == ws_carrier::flush_result::blocked)
+    return;     // the carrier's send deadline runs while the peer does not read
+  out_->idle(); // an idle session keeps no output buffer
+  if (peer_closed_)
+    out_->close(); // both close frames went: the server ends first
+  else if (failed_)
+    out_->linger();
 }
 
-void ws_driver::check_buffer() {
-  if (full_ && io().out().pending() < route_->opts.send_buffer / 2) {
+void ws_session::check_buffer() {
+  if (full_ && out_->queued() < route_->opts.send_buffer / 2) {
     full_ = false;
     notify(ws_ready_atom::value);
   }
 }
 
-void ws_driver::emit(telemetry_kind kind) noexcept {
+void ws_session::emit(telemetry_kind kind) noexcept {
   auto& sh = host_->shared();
   if (!sh.opts.telemetry)
     return;
@@ -541,9 +604,284 @@ void ws_driver::emit(telemetry_kind kind) noexcept {
 }
 
 template <class Atom>
-void ws_driver::notify(Atom what) {
+void ws_session::notify(Atom what) {
   if (session_)
     caf::anon_send(session_, what);
+}
+
+// -- ws_driver: after an HTTP/1.1 upgrade -------------------------------------
+
+ws_driver::ws_driver(driver_host& host, std::shared_ptr<const ws_route> route,
+                     open_request req, std::string protocol,
+                     std::optional<ws::deflate_params> deflate,
+                     std::string leftover)
+  : host_(&host), ws_(host, *this, std::move(route), std::move(req),
+                      std::move(protocol), deflate, 0, 101),
+    leftover_(std::move(leftover)) {}
+
+ws_driver::~ws_driver() = default;
+
+void ws_driver::start() {
+  ws_.start();
+  if (ws_.done())
+    return;
+  // Frames that came with the upgrading request, then what the socket
+  // holds (no new edge announces bytes that arrived before the switch).
+  ws_.feed_leftover(std::move(leftover_));
+  ws_.flush();
+  if (!ws_.done())
+    read_input();
+}
+
+void ws_driver::on_io(uint32_t events) {
+  if (ws_.done())
+    return;
+  if ((events & EPOLLERR) != 0) {
+    host_->close(); // 1006 for the session
+    return;
+  }
+  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0)
+    io().rdhup = true;
+  bool resume = false;
+  if ((events & EPOLLOUT) != 0 && io().write_blocked()) {
+    ws_.flush();
+    if (ws_.done() || io().write_blocked())
+      return;
+    resume = std::exchange(io().read_paused, false);
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 || resume)
+    read_input();
+}
+
+void ws_driver::on_wake(uint32_t) {
+  // No exchange is open on a WebSocket connection.
+}
+
+void ws_driver::on_drain(int64_t deadline_ms) {
+  ws_.on_drain(deadline_ms);
+}
+
+void ws_driver::on_message(caf::message& msg) {
+  ws_.on_message(msg);
+}
+
+void ws_driver::stop() noexcept {
+  ws_.stop();
+}
+
+void ws_driver::read_input() {
+  while (ws_.wants_input()) {
+    if (io().write_blocked()) {
+      // The peer does not read what we send (pongs, echoes): leave its
+      // input in the socket until it does (bounded memory).
+      io().read_paused = true;
+      return;
+    }
+    auto [buf, cap] = host_->home().scratch();
+    auto n = io().read(buf, cap);
+    if (n > 0) {
+      auto got = static_cast<size_t>(n);
+      ws_.feed(buf, got);
+      if (ws_.done())
+        return;
+      ws_.flush();
+      if (got < cap && io().short_read_drains())
+        return;
+      continue;
+    }
+    if (n == 0) {
+      // The peer went away without a close frame: 1006 for the session.
+      host_->close();
+      return;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      host_->close();
+    return;
+  }
+}
+
+std::string& ws_driver::frames() {
+  return io().out().buffer();
+}
+
+void ws_driver::append(std::string&& payload) {
+  io().out().append_body(std::move(payload));
+}
+
+uint64_t ws_driver::queued() const noexcept {
+  return io().out().pending();
+}
+
+ws_carrier::flush_result ws_driver::flush() {
+  switch (io().flush()) {
+  case transport::flush_result::done:
+    return flush_result::sent;
+  case transport::flush_result::blocked:
+    return flush_result::blocked;
+  case transport::flush_result::failed:
+    break;
+  }
+  host_->close();
+  return flush_result::ended;
+}
+
+void ws_driver::idle() noexcept {
+  io().out().release_spare();
+}
+
+void ws_driver::close() {
+  host_->close();
+}
+
+void ws_driver::linger() {
+  host_->linger();
+}
+
+void ws_driver::abort() {
+  host_->close();
+}
+
+// -- ws_tunnel: over an HTTP/2 stream (RFC 8441) ------------------------------
+
+namespace {
+
+// Payloads up to this size are copied behind their frame header (one
+// queue entry); larger ones are queued as they are.
+constexpr size_t copy_payload = 1024;
+
+} // namespace
+
+ws_tunnel::ws_tunnel(tunnel_host& host, int32_t stream_id,
+                     std::shared_ptr<const ws_route> route, open_request req,
+                     std::string protocol,
+                     std::optional<ws::deflate_params> deflate)
+  : host_(&host), id_(stream_id),
+    ws_(host.conn(), *this, std::move(route), std::move(req),
+        std::move(protocol), deflate, static_cast<uint32_t>(stream_id), 200) {}
+
+ws_tunnel::~ws_tunnel() = default;
+
+void ws_tunnel::start() {
+  ws_.start();
+  ws_.flush();
+}
+
+void ws_tunnel::on_data(std::string& data, bool eof) {
+  if (!data.empty())
+    ws_.feed(data.data(), data.size());
+  ws_.flush();
+  if (eof && !ws_.done()) {
+    // The peer ended its side (RFC 8441 5, as a TCP FIN) before the close
+    // handshake was over: 1006 for the session; our side ends too.
+    close();
+  }
+}
+
+void ws_tunnel::on_writable() {
+  if (!push_held())
+    return; // still no room
+  if (finishing_)
+    finish();
+  else
+    ws_.flush(); // ws_ready, or the end after a blocked flush
+}
+
+void ws_tunnel::on_message(caf::message& msg) {
+  ws_.on_message(msg);
+}
+
+void ws_tunnel::on_drain(int64_t deadline_ms) {
+  ws_.on_drain(deadline_ms);
+}
+
+void ws_tunnel::stop() noexcept {
+  ws_.stop();
+  ended_ = true;
+  held_.clear();
+  held_bytes_ = 0;
+}
+
+void ws_tunnel::append(std::string&& payload) {
+  if (payload.size() <= copy_payload) {
+    frames_.append(payload);
+    return;
+  }
+  if (!frames_.empty()) {
+    held_bytes_ += frames_.size();
+    held_.push_back(std::exchange(frames_, std::string{}));
+  }
+  held_bytes_ += payload.size();
+  held_.push_back(std::move(payload));
+}
+
+uint64_t ws_tunnel::queued() const noexcept {
+  return frames_.size() + held_bytes_ + host_->h2().buffered(id_);
+}
+
+ws_carrier::flush_result ws_tunnel::flush() {
+  if (ended_)
+    return flush_result::ended;
+  if (!frames_.empty()) {
+    held_bytes_ += frames_.size();
+    held_.push_back(std::exchange(frames_, std::string{}));
+  }
+  return push_held() ? flush_result::sent : flush_result::blocked;
+}
+
+bool ws_tunnel::push_held() {
+  // The engine's stream queue is bounded (max_stream_buffer): what it
+  // refuses waits here, in order, for on_writable.
+  while (!held_.empty()) {
+    auto n = held_.front().size();
+    if (host_->h2().push(id_, std::move(held_.front())) ==
+        http2::submit_result::busy)
+      return false;
+    // Taken (or the stream is gone, and on_stream_closed follows).
+    held_.pop_front();
+    held_bytes_ -= n;
+  }
+  return true;
+}
+
+void ws_tunnel::finish() {
+  if (ended_)
+    return;
+  if (!held_.empty()) {
+    finishing_ = true; // after the rest went (on_writable)
+    return;
+  }
+  finishing_ = false;
+  ended_ = true;
+  host_->h2().finish(id_); // END_STREAM after the queue
+}
+
+void ws_tunnel::close() {
+  finish();
+  ws_.stop();
+}
+
+void ws_tunnel::linger() {
+  // The engine resets the stream with NO_ERROR after our END_STREAM if the
+  // peer is still sending (RFC 9113 8.1): our close frame is not lost.
+  finish();
+  ws_.stop();
+}
+
+void ws_tunnel::abort() {
+  if (!ended_) {
+    ended_ = true;
+    held_.clear();
+    held_bytes_ = 0;
+    frames_.clear();
+    host_->h2().reset(id_, http2::error_code::cancel);
+  }
+  ws_.stop();
+}
+
+void ws_tunnel::after_timer() {
+  host_->tunnel_flush();
 }
 
 } // namespace roadrunner::detail

@@ -3,6 +3,7 @@
 #include "protocol_driver.hpp"
 #include "reactor.hpp"
 #include "request_lifecycle.hpp"
+#include "stream_tunnel.hpp"
 #include "ws/codec.hpp"
 #include "ws/deflate.hpp"
 #include <roadrunner/websocket.hpp>
@@ -11,6 +12,7 @@
 #include <caf/fwd.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,38 +27,102 @@ struct ws_route {
   websocket_options opts;
 };
 
-/// The WebSocket protocol driver (RFC 6455), after an HTTP/1.1 upgrade:
-/// frames in (masked, strictly checked, fragments reassembled, UTF-8
-/// checked across fragments), complete messages to the session actor,
-/// messages from any `websocket_handle` out, pings answered, the close
-/// handshake in both directions. The upgrading request stays open while
-/// the session lives (its admission slot, `request_stop` at the end).
-/// Runs on: the connection's reactor thread.
-class ws_driver final : public protocol_driver {
+/// What carries a WebSocket session's bytes: the connection itself after an
+/// HTTP/1.1 upgrade (`ws_driver`), or one HTTP/2 stream after an extended
+/// CONNECT (`ws_tunnel`, RFC 8441). `close`, `linger` and `abort` end the
+/// carrier and stop the session (`ws_session::stop`) before they return.
+class ws_carrier {
 public:
-  ws_driver(driver_host& host, std::shared_ptr<const ws_route> route,
-            open_request req, std::string protocol,
-            std::optional<ws::deflate_params> deflate, std::string leftover);
-  ~ws_driver() override;
+  enum class flush_result : uint8_t { sent, blocked, ended };
 
-  ws_driver(const ws_driver&) = delete;
-  ws_driver& operator=(const ws_driver&) = delete;
+  /// Frame headers and small payloads are appended here.
+  virtual std::string& frames() = 0;
 
-  void start() override;
-  void on_io(uint32_t events) override;
-  void on_wake(uint32_t tag) override;
-  void on_drain(int64_t deadline_ms) override;
-  void on_message(caf::message& msg) override;
-  void stop() noexcept override;
+  /// A payload that follows what `frames` holds, moved.
+  virtual void append(std::string&& payload) = 0;
+
+  /// Bytes queued for the peer and not yet taken (the send buffer).
+  virtual uint64_t queued() const noexcept = 0;
+
+  /// Sends what was appended: `blocked` while the peer does not take it
+  /// all, `ended` when the carrier failed (and is ended).
+  virtual flush_result flush() = 0;
+
+  /// Everything went out: spare buffers can go.
+  virtual void idle() noexcept {}
+
+  /// Both close frames went: the server ends first (RFC 6455 7.1.1).
+  virtual void close() = 0;
+
+  /// We failed the session; our close frame is queued: end without
+  /// letting the peer's late bytes destroy it (RFC 6455 7.1.7).
+  virtual void linger() = 0;
+
+  /// Ends now, without the close handshake (timeouts, a vanished peer).
+  virtual void abort() = 0;
+
+  /// A timer of the session ran and queued output.
+  virtual void after_timer() {}
+
+protected:
+  ~ws_carrier() = default;
+};
+
+/// One WebSocket session (RFC 6455), whatever carries it: frames in
+/// (masked, strictly checked, fragments reassembled, UTF-8 checked across
+/// fragments), complete messages to the session actor, messages from any
+/// `websocket_handle` out, pings answered, the close handshake in both
+/// directions. The upgrading request stays open while the session lives
+/// (its admission slot, `request_stop` at the end, with `status`).
+/// Runs on: the connection's reactor thread.
+class ws_session {
+public:
+  ws_session(driver_host& host, ws_carrier& carrier,
+             std::shared_ptr<const ws_route> route, open_request req,
+             std::string protocol, std::optional<ws::deflate_params> deflate,
+             uint32_t tag, int status);
+  ~ws_session();
+
+  ws_session(const ws_session&) = delete;
+  ws_session& operator=(const ws_session&) = delete;
+
+  /// Spawns the session actor, arms the timers.
+  void start();
+
+  /// Bytes from the peer (unmasked in place). `flush` afterwards.
+  void feed(char* data, size_t size);
+
+  /// Input that came with the handshake (HTTP/1.1), then `flush`.
+  void feed_leftover(std::string leftover);
+
+  /// False once no more input is wanted (closed, failed, stopped).
+  bool wants_input() const noexcept {
+    return !done_ && !peer_closed_ && !failed_;
+  }
+
+  bool done() const noexcept { return done_; }
+
+  void on_drain(int64_t deadline_ms);
+  void on_message(caf::message& msg);
+
+  /// Sends what was queued; ends the carrier once the handshake is over.
+  void flush();
+
+  /// The session is over: timers off, the request finished, the actor
+  /// told. No I/O.
+  void stop() noexcept;
 
 private:
   void on_timer();
   void on_ping();
   void on_idle();
-  void read_input();
   size_t consume(char* data, size_t size);
   void on_frame(const ws::frame_header& fh, char* payload);
+  bool start_frame(const ws::frame_header& fh);
   void on_data(const ws::frame_header& fh, char* payload);
+  void begin_stream();
+  void on_piece(const char* data, size_t size, bool last);
+  void send_piece(std::string data, bool last);
   void on_compressed(const ws::frame_header& fh, char* payload);
   void on_close_frame(const char* payload, size_t size);
   void check_full();
@@ -64,17 +130,16 @@ private:
   void send(ws_message& msg);
   void start_close(uint16_t code, std::string_view reason);
   void fail(uint16_t code, std::string_view reason);
-  void flush();
   void check_buffer();
   template <class Atom>
   void notify(Atom what);
   void emit(telemetry_kind kind) noexcept;
 
   reactor& home() const noexcept { return host_->home(); }
-  transport& io() const noexcept { return host_->io(); }
   request_lifecycle& life() const noexcept { return host_->requests(); }
 
   driver_host* host_;
+  ws_carrier* out_;
   std::shared_ptr<const ws_route> route_;
   open_request req_;
   std::string protocol_;
@@ -84,12 +149,14 @@ private:
   std::unique_ptr<ws::deflate_session> deflate_; // negotiated: RFC 7692
   caf::actor session_; // the session actor (null once it ended)
   // The close timeout (after our close frame) or the drain deadline.
-  member_timer<ws_driver, &ws_driver::on_timer> timer_{this};
-  member_timer<ws_driver, &ws_driver::on_ping> ping_{this}; // ping_interval
-  member_timer<ws_driver, &ws_driver::on_idle> idle_{this}; // idle_timeout
+  member_timer<ws_session, &ws_session::on_timer> timer_{this};
+  member_timer<ws_session, &ws_session::on_ping> ping_{this}; // ping_interval
+  member_timer<ws_session, &ws_session::on_idle> idle_{this}; // idle_timeout
   uint64_t sent_ = 0;     // payload bytes queued for the peer
   uint64_t dropped_ = 0;  // messages dropped while the buffer was full
   uint64_t received_ = 0; // messages received (telemetry)
+  uint32_t tag_;          // the HTTP/2 stream id (0: HTTP/1.1)
+  int status_;            // of the upgrading request: 101, or 200 (RFC 8441)
   uint16_t code_ = ws::close_code::abnormal; // for ws_closed
   std::string reason_;
   ws::opcode msg_op_ = ws::opcode::text;
@@ -100,6 +167,108 @@ private:
   bool failed_ = false;      // we failed the connection (1002, 1007, 1009)
   bool full_ = false;        // the session heard ws_full
   bool done_ = false;        // stopped
+  // Streaming mode (max_streamed_size): the current message goes to the
+  // actor in pieces (ws_fragment); a streamed frame's bytes as they come.
+  bool streaming_ = false;
+  bool first_piece_ = false;
+  bool frame_fin_ = false;  // the streamed frame ends its message
+  uint64_t streamed_ = 0;   // bytes of the streamed message so far
+  uint64_t frame_left_ = 0; // payload bytes of the streamed frame to come
+  uint64_t frame_off_ = 0;  // ... and seen (the mask's phase)
+  uint8_t mask_[4] = {0, 0, 0, 0};
+};
+
+/// The WebSocket protocol driver after an HTTP/1.1 upgrade: the whole
+/// connection carries one `ws_session`.
+/// Runs on: the connection's reactor thread.
+class ws_driver final : public protocol_driver, public ws_carrier {
+public:
+  ws_driver(driver_host& host, std::shared_ptr<const ws_route> route,
+            open_request req, std::string protocol,
+            std::optional<ws::deflate_params> deflate, std::string leftover);
+  ~ws_driver() override;
+
+  ws_driver(const ws_driver&) = delete;
+  ws_driver& operator=(const ws_driver&) = delete;
+
+  // -- protocol_driver ------------------------------------------------------
+
+  void start() override;
+  void on_io(uint32_t events) override;
+  void on_wake(uint32_t tag) override;
+  void on_drain(int64_t deadline_ms) override;
+  void on_message(caf::message& msg) override;
+  void stop() noexcept override;
+
+  // -- ws_carrier -----------------------------------------------------------
+
+  std::string& frames() override;
+  void append(std::string&& payload) override;
+  uint64_t queued() const noexcept override;
+  flush_result flush() override;
+  void idle() noexcept override;
+  void close() override;
+  void linger() override;
+  void abort() override;
+
+private:
+  void read_input();
+
+  transport& io() const noexcept { return host_->io(); }
+
+  driver_host* host_;
+  ws_session ws_;
+  std::string leftover_;
+};
+
+/// A WebSocket session over one HTTP/2 stream (RFC 8441): the stream's DATA
+/// carries the frames both ways. Its output goes to the engine's stream
+/// queue (`push`); what the queue refuses (`busy`) waits here until the
+/// engine has room. The session ends with END_STREAM (close handshake
+/// done, or failed) or RST_STREAM(CANCEL) (timeouts).
+/// Runs on: the connection's reactor thread.
+class ws_tunnel final : public stream_tunnel, public ws_carrier {
+public:
+  ws_tunnel(tunnel_host& host, int32_t stream_id,
+            std::shared_ptr<const ws_route> route, open_request req,
+            std::string protocol, std::optional<ws::deflate_params> deflate);
+  ~ws_tunnel() override;
+
+  ws_tunnel(const ws_tunnel&) = delete;
+  ws_tunnel& operator=(const ws_tunnel&) = delete;
+
+  // -- stream_tunnel --------------------------------------------------------
+
+  void start() override;
+  void on_data(std::string& data, bool eof) override;
+  void on_writable() override;
+  void on_message(caf::message& msg) override;
+  void on_drain(int64_t deadline_ms) override;
+  void stop() noexcept override;
+
+  // -- ws_carrier -----------------------------------------------------------
+
+  std::string& frames() override { return frames_; }
+  void append(std::string&& payload) override;
+  uint64_t queued() const noexcept override;
+  flush_result flush() override;
+  void close() override;
+  void linger() override;
+  void abort() override;
+  void after_timer() override;
+
+private:
+  bool push_held();
+  void finish();
+
+  tunnel_host* host_;
+  int32_t id_;
+  ws_session ws_;
+  std::string frames_;           // appended since the last flush
+  std::deque<std::string> held_; // refused by the engine (busy)
+  uint64_t held_bytes_ = 0;
+  bool finishing_ = false; // END_STREAM once held_ is sent
+  bool ended_ = false;     // END_STREAM or RST_STREAM queued
 };
 
 } // namespace roadrunner::detail

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """WebSocket checks against roadrunner-demo with Debian's python3-websockets.
 
-Usage: ws_clients.py PORT CASE; prints one "ok CASE ..." line on success and
-exits 0, else prints what went wrong and exits 1. Every wait is bounded.
+Usage: ws_clients.py PORT CASE [--tls]; prints one "ok CASE ..." line on
+success and exits 0, else prints what went wrong and exits 1. Every wait is
+bounded. --tls: wss:// and https:// (any certificate).
 
 Cases:
   echo      text and binary round trips on /ws/echo, a 100 KiB message,
@@ -16,6 +17,7 @@ Cases:
 """
 
 import asyncio
+import ssl
 import sys
 import urllib.request
 
@@ -24,9 +26,18 @@ import websockets.exceptions
 
 TIMEOUT = 5
 
+# --tls: no certificate checks (the tests make a self-signed one).
+SSL = None
+
+
+def connect(url, **kw):
+    if url.startswith("wss://"):
+        kw["ssl"] = SSL
+    return websockets.connect(url, **kw)
+
 
 async def echo(base, compression="deflate"):
-    async with websockets.connect(base + "/ws/echo", max_size=2**20,
+    async with connect(base + "/ws/echo", max_size=2**20,
                                   compression=compression) as ws:
         ext = ws.response_headers.get("sec-websocket-extensions", "")
         assert ("permessage-deflate" in ext) == (compression is not None), ext
@@ -48,11 +59,11 @@ async def echo(base, compression="deflate"):
 
 
 async def chat(base):
-    async with websockets.connect(base + "/ws/chat") as a:
+    async with connect(base + "/ws/chat") as a:
         # a is a member once it heard its own message back; b joins after.
         await a.send("a joined")
         assert await asyncio.wait_for(a.recv(), TIMEOUT) == "a joined"
-        async with websockets.connect(base + "/ws/chat") as b:
+        async with connect(base + "/ws/chat") as b:
             await b.send("b joined")
             got_b = await asyncio.wait_for(b.recv(), TIMEOUT)
             assert got_b == "b joined", got_b
@@ -66,7 +77,7 @@ async def chat(base):
 async def close_codes(base):
     codes = []
     # Over the server's max_message_size (1 MiB by default).
-    async with websockets.connect(base + "/ws/echo",
+    async with connect(base + "/ws/echo",
                                   max_size=None) as ws:
         await ws.send("y" * (1024 * 1024 + 1))
         try:
@@ -76,7 +87,7 @@ async def close_codes(base):
             codes.append(e.rcvd.code if e.rcvd else None)
     # A protocol error: a pong-like control frame over 125 bytes is refused
     # by the library itself, so send raw bytes after a real handshake.
-    async with websockets.connect(base + "/ws/echo") as ws:
+    async with connect(base + "/ws/echo") as ws:
         transport = ws.transport
         # Unmasked text frame (RFC 6455 5.1: the server must fail it).
         transport.write(b"\x81\x02hi")
@@ -90,8 +101,8 @@ async def close_codes(base):
 
 
 def page(base):
-    url = base.replace("ws://", "http://") + "/chat"
-    with urllib.request.urlopen(url, timeout=TIMEOUT) as r:
+    url = base.replace("wss://", "https://").replace("ws://", "http://") + "/chat"
+    with urllib.request.urlopen(url, timeout=TIMEOUT, context=SSL) as r:
         body = r.read().decode()
         assert r.status == 200
         assert "text/html" in r.headers["content-type"]
@@ -100,8 +111,14 @@ def page(base):
 
 
 def main():
+    global SSL
     port, case = sys.argv[1], sys.argv[2]
     base = "ws://127.0.0.1:" + port
+    if "--tls" in sys.argv[3:]:
+        SSL = ssl.create_default_context()
+        SSL.check_hostname = False
+        SSL.verify_mode = ssl.CERT_NONE
+        base = "wss://127.0.0.1:" + port
     try:
         if case == "page":
             detail = page(base)

@@ -127,6 +127,10 @@ struct http2_options {
   /// value + 32 per field, RFC 9113 6.5.2) -> 431 + RST_STREAM(NO_ERROR).
   /// Default as the seed: 2 x its 16384-byte `max_header_block`.
   int64_t max_header_list_size = 32768;
+  /// SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441): clients may open
+  /// WebSocket sessions with an extended CONNECT. Off: a request with
+  /// `:protocol` is malformed (RST_STREAM(PROTOCOL_ERROR)).
+  bool enable_connect_protocol = true;
 
   // -- flood limits (issue 18) ------------------------------------------------
   // A client earns frame credit with useful work and spends it on frames

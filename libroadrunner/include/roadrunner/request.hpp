@@ -172,6 +172,13 @@ public:
     return head_->version_minor == 1 ? "HTTP/1.1" : "HTTP/1.0";
   }
 
+  /// The `:protocol` of an HTTP/2 extended CONNECT (RFC 8441), e.g.
+  /// "websocket": the HTTP/2 form of an HTTP/1.1 `Upgrade`, presented as a
+  /// GET. Empty for every other request.
+  std::string_view connect_protocol() const noexcept {
+    return head_->connect_protocol;
+  }
+
   /// All header fields in wire order, duplicates kept; values OWS-trimmed.
   std::span<const header_field> headers() const noexcept {
     return head_->headers;

@@ -51,6 +51,9 @@ struct request_head {
   bool expect_continue = false;
   /// The Host field (HTTP/2: `:authority`); empty if absent or empty.
   std::string_view host;
+  /// HTTP/2 extended CONNECT (RFC 8441): its `:protocol` ("websocket");
+  /// `method` is then "GET". Empty otherwise.
+  std::string_view connect_protocol;
 
   /// The value of the first field named `name` (ASCII case-insensitive), or
   /// nullopt when there is none.

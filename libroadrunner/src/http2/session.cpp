@@ -312,15 +312,18 @@ session::impl::impl(const session_config& cfg, session_callbacks& cb)
   // told "no limit", the limit is enforced in on_begin_headers, and the
   // SETTINGS frame carries the real value on the wire (`patch_settings`).
   settings_patched_ = clamp_window(h2.max_concurrent_streams) == 0x7fffffff;
+  // RFC 8441 3: SETTINGS_ENABLE_CONNECT_PROTOCOL lets the client send
+  // :protocol (nghttp2 checks it from the moment the setting is queued).
   nghttp2_settings_entry settings[] = {
     {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 0x7fffffff},
     {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
      static_cast<uint32_t>(clamp_window(h2.stream_window))},
     {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
      static_cast<uint32_t>(clamp_window(h2.max_header_list_size))},
+    {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
   };
-  if (nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings,
-                              std::size(settings)) != 0) {
+  auto count = std::size(settings) - (h2.enable_connect_protocol ? 0 : 1);
+  if (nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings, count) != 0) {
     fatal_ = true;
     return;
   }
@@ -472,7 +475,8 @@ int session::impl::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
       // the regular fields, nghttp2 checks that).
       s->head.headers.insert(s->head.headers.begin(), {"host", s->authority});
       s->authority_as_host = true;
-    }
+    } else if (key == ":protocol")
+      s->head.connect_protocol = s->keep(value); // RFC 8441 4
     // :scheme: the transport decides "http" / "https" (connection_info).
     return 0;
   }
@@ -507,8 +511,15 @@ int session::impl::on_frame_recv(const nghttp2_frame* frame) {
     current_ = nullptr;
     finish_head(*s);
   }
-  if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
-    request_complete(*s);
+  if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
+    if (s->tunnel) {
+      // The peer ended its side of the tunnel (as a TCP FIN).
+      s->tunnel_eof = true;
+      tunnel_data(*s);
+    } else {
+      request_complete(*s);
+    }
+  }
   return 0;
 }
 
@@ -527,10 +538,21 @@ void session::impl::finish_head(stream& s) {
   }
   auto& h = s.head;
   s.is_head = h.method == "HEAD";
-  // CONNECT (RFC 9113 8.5) opens a tunnel, which this server does not do.
+  // CONNECT (RFC 9113 8.5) opens a tunnel, which this server does not do;
+  // an extended CONNECT (RFC 8441 4, nghttp2 checked its :scheme, :path
+  // and :authority) opens a WebSocket, the HTTP/2 form of a GET with
+  // Upgrade: routes see it as that GET. Another protocol: 501.
   if (h.method == "CONNECT") {
-    reject(s, 501);
-    return;
+    if (h.connect_protocol.empty()) {
+      reject(s, 501);
+      return;
+    }
+    if (!http1::iequals(h.connect_protocol, "websocket")) {
+      reject(s, 501, "extended CONNECT for a protocol other than websocket");
+      return;
+    }
+    s.tunnel = true;
+    h.method = "GET";
   }
   // Malformed requests are stream errors of type PROTOCOL_ERROR (RFC 9113
   // 8.1.1): a :path nghttp2 let through (it checks the form only for the
@@ -552,6 +574,12 @@ void session::impl::finish_head(stream& s) {
   h.keep_alive = true;
   if (s.authority_as_host)
     h.host = s.authority; // already the first field (on_header)
+  if (s.tunnel) {
+    // The request is its head: dispatched now, what follows is tunnel data
+    // (bounded by the WebSocket's own limits, not max_content_length).
+    request_complete(s);
+    return;
+  }
   if (auto cl = h.find("content-length")) {
     // nghttp2 checked the syntax and that DATA adds up to it (RFC 9113
     // 8.1.1); decide 413 before any body byte arrives.
@@ -576,6 +604,12 @@ int session::impl::on_data_chunk(int32_t id, const uint8_t* data, size_t len) {
   if (s == nullptr || s->rejected)
     return 0;
   fed_streams_.push_back(id);
+  if (s->tunnel) {
+    // Handed over once nghttp2 returned (at most one read's bytes).
+    s->tunnel_in.append(reinterpret_cast<const char*>(data), len);
+    tunnel_data(*s);
+    return 0;
+  }
   if (s->body.size() + len > cfg_.max_content_length) {
     reject(*s, 413);
     return 0;
@@ -594,6 +628,13 @@ void session::impl::request_complete(stream& s) {
     return;
   s.dispatched = true;
   events_.push_back({event::kind::request, s.id});
+}
+
+void session::impl::tunnel_data(stream& s) {
+  if (!s.tunnel_event) {
+    s.tunnel_event = true;
+    events_.push_back({event::kind::tunnel, s.id});
+  }
 }
 
 void session::impl::reject(stream& s, int status, const char* reason) {
@@ -676,8 +717,9 @@ int session::impl::on_frame_send(const nghttp2_frame* frame) {
   auto* s = find(frame->hd.stream_id);
   // A complete response before the complete request: ask the client to
   // stop sending without an error (RFC 9113 8.1). A complete request
-  // (END_STREAM received) has nothing more to send.
-  if (s != nullptr && !s->closed && !s->complete &&
+  // (END_STREAM received) has nothing more to send; a tunnel's peer may
+  // still be sending until it ends its side.
+  if (s != nullptr && !s->closed && (!s->complete || s->tunnel) &&
       nghttp2_session_get_stream_remote_close(ng_, s->id) == 0)
     nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
   return 0;
@@ -849,6 +891,13 @@ feed_result session::impl::feed(std::span<const char> bytes) {
     auto cost =
       overhead_of(f.type, f.flags, f.length,
                   in_buffer > 0 ? data + pos - in_buffer : nullptr, opens);
+    if (cost > 0 && f.type == NGHTTP2_DATA && f.length > 0) {
+      // Small DATA on a tunnel is its traffic (WebSocket frames), not
+      // overhead.
+      auto* t = find(id);
+      if (t != nullptr && t->tunnel_open)
+        cost = 0;
+    }
     if (opens && ++window_streams_ >= cfg_.http2.reset_window)
       window_streams_ = window_resets_ = 0;
     if ((cost > 0 && !spend(cost)) ||
@@ -942,7 +991,8 @@ void session::impl::refill_windows() {
   auto peak = std::max(clamp_window(cfg_.http2.stream_window), 1);
   for (auto id : fed_streams_) {
     auto* s = find(id);
-    if (s != nullptr && !s->rejected && !s->complete && !s->closed)
+    if (s != nullptr && !s->rejected && !s->closed &&
+        (!s->complete || s->tunnel))
       refill(id, peak);
   }
   fed_streams_.clear();
@@ -1000,6 +1050,19 @@ void session::impl::deliver_events() {
         cb_.on_request_rejected(e.stream_id, static_cast<int>(e.code),
                                 e.reason);
       });
+      break;
+    case event::kind::tunnel:
+      s->tunnel_event = false;
+      if (s->delivered && !s->closed)
+        notify([&] {
+          cb_.on_tunnel_data(e.stream_id, s->tunnel_in, s->tunnel_eof);
+        });
+      s = find(e.stream_id);
+      if (s != nullptr) {
+        s->tunnel_in.clear();
+        if (s->tunnel_in.capacity() > stream::kept_body_capacity)
+          detail::free_string(s->tunnel_in);
+      }
       break;
     }
   }
@@ -1108,6 +1171,10 @@ submit_result session::submit(int32_t stream_id, response&& r) {
 
 submit_result session::start_stream(int32_t stream_id, response&& r) {
   return impl_->start_stream(stream_id, std::move(r));
+}
+
+submit_result session::open_tunnel(int32_t stream_id, response&& r) {
+  return impl_->open_tunnel(stream_id, std::move(r));
 }
 
 submit_result session::push(int32_t stream_id, std::string&& data) {

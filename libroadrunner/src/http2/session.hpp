@@ -105,6 +105,17 @@ public:
   virtual void on_stream_writable(int32_t stream_id) {
     static_cast<void>(stream_id);
   }
+
+  /// DATA on an extended CONNECT's stream (RFC 8441) after its request was
+  /// passed to `on_request`: the bytes that arrived in this `feed`, and
+  /// `eof` once the peer ended its side. `data` may be modified; the
+  /// session clears it afterwards. Must not throw (an exception is
+  /// dropped).
+  virtual void on_tunnel_data(int32_t stream_id, std::string& data, bool eof) {
+    static_cast<void>(stream_id);
+    static_cast<void>(data);
+    static_cast<void>(eof);
+  }
 };
 
 /// Outcome of `feed`.
@@ -195,6 +206,13 @@ public:
   /// Starts a streamed response: the head of `r` without `content-length`
   /// (its body, if any, is the first piece); then `push` and `finish`.
   submit_result start_stream(int32_t stream_id, response&& r);
+
+  /// Answers an extended CONNECT (RFC 8441) with `r` (a 2xx) and opens its
+  /// tunnel: as `start_stream`, and the stream's DATA goes on to
+  /// `on_tunnel_data`. `bad_state` for any other stream or status. A 2xx
+  /// given to such a stream through `submit` or `start_stream` (a handler
+  /// that does not speak the protocol) is sent as a 501 instead.
+  submit_result open_tunnel(int32_t stream_id, response&& r);
 
   /// Queues `data` on a started stream. `busy` when the stream already
   /// buffers `max_stream_buffer` bytes (then `data` is left untouched).

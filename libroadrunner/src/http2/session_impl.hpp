@@ -64,6 +64,20 @@ struct stream {
   /// nghttp2 closed the stream.
   bool closed = false;
 
+  // -- extended CONNECT (RFC 8441) --------------------------------------------
+
+  /// An extended CONNECT for websocket: dispatched at the end of its
+  /// HEADERS; its DATA is tunnel data.
+  bool tunnel = false;
+  /// `open_tunnel` answered it.
+  bool tunnel_open = false;
+  /// END_STREAM from the peer.
+  bool tunnel_eof = false;
+  /// A `tunnel` event is queued.
+  bool tunnel_event = false;
+  /// DATA received during the current `feed`.
+  std::string tunnel_in;
+
   // -- response -------------------------------------------------------------
 
   bool responded = false;
@@ -105,6 +119,7 @@ struct stream {
       nghttp2_rcbuf_decref(r);
     refs.clear();
     head.method = head.target = head.path = head.query = head.host = {};
+    head.connect_protocol = {};
     head.headers.clear();
     head.framing = body_framing::none;
     head.content_length = 0;
@@ -125,6 +140,8 @@ struct stream {
     hosts = 0;
     header_list_size = 0;
     responded = streaming = no_body = finished = deferred = false;
+    tunnel = tunnel_open = tunnel_eof = tunnel_event = false;
+    detail::free_string(tunnel_in);
     want_writable = false;
     source = body_source::none;
     detail::free_string(buffer);
@@ -150,7 +167,7 @@ struct stream {
 
 /// Something to tell the connection once nghttp2 has returned.
 struct event {
-  enum class kind : uint8_t { request, closed, writable, rejected };
+  enum class kind : uint8_t { request, closed, writable, rejected, tunnel };
   kind what;
   int32_t stream_id;
   /// `closed`: the RFC 9113 error code; `rejected`: the HTTP status.
@@ -310,6 +327,7 @@ public:
   size_t take_output(std::string& out, size_t max_bytes);
   submit_result submit(int32_t id, response&& r);
   submit_result start_stream(int32_t id, response&& r);
+  submit_result open_tunnel(int32_t id, response&& r);
   submit_result push(int32_t id, std::string&& data);
   submit_result finish(int32_t id, std::vector<response::field> trailers);
   submit_result reset(int32_t id, error_code code);
@@ -357,6 +375,7 @@ private:
   void finish_head(stream& s);
   void request_complete(stream& s);
   void reject(stream& s, int status, const char* reason = nullptr);
+  void tunnel_data(stream& s);
   void rejected(stream& s, int status, const char* reason);
   bool recv(const char* data, size_t n);
   uint32_t closed_stream_error(uint8_t type, int32_t id) const noexcept;

@@ -342,12 +342,25 @@ submit_result session::impl::respond(stream& s, response&& r, bool streaming) {
   return result;
 }
 
+namespace {
+
+/// RFC 8441 / RFC 9113 8.5: a 2xx to an extended CONNECT tells the client
+/// its tunnel is open. Only `open_tunnel` may say so; a handler that does
+/// not speak the protocol (a plain GET route) gets a 501 sent instead.
+void refuse_tunnel(const stream& s, response& r) {
+  if (s.tunnel && r.status() >= 200 && r.status() <= 299)
+    r = response::text(501, "Not Implemented: no such protocol here\n");
+}
+
+} // namespace
+
 submit_result session::impl::submit(int32_t id, response&& r) {
   auto* s = find_open(id);
   if (s == nullptr)
     return submit_result::unknown_stream;
   if (s->responded)
     return submit_result::bad_state;
+  refuse_tunnel(*s, r);
   return respond(*s, std::move(r), false);
 }
 
@@ -357,7 +370,22 @@ submit_result session::impl::start_stream(int32_t id, response&& r) {
     return submit_result::unknown_stream;
   if (s->responded)
     return submit_result::bad_state;
+  refuse_tunnel(*s, r);
   return respond(*s, std::move(r), true);
+}
+
+submit_result session::impl::open_tunnel(int32_t id, response&& r) {
+  auto* s = find_open(id);
+  if (s == nullptr)
+    return submit_result::unknown_stream;
+  if (s->responded || !s->tunnel || r.status() < 200 || r.status() > 299)
+    return submit_result::bad_state;
+  // RFC 9110 9.3.6: no content-length in a 2xx to CONNECT (a streamed
+  // response has none); DATA carries the tunnel both ways.
+  auto result = respond(*s, std::move(r), true);
+  if (result == submit_result::ok)
+    s->tunnel_open = true;
+  return result;
 }
 
 submit_result session::impl::push(int32_t id, std::string&& data) {

@@ -503,9 +503,9 @@ TEST_SUITE("http2.session") {
     CHECK(frames[1].type == NGHTTP2_WINDOW_UPDATE);
     CHECK(frames[1].stream_id == 0);
     CHECK((be32(frames[1].payload, 0) & 0x7fffffff) == (1 << 20) - 65535);
-    // The settings payload: three 6-byte entries with our values.
+    // The settings payload: four 6-byte entries with our values.
     auto& p = frames[0].payload;
-    REQUIRE(p.size() == 18);
+    REQUIRE(p.size() == 24);
     std::map<int, uint32_t> values;
     for (size_t i = 0; i < p.size(); i += 6)
       values[(static_cast<uint8_t>(p[i]) << 8) |
@@ -513,6 +513,7 @@ TEST_SUITE("http2.session") {
     CHECK(values[NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS] == 100);
     CHECK(values[NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE] == 65535);
     CHECK(values[NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE] == 32768);
+    CHECK(values[NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL] == 1); // RFC 8441
   }
 
   TEST_CASE("the client's connection window is conn_window after the preface") {
