@@ -499,6 +499,25 @@ TEST_SUITE("web.static_files") {
     CHECK(refuse_links(direct.req).status() == 200);
   }
 
+  TEST_CASE("on a route taking any method: OPTIONS is 204 and other methods "
+            "405, both with allow naming OPTIONS (RFC 9110 9.3.7, 15.5.6)") {
+    temp_tree t;
+    t.write("ok.txt", "fine");
+    std::string why;
+    auto h = roadrunner::static_files({.root = t.dir}, why);
+    REQUIRE_MESSAGE(h, why);
+    fake_request options{"OPTIONS", "/static/ok.txt"};
+    options.bind("path", "ok.txt");
+    auto resp = h(options.req);
+    CHECK(resp.status() == 204);
+    CHECK(field(resp, "allow") == "GET, HEAD, OPTIONS");
+    fake_request post{"POST", "/static/ok.txt"};
+    post.bind("path", "ok.txt");
+    resp = h(post.req);
+    CHECK(resp.status() == 405);
+    CHECK(field(resp, "allow") == "GET, HEAD, OPTIONS");
+  }
+
   TEST_CASE("a root that is not a directory is refused with the reason") {
     std::string why;
     CHECK_FALSE(roadrunner::static_files({.root = "/nonexistent/www"}, why));
