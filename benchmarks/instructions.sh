@@ -28,6 +28,11 @@
 #   actor      GET /hello/actor?i (handler actor hosted on the reactor)
 #   scheduler  GET /hello/scheduler?i (handler actor on CAF's scheduler)
 #   newconn    GET /?i with "Connection: close": a connection per request
+#   large      (not in the default list) GET /large?i: 65536 bytes of
+#              text/plain, not compressed (the reference for gzip)
+#   gzip       (not in the default list) GET /large?i with
+#              Accept-Encoding: gzip (the level: RR_FLAGS=--gzip-level=N,
+#              default 6); br and zstd likewise with their codings
 #   h2c        (not in the default list) HTTP/2 with prior knowledge:
 #              h2load -t1 -cH2_CLIENTS -mH2_STREAMS -nH2_N http://.../
 #              against a second demo under callgrind with
@@ -67,7 +72,7 @@ install_cleanup
 WANT_H1=0 WANT_H2=0
 for s in "${SCEN[@]}"; do
   case $s in
-    plain | hplain | actor | scheduler | newconn) WANT_H1=1 ;;
+    plain | hplain | actor | scheduler | newconn | large | gzip | br | zstd) WANT_H1=1 ;;
     h2c) WANT_H2=1 ;;
     *) die "unknown scenario $s" ;;
   esac
@@ -115,6 +120,7 @@ url() {
     actor) echo "$base/hello/actor?[1-COUNT]" ;;
     scheduler) echo "$base/hello/scheduler?[1-COUNT]" ;;
     newconn) echo "$base/?[1-COUNT]" ;;
+    large | gzip | br | zstd) echo "$base/large?[1-COUNT]" ;;
     *) die "unknown scenario $1" ;;
   esac
 }
@@ -134,6 +140,7 @@ send() {
   fi
   u=$(url "$1")
   [[ $1 == newconn ]] && extra=(-H "Connection: close")
+  [[ $1 == gzip || $1 == br || $1 == zstd ]] && extra=(-H "Accept-Encoding: $1")
   got=$(curl -sS --max-time 600 "${extra[@]}" -w '%{http_code}\n' -o /dev/null \
     "${u/COUNT/$2}" | grep -c '^200$') || true
   [[ $got == "$2" ]] || die "$1: $got of $2 requests answered 200"

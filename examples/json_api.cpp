@@ -5,7 +5,7 @@
 //   curl localhost:8080/items/1            -> {"id":1,"name":"first"}
 //   curl -X POST localhost:8080/items -d '{"name":"x"}'  -> 201 {"id":2,...}
 //   curl localhost:8080/items/abc          -> 400 {"error":"not_a_number"}
-//   curl -X DELETE localhost:8080/items/1  -> 405 (allow: GET)
+//   curl -X DELETE localhost:8080/items/1  -> 405 (allow: GET, OPTIONS)
 //
 // The items live in a map guarded by a mutex: plain handlers run on the
 // reactor threads, several at once.

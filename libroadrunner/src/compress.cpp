@@ -95,10 +95,8 @@ struct compress_state {
     auto v = decide(r, choice, false);
     if (v != verdict::encode)
       return v == verdict::as_is;
-    auto enc = detail::make_encoder(choice.coding, levels);
     std::string out;
-    out.reserve(r.body().size() / 3 + 64);
-    if (!enc || !enc->update(r.body(), out, false) || !enc->finish(out))
+    if (!detail::encode_whole(choice.coding, levels, r.body(), out))
       return true; // the library failed: send it as it is
     r.body(std::move(out));
     mark(r, choice.coding);
@@ -169,7 +167,8 @@ middleware compress(compress_options opts) {
   st->opts = std::move(opts);
   st->levels = {.gzip = st->opts.gzip_level,
                 .brotli = st->opts.brotli_level,
-                .zstd = st->opts.zstd_level};
+                .zstd = st->opts.zstd_level,
+                .stream_window_bits = st->opts.stream_window_bits};
   for (const auto& c : st->opts.codings)
     if (c == "gzip" || c == "br" || c == "zstd")
       st->offered.push_back(c);

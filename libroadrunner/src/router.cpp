@@ -328,6 +328,17 @@ struct route_compiler {
     return compose_shared(layers, std::move(h));
   }
 
+  // Whether an `allow` value (methods joined by ", ") names OPTIONS
+  // (methods are case-sensitive, RFC 9110 9.1).
+  static bool lists_options(std::string_view methods) noexcept {
+    for (size_t at = 0;
+         (at = methods.find("OPTIONS", at)) != std::string_view::npos; at += 7)
+      if ((at == 0 || methods[at - 1] == ' ') &&
+          (at + 7 == methods.size() || methods[at + 7] == ','))
+        return true;
+    return false;
+  }
+
   // The 404 and 405 answers pass through the listener middlewares (not
   // through any route's), so CORS or security-header middlewares see them.
   static void add_fallbacks(compiled_routes& table,
@@ -335,17 +346,20 @@ struct route_compiler {
     table.not_found_ = compose_shared(listener, not_found_response);
     const compiled_routes* self = &table; // never moves: heap, non-copyable
     table.method_not_allowed_ = compose_shared(listener, [self](request& req) {
-      if (req.method() == "OPTIONS") {
-        // RFC 9110 9.3.7: a server answers OPTIONS for any resource it
-        // knows; with no content, 204 (its `allow` lists OPTIONS too).
-        auto methods = self->allow(req.path() == "*" ? "" : req.path());
-        auto resp = response::status_only(204);
-        resp.header("allow",
-                    methods.empty() ? "OPTIONS" : methods + ", OPTIONS");
-        return resp;
-      }
-      auto resp = response::text(405, "Method Not Allowed\n");
-      resp.header("allow", self->allow(req.path()));
+      // RFC 9110 9.3.7: a server answers OPTIONS for any resource it knows
+      // (below), so OPTIONS is one of the methods the resource supports and
+      // `allow` lists it in the 405 too (15.5.6, 10.2.1).
+      bool options = req.method() == "OPTIONS";
+      auto methods =
+        self->allow(options && req.path() == "*" ? "" : req.path());
+      if (methods.empty())
+        methods = "OPTIONS";
+      else if (!lists_options(methods))
+        methods += ", OPTIONS";
+      // OPTIONS: no content, 204.
+      auto resp = options ? response::status_only(204)
+                          : response::text(405, "Method Not Allowed\n");
+      resp.header("allow", std::move(methods));
       return resp;
     });
   }

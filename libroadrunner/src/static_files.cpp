@@ -337,8 +337,11 @@ response static_state::serve(request& req) const {
   auto method = req.method();
   bool head = method == "HEAD";
   if (method != "GET" && !head) {
-    auto r = response::text(405, "Method Not Allowed\n");
-    r.header("allow", "GET, HEAD");
+    // Mounted on a route taking any method: OPTIONS is answered here as
+    // the router would (RFC 9110 9.3.7), and listed in the 405's `allow`.
+    auto r = method == "OPTIONS" ? response::status_only(204)
+                                 : response::text(405, "Method Not Allowed\n");
+    r.header("allow", "GET, HEAD, OPTIONS");
     return r;
   }
   auto raw = req.binding(opts.binding).value_or(std::string_view{});

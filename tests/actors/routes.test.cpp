@@ -78,7 +78,7 @@ TEST_SUITE("actors.routes") {
     CHECK(get(c, "GET", "/nope", &res).rfind("404", 0) == 0);
     CHECK(res.header("x-mw") == "listener");
     CHECK(get(c, "POST", "/users/42", &res).rfind("405", 0) == 0);
-    CHECK(res.header("allow") == "DELETE, GET, PUT");
+    CHECK(res.header("allow") == "DELETE, GET, PUT, OPTIONS");
     CHECK(res.header("x-mw") == "listener");
     get(c, "HEAD", "/users/7", &res);
     CHECK(res.status == 200);

@@ -77,7 +77,7 @@ TEST_SUITE("actors.testing") {
     auto wrong_method = srv.get("/echo");
     REQUIRE(wrong_method);
     CHECK(wrong_method->status == 405);
-    CHECK(wrong_method->header("allow") == "POST");
+    CHECK(wrong_method->header("allow") == "POST, OPTIONS");
     auto actor = srv.get("/actor");
     REQUIRE(actor);
     CHECK(actor->body == "from an actor");

@@ -130,7 +130,7 @@ TEST_SUITE("e2e.demo") {
       auto [code, out] = curl({"-i", "-X", "DELETE", srv.url("/")});
       REQUIRE(code == 0);
       CHECK(out.find("HTTP/1.1 405 Method Not Allowed\r\n") == 0);
-      CHECK(out.find("allow: GET\r\n") != std::string::npos);
+      CHECK(out.find("allow: GET, OPTIONS\r\n") != std::string::npos);
     }
     SUBCASE("anything else is 404") {
       auto [code, out] =
@@ -538,7 +538,7 @@ TEST_SUITE("e2e.demo") {
     SUBCASE("the new routes list their methods") {
       auto [code, out] = curl({"-i", "-X", "DELETE", srv.url("/sse")});
       CHECK(out.find("HTTP/1.1 405") == 0);
-      CHECK(out.find("allow: GET\r\n") != std::string::npos);
+      CHECK(out.find("allow: GET, OPTIONS\r\n") != std::string::npos);
     }
   }
 

@@ -175,7 +175,7 @@ TEST_SUITE("e2e.readme") {
     CHECK(missing.find("x-api-version: 1\r\n") != std::string::npos);
     auto wrong = curl({"-X", "DELETE", url + "/items/1"});
     CHECK(wrong.rfind("HTTP/1.1 405", 0) == 0);
-    CHECK(wrong.find("allow: GET\r\n") != std::string::npos);
+    CHECK(wrong.find("allow: GET, OPTIONS\r\n") != std::string::npos);
     CHECK(wrong.find("x-api-version: 1\r\n") != std::string::npos);
     CHECK(app.terminate() == 0);
   }

@@ -392,7 +392,7 @@ TEST_SUITE("e2e.rfc9113") {
       CHECK(nf == "404");
       auto [c2, na] = curl_h2c({"-i", "-X", "DELETE", url("/")});
       CHECK(na.find("HTTP/2 405") == 0);
-      CHECK(na.find("allow: GET\r\n") != std::string::npos);
+      CHECK(na.find("allow: GET, OPTIONS\r\n") != std::string::npos);
     }
     SUBCASE("HEAD: the GET head, no content") {
       auto [code, out] = curl_h2c({"-I", url("/large")});

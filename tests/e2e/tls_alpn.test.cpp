@@ -236,7 +236,7 @@ TEST_SUITE("e2e.tls") {
       CHECK(fetch({url("/nope")}).first == "404");
       auto [code, out] = curl({"-k", "-i", "-X", "DELETE", url("/")});
       CHECK(out.find("HTTP/1.1 405") == 0);
-      CHECK(out.find("allow: GET\r\n") != std::string::npos);
+      CHECK(out.find("allow: GET, OPTIONS\r\n") != std::string::npos);
     }
     // Every request above counts.
     CHECK(info(srv.port, "requests_served") >= 3);

@@ -578,7 +578,7 @@ TEST_SUITE("router") {
       CHECK(resp.status() == 405);
       CHECK(resp.body() == "Method Not Allowed\n");
       CHECK(resp.content_type() == "text/plain; charset=utf-8");
-      CHECK(field(resp, "allow") == "GET");
+      CHECK(field(resp, "allow") == "GET, OPTIONS");
       CHECK(field(resp, "x-frame-options") == "DENY");
       CHECK(log == std::vector<std::string>{"security"});
     }

@@ -200,7 +200,8 @@ public:
   /// Answers `req` given its match: when found, sets the request's bindings
   /// and state, then runs the route's pipeline; otherwise runs the listener
   /// middlewares around the 404 (`text/plain` "Not Found") or the 405
-  /// (`text/plain` "Method Not Allowed" plus `allow`), so middlewares such
+  /// (`text/plain` "Method Not Allowed" plus `allow`: `allow(path)` and
+  /// OPTIONS, which every known path answers), so middlewares such
   /// as CORS see those too and may answer instead (docs/upstream-bugs.md F4).
   /// OPTIONS on a path some route matches (with other methods), and
   /// `OPTIONS *`, take the 405 pipeline but answer 204 with `allow` (the

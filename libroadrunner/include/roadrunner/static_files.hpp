@@ -75,7 +75,9 @@ struct static_options {
 /// `error` (the root cannot be opened or is not a directory). Runs on the
 /// connection's thread: it opens and stats files (a few system calls) and reads
 /// at most `max_multipart_bytes`. Bad paths answer 400, missing files 404,
-/// unreadable ones 403, methods other than GET/HEAD 405.
+/// unreadable ones 403. On a route taking any method, OPTIONS answers 204
+/// and other methods but GET and HEAD 405, both with `allow: GET, HEAD,
+/// OPTIONS`.
 handler static_files(static_options opts, std::string& error);
 
 /// The content type for `name`'s extension (after its last '.',

@@ -194,6 +194,82 @@ TEST_SUITE("web.codec") {
     CHECK_FALSE(roadrunner::detail::make_encoder("deflate", {}));
     CHECK_FALSE(roadrunner::detail::make_decoder("compress"));
   }
+
+  TEST_CASE("whole bodies: one call per body, the per-thread state reused "
+            "across bodies and levels, every result decodes") {
+    roadrunner::detail::codec_levels levels;
+    for (auto coding : {"gzip"sv, "br"sv, "zstd"sv}) {
+      CAPTURE(coding);
+      for (int level : {1, 6, 1}) {
+        CAPTURE(level);
+        levels.gzip = levels.brotli = levels.zstd = level;
+        for (size_t n : {size_t{0}, size_t{1}, size_t{65536}, size_t{300000},
+                         size_t{2} << 20}) {
+          CAPTURE(n);
+          auto text = text_of_size(n);
+          std::string wire = "stale";
+          REQUIRE(roadrunner::detail::encode_whole(coding, levels, text, wire));
+          auto dec = roadrunner::detail::make_decoder(coding);
+          std::string out;
+          CHECK(dec->update(wire, out, 4 << 20) ==
+                roadrunner::detail::decoder::result::done);
+          CHECK(out == text);
+          if (n >= 65536)
+            CHECK(wire.size() < n / 10);
+        }
+      }
+    }
+    std::string out;
+    CHECK_FALSE(roadrunner::detail::encode_whole("deflate", levels, "x", out));
+  }
+
+  TEST_CASE("a stream's state stays small: stream_window_bits bounds the "
+            "window (measured after 1 MiB in 4 KiB flushed writes)") {
+    // Text that does not repeat within a small window, so the library fills
+    // whatever window it has.
+    std::string text;
+    uint64_t x = 88172645463325252ULL;
+    while (text.size() < (1 << 20)) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      text += "word" + std::to_string(x % 100000) + ' ';
+    }
+    auto held = [&](std::string_view coding, int window_bits) {
+      roadrunner::detail::codec_levels levels;
+      levels.stream_window_bits = window_bits;
+      auto enc = roadrunner::detail::make_encoder(coding, levels);
+      REQUIRE(enc);
+      std::string wire;
+      for (size_t at = 0; at < text.size(); at += 4096)
+        REQUIRE(
+          enc->update(std::string_view{text}.substr(at, 4096), wire, true));
+      auto bytes = enc->memory();
+      REQUIRE(enc->finish(wire));
+      auto dec = roadrunner::detail::make_decoder(coding);
+      std::string out;
+      CHECK(dec->update(wire, out, 2 << 20) ==
+            roadrunner::detail::decoder::result::done);
+      CHECK(out == text);
+      return bytes;
+    };
+    for (auto coding : {"br"sv, "zstd"sv, "gzip"sv}) {
+      CAPTURE(coding);
+      // The default, and what streams had before it: brotli lgwin 20,
+      // zstd level 3's windowLog 21, gzip 15.
+      int before = coding == "zstd" ? 21 : 20;
+      auto narrow = held(coding, 16);
+      auto wide = held(coding, before);
+      MESSAGE(coding << ": " << narrow / 1024 << " KiB per stream with "
+                     << "window bits 16, " << wide / 1024 << " KiB with "
+                     << before);
+      CHECK(narrow > 0);
+      if (coding == "gzip")
+        CHECK(narrow == wide); // zlib's window is at most 32 KiB anyway
+      else
+        CHECK(narrow + (768 << 10) < wide);
+    }
+  }
 }
 
 TEST_SUITE("web.cors") {
@@ -497,6 +573,25 @@ TEST_SUITE("web.static_files") {
     fake_request direct{"GET", "/static/ok.txt"};
     direct.bind("path", "ok.txt");
     CHECK(refuse_links(direct.req).status() == 200);
+  }
+
+  TEST_CASE("on a route taking any method: OPTIONS is 204 and other methods "
+            "405, both with allow naming OPTIONS (RFC 9110 9.3.7, 15.5.6)") {
+    temp_tree t;
+    t.write("ok.txt", "fine");
+    std::string why;
+    auto h = roadrunner::static_files({.root = t.dir}, why);
+    REQUIRE_MESSAGE(h, why);
+    fake_request options{"OPTIONS", "/static/ok.txt"};
+    options.bind("path", "ok.txt");
+    auto resp = h(options.req);
+    CHECK(resp.status() == 204);
+    CHECK(field(resp, "allow") == "GET, HEAD, OPTIONS");
+    fake_request post{"POST", "/static/ok.txt"};
+    post.bind("path", "ok.txt");
+    resp = h(post.req);
+    CHECK(resp.status() == 405);
+    CHECK(field(resp, "allow") == "GET, HEAD, OPTIONS");
   }
 
   TEST_CASE("a root that is not a directory is refused with the reason") {
