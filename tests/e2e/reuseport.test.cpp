@@ -238,8 +238,10 @@ TEST_SUITE("e2e.reuseport") {
     // it queued during that read are never sent (nghttp2 sends no request
     // HEADERS after any GOAWAY and closes them with REFUSED_STREAM
     // locally), yet h2load counts them as started. That is at most one
-    // batch per connection (measured: 0, 20, 0 in three runs); it is also
-    // why the one-step version flaked (its 40 plus such a batch).
+    // batch per connection: in 14 runs h2load lost 0 (9 times), 10 (2),
+    // 20 (1), 40 (2), while a server instrumented to log every
+    // REFUSED_STREAM logged none in 5 of them. It is also why the one-step
+    // version flaked (its 40 plus such a batch).
     CHECK(t.s2xx == t.succeeded);
     CHECK(t.timeout == 0);
     CHECK(t.started - t.succeeded <= 4 * 10);
