@@ -26,6 +26,11 @@ constexpr size_t output_chunk = 65536;
 // The slow-client guard's grace period (as HTTP/1.1).
 constexpr int64_t rate_grace_ms = 1000;
 
+// Drain (RFC 9113 6.8): how long the final GOAWAY waits for the ACK of the
+// notice's PING (a client that never answers), at most half of the time
+// left to the drain deadline.
+constexpr int64_t notice_wait_ms = 1000;
+
 // Input processed per wake-up before the connection yields to the other
 // connections of its reactor (and is called again in the next loop
 // iteration): one client sending as fast as loopback allows cannot hold
@@ -192,6 +197,10 @@ bool h2_driver::flush_out() {
 void h2_driver::after_event() {
   if (closed_)
     return;
+  // Drain: the notice's PING came back, so every stream the client opened
+  // before it saw the notice has arrived: the final GOAWAY may name them.
+  if (notice_.armed() && session_->notice_acked())
+    final_goaway();
   pump();
   update_timers();
   maybe_close();
@@ -241,6 +250,7 @@ void h2_driver::stop() noexcept {
   auto& r = home();
   r.disarm(main_.node);
   r.disarm(tick_.node);
+  r.disarm(notice_.node);
   // Requests still open end here: admission slots back, telemetry, and
   // their handlers hear on_cancel (a loop handler actor is stopped).
   auto open = std::move(streams_);
@@ -417,11 +427,25 @@ void h2_driver::on_wake(uint32_t stream_id) {
 void h2_driver::on_drain(int64_t deadline_ms) {
   if (closed_)
     return;
-  // GOAWAY(NO_ERROR, last stream id): streams up to it finish, newer ones
-  // are refused (REFUSED_STREAM: safe to retry elsewhere).
-  session_->goaway_graceful();
-  for (auto& [id, st] : streams_)
-    request_lifecycle::notify_drain(st->req, deadline_ms); // loop handlers
+  draining_ = true;
+  drain_deadline_ms_ = deadline_ms;
+  // RFC 9113 6.8, two steps. First GOAWAY(NO_ERROR, 2^31-1) and a PING:
+  // the client opens no new stream, and the streams it sent before it saw
+  // them are served. Then (on the PING's ACK, see after_event, or after
+  // notice_wait_ms) GOAWAY(NO_ERROR, last stream id): streams up to it
+  // finish, newer ones are refused (REFUSED_STREAM: safe to retry).
+  if (session_->goaway_notice()) {
+    auto wait = notice_wait_ms;
+    if (deadline_ms >= 0)
+      wait = std::min(wait, (deadline_ms - home().now_ms()) / 2);
+    if (wait > 0)
+      home().arm(notice_.node, wait);
+    else
+      session_->goaway_graceful();
+  } else if (!notice_.armed()) {
+    session_->goaway_graceful(); // no-op when already going away
+  }
+  notify_draining();
   for (auto& [id, t] : tunnels_)
     t->on_drain(deadline_ms); // WebSocket: close 1001
   after_event();
@@ -467,6 +491,33 @@ bool h2_driver::open_tunnel(int32_t stream_id, response& resp,
   return true;
 }
 
+void h2_driver::on_notice_timer() {
+  if (closed_)
+    return;
+  final_goaway(); // the client did not answer the PING in time
+  after_event();
+}
+
+void h2_driver::final_goaway() {
+  home().disarm(notice_.node);
+  session_->goaway_graceful();
+  notify_draining(); // streams that arrived after the notice
+}
+
+void h2_driver::notify_draining() {
+  // Deferred streams (loop handlers) hear the drain once each; stream ids
+  // grow, so the highest told is enough.
+  if (!draining_)
+    return;
+  auto told = drain_told_;
+  for (auto& [id, st] : streams_) {
+    if (id > drain_told_)
+      request_lifecycle::notify_drain(st->req, drain_deadline_ms_);
+    told = std::max(told, id);
+  }
+  drain_told_ = told;
+}
+
 // -- requests -----------------------------------------------------------------
 
 void h2_driver::on_request(int32_t stream_id, const request_head& head,
@@ -475,8 +526,7 @@ void h2_driver::on_request(int32_t stream_id, const request_head& head,
   request_ticket t;
   std::shared_ptr<actor_exchange> x;
   auto resp = life().dispatch(req, static_cast<uint32_t>(stream_id), t, x);
-  if (!x && !head.connect_protocol.empty() &&
-      open_tunnel(stream_id, resp, t))
+  if (!x && !head.connect_protocol.empty() && open_tunnel(stream_id, resp, t))
     return; // the tunnel finishes the request when it ends
   // max_keep_alive_requests: after the last one, GOAWAY (the streams in
   // flight finish; the client opens a new connection for more).

@@ -48,9 +48,11 @@ public:
   /// A deferred stream's handler side queued operations (tag: stream id).
   void on_wake(uint32_t stream_id) override;
 
-  /// GOAWAY with the last stream id: in-flight streams finish and hear the
-  /// notice, new ones are refused; the connection closes once no stream is
-  /// left.
+  /// RFC 9113 6.8 in two steps: GOAWAY(2^31-1) and a PING, then, on the
+  /// PING's ACK or after a bounded wait, GOAWAY with the last stream id.
+  /// Streams that arrive before it are served; in-flight streams finish and
+  /// hear the notice, newer ones are refused; the connection closes once no
+  /// stream is left.
   void on_drain(int64_t deadline_ms) override;
 
   /// Ends every open request (its handler sees `on_cancel`), disarms the
@@ -135,6 +137,9 @@ private:
   void on_deadline(stream_state& st);
   void start_request_clock(int64_t now);
   bool open_tunnel(int32_t stream_id, response& resp, request_ticket& t);
+  void on_notice_timer();
+  void final_goaway();
+  void notify_draining();
 
   driver_host* host_;
   std::unique_ptr<http2::session> session_;
@@ -156,6 +161,11 @@ private:
   uint64_t rate_bytes_ = 0;
   std::unordered_map<int32_t, int64_t> first_seen_; // incomplete requests
   std::vector<int32_t> ids_;                        // scratch for on_tick
+  // Drain: the wait for the notice's PING ACK, the streams told so far.
+  member_timer<h2_driver, &h2_driver::on_notice_timer> notice_{this};
+  int64_t drain_deadline_ms_ = -1;
+  int32_t drain_told_ = 0; // deferred streams up to this id heard the drain
+  bool draining_ = false;
 
   bool closed_ = false;
   bool fatal_ = false;

@@ -320,30 +320,85 @@ def case_sse(port, tls, seconds):
     say("eof", int(s.eof))
 
 
-def case_drain(port, tls):
+def case_drain(port, tls, mode="silent"):
     # Prints "ready" once an SSE event arrived; the test then sends SIGTERM
-    # to the server. Expect GOAWAY(NO_ERROR, last stream 1), the loop
-    # handler's drain event, END_STREAM, then EOF.
+    # to the server. RFC 9113 6.8 in two steps: GOAWAY(NO_ERROR, 2^31-1),
+    # then a PING. With mode "ack" the client opens stream 3 and only then
+    # answers the PING (stream 3 was sent before the final GOAWAY, so it is
+    # served); with "silent" it never answers and the final GOAWAY comes
+    # after the server's bounded wait. Then GOAWAY(NO_ERROR, last stream),
+    # the loop handler's drain event and END_STREAM on stream 1, then EOF.
     sock = connect(port, tls)
-    s = Session(sock, client(sock))
+    conn = client(sock)
+    s = Session(sock, conn)
     s.get(1, "/sse")
     s.pump(lambda x: b"data: tick" in x.stream(1).body)
     say("ready")
     # From here the frames are read raw: python-h2 refuses every frame
     # after a GOAWAY, but the streams below the last id go on (RFC 9113
-    # 6.8). DATA frames need no HPACK state.
-    data, eof = read_all(sock, 8)
-    goaway, body, ended = None, b"", False
-    for t, f, sid, p in raw_frames(data):
-        if t == 7:
-            goaway = (int.from_bytes(p[4:8], "big"),
-                      int.from_bytes(p[0:4], "big") & 0x7FFFFFFF)
-        elif t == 0 and sid == 1:
-            body += p
-            ended = ended or bool(f & 1)
-    say("goaway", goaway)
-    say("drain_event", int(b"event: drain" in body))
-    say("ended", int(ended))
+    # 6.8). HPACK through the connection's own decoder (it keeps its
+    # state: every header block is decoded in order).
+    deadline = time.monotonic() + 8
+    data, eof = b"", False
+    goaways, order = [], []
+    notice_at = final_at = None
+    status3, ended3, body1, ended1 = None, 0, b"", 0
+    while not eof and time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            break
+        except (ConnectionError, ssl.SSLError):
+            d = b""
+        if not d:
+            eof = True
+        data += d
+        while len(data) >= 9:
+            n = int.from_bytes(data[0:3], "big")
+            if len(data) < 9 + n:
+                break
+            t, f = data[3], data[4]
+            sid = int.from_bytes(data[5:9], "big") & 0x7FFFFFFF
+            p, data = data[9:9 + n], data[9 + n:]
+            if t == 7:
+                g = (int.from_bytes(p[4:8], "big"),
+                     int.from_bytes(p[0:4], "big") & 0x7FFFFFFF)
+                goaways.append(g)
+                order.append("goaway")
+                if notice_at is None:
+                    notice_at = time.monotonic()
+                else:
+                    final_at = time.monotonic()
+            elif t == 6 and not f & 1:
+                order.append("ping")
+                if mode == "ack":
+                    # Stream 3 before the ACK: the server sees it first.
+                    conn.send_headers(3, request_headers("/"),
+                                      end_stream=True)
+                    sock.sendall(conn.data_to_send() +
+                                 b"\x00\x00\x08\x06\x01\x00\x00\x00\x00"
+                                 + p)
+            elif t == 1:
+                for name, value in conn.decoder.decode(p):
+                    if name == ":status" and sid == 3:
+                        status3 = int(value)
+                ended3 = ended3 or int(sid == 3 and bool(f & 1))
+            elif t == 0 and sid == 1:
+                body1 += p
+                ended1 = ended1 or int(bool(f & 1))
+            elif t == 0 and sid == 3:
+                ended3 = ended3 or int(bool(f & 1))
+    say("goaways", len(goaways))
+    say("notice", goaways[0] if goaways else None)
+    say("goaway", goaways[-1] if goaways else None)
+    say("order", ",".join(order))
+    say("final_ms", int((final_at - notice_at) * 1000)
+        if final_at is not None else -1)
+    say("status3", status3)
+    say("ended3", ended3)
+    say("drain_event", int(b"event: drain" in body1))
+    say("ended", ended1)
     say("eof", int(eof))
 
 

@@ -227,13 +227,21 @@ TEST_SUITE("e2e.reuseport") {
     // what it never sent as failed), so the path was taken.
     CHECK(t.started < t.total);
     CHECK(t.started > 40000);
-    // Every answer was a whole 200 and nothing timed out. The requests
-    // sent and not answered are the streams the client had opened when
-    // the GOAWAY went out: it names the last stream processed at once, so
-    // those are refused (REFUSED_STREAM, safe to retry: RFC 9113 8.7), at
-    // most -c x -m of them. h2load does not retry them. RFC 9113 6.8's
-    // two-step shutdown (GOAWAY 2^31-1, a round trip, then the last id)
-    // would make this zero (issue 17; 40 of 40 seen here).
+    // Every answer was a whole 200 and nothing timed out. The drain's
+    // first GOAWAY (2^31-1, RFC 9113 6.8) stops new streams while the ones
+    // already on their way are still served; the final GOAWAY goes out
+    // after the PING round trip and names the last of them, so the server
+    // refuses none (issue 17: with the one-step GOAWAY, 40 of 40 in flight
+    // were refused). What h2load may still lose is its own: it refills
+    // its -m streams inside nghttp2's stream-close callbacks, so when the
+    // notice arrives in the same read as the last responses, the requests
+    // it queued during that read are never sent (nghttp2 sends no request
+    // HEADERS after any GOAWAY and closes them with REFUSED_STREAM
+    // locally), yet h2load counts them as started. That is at most one
+    // batch per connection: in 14 runs h2load lost 0 (9 times), 10 (2),
+    // 20 (1), 40 (2), while a server instrumented to log every
+    // REFUSED_STREAM logged none in 5 of them. It is also why the one-step
+    // version flaked (its 40 plus such a batch).
     CHECK(t.s2xx == t.succeeded);
     CHECK(t.timeout == 0);
     CHECK(t.started - t.succeeded <= 4 * 10);

@@ -24,8 +24,8 @@
 // PUSH_PROMISE). Covered elsewhere: the server's own frames (lowercase response
 // field names, no connection-specific fields: 8.2, 8.2.2, tests/unit/http2 "a
 // buffered response: ..."; flow control of what it sends: 6.9.1, the
-// small_window case below and "settings_in_order"); GOAWAY with the last
-// stream id on drain (6.8, "SIGTERM drains h2" below); a request body over
+// small_window case below and "settings_in_order"); GOAWAY in two steps
+// on drain (6.8, "SIGTERM drains h2" below); a request body over
 // the limit answered before the request is complete, then RST_STREAM
 // (NO_ERROR) (8.1, "a body over max_content_length" below); a bad preface
 // (3.4, "protocol errors" below).
@@ -600,25 +600,44 @@ TEST_SUITE("e2e.rfc9113") {
     }
   }
 
-  TEST_CASE("SIGTERM drains h2: GOAWAY with the last stream id, the loop "
-            "handler hears it and ends its stream, then the close") {
+  TEST_CASE("SIGTERM drains h2 in two steps (RFC 9113 6.8): GOAWAY(2^31-1) "
+            "and a PING; a stream sent before the ACK is served; the final "
+            "GOAWAY names it (or, for a client that never answers, comes "
+            "after about 1 s); the loop handler hears the drain; the close") {
     test_certs certs;
     for (bool tls : {false, true}) {
-      INFO("tls: " << tls);
-      auto flags = tls ? certs.flags() : std::vector<std::string>{};
-      flags.push_back("--protocols=http2");
-      demo_server srv{flags};
-      process client{h2_argv("drain", srv.port,
-                             tls ? std::vector<std::string>{"--tls"}
-                                 : std::vector<std::string>{})};
-      REQUIRE(client.read_line(10s) == "ready");
-      srv.proc.signal(SIGTERM);
-      auto out = client.read_all(10s);
-      CHECK(value_of(out, "goaway") == "(0, 1)");
-      CHECK(value_of(out, "drain_event") == "1");
-      CHECK(value_of(out, "ended") == "1");
-      CHECK(value_of(out, "eof") == "1");
-      CHECK(srv.proc.wait_exit(10s) == 0);
+      for (std::string mode : {"ack", "silent"}) {
+        INFO("tls: " << tls << ", client: " << mode);
+        auto flags = tls ? certs.flags() : std::vector<std::string>{};
+        flags.push_back("--protocols=http2");
+        demo_server srv{flags};
+        std::vector<std::string> args{mode};
+        if (tls)
+          args.push_back("--tls");
+        process client{h2_argv("drain", srv.port, args)};
+        REQUIRE(client.read_line(10s) == "ready");
+        srv.proc.signal(SIGTERM);
+        auto out = client.read_all(10s);
+        INFO(out);
+        CHECK(value_of(out, "order") == "goaway,ping,goaway");
+        CHECK(value_of(out, "notice") == "(0, 2147483647)");
+        auto ms = to_long(value_of(out, "final_ms"));
+        if (mode == "ack") {
+          CHECK(value_of(out, "goaway") == "(0, 3)");
+          CHECK(ms < 900); // the ACK ended the wait, not the 1 s bound
+          CHECK(value_of(out, "status3") == "200");
+          CHECK(value_of(out, "ended3") == "1");
+        } else {
+          CHECK(value_of(out, "goaway") == "(0, 1)");
+          CHECK(ms >= 900);
+          CHECK(ms < 3000);
+          CHECK(value_of(out, "status3") == "None");
+        }
+        CHECK(value_of(out, "drain_event") == "1");
+        CHECK(value_of(out, "ended") == "1");
+        CHECK(value_of(out, "eof") == "1");
+        CHECK(srv.proc.wait_exit(10s) == 0);
+      }
     }
   }
 

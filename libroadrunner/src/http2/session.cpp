@@ -7,6 +7,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -25,6 +26,11 @@ constexpr int32_t rfc_initial_window = 65535;
 // trailer HEADERS frame carries too little to count as work.
 constexpr int64_t credit_per_request = 8;
 constexpr uint32_t tiny_payload = 128;
+
+/// The opaque data of the drain notice's PING (`goaway_notice`): its ACK,
+/// and no other, ends the wait for streams in flight.
+constexpr std::array<uint8_t, 8> notice_ping{'r', 'r', 'd', 'r',
+                                             'a', 'i', 'n', '1'};
 
 /// Decoded bytes of one header block past which decoding stops and the
 /// connection ends (an HPACK bomb): 4 x max_header_list_size, at least
@@ -497,6 +503,12 @@ int session::impl::on_frame_recv(const nghttp2_frame* frame) {
     if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0)
       preface_received_ = true;
     return 0;
+  case NGHTTP2_PING:
+    if (notice_sent_ && (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0 &&
+        std::memcmp(frame->ping.opaque_data, notice_ping.data(),
+                    notice_ping.size()) == 0)
+      notice_acked_ = true;
+    return 0;
   case NGHTTP2_HEADERS:
   case NGHTTP2_DATA:
     break;
@@ -706,8 +718,12 @@ int session::impl::on_frame_send(const nghttp2_frame* frame) {
   // A client may answer each DATA frame with a WINDOW_UPDATE or two.
   if (frame->hd.type == NGHTTP2_DATA)
     earn(1);
-  if (frame->hd.type == NGHTTP2_GOAWAY)
+  if (frame->hd.type == NGHTTP2_GOAWAY) {
     goaway_code_ = frame->goaway.error_code;
+    if (notice_sent_ && !going_away_ &&
+        frame->goaway.last_stream_id == 0x7fffffff)
+      nghttp2_submit_ping(ng_, NGHTTP2_FLAG_NONE, notice_ping.data());
+  }
   if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
     if (frame->hd.type == NGHTTP2_RST_STREAM)
@@ -1070,6 +1086,24 @@ void session::impl::deliver_events() {
   delivering_ = false;
 }
 
+bool session::impl::goaway_notice() {
+  if (ng_ == nullptr || going_away_ || notice_sent_)
+    return false;
+  // RFC 9113 6.8: "a server that is attempting to gracefully shut down a
+  // connection SHOULD send an initial GOAWAY frame with the last stream
+  // identifier set to 2^31-1 and a NO_ERROR code [...] After allowing time
+  // for any in-flight stream creation (at least one round-trip time), the
+  // server MAY send another GOAWAY frame with an updated last stream
+  // identifier." The PING measures that round trip.
+  // The PING follows once the GOAWAY is out (on_frame_send): nghttp2
+  // sends PINGs before other frames, and an ACK must not come back before
+  // the client saw the notice.
+  if (nghttp2_submit_shutdown_notice(ng_) != 0)
+    return false;
+  notice_sent_ = true;
+  return true;
+}
+
 void session::impl::goaway_graceful() {
   if (ng_ == nullptr || going_away_)
     return;
@@ -1192,6 +1226,14 @@ submit_result session::finish(int32_t stream_id,
 
 submit_result session::reset(int32_t stream_id, error_code code) {
   return impl_->reset(stream_id, code);
+}
+
+bool session::goaway_notice() {
+  return impl_->goaway_notice();
+}
+
+bool session::notice_acked() const noexcept {
+  return impl_->notice_acked_;
 }
 
 void session::goaway_graceful() {

@@ -233,6 +233,17 @@ public:
 
   // -- life cycle -----------------------------------------------------------
 
+  /// First step of a graceful drain (RFC 9113 6.8): GOAWAY(NO_ERROR) with
+  /// last stream id 2^31-1 and a PING. Streams keep arriving and are served
+  /// until `goaway_graceful` names the last one (after the PING's ACK, see
+  /// `notice_acked`). False, and nothing sent, when the session is already
+  /// going away or sent a notice before.
+  bool goaway_notice();
+
+  /// True once the PING of `goaway_notice` came back acknowledged: every
+  /// stream the client opened before it saw the notice has arrived.
+  bool notice_acked() const noexcept;
+
   /// Graceful drain: GOAWAY(NO_ERROR) with the last stream id processed.
   /// Streams up to it finish; newer ones are ignored (the client knows from
   /// the GOAWAY that they were not processed and may retry them).

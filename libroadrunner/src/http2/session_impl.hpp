@@ -331,6 +331,7 @@ public:
   submit_result push(int32_t id, std::string&& data);
   submit_result finish(int32_t id, std::vector<response::field> trailers);
   submit_result reset(int32_t id, error_code code);
+  bool goaway_notice();
   void goaway_graceful();
   void terminate(error_code code);
   size_t buffered(int32_t id) const noexcept;
@@ -347,6 +348,8 @@ public:
   uint32_t goaway_code_ = 0; // of the last GOAWAY sent
   bool preface_received_ = false;
   int32_t goaway_last_id_ = 0x7fffffff;
+  bool notice_sent_ = false;  // GOAWAY(2^31-1) + PING (goaway_notice)
+  bool notice_acked_ = false; // its PING came back
   /// The streams the session knows, sorted by id (clients open them in
   /// increasing order, so a new one goes to the end).
   std::vector<std::unique_ptr<stream>> streams_;

@@ -1305,6 +1305,67 @@ TEST_SUITE("http2.session") {
     CHECK(!f.server.want_read());
   }
 
+  TEST_CASE("drain notice (RFC 9113 6.8): GOAWAY(2^31-1) and a PING; a "
+            "stream sent meanwhile is served; after the ACK the final "
+            "GOAWAY names it") {
+    pair_fixture f;
+    auto a = f.client.request("GET", "/a");
+    f.pump();
+    REQUIRE(f.rec.requests.size() == 1);
+    REQUIRE(f.server.goaway_notice());
+    CHECK(!f.server.goaway_notice()); // once
+    CHECK(!f.server.going_away());
+    CHECK(!f.server.notice_acked());
+    // A request the client sent before it saw the notice.
+    auto late = f.client.request("GET", "/late");
+    REQUIRE(f.server.feed(f.client.output()) == h2::feed_result::ok);
+    CHECK(f.rec.requests.size() == 2); // /late is dispatched
+    std::string out;
+    f.server.take_output(out);
+    f.client.input(out);
+    auto goaways = f.client.frames_of(NGHTTP2_GOAWAY);
+    REQUIRE(goaways.size() == 1);
+    CHECK(goaways[0].error_code == NGHTTP2_NO_ERROR);
+    CHECK(goaways[0].last_stream_id == 0x7fffffff);
+    REQUIRE(f.client.frames_of(NGHTTP2_PING).size() == 1);
+    // The client's ACK (nghttp2 answers PINGs itself).
+    REQUIRE(f.server.feed(f.client.output()) == h2::feed_result::ok);
+    CHECK(f.server.notice_acked());
+    CHECK(!f.server.is_idle());
+    f.server.goaway_graceful();
+    CHECK(f.server.going_away());
+    f.server.submit(a, response::text(200, "A"));
+    f.server.submit(late, response::text(200, "L"));
+    f.pump();
+    goaways = f.client.frames_of(NGHTTP2_GOAWAY);
+    REQUIRE(goaways.size() == 2);
+    CHECK(goaways[1].error_code == NGHTTP2_NO_ERROR);
+    CHECK(goaways[1].last_stream_id == late);
+    CHECK(f.client.streams[a].body == "A");
+    CHECK(f.client.streams[late].body == "L");
+    CHECK(f.server.is_idle());
+    CHECK(!f.server.want_read());
+  }
+
+  TEST_CASE("drain notice: a PING ACK with other data is not the notice's; "
+            "no notice once going away") {
+    pair_fixture f;
+    f.pump();
+    REQUIRE(f.server.goaway_notice());
+    std::string out;
+    f.server.take_output(out);
+    // The client acknowledges a PING of its own making instead.
+    std::array<uint8_t, 8> other{1, 2, 3, 4, 5, 6, 7, 8};
+    REQUIRE(nghttp2_submit_ping(f.client.ng, NGHTTP2_FLAG_ACK, other.data()) ==
+            0);
+    REQUIRE(f.server.feed(f.client.output()) == h2::feed_result::ok);
+    CHECK(!f.server.notice_acked());
+    pair_fixture g;
+    g.pump();
+    g.server.goaway_graceful();
+    CHECK(!g.server.goaway_notice());
+  }
+
   TEST_CASE("terminate sends GOAWAY with the code and stops reading") {
     pair_fixture f;
     f.pump();
