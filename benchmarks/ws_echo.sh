@@ -79,7 +79,8 @@ SRV_PID="" SRV_PORT=""
 start() {
   case $1 in
     roadrunner)
-      RR_EXTRA=()
+      # Room for the idle sessions: the demo's max_clients is 150.
+      RR_EXTRA=("--max-clients=$((IDLE + CONNECTIONS + 64))")
       RR_KEEPALIVE_CHECK=1
       start_roadrunner
       SRV_PID=$RR_PID SRV_PORT=$RR_PORT
