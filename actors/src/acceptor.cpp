@@ -193,12 +193,14 @@ void acceptor::accept_batch(bool& more, int limit) {
       }
     }
     if (!stats.try_acquire_slot()) {
-      io::close_fd(fd);
+      // Counted before the close: a client that saw the close and then
+      // reads the metrics must find its rejection there.
       telemetry_event e;
       e.kind = telemetry_kind::connection_rejected;
       e.peer = &peer;
       e.reason = "max_clients";
       shared_->emit(e);
+      io::close_fd(fd);
       continue;
     }
     telemetry_event e;
