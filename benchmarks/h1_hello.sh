@@ -42,10 +42,14 @@
 #   PIPELINE_DEPTH=16  requests per write in the pipelined scenario
 #   RR_DEMO=path    demo binary (default build-release/examples/roadrunner-demo)
 #   RR_FLAGS=...    extra demo flags; default --max-keep-alive-requests=1000000
-#                   --max-clients=1024, as nginx's keepalive_requests and
-#                   worker_connections (the demo's default cap of 150
-#                   connections would turn hello256's extra connections away;
-#                   set RR_FLAGS= to drop both)
+#                   --max-clients=1024 --compress=false: nginx's
+#                   keepalive_requests and worker_connections (the demo's
+#                   default cap of 150 connections would turn hello256's
+#                   extra connections away), and no compression filter, as
+#                   nginx's hello config has gzip off (the demo's middleware
+#                   would add `vary` and a decision to every answer; the
+#                   compressed cases are static.sh's, against nginx with
+#                   gzip on). Set RR_FLAGS= to drop all three
 #
 # Method: each server is pinned to CPU 1 and wrk to CPU 0. Per run we record
 # req/s, p99 latency, total requests and the server's CPU time (utime+stime
@@ -98,7 +102,7 @@ HELLO256_CONNECTIONS=${HELLO256_CONNECTIONS:-256}
 WARMUP=${WARMUP:-2}
 PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
 RR_DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
-RR_FLAGS=${RR_FLAGS---max-keep-alive-requests=1000000 --max-clients=1024}
+RR_FLAGS=${RR_FLAGS---max-keep-alive-requests=1000000 --max-clients=1024 --compress=false}
 for v in DURATION RUNS CONNECTIONS HELLO256_CONNECTIONS WARMUP PIPELINE_DEPTH; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done

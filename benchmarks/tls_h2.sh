@@ -51,7 +51,9 @@
 #                   --max-keep-alive-requests=1000000, as nginx's
 #                   keepalive_requests (the demo's default, 1000, also ends an
 #                   h2 connection after 1000 streams, and h2load does not
-#                   reconnect: the run would stall)
+#                   reconnect: the run would stall), and --compress=false:
+#                   nginx's and h2o's configs here compress nothing either
+#                   (see h1_hello.sh)
 #
 # Method (as h1_hello.sh): each server on CPU 1, the load generator on CPU 0.
 # Per run, the server's CPU time (utime+stime of all threads, for h2o of its
@@ -130,7 +132,7 @@ for p in "${H2_PEER_LIST[@]}"; do
   [[ $p == h2o || $p == nginx ]] || die "H2_PEERS: unknown peer '$p' (h2o, nginx)"
 done
 RR_DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
-RR_FLAGS=${RR_FLAGS---max-keep-alive-requests=1000000}
+RR_FLAGS=${RR_FLAGS---max-keep-alive-requests=1000000 --compress=false}
 read -r -a RR_BASE <<<"$RR_FLAGS"
 
 HELLO_BODY='Hello, World!'

@@ -1,11 +1,13 @@
 #include "http1/serializer.hpp"
 
 #include "date_cache.hpp"
+#include "http1/chars.hpp"
 #include <roadrunner/response.hpp>
 
 #include <doctest/doctest.h>
 
 #include <string>
+#include <string_view>
 
 using namespace roadrunner;
 using namespace roadrunner::http1;
@@ -105,4 +107,62 @@ TEST_SUITE("http1.serializer") {
     CHECK(http_date().size() == 29);
   }
 
+  TEST_CASE("iequals folds ASCII case only, in and after whole words") {
+    struct row {
+      std::string_view a, b;
+      bool equal;
+    };
+    // Differences in the first word, in a later word and in the tail (the
+    // word-at-a-time compare stops at the first differing word and folds
+    // from there).
+    const row rows[] = {
+      {"", "", true},
+      {"vary", "VARY", true},
+      {"content-length", "Content-Length", true},
+      {"content-length", "content-lengtH", true},
+      {"transfer-encoding", "TRANSFER-ENCODING", true},
+      {"transfer-encoding", "transfer-encodinh", false},
+      {"content-length", "content-lengt", false},
+      {"accept-encoding", "accept-Encodinf", false},
+      {"abcdefgh", "abcdefgi", false},
+      {"abcdefghijklmnop", "abcdefghijklmnoP", true},
+      {"@[`{", "`{@[", false}, // neighbours of the letter ranges don't fold
+      {"\xc3\xa9", "\xc3\x89", false}, // no folding beyond ASCII
+    };
+    for (const auto& r : rows) {
+      CAPTURE(r.a);
+      CAPTURE(r.b);
+      CHECK(iequals(r.a, r.b) == r.equal);
+      CHECK(iequals(r.b, r.a) == r.equal);
+    }
+  }
+
+  TEST_CASE("tokens and field values are checked byte by byte, every offset") {
+    // A bad byte at every position of names and values longer than a word.
+    const std::string name = "x-custom-field-name";
+    const std::string value = "some value\twith tab, obs-text \xff and more";
+    CHECK(is_token(name));
+    CHECK(is_field_value(value));
+    CHECK_FALSE(is_token(""));
+    CHECK(is_field_value(""));
+    for (size_t i = 0; i < name.size(); ++i) {
+      for (char bad : {' ', ':', '"', '\x7f', '\0', '\xc3'}) {
+        auto n = name;
+        n[i] = bad;
+        CAPTURE(i);
+        CHECK_FALSE(is_token(n));
+      }
+    }
+    for (size_t i = 0; i < value.size(); ++i) {
+      for (char bad : {'\r', '\n', '\0', '\x7f', '\x1f'}) {
+        auto v = value;
+        v[i] = bad;
+        CAPTURE(i);
+        CHECK_FALSE(is_field_value(v));
+        auto r = response::text(200, "x").header("x-a", v);
+        CHECK_FALSE(is_writable(r));
+      }
+    }
+    CHECK(is_writable(response::text(200, "x").header("x-a", value)));
+  }
 } // TEST_SUITE
