@@ -186,8 +186,8 @@ middleware compress(compress_options opts) {
       return r;
     }
     if (!st->filter(r, choice))
-      return not_acceptable();
-    return r;
+      r = not_acceptable();
+    return r; // one named result on every path: no move of the answer
   };
 }
 
