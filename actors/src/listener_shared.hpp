@@ -39,10 +39,10 @@ struct listener_shared {
   std::unique_ptr<io::body_budget> body_budget;
   io::body_policy bodies;
 
-  /// Sends `e` to the telemetry subscriber, if it wants that kind (never
+  /// Sends `e` to the telemetry subscriber, if it wants that event (never
   /// throws).
   void emit(telemetry_event& e) const noexcept {
-    if (!opts.telemetry.wants(e.kind))
+    if (!opts.telemetry.wants(e))
       return;
     e.listener_name = name;
     try {

@@ -171,7 +171,8 @@ response request_lifecycle::dispatch(request& req, uint32_t tag,
       t.referer = req.header("referer").value_or(std::string_view{});
     }
     t.bytes_received = req.body().size();
-    if (tel.wants(telemetry_kind::request_start)) {
+    if (tel.wants(telemetry_kind::request_start) &&
+        (tel.interest().http1_starts() || t.protocol == "HTTP/2")) {
       telemetry_event e;
       e.kind = telemetry_kind::request_start;
       fill(e, t);

@@ -485,13 +485,18 @@ metrics::metrics() : impl_(std::make_shared<detail::metrics_registry>()) {}
 
 telemetry_sink metrics::observer() const {
   using k = telemetry_kind;
-  // No request fields (host, user agent, referer): nothing here reads them.
+  // No request fields (host, user agent, referer): nothing here reads them;
+  // request_start only for HTTP/2 (the streams-opened counter).
+  auto interest =
+    telemetry_interest{k::request_start,        k::request_stop,
+                       k::request_exception,    k::request_rejected,
+                       k::connection_accepted,  k::connection_closed,
+                       k::connection_rejected,  k::tls_handshake_completed,
+                       k::tls_handshake_failed, k::http2_connection_error,
+                       k::accept_error,         k::drain_started}
+      .http2_starts_only();
   return {[impl = impl_](const telemetry_event& e) { impl->count(e); },
-          {k::request_start, k::request_stop, k::request_exception,
-           k::request_rejected, k::connection_accepted, k::connection_closed,
-           k::connection_rejected, k::tls_handshake_completed,
-           k::tls_handshake_failed, k::http2_connection_error, k::accept_error,
-           k::drain_started}};
+          interest};
 }
 
 void metrics::add(std::string name, std::string help, std::string type,

@@ -53,7 +53,7 @@ telemetry_sink fan_out(std::vector<telemetry_sink> sinks) {
     interest = interest | x.interest();
   return telemetry_sink{[xs = std::move(sinks)](const telemetry_event& e) {
                           for (auto& x : xs) {
-                            if (!x.wants(e.kind))
+                            if (!x.wants(e))
                               continue;
                             try {
                               x(e);

@@ -167,4 +167,31 @@ TEST_SUITE("actors.telemetry") {
     }
   }
 
+  TEST_CASE("an HTTP/2-only start interest gets no HTTP/1.1 request_start") {
+    fixture fx;
+    auto opts = fixture::loopback();
+    opts.routes = app;
+    opts.telemetry =
+      telemetry_to(caf::actor_cast<caf::actor>(fx.self),
+                   telemetry_interest{telemetry_kind::request_start,
+                                      telemetry_kind::request_stop}
+                     .http2_starts_only());
+    auto l = fx.start(opts);
+    client c{fx.port_of(l)};
+    REQUIRE(c.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(c.read_response());
+    // The first record must be the request_stop: the start was not sent.
+    telemetry_record got;
+    bool received = false;
+    fx.self->receive(
+      [&](telemetry_record& r) {
+        got = std::move(r);
+        received = true;
+      },
+      caf::after(std::chrono::seconds(5)) >> [] {});
+    REQUIRE(received);
+    CHECK(got.kind == telemetry_kind::request_stop);
+    CHECK(got.protocol == "HTTP/1.1");
+  }
+
 } // TEST_SUITE

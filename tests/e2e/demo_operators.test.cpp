@@ -150,6 +150,29 @@ TEST_SUITE("e2e.demo_operators") {
     CHECK(active == 1);
   }
 
+  TEST_CASE("the HTTP/2 open-streams gauge counts a stream in progress") {
+    // A scrape over HTTP/2 sees its own stream open (its request_start was
+    // counted, its request_stop not yet); HTTP/1.1 requests, whose starts
+    // the metrics subscriber does not take, leave the gauge alone.
+    {
+      demo_server srv;
+      REQUIRE(curl({srv.url("/")}).first == 0);
+      auto r = curl({srv.url("/metrics")});
+      REQUIRE(r.first == 0);
+      auto p = optest::parse_prometheus(r.second);
+      CHECK(sum(p, "roadrunner_http2_streams_open") == 0);
+      CHECK(sum(p, "roadrunner_requests_total", {R"(protocol="HTTP/1.1")"}) ==
+            1);
+    }
+    demo_server srv{{"--protocols=http2"}};
+    REQUIRE(curl({"--http2-prior-knowledge", srv.url("/")}).first == 0);
+    auto r = curl({"--http2-prior-knowledge", srv.url("/metrics")});
+    REQUIRE(r.first == 0);
+    auto p = optest::parse_prometheus(r.second);
+    CHECK(sum(p, "roadrunner_http2_streams_open") == 1);
+    CHECK(sum(p, "roadrunner_requests_total", {R"(protocol="HTTP/2")"}) == 1);
+  }
+
   TEST_CASE("connections over max_clients are counted as rejected") {
     demo_server srv{{"--max-clients=1"}};
     client held{srv.port};

@@ -62,6 +62,53 @@ TEST_SUITE("telemetry") {
     CHECK(got == std::vector<std::string>{"stops", "drains"});
   }
 
+  TEST_CASE("http2_starts_only: request_start of HTTP/2 streams only") {
+    using roadrunner::telemetry_interest;
+    auto start = [](std::string_view protocol) {
+      auto e = optest::event(telemetry_kind::request_start);
+      e.protocol = protocol;
+      return e;
+    };
+    auto narrow = telemetry_interest{telemetry_kind::request_start,
+                                     telemetry_kind::request_stop}
+                    .http2_starts_only();
+    CHECK(narrow.wants(telemetry_kind::request_start));
+    CHECK_FALSE(narrow.http1_starts());
+    CHECK(narrow.wants(start("HTTP/2")));
+    CHECK_FALSE(narrow.wants(start("HTTP/1.1")));
+    CHECK_FALSE(narrow.wants(start("HTTP/1.0")));
+    CHECK(narrow.wants(optest::stop_event("GET", 200, {})));
+    // Without request_start at all, no start is wanted on any protocol.
+    auto stops = telemetry_interest{telemetry_kind::request_stop};
+    CHECK_FALSE(stops.http1_starts());
+    CHECK_FALSE(stops.wants(start("HTTP/2")));
+    // The union wants HTTP/1.x starts when one side does.
+    CHECK_FALSE((narrow | stops).http1_starts());
+    CHECK((narrow | telemetry_interest{}).http1_starts());
+    CHECK((narrow | telemetry_interest{telemetry_kind::request_start})
+            .http1_starts());
+    // fan_out hands an HTTP/1.1 start to the sink that wants it and not to
+    // the HTTP/2-only one; HTTP/2 starts go to both.
+    std::vector<std::string> got;
+    auto all = roadrunner::fan_out(
+      {{[&](const telemetry_event& e) {
+          got.push_back("h2only " + std::string{e.protocol});
+        },
+        narrow},
+       {[&](const telemetry_event& e) {
+          got.push_back("all " + std::string{e.protocol});
+        },
+        {telemetry_kind::request_start}}});
+    CHECK(all.interest().http1_starts());
+    all(start("HTTP/1.1"));
+    all(start("HTTP/2"));
+    CHECK(got == std::vector<std::string>{"all HTTP/1.1", "h2only HTTP/2",
+                                          "all HTTP/2"});
+    roadrunner::metrics m;
+    CHECK_FALSE(m.observer().interest().http1_starts());
+    CHECK(m.observer().wants(start("HTTP/2")));
+  }
+
   TEST_CASE("a plain handler wants every kind and the request fields") {
     roadrunner::telemetry_sink plain = [](const telemetry_event&) {};
     CHECK(plain.wants(telemetry_kind::request_start));

@@ -151,9 +151,32 @@ public:
     return r;
   }
 
-  /// Whether events of kind `k` are wanted.
+  /// This interest with `request_start` events of HTTP/2 streams only: a
+  /// subscriber that counts open streams (`metrics`) and has no use for
+  /// the start of an HTTP/1.x request, whose event is then not even built
+  /// unless another subscriber wants it.
+  constexpr telemetry_interest http2_starts_only() const noexcept {
+    auto r = *this;
+    r.http1_starts_ = false;
+    return r;
+  }
+
+  /// Whether events of kind `k` are wanted (for `request_start`: at least
+  /// those of HTTP/2 streams).
   constexpr bool wants(telemetry_kind k) const noexcept {
     return (bits_ & bit(k)) != 0;
+  }
+
+  /// Whether `request_start` events of HTTP/1.x requests are wanted.
+  constexpr bool http1_starts() const noexcept {
+    return wants(telemetry_kind::request_start) && http1_starts_;
+  }
+
+  /// Whether this very event is wanted: its kind and, for a
+  /// `request_start`, its protocol.
+  constexpr bool wants(const telemetry_event& e) const noexcept {
+    return wants(e.kind) && (e.kind != telemetry_kind::request_start ||
+                             http1_starts_ || e.protocol == "HTTP/2");
   }
 
   /// Whether the request fields (`host`, `user_agent`, `referer`) are read.
@@ -165,6 +188,7 @@ public:
     telemetry_interest r = none();
     r.bits_ = bits_ | x.bits_;
     r.fields_ = fields_ || x.fields_;
+    r.http1_starts_ = http1_starts() || x.http1_starts();
     return r;
   }
 
@@ -179,6 +203,7 @@ private:
 
   uint32_t bits_ = ~uint32_t{0};
   bool fields_ = true;
+  bool http1_starts_ = true;
 };
 
 /// A telemetry subscriber with its interest: what a listener's `telemetry`
@@ -208,6 +233,11 @@ public:
 
   /// Whether events of kind `k` are wanted.
   bool wants(telemetry_kind k) const noexcept { return interest_.wants(k); }
+
+  /// Whether this very event is wanted (see `telemetry_interest`).
+  bool wants(const telemetry_event& e) const noexcept {
+    return interest_.wants(e);
+  }
 
   /// The interest declared.
   const telemetry_interest& interest() const noexcept { return interest_; }
