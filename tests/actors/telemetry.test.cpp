@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -53,6 +54,14 @@ response app(request& req) {
   if (req.path() == "/boom")
     throw std::runtime_error("kaputt");
   return response::text(200, "ok");
+}
+
+// The next record the test actor receives (none within 5 s: nullopt).
+std::optional<telemetry_record> first_record(fixture& fx) {
+  std::optional<telemetry_record> got;
+  fx.self->receive([&](telemetry_record& r) { got = std::move(r); },
+                   caf::after(std::chrono::seconds(5)) >> [] {});
+  return got;
 }
 
 } // namespace
@@ -147,15 +156,9 @@ TEST_SUITE("actors.telemetry") {
       REQUIRE(c.read_response());
       // The first record must be the request_stop: no connection_accepted
       // or request_start was sent before it.
-      telemetry_record got;
-      bool received = false;
-      fx.self->receive(
-        [&](telemetry_record& r) {
-          got = std::move(r);
-          received = true;
-        },
-        caf::after(std::chrono::seconds(5)) >> [] {});
-      REQUIRE(received);
+      auto first = first_record(fx);
+      REQUIRE(first);
+      auto& got = *first;
       CHECK(got.kind == telemetry_kind::request_stop);
       CHECK(got.status == 200);
       CHECK(got.query == "q=1");
@@ -181,17 +184,10 @@ TEST_SUITE("actors.telemetry") {
     REQUIRE(c.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n"));
     REQUIRE(c.read_response());
     // The first record must be the request_stop: the start was not sent.
-    telemetry_record got;
-    bool received = false;
-    fx.self->receive(
-      [&](telemetry_record& r) {
-        got = std::move(r);
-        received = true;
-      },
-      caf::after(std::chrono::seconds(5)) >> [] {});
-    REQUIRE(received);
-    CHECK(got.kind == telemetry_kind::request_stop);
-    CHECK(got.protocol == "HTTP/1.1");
+    auto got = first_record(fx);
+    REQUIRE(got);
+    CHECK(got->kind == telemetry_kind::request_stop);
+    CHECK(got->protocol == "HTTP/1.1");
   }
 
 } // TEST_SUITE
