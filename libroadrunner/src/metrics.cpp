@@ -58,11 +58,14 @@ size_t status_index(int status) noexcept {
 }
 
 size_t protocol_index(std::string_view p) noexcept {
-  for (size_t i = 1; i < protocol_labels.size(); ++i)
-    if (p == protocol_labels[i])
-      return i;
-  return 0;
+  // Per request: compare the one byte that differs, not whole strings.
+  if (p.size() == 8 && p.substr(0, 7) == "HTTP/1.")
+    return p[7] == '1' ? 2 : p[7] == '0' ? 1 : 0;
+  return p == protocol_labels[3] ? 3 : 0;
 }
+static_assert(protocol_labels[1] == "HTTP/1.0" &&
+              protocol_labels[2] == "HTTP/1.1" &&
+              protocol_labels[3] == "HTTP/2");
 
 size_t rejected_index(int status) noexcept {
   for (size_t i = 0; i < rejected_statuses.size(); ++i)

@@ -234,7 +234,7 @@ void body_store::unmap() noexcept {
   map_len_ = 0;
 }
 
-void body_store::clear(size_t keep_capacity) noexcept {
+void body_store::release(size_t keep_capacity) noexcept {
   unmap();
   if (fd_ >= 0)
     ::close(fd_);

@@ -127,13 +127,24 @@ public:
 
   /// Frees the body (memory, budget, file, mapping). A heap buffer up to
   /// `keep_capacity` bytes stays for the next body (not charged).
-  void clear(size_t keep_capacity = 0) noexcept;
+  void clear(size_t keep_capacity = 0) noexcept {
+    // The common case inline: nothing was stored (a GET; a stream closed
+    // and cleared again), so nothing to free, give back or unmap.
+    if (fd_ < 0 && map_ == nullptr && charged_ == 0 && !mapped_buf_ &&
+        cap_ <= keep_capacity) {
+      size_ = 0;
+      expected_ = 0;
+      return;
+    }
+    release(keep_capacity);
+  }
 
   /// Replaces the mmap(2) of spooled bodies (null: the real one). For
   /// tests of the mapping's failure; process-wide.
   static void set_map_for_testing(map_function f) noexcept;
 
 private:
+  void release(size_t keep_capacity) noexcept;
   result grow(size_t target, const char* data, size_t n);
   bool resize(size_t target) noexcept;
   void free_buffer() noexcept;
