@@ -129,6 +129,7 @@ public:
 
   std::unique_ptr<detail::protocol_driver>
   make_driver(detail::driver_host& host, std::string leftover) override {
+    request.sent.total = head_bytes; // the 101 head counts as sent
     return std::make_unique<detail::ws_driver>(host, route_, std::move(request),
                                                std::move(protocol_), deflate_,
                                                std::move(leftover));

@@ -11,6 +11,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -25,6 +26,39 @@ struct ws_route {
   caf::actor_system* sys = nullptr;
   ws_session_factory spawn;
   websocket_options opts;
+};
+
+/// What a session keeps of its upgrading request until it ends (the
+/// access log line and `request_stop` are written then): the texts packed
+/// in one allocation instead of `open_request`'s seven strings (an idle
+/// session pays 100 bytes rather than 320).
+class kept_request {
+public:
+  explicit kept_request(const open_request& req);
+
+  /// A ticket over the kept copies.
+  request_ticket ticket() const noexcept;
+
+  std::string_view method() const noexcept { return text(0); }
+  std::string_view path() const noexcept { return text(1); }
+  std::string_view request_id() const noexcept { return text(2); }
+
+  /// Bytes of the 101 head (HTTP/1.1; 0 on HTTP/2).
+  uint64_t head_bytes() const noexcept { return head_bytes_; }
+
+private:
+  static constexpr size_t texts = 7; // method, path, request_id, query,
+                                     // host, user_agent, referer
+
+  std::string_view text(size_t i) const noexcept;
+
+  std::unique_ptr<char[]> text_;
+  uint32_t end_[texts] = {};
+  bool admitted_ = false;
+  std::chrono::steady_clock::time_point started_;
+  std::string_view protocol_; // a static text
+  uint64_t bytes_received_ = 0;
+  uint64_t head_bytes_ = 0;
 };
 
 /// What carries a WebSocket session's bytes: the connection itself after an
@@ -92,8 +126,13 @@ public:
   /// Bytes from the peer (unmasked in place). `flush` afterwards.
   void feed(char* data, size_t size);
 
-  /// Input that came with the handshake (HTTP/1.1), then `flush`.
-  void feed_leftover(std::string leftover);
+  /// Input that came with the handshake (HTTP/1.1), kept until `start`.
+  void hold_input(std::string leftover) noexcept { in_ = std::move(leftover); }
+
+  /// Processes what `hold_input` kept, then `flush`.
+  void feed_held();
+
+  driver_host& host() const noexcept { return *host_; }
 
   /// False once no more input is wanted (closed, failed, stopped).
   bool wants_input() const noexcept {
@@ -138,27 +177,54 @@ private:
   reactor& home() const noexcept { return host_->home(); }
   request_lifecycle& life() const noexcept { return host_->requests(); }
 
+  // A message in progress: fragmented (reassembled here) or streamed (a
+  // frame passed on as its bytes arrive). An idle session has none.
+  struct partial {
+    std::string data;        // reassembled so far (already checked)
+    uint64_t streamed = 0;   // bytes of the streamed message so far
+    uint64_t frame_left = 0; // payload bytes of the streamed frame to come
+    uint64_t frame_off = 0;  // ... and seen (the mask's phase)
+    uint8_t mask[4] = {0, 0, 0, 0};
+  };
+
+  // The keep-alive timers, only on a route with `ping_interval` or
+  // `idle_timeout`.
+  struct keepalive {
+    explicit keepalive(ws_session* s) noexcept : ping{s}, idle{s} {}
+    member_timer<ws_session, &ws_session::on_ping> ping;
+    member_timer<ws_session, &ws_session::on_idle> idle;
+  };
+
+  partial& part();
+  size_t held() const noexcept { return part_ ? part_->data.size() : 0; }
+  bool in_frame() const noexcept { return part_ && part_->frame_left > 0; }
+  void end_message() noexcept;
+  void alive();
+  void set_reason(std::string_view reason);
+
+  // What an idle session keeps is what it costs (docs/websocket.md,
+  // "Memory"): buffers, a message in progress, keep-alive timers and the
+  // close reason are allocated when needed and freed when done.
   driver_host* host_;
   ws_carrier* out_;
   std::shared_ptr<const ws_route> route_;
-  open_request req_;
+  kept_request req_;
   std::string protocol_;
-  std::string in_;  // a partial frame (header and payload)
-  std::string msg_; // a fragmented message being reassembled
-  ws::utf8_validator utf8_;
+  std::string in_; // a partial frame (header and payload); empty when idle
+  std::unique_ptr<partial> part_;
   std::unique_ptr<ws::deflate_session> deflate_; // negotiated: RFC 7692
+  std::unique_ptr<keepalive> keep_;
+  std::unique_ptr<std::string> reason_; // of the close (ws_closed)
   caf::actor session_; // the session actor (null once it ended)
   // The close timeout (after our close frame) or the drain deadline.
   member_timer<ws_session, &ws_session::on_timer> timer_{this};
-  member_timer<ws_session, &ws_session::on_ping> ping_{this}; // ping_interval
-  member_timer<ws_session, &ws_session::on_idle> idle_{this}; // idle_timeout
   uint64_t sent_ = 0;     // payload bytes queued for the peer
   uint64_t dropped_ = 0;  // messages dropped while the buffer was full
   uint64_t received_ = 0; // messages received (telemetry)
   uint32_t tag_;          // the HTTP/2 stream id (0: HTTP/1.1)
-  int status_;            // of the upgrading request: 101, or 200 (RFC 8441)
+  ws::utf8_validator utf8_;
+  int16_t status_; // of the upgrading request: 101, or 200 (RFC 8441)
   uint16_t code_ = ws::close_code::abnormal; // for ws_closed
-  std::string reason_;
   ws::opcode msg_op_ = ws::opcode::text;
   bool fragmented_ = false; // inside a fragmented message
   bool compressed_ = false; // ... whose first frame had RSV1
@@ -171,11 +237,7 @@ private:
   // actor in pieces (ws_fragment); a streamed frame's bytes as they come.
   bool streaming_ = false;
   bool first_piece_ = false;
-  bool frame_fin_ = false;  // the streamed frame ends its message
-  uint64_t streamed_ = 0;   // bytes of the streamed message so far
-  uint64_t frame_left_ = 0; // payload bytes of the streamed frame to come
-  uint64_t frame_off_ = 0;  // ... and seen (the mask's phase)
-  uint8_t mask_[4] = {0, 0, 0, 0};
+  bool frame_fin_ = false; // the streamed frame ends its message
 };
 
 /// The WebSocket protocol driver after an HTTP/1.1 upgrade: the whole
@@ -214,11 +276,10 @@ public:
 private:
   void read_input();
 
-  transport& io() const noexcept { return host_->io(); }
+  driver_host& host() const noexcept { return ws_.host(); }
+  transport& io() const noexcept { return ws_.host().io(); }
 
-  driver_host* host_;
   ws_session ws_;
-  std::string leftover_;
 };
 
 /// A WebSocket session over one HTTP/2 stream (RFC 8441): the stream's DATA
