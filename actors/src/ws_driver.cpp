@@ -866,7 +866,8 @@ void ws_tunnel::on_data(std::string& data, bool eof) {
 
 void ws_tunnel::on_writable() {
   if (!push_held())
-    return; // still no room
+    return;           // still no room
+  hold_window(false); // caught up: the peer may send again
   if (finishing_)
     finish();
   else
@@ -912,7 +913,23 @@ ws_carrier::flush_result ws_tunnel::flush() {
     held_bytes_ += frames_.size();
     held_.push_back(std::exchange(frames_, std::string{}));
   }
-  return push_held() ? flush_result::sent : flush_result::blocked;
+  if (push_held()) {
+    hold_window(false);
+    return flush_result::sent;
+  }
+  // The peer does not take our output (pongs, echoes): while it waits
+  // here, the peer's DATA earns no new credit, as a HTTP/1.1 session
+  // stops reading its socket (bounded memory: at most the rest of the
+  // stream's window arrives meanwhile).
+  hold_window(true);
+  return flush_result::blocked;
+}
+
+void ws_tunnel::hold_window(bool hold) {
+  if (window_held_ == hold || ended_)
+    return;
+  window_held_ = hold;
+  host_->h2().hold_window(id_, hold);
 }
 
 bool ws_tunnel::push_held() {

@@ -320,6 +320,7 @@ public:
 
 private:
   bool push_held();
+  void hold_window(bool hold);
   void finish();
 
   tunnel_host* host_;
@@ -328,8 +329,9 @@ private:
   std::string frames_;           // appended since the last flush
   std::deque<std::string> held_; // refused by the engine (busy)
   uint64_t held_bytes_ = 0;
-  bool finishing_ = false; // END_STREAM once held_ is sent
-  bool ended_ = false;     // END_STREAM or RST_STREAM queued
+  bool finishing_ = false;   // END_STREAM once held_ is sent
+  bool ended_ = false;       // END_STREAM or RST_STREAM queued
+  bool window_held_ = false; // the peer earns no credit (output blocked)
 };
 
 } // namespace roadrunner::detail

@@ -14,10 +14,14 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+
 #include <cstdint>
+#include <malloc.h>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <poll.h>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -1064,6 +1068,50 @@ TEST_SUITE("actors.websocket") {
     CHECK(*close == "close 1001");
     CHECK(client.wait_exit(10s) == 0);
     CHECK(fx.drained());
+  }
+
+  TEST_CASE("RFC 8441 backpressure: while a session's output is blocked its "
+            "stream earns the peer no credit, the other streams go on, and "
+            "the credit comes back once the output drains") {
+    ws_fixture fx{h2c()};
+    auto out = h2_case(fx.port, {"held", "--path=/ws/plainframes"});
+    auto at = out.find("credit_kib ");
+    REQUIRE(at != std::string::npos);
+    auto credit = std::stoul(out.substr(at + 11));
+    // The client's window is 0, so the echoes stay on the server: the
+    // stream queue takes max_stream_buffer (64 KiB), then the tunnel's
+    // output is blocked and the window (65535) is not refilled: at most
+    // the window it had then, and one refill queued with it, arrive.
+    // Without the hold the client sends all 8 MiB it tries (the echoes
+    // past send_buffer are dropped).
+    CHECK(credit >= 64);
+    CHECK(credit <= 64 + 2 * 64 + 16);
+    CHECK(out.find("other_session 204800 same\n") != std::string::npos);
+    // Every message sent while held came back whole, then "end" went
+    // through on new credit.
+    auto resumed = out.find("resumed ");
+    REQUIRE(resumed != std::string::npos);
+    auto line = out.substr(resumed, out.find('\n', resumed) - resumed);
+    auto slash = line.find('/');
+    REQUIRE(slash != std::string::npos);
+    CHECK(line.substr(8, slash - 8) ==
+          line.substr(slash + 1, line.find(' ', slash) - slash - 1));
+    CHECK(line.ends_with(" end"));
+    CHECK(out.find("ended 1 1\n") != std::string::npos);
+    CHECK(fx.settled());
+  }
+
+  TEST_CASE("RFC 8441: a peer that never opens its window hears nothing, "
+            "the session hears full, and the connection is cut at the send "
+            "deadline (1006)") {
+    auto opts = h2c();
+    opts.request_timeout = std::chrono::milliseconds(300);
+    ws_fixture fx{opts};
+    auto out = h2_case(fx.port, {"noread", "--path=/ws/buffered"});
+    CHECK(out == "cut 1\n");
+    CHECK(fx.j->await("full"));
+    CHECK(fx.j->await("closed 1006"));
+    CHECK(fx.settled());
   }
 }
 
