@@ -6,10 +6,14 @@
 #include "transport.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/detail/tuple_vals.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/make_message.hpp>
 #include <caf/message.hpp>
 #include <caf/send.hpp>
+#include <caf/type_erased_tuple.hpp>
 
 #include <sys/epoll.h>
 
@@ -31,7 +35,74 @@ uint16_t close_code_of(const caf::error& reason) {
   return ws::close_code::internal_error;
 }
 
+// A message for the session actor whose end (handled, or dropped with a
+// closed mailbox) takes its bytes off the session's inbox.
+template <class T>
+class counted_element final
+  : public caf::mailbox_element,
+    public caf::detail::tuple_vals_impl<caf::type_erased_tuple, T> {
+public:
+  using tuple = caf::detail::tuple_vals_impl<caf::type_erased_tuple, T>;
+
+  counted_element(std::shared_ptr<ws_inbox> inbox, uint64_t n, T&& x)
+    : caf::mailbox_element(nullptr, caf::make_message_id(), {}),
+      tuple(std::move(x)), inbox_(std::move(inbox)), n_(n) {}
+
+  ~counted_element() override { inbox_->handled(n_); }
+
+  caf::type_erased_tuple& content() override { return *this; }
+
+  const caf::type_erased_tuple& content() const override { return *this; }
+
+  caf::message move_content_to_message() override {
+    return caf::make_message(std::move(std::get<0>(this->data())));
+  }
+
+  caf::message copy_content_to_message() const override {
+    return caf::make_message(std::get<0>(this->data()));
+  }
+
+private:
+  std::shared_ptr<ws_inbox> inbox_;
+  uint64_t n_;
+};
+
+// Sends `msg` (`n` bytes of payload) to `session` through `inbox`.
+template <class T>
+void send_counted(const std::shared_ptr<ws_inbox>& inbox,
+                  const caf::actor& session, T msg, uint64_t n) {
+  inbox->add(n); // counted before it can be handled (and subtracted)
+  caf::mailbox_element_ptr e{new counted_element<T>(inbox, n, std::move(msg))};
+  session->enqueue(std::move(e), nullptr);
+}
+
 } // namespace
+
+// -- ws_inbox -----------------------------------------------------------------
+
+bool ws_inbox::full() noexcept {
+  if (limit_ == 0 || bytes_.load() < limit_)
+    return false;
+  // Ask for the wake-up, then look again: a drain that came before the
+  // flag was seen is caught here, one after it sends the wake-up.
+  waiting_.store(true);
+  if (bytes_.load() >= limit_)
+    return true;
+  waiting_.exchange(false); // (or handled() took it: a spare wake-up)
+  return false;
+}
+
+void ws_inbox::handled(uint64_t n) noexcept {
+  auto left = bytes_.fetch_sub(n) - n;
+  if (left > limit_ / 2 || !waiting_.exchange(false))
+    return;
+  try {
+    if (auto conn = caf::actor_cast<caf::actor>(conn_))
+      caf::anon_send(conn, ws_inbox_atom::value, tag_);
+  } catch (...) {
+    // Out of memory: the connection ends with the system.
+  }
+}
 
 // -- kept_request -------------------------------------------------------------
 
@@ -171,6 +242,9 @@ void ws_session::on_message(caf::message& msg) {
     if (!ws::valid_close_code(code) || code == 1002)
       code = ws::close_code::normal;
     start_close(code, msg.get_as<std::string>(3));
+  } else if (msg.match_elements<ws_inbox_atom, uint32_t>()) {
+    out_->resume_input(); // the session actor caught up
+    return;
   } else if (msg.match_elements<ws_down_atom, uint32_t, uint16_t>()) {
     // The session actor ended: nobody to deliver to any more.
     session_ = nullptr;
@@ -496,10 +570,13 @@ void ws_session::send_piece(std::string data, bool last) {
   bool first = std::exchange(first_piece_, false);
   if (last)
     ++received_;
-  if (session_)
-    caf::anon_send(
-      session_,
-      ws_fragment{std::move(data), msg_op_ == ws::opcode::binary, first, last});
+  if (!session_)
+    return;
+  auto n = data.size();
+  send_counted(
+    inbox(), session_,
+    ws_fragment{std::move(data), msg_op_ == ws::opcode::binary, first, last},
+    n);
 }
 
 void ws_session::on_compressed(const ws::frame_header& fh, char* payload) {
@@ -583,7 +660,15 @@ void ws_session::deliver(std::string data, bool binary) {
   ++received_;
   if (!session_)
     return;
-  caf::anon_send(session_, ws_message{std::move(data), binary});
+  auto n = data.size();
+  send_counted(inbox(), session_, ws_message{std::move(data), binary}, n);
+}
+
+const std::shared_ptr<ws_inbox>& ws_session::inbox() {
+  if (!inbox_)
+    inbox_ = std::make_shared<ws_inbox>(life().self()->address(), tag_,
+                                        route_->opts.inbox_buffer);
+  return inbox_;
 }
 
 // -- output -------------------------------------------------------------------
@@ -762,6 +847,8 @@ void ws_driver::read_input() {
       io().read_paused = true;
       return;
     }
+    if (ws_.inbox_full())
+      return; // the session actor is behind: resume_input reads on
     auto [buf, cap] = host().home().scratch();
     auto n = io().read(buf, cap);
     if (n > 0) {
@@ -828,6 +915,12 @@ void ws_driver::abort() {
   host().close();
 }
 
+void ws_driver::resume_input() {
+  // The bytes wait in the socket: no new edge announces them.
+  if (!io().write_blocked())
+    read_input();
+}
+
 // -- ws_tunnel: over an HTTP/2 stream (RFC 8441) ------------------------------
 
 namespace {
@@ -866,8 +959,8 @@ void ws_tunnel::on_data(std::string& data, bool eof) {
 
 void ws_tunnel::on_writable() {
   if (!push_held())
-    return;           // still no room
-  hold_window(false); // caught up: the peer may send again
+    return;        // still no room
+  update_window(); // caught up: the peer may send again
   if (finishing_)
     finish();
   else
@@ -913,23 +1006,25 @@ ws_carrier::flush_result ws_tunnel::flush() {
     held_bytes_ += frames_.size();
     held_.push_back(std::exchange(frames_, std::string{}));
   }
-  if (push_held()) {
-    hold_window(false);
-    return flush_result::sent;
-  }
-  // The peer does not take our output (pongs, echoes): while it waits
-  // here, the peer's DATA earns no new credit, as a HTTP/1.1 session
-  // stops reading its socket (bounded memory: at most the rest of the
-  // stream's window arrives meanwhile).
-  hold_window(true);
-  return flush_result::blocked;
+  auto sent = push_held();
+  update_window();
+  return sent ? flush_result::sent : flush_result::blocked;
 }
 
-void ws_tunnel::hold_window(bool hold) {
+void ws_tunnel::update_window() {
+  // While the peer does not take our output (pongs, echoes), or the
+  // session actor is behind with its inbox, the peer's DATA earns no new
+  // credit, as a HTTP/1.1 session stops reading its socket (bounded
+  // memory: at most the rest of the stream's window arrives meanwhile).
+  bool hold = !held_.empty() || ws_.inbox_full();
   if (window_held_ == hold || ended_)
     return;
   window_held_ = hold;
   host_->h2().hold_window(id_, hold);
+}
+
+void ws_tunnel::resume_input() {
+  update_window(); // the driver sends the WINDOW_UPDATE after the message
 }
 
 bool ws_tunnel::push_held() {

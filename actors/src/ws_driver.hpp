@@ -9,8 +9,11 @@
 #include <roadrunner/websocket.hpp>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -61,6 +64,38 @@ private:
   uint64_t head_bytes_ = 0;
 };
 
+/// The session actor's unhandled input (`inbox_buffer`): the bytes of the
+/// messages in its mailbox. Each is enqueued as a counted mailbox element
+/// whose end (the actor handled it, or the mailbox was closed) takes its
+/// bytes off, on the actor's thread; the reader (the reactor thread)
+/// stops taking input while the inbox is full and hears
+/// `(ws_inbox_atom, tag)` once the actor handled half of it.
+class ws_inbox {
+public:
+  ws_inbox(caf::actor_addr conn, uint32_t tag, uint64_t limit) noexcept
+    : conn_(std::move(conn)), tag_(tag), limit_(limit) {}
+
+  /// A message of `n` bytes is about to go to the session actor.
+  void add(uint64_t n) noexcept { bytes_.fetch_add(n); }
+
+  /// True while input must wait: at or over the limit. The reader is then
+  /// told when the inbox drained below half (exactly once per wait).
+  bool full() noexcept;
+
+  /// A message of `n` bytes left the mailbox (any thread).
+  void handled(uint64_t n) noexcept;
+
+private:
+  std::atomic<uint64_t> bytes_{0};
+  std::atomic<bool> waiting_{false}; // the reader waits for the wake-up
+  caf::actor_addr conn_;             // weak: the mailbox may outlive it
+  uint32_t tag_;
+  uint64_t limit_;
+};
+
+/// To the connection: `(ws_inbox, tag)`, the session actor caught up.
+using ws_inbox_atom = caf::atom_constant<caf::atom("ws_inbox")>;
+
 /// What carries a WebSocket session's bytes: the connection itself after an
 /// HTTP/1.1 upgrade (`ws_driver`), or one HTTP/2 stream after an extended
 /// CONNECT (`ws_tunnel`, RFC 8441). `close`, `linger` and `abort` end the
@@ -97,6 +132,9 @@ public:
 
   /// A timer of the session ran and queued output.
   virtual void after_timer() {}
+
+  /// The session actor caught up with its inbox: take input again.
+  virtual void resume_input() = 0;
 
 protected:
   ~ws_carrier() = default;
@@ -141,6 +179,10 @@ public:
 
   bool done() const noexcept { return done_; }
 
+  /// True while the session actor has `inbox_buffer` bytes or more to
+  /// handle: the carrier takes no input until `resume_input`.
+  bool inbox_full() noexcept { return inbox_ && inbox_->full(); }
+
   void on_drain(int64_t deadline_ms);
   void on_message(caf::message& msg);
 
@@ -166,6 +208,7 @@ private:
   void on_close_frame(const char* payload, size_t size);
   void check_full();
   void deliver(std::string data, bool binary);
+  const std::shared_ptr<ws_inbox>& inbox();
   void send(ws_message& msg);
   void start_close(uint16_t code, std::string_view reason);
   void fail(uint16_t code, std::string_view reason);
@@ -215,6 +258,7 @@ private:
   std::unique_ptr<ws::deflate_session> deflate_; // negotiated: RFC 7692
   std::unique_ptr<keepalive> keep_;
   std::unique_ptr<std::string> reason_; // of the close (ws_closed)
+  std::shared_ptr<ws_inbox> inbox_;     // from the first message on
   caf::actor session_; // the session actor (null once it ended)
   // The close timeout (after our close frame) or the drain deadline.
   member_timer<ws_session, &ws_session::on_timer> timer_{this};
@@ -272,6 +316,7 @@ public:
   void close() override;
   void linger() override;
   void abort() override;
+  void resume_input() override;
 
 private:
   void read_input();
@@ -317,10 +362,11 @@ public:
   void linger() override;
   void abort() override;
   void after_timer() override;
+  void resume_input() override;
 
 private:
   bool push_held();
-  void hold_window(bool hold);
+  void update_window();
   void finish();
 
   tunnel_host* host_;

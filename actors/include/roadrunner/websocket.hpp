@@ -211,6 +211,12 @@ struct websocket_options {
   /// Bytes queued for the peer before the session actor hears
   /// `ws_full_atom` and further messages are dropped.
   uint64_t send_buffer = 1024 * 1024;
+  /// Bytes of messages handed to the session actor and not handled yet
+  /// (in its mailbox) before the server stops taking the peer's input: on
+  /// HTTP/1.1 it stops reading the socket, over HTTP/2 the stream earns
+  /// the peer no flow-control credit. Input goes on once the actor handled
+  /// half of it. 0: no limit.
+  uint64_t inbox_buffer = 1024 * 1024;
   /// How long the server waits for the peer's close frame after sending
   /// its own, in ms; then the socket closes.
   std::chrono::milliseconds close_timeout{5000};
