@@ -152,8 +152,8 @@ request_ticket kept_request::ticket() const noexcept {
 // -- ws_session ---------------------------------------------------------------
 
 ws_session::ws_session(driver_host& host, ws_carrier& carrier,
-                       std::shared_ptr<const ws_route> route, open_request req,
-                       std::string protocol,
+                       std::shared_ptr<const ws_route> route,
+                       const open_request& req, std::string protocol,
                        std::optional<ws::deflate_params> deflate, uint32_t tag,
                        int status)
   : host_(&host), out_(&carrier), route_(std::move(route)), req_(req),
@@ -781,11 +781,11 @@ void ws_session::notify(Atom what) {
 // -- ws_driver: after an HTTP/1.1 upgrade -------------------------------------
 
 ws_driver::ws_driver(driver_host& host, std::shared_ptr<const ws_route> route,
-                     open_request req, std::string protocol,
+                     const open_request& req, std::string protocol,
                      std::optional<ws::deflate_params> deflate,
                      std::string leftover)
-  : ws_(host, *this, std::move(route), std::move(req), std::move(protocol),
-        deflate, 0, 101) {
+  : ws_(host, *this, std::move(route), req, std::move(protocol), deflate, 0,
+        101) {
   ws_.hold_input(std::move(leftover));
 }
 
@@ -932,12 +932,12 @@ constexpr size_t copy_payload = 1024;
 } // namespace
 
 ws_tunnel::ws_tunnel(tunnel_host& host, int32_t stream_id,
-                     std::shared_ptr<const ws_route> route, open_request req,
-                     std::string protocol,
+                     std::shared_ptr<const ws_route> route,
+                     const open_request& req, std::string protocol,
                      std::optional<ws::deflate_params> deflate)
   : host_(&host), id_(stream_id),
-    ws_(host.conn(), *this, std::move(route), std::move(req),
-        std::move(protocol), deflate, static_cast<uint32_t>(stream_id), 200) {}
+    ws_(host.conn(), *this, std::move(route), req, std::move(protocol), deflate,
+        static_cast<uint32_t>(stream_id), 200) {}
 
 ws_tunnel::~ws_tunnel() = default;
 

@@ -150,7 +150,7 @@ protected:
 class ws_session {
 public:
   ws_session(driver_host& host, ws_carrier& carrier,
-             std::shared_ptr<const ws_route> route, open_request req,
+             std::shared_ptr<const ws_route> route, const open_request& req,
              std::string protocol, std::optional<ws::deflate_params> deflate,
              uint32_t tag, int status);
   ~ws_session();
@@ -290,7 +290,7 @@ private:
 class ws_driver final : public protocol_driver, public ws_carrier {
 public:
   ws_driver(driver_host& host, std::shared_ptr<const ws_route> route,
-            open_request req, std::string protocol,
+            const open_request& req, std::string protocol,
             std::optional<ws::deflate_params> deflate, std::string leftover);
   ~ws_driver() override;
 
@@ -336,7 +336,7 @@ private:
 class ws_tunnel final : public stream_tunnel, public ws_carrier {
 public:
   ws_tunnel(tunnel_host& host, int32_t stream_id,
-            std::shared_ptr<const ws_route> route, open_request req,
+            std::shared_ptr<const ws_route> route, const open_request& req,
             std::string protocol, std::optional<ws::deflate_params> deflate);
   ~ws_tunnel() override;
 
