@@ -25,6 +25,8 @@
 //   valid UTF-8), `ws_full_atom` / `ws_ready_atom` when its send buffer
 //   fills and drains, and `(ws_closed_atom, code, reason)` when the
 //   session is over, followed by an exit message (`user_shutdown`);
+// - while the actor has `inbox_buffer` bytes of messages still to handle,
+//   the server takes no more input from the peer (backpressure);
 // - any actor or thread sends through the `websocket_handle` (text,
 //   binary, close); pings are answered by the server;
 // - the actor's own end closes the session: 1000 after a normal exit,
