@@ -16,21 +16,24 @@
 # per second and the server's CPU microseconds per message (utime+stime
 # from /proc/PID/stat over the same window). RUNS runs each, medians.
 # Neither side compresses (the client offers no permessage-deflate).
-# Idle: IDLE sessions opened and left alone; the server's RSS growth per
-# session (VmRSS after minus before, over IDLE), for each server.
+# Idle: WARM sessions opened and kept open (first-use costs), then IDLE
+# more opened and left alone; the server's RSS growth per session (VmRSS
+# after minus before, over IDLE), for each server.
 #
 # node's `ws` comes from npm (installed into build-release/benchmarks/
 # node_ws on first use). libwebsockets-test-server (Debian) is not in the
 # table: it serves the dumb-increment and mirror protocols, not an echo.
 #
 # Environment: DURATION=10, RUNS=3, CONNECTIONS=100, WARMUP=2,
-# SIZES="64 16384", IDLE=2000, SERVERS="roadrunner node", RR_DEMO.
+# SIZES="64 16384", IDLE=2000, WARM=200, SERVERS="roadrunner node",
+# RR_DEMO, IDLE_ONLY=1 (only the idle phase: memory does not need a quiet
+# machine).
 # Needs a quiet machine (SMOKE=1: one short run of each, for a check only).
 
 # shellcheck source-path=SCRIPTDIR source=lib/prelude.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/prelude.sh"
 
-record_command "DURATION RUNS CONNECTIONS WARMUP SIZES IDLE SERVERS RR_DEMO SMOKE" "$0" "$@"
+record_command "DURATION RUNS CONNECTIONS WARMUP SIZES IDLE WARM IDLE_ONLY SERVERS RR_DEMO SMOKE" "$0" "$@"
 
 BUILD=1 PINNED=1 MARKDOWN=0
 only_common_options "$0" "$@"
@@ -40,10 +43,12 @@ CONNECTIONS=${CONNECTIONS:-100}
 WARMUP=${WARMUP:-2}
 SIZES=${SIZES:-64 16384}
 IDLE=${IDLE:-2000}
+WARM=${WARM:-200}
+IDLE_ONLY=${IDLE_ONLY:-0}
 SERVERS=${SERVERS:-roadrunner node}
 RR_DEMO=${RR_DEMO:-$ROOT/build-release/examples/roadrunner-demo}
-if ((${SMOKE:-0})); then DURATION=1 RUNS=1 WARMUP=1 IDLE=100; fi
-for v in DURATION RUNS CONNECTIONS WARMUP IDLE; do
+if ((${SMOKE:-0})); then DURATION=1 RUNS=1 WARMUP=1 IDLE=100 WARM=20; fi
+for v in DURATION RUNS CONNECTIONS WARMUP IDLE WARM; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 STARTUP_TIMEOUT=10
@@ -53,7 +58,7 @@ install_cleanup
 
 ensure_tools nodejs:node npm:npm g++:g++ util-linux:taskset
 setup_pinning
-raise_fd_limit $((IDLE + 256)) --best-effort
+raise_fd_limit $((IDLE + WARM + 256)) --best-effort
 if ((BUILD)); then build_demo; fi
 check_demo_binary
 
@@ -80,7 +85,7 @@ start() {
   case $1 in
     roadrunner)
       # Room for the idle sessions: the demo's max_clients is 150.
-      RR_EXTRA=("--max-clients=$((IDLE + CONNECTIONS + 64))")
+      RR_EXTRA=("--max-clients=$((IDLE + WARM + CONNECTIONS + 64))")
       RR_KEEPALIVE_CHECK=1
       start_roadrunner
       SRV_PID=$RR_PID SRV_PORT=$RR_PORT
@@ -106,6 +111,7 @@ stop() {
 }
 
 declare -A RPS=() CPU=() IDLE_B=()
+((IDLE_ONLY)) && SIZES=""
 for size in $SIZES; do
   for srv in $SERVERS; do
     for ((run = 1; run <= RUNS; run++)); do
@@ -121,22 +127,42 @@ for size in $SIZES; do
   done
 done
 
+# idle_open NAME COUNT -- opens COUNT idle sessions held open by ws_load
+# until hold_close NAME (its stdin is a FIFO kept open on a descriptor).
+declare -A HOLD_FD=() HOLD_PID=()
+idle_open() {
+  local fifo="$TMP/hold.$1" fd
+  mkfifo "$fifo"
+  "$WS_LOAD" idle "$SRV_PORT" /ws/echo "$2" <"$fifo" >"$TMP/idle.$1.out" &
+  HOLD_PID[$1]=$!
+  exec {fd}>"$fifo"
+  HOLD_FD[$1]=$fd
+  wait_line "$TMP/idle.$1.out" '^open=' 120 >/dev/null ||
+    die "$srv: $2 idle sessions ($1) did not open"
+}
+hold_close() {
+  local fd=${HOLD_FD[$1]}
+  exec {fd}>&-
+  wait "${HOLD_PID[$1]}" || true
+  rm -f "$TMP/hold.$1"
+}
+
 for srv in $SERVERS; do
   start "$srv"
-  before=$(rss_kib "$SRV_PID")
-  mkfifo "$TMP/hold"
-  "$WS_LOAD" idle "$SRV_PORT" /ws/echo "$IDLE" <"$TMP/hold" >"$TMP/idle.out" &
-  idle_pid=$!
-  exec 9>"$TMP/hold" # keeps the sessions open until closed
-  wait_line "$TMP/idle.out" '^open=' 120 >/dev/null ||
-    die "$srv: $IDLE idle sessions did not open"
+  # The first sessions pay what any server pays once (thread stacks and
+  # malloc arenas touched, OpenSSL's SHA-1 set up, pools): WARM sessions are
+  # opened first and stay open, so the IDLE sessions after them measure
+  # what one more session costs.
+  idle_open warm "$WARM"
   sleep 1 # let the server settle (no synchronisation: a measurement pause)
+  before=$(rss_kib "$SRV_PID")
+  idle_open idle "$IDLE"
+  sleep 1
   after=$(rss_kib "$SRV_PID")
-  exec 9>&-
-  wait "$idle_pid" || true
-  rm -f "$TMP/hold"
+  hold_close idle
+  hold_close warm
   IDLE_B[$srv]=$(((after - before) * 1024 / IDLE))
-  log "$srv idle: RSS $before KiB -> $after KiB for $IDLE sessions"
+  log "$srv idle: RSS $before KiB with $WARM sessions -> $after KiB with $IDLE more"
   stop "$srv"
 done
 
@@ -146,15 +172,17 @@ print_info "WebSocket echo" "command" \
   "pinning|$( ((PINNED)) && echo "server CPU 1, client CPU 0" || echo none)" \
   "machine|$(nproc) CPUs, $(uname -r)"
 echo
-rows=()
-for size in $SIZES; do
-  for srv in $SERVERS; do
-    # shellcheck disable=SC2086 # word splitting wanted
-    rows+=("$srv|$size|$(median ${RPS[$srv/$size]})|$(median ${CPU[$srv/$size]})")
+if [[ -n $SIZES ]]; then
+  rows=()
+  for size in $SIZES; do
+    for srv in $SERVERS; do
+      # shellcheck disable=SC2086 # word splitting wanted
+      rows+=("$srv|$size|$(median ${RPS[$srv/$size]})|$(median ${CPU[$srv/$size]})")
+    done
   done
-done
-table "|---|---:|---:|---:|" "server|size (B)|round trips/s|server CPU us/msg" "${rows[@]}"
-echo
+  table "|---|---:|---:|---:|" "server|size (B)|round trips/s|server CPU us/msg" "${rows[@]}"
+  echo
+fi
 rows=()
-for srv in $SERVERS; do rows+=("$srv|$IDLE|${IDLE_B[$srv]}"); done
-table "|---|---:|---:|" "server|idle sessions|RSS bytes/session" "${rows[@]}"
+for srv in $SERVERS; do rows+=("$srv|$WARM|$IDLE|${IDLE_B[$srv]}"); done
+table "|---|---:|---:|---:|" "server|sessions before|idle sessions|RSS bytes/session" "${rows[@]}"

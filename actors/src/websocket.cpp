@@ -129,15 +129,15 @@ public:
 
   std::unique_ptr<detail::protocol_driver>
   make_driver(detail::driver_host& host, std::string leftover) override {
-    return std::make_unique<detail::ws_driver>(host, route_, std::move(request),
+    request.sent.total = head_bytes; // the 101 head counts as sent
+    return std::make_unique<detail::ws_driver>(host, route_, request,
                                                std::move(protocol_), deflate_,
                                                std::move(leftover));
   }
 
   std::unique_ptr<detail::stream_tunnel>
   make_tunnel(detail::tunnel_host& host, int32_t stream_id) override {
-    return std::make_unique<detail::ws_tunnel>(host, stream_id, route_,
-                                               std::move(request),
+    return std::make_unique<detail::ws_tunnel>(host, stream_id, route_, request,
                                                std::move(protocol_), deflate_);
   }
 

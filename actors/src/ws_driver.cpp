@@ -1,14 +1,19 @@
 #include "ws_driver.hpp"
 
+#include "free_string.hpp"
 #include "http2/session.hpp"
 #include "listener_shared.hpp"
 #include "transport.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/detail/tuple_vals.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/make_message.hpp>
 #include <caf/message.hpp>
 #include <caf/send.hpp>
+#include <caf/type_erased_tuple.hpp>
 
 #include <sys/epoll.h>
 
@@ -21,9 +26,6 @@ namespace roadrunner::detail {
 
 namespace {
 
-// Buffers above this are freed once empty: an idle session keeps none.
-constexpr size_t keep_buffer = 4096;
-
 // The close code a session actor's end stands for (RFC 6455 7.4.1): a
 // normal exit 1000, anything else (an exception, a kill) 1011.
 uint16_t close_code_of(const caf::error& reason) {
@@ -33,16 +35,130 @@ uint16_t close_code_of(const caf::error& reason) {
   return ws::close_code::internal_error;
 }
 
+// A message for the session actor whose end (handled, or dropped with a
+// closed mailbox) takes its bytes off the session's inbox.
+template <class T>
+class counted_element final
+  : public caf::mailbox_element,
+    public caf::detail::tuple_vals_impl<caf::type_erased_tuple, T> {
+public:
+  using tuple = caf::detail::tuple_vals_impl<caf::type_erased_tuple, T>;
+
+  counted_element(std::shared_ptr<ws_inbox> inbox, uint64_t n, T&& x)
+    : caf::mailbox_element(nullptr, caf::make_message_id(), {}),
+      tuple(std::move(x)), inbox_(std::move(inbox)), n_(n) {}
+
+  ~counted_element() override { inbox_->handled(n_); }
+
+  caf::type_erased_tuple& content() override { return *this; }
+
+  const caf::type_erased_tuple& content() const override { return *this; }
+
+  caf::message move_content_to_message() override {
+    return caf::make_message(std::move(std::get<0>(this->data())));
+  }
+
+  caf::message copy_content_to_message() const override {
+    return caf::make_message(std::get<0>(this->data()));
+  }
+
+private:
+  std::shared_ptr<ws_inbox> inbox_;
+  uint64_t n_;
+};
+
+// Sends `msg` (`n` bytes of payload) to `session` through `inbox`.
+template <class T>
+void send_counted(const std::shared_ptr<ws_inbox>& inbox,
+                  const caf::actor& session, T msg, uint64_t n) {
+  inbox->add(n); // counted before it can be handled (and subtracted)
+  caf::mailbox_element_ptr e{new counted_element<T>(inbox, n, std::move(msg))};
+  session->enqueue(std::move(e), nullptr);
+}
+
 } // namespace
 
+// -- ws_inbox -----------------------------------------------------------------
+
+bool ws_inbox::full() noexcept {
+  if (limit_ == 0 || bytes_.load() < limit_)
+    return false;
+  // Ask for the wake-up, then look again: a drain that came before the
+  // flag was seen is caught here, one after it sends the wake-up.
+  waiting_.store(true);
+  if (bytes_.load() >= limit_)
+    return true;
+  waiting_.exchange(false); // (or handled() took it: a spare wake-up)
+  return false;
+}
+
+void ws_inbox::handled(uint64_t n) noexcept {
+  auto left = bytes_.fetch_sub(n) - n;
+  if (left > limit_ / 2 || !waiting_.exchange(false))
+    return;
+  try {
+    if (auto conn = caf::actor_cast<caf::actor>(conn_))
+      caf::anon_send(conn, ws_inbox_atom::value, tag_);
+  } catch (...) {
+    // Out of memory: the connection ends with the system.
+  }
+}
+
+// -- kept_request -------------------------------------------------------------
+
+kept_request::kept_request(const open_request& req)
+  : admitted_(req.admitted), started_(req.started), protocol_(req.protocol),
+    bytes_received_(req.bytes_received), head_bytes_(req.sent.total) {
+  const std::string* parts[texts] = {&req.method, &req.path, &req.request_id,
+                                     &req.query,  &req.host, &req.user_agent,
+                                     &req.referer};
+  size_t total = 0;
+  for (auto* p : parts)
+    total += p->size();
+  // The texts came through the request head's limits; a head over 4 GiB
+  // cannot have been parsed.
+  if (total > 0)
+    text_ = std::make_unique_for_overwrite<char[]>(total);
+  size_t at = 0;
+  for (size_t i = 0; i < texts; ++i) {
+    if (!parts[i]->empty())
+      std::memcpy(text_.get() + at, parts[i]->data(), parts[i]->size());
+    at += parts[i]->size();
+    end_[i] = static_cast<uint32_t>(at);
+  }
+}
+
+std::string_view kept_request::text(size_t i) const noexcept {
+  auto begin = i == 0 ? 0 : end_[i - 1];
+  return {text_.get() + begin, end_[i] - begin};
+}
+
+request_ticket kept_request::ticket() const noexcept {
+  request_ticket t;
+  t.method = text(0);
+  t.path = text(1);
+  t.request_id = text(2);
+  t.started = started_;
+  t.admitted = admitted_;
+  t.query = text(3);
+  t.host = text(4);
+  t.user_agent = text(5);
+  t.referer = text(6);
+  t.protocol = protocol_;
+  t.bytes_received = bytes_received_;
+  return t;
+}
+
+// -- ws_session ---------------------------------------------------------------
+
 ws_session::ws_session(driver_host& host, ws_carrier& carrier,
-                       std::shared_ptr<const ws_route> route, open_request req,
-                       std::string protocol,
+                       std::shared_ptr<const ws_route> route,
+                       const open_request& req, std::string protocol,
                        std::optional<ws::deflate_params> deflate, uint32_t tag,
                        int status)
-  : host_(&host), out_(&carrier), route_(std::move(route)),
-    req_(std::move(req)), protocol_(std::move(protocol)), tag_(tag),
-    status_(status) {
+  : host_(&host), out_(&carrier), route_(std::move(route)), req_(req),
+    protocol_(std::move(protocol)), tag_(tag),
+    status_(static_cast<int16_t>(status)) {
   if (deflate)
     deflate_ = std::make_unique<ws::deflate_session>(
       *deflate, route_->opts.deflate_mem_level);
@@ -77,21 +193,25 @@ void ws_session::start() {
     [conn = std::move(self), tag = tag_](const caf::error& reason) {
       caf::anon_send(conn, ws_down_atom::value, tag, close_code_of(reason));
     });
-  if (auto ms = route_->opts.ping_interval.count(); ms > 0)
-    home().arm(ping_.node, ms);
-  if (auto ms = route_->opts.idle_timeout.count(); ms > 0)
-    home().arm(idle_.node, ms);
+  auto& opts = route_->opts;
+  if (opts.ping_interval.count() > 0 || opts.idle_timeout.count() > 0) {
+    keep_ = std::make_unique<keepalive>(this);
+    if (auto ms = opts.ping_interval.count(); ms > 0)
+      home().arm(keep_->ping.node, ms);
+    alive();
+  }
 }
 
-void ws_session::feed_leftover(std::string leftover) {
+void ws_session::feed_held() {
   // Frames that came with the upgrading request.
-  in_ = std::move(leftover);
   if (in_.empty() || !wants_input())
     return;
   auto used = consume(in_.data(), in_.size());
   if (done_)
     return;
   in_.erase(0, std::min(used, in_.size()));
+  if (in_.empty())
+    detail::free_string(in_);
 }
 
 // -- events -------------------------------------------------------------------
@@ -122,6 +242,9 @@ void ws_session::on_message(caf::message& msg) {
     if (!ws::valid_close_code(code) || code == 1002)
       code = ws::close_code::normal;
     start_close(code, msg.get_as<std::string>(3));
+  } else if (msg.match_elements<ws_inbox_atom, uint32_t>()) {
+    out_->resume_input(); // the session actor caught up
+    return;
   } else if (msg.match_elements<ws_down_atom, uint32_t, uint16_t>()) {
     // The session actor ended: nobody to deliver to any more.
     session_ = nullptr;
@@ -145,7 +268,7 @@ void ws_session::on_ping() {
   if (done_ || close_sent_)
     return;
   ws::write_frame_header(out_->frames(), ws::opcode::ping, 0);
-  home().arm(ping_.node, route_->opts.ping_interval.count());
+  home().arm(keep_->ping.node, route_->opts.ping_interval.count());
   flush();
   out_->after_timer();
 }
@@ -163,20 +286,23 @@ void ws_session::stop() noexcept {
     return;
   done_ = true;
   home().disarm(timer_.node);
-  home().disarm(ping_.node);
-  home().disarm(idle_.node);
+  if (keep_) {
+    home().disarm(keep_->ping.node);
+    home().disarm(keep_->idle.node);
+  }
   host_->shared().stats.websocket_sessions.fetch_sub(1,
                                                      std::memory_order_relaxed);
   emit(telemetry_kind::websocket_close);
   // The upgrading request ends with the session: admission slot back,
   // request_stop (101 or 200, bytes of the head and the messages sent).
-  bytes_out sent{req_.sent.total + sent_, sent_};
+  bytes_out sent{req_.head_bytes() + sent_, sent_};
   life().finish(req_.ticket(), status_, sent);
   if (session_) {
     auto session = std::move(session_);
     session_ = nullptr;
     try {
-      caf::anon_send(session, ws_closed_atom::value, code_, reason_);
+      caf::anon_send(session, ws_closed_atom::value, code_,
+                     reason_ ? std::move(*reason_) : std::string{});
       caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
     } catch (...) {
       // Out of memory while telling the actor: it ends with the system.
@@ -202,8 +328,40 @@ void ws_session::feed(char* data, size_t size) {
       return;
     in_.erase(0, std::min(used, in_.size()));
   }
-  if (in_.empty() && in_.capacity() > keep_buffer)
-    std::string{}.swap(in_);
+  // An idle session keeps no read buffer (a partial frame costs one
+  // allocation; a whole frame in the reactor's scratch buffer none).
+  if (in_.empty() && in_.capacity() > 0)
+    detail::free_string(in_);
+}
+
+ws_session::partial& ws_session::part() {
+  if (!part_)
+    part_ = std::make_unique<partial>();
+  return *part_;
+}
+
+void ws_session::end_message() noexcept {
+  // The message is complete (or the session failed): nothing of it stays.
+  fragmented_ = false;
+  compressed_ = false;
+  streaming_ = false;
+  part_.reset();
+}
+
+void ws_session::alive() {
+  // A frame arrived: the peer is alive (idle_timeout starts again).
+  if (keep_)
+    if (auto ms = route_->opts.idle_timeout.count(); ms > 0)
+      home().arm(keep_->idle.node, ms);
+}
+
+void ws_session::set_reason(std::string_view reason) {
+  if (reason.empty())
+    reason_.reset();
+  else if (reason_)
+    reason_->assign(reason);
+  else
+    reason_ = std::make_unique<std::string>(reason);
 }
 
 size_t ws_session::consume(char* data, size_t size) {
@@ -215,19 +373,21 @@ size_t ws_session::consume(char* data, size_t size) {
                        : opts.max_frame_size;
   size_t pos = 0;
   while (wants_input()) {
-    if (frame_left_ > 0) {
+    if (in_frame()) {
       // Inside a streamed frame: its bytes go on as they arrive.
-      auto n = static_cast<size_t>(std::min<uint64_t>(frame_left_, size - pos));
+      auto& p = *part_;
+      auto n =
+        static_cast<size_t>(std::min<uint64_t>(p.frame_left, size - pos));
       if (n == 0)
         break;
       uint8_t mask[4];
       for (size_t i = 0; i < 4; ++i)
-        mask[i] = mask_[(frame_off_ + i) & 3];
+        mask[i] = p.mask[(p.frame_off + i) & 3];
       ws::unmask(data + pos, n, mask);
-      frame_off_ += n;
-      frame_left_ -= n;
+      p.frame_off += n;
+      p.frame_left -= n;
       pos += n;
-      on_piece(data + pos - n, n, frame_left_ == 0 && frame_fin_);
+      on_piece(data + pos - n, n, p.frame_left == 0 && frame_fin_);
       continue;
     }
     ws::frame_header fh;
@@ -246,29 +406,28 @@ size_t ws_session::consume(char* data, size_t size) {
       fail(ws::close_code::too_big, "frame over max_frame_size");
       return size;
     }
-    bool partial = size - pos - fh.header_size < fh.payload_size;
-    if (partial && streams && is_data && !packed &&
+    bool incomplete = size - pos - fh.header_size < fh.payload_size;
+    if (incomplete && streams && is_data && !packed &&
         (fh.payload_size > opts.max_frame_size || streaming_ ||
-         msg_.size() + fh.payload_size > opts.max_message_size)) {
+         held() + fh.payload_size > opts.max_message_size)) {
       // A frame of a message that outgrows max_message_size (or one too
       // big to buffer): its bytes go to the session as they arrive.
-      if (auto ms = opts.idle_timeout.count(); ms > 0)
-        home().arm(idle_.node, ms);
+      alive();
       pos += fh.header_size;
       if (!start_frame(fh))
         return size;
       if (!streaming_)
         begin_stream();
-      std::memcpy(mask_, fh.mask, sizeof mask_);
-      frame_off_ = 0;
-      frame_left_ = fh.payload_size;
+      auto& p = part();
+      std::memcpy(p.mask, fh.mask, sizeof p.mask);
+      p.frame_off = 0;
+      p.frame_left = fh.payload_size;
       frame_fin_ = fh.fin;
       continue;
     }
-    if (partial)
+    if (incomplete)
       break; // the payload is still arriving (at most max_frame_size)
-    if (auto ms = opts.idle_timeout.count(); ms > 0)
-      home().arm(idle_.node, ms); // a frame: the peer is alive
+    alive();
     auto* payload = data + pos + fh.header_size;
     ws::unmask(payload, fh.payload_size, fh.mask);
     pos += fh.header_size + fh.payload_size;
@@ -334,7 +493,7 @@ void ws_session::on_data(const ws::frame_header& fh, char* payload) {
     on_compressed(fh, payload);
     return;
   }
-  if (!streaming_ && msg_.size() + size > max) {
+  if (!streaming_ && held() + size > max) {
     if (route_->opts.max_streamed_size == 0) {
       fail(ws::close_code::too_big, "message over max_message_size");
       return;
@@ -353,7 +512,7 @@ void ws_session::on_data(const ws::frame_header& fh, char* payload) {
     return;
   }
   if (!fh.fin) {
-    msg_.append(payload, size);
+    part().data.append(payload, size);
     return;
   }
   if (text && !utf8_.complete()) {
@@ -361,14 +520,14 @@ void ws_session::on_data(const ws::frame_header& fh, char* payload) {
          "text message ends inside a UTF-8 sequence");
     return;
   }
-  fragmented_ = false;
-  if (msg_.empty()) {
+  if (held() == 0) {
+    end_message();
     deliver(std::string{payload, size}, !text);
     return;
   }
-  msg_.append(payload, size);
-  auto data = std::move(msg_);
-  msg_ = std::string{};
+  auto data = std::move(part_->data);
+  data.append(payload, size);
+  end_message();
   deliver(std::move(data), !text);
 }
 
@@ -376,17 +535,17 @@ void ws_session::begin_stream() {
   // What was reassembled so far (already checked) is the first piece.
   streaming_ = true;
   first_piece_ = true;
-  streamed_ = msg_.size();
-  if (!msg_.empty())
-    send_piece(std::exchange(msg_, std::string{}), false);
-  if (msg_.capacity() > keep_buffer)
-    std::string{}.swap(msg_);
+  auto& p = part();
+  p.streamed = p.data.size();
+  if (!p.data.empty())
+    send_piece(std::exchange(p.data, std::string{}), false);
 }
 
 void ws_session::on_piece(const char* data, size_t size, bool last) {
   auto& opts = route_->opts;
-  streamed_ += size;
-  if (streamed_ > opts.max_streamed_size) {
+  auto& p = part();
+  p.streamed += size;
+  if (p.streamed > opts.max_streamed_size) {
     fail(ws::close_code::too_big, "message over max_streamed_size");
     return;
   }
@@ -403,20 +562,21 @@ void ws_session::on_piece(const char* data, size_t size, bool last) {
   if (size == 0 && !last)
     return;
   send_piece(std::string{data, size}, last);
-  if (last) {
-    streaming_ = false;
-    fragmented_ = false;
-  }
+  if (last)
+    end_message();
 }
 
 void ws_session::send_piece(std::string data, bool last) {
   bool first = std::exchange(first_piece_, false);
   if (last)
     ++received_;
-  if (session_)
-    caf::anon_send(
-      session_,
-      ws_fragment{std::move(data), msg_op_ == ws::opcode::binary, first, last});
+  if (!session_)
+    return;
+  auto n = data.size();
+  send_counted(
+    inbox(), session_,
+    ws_fragment{std::move(data), msg_op_ == ws::opcode::binary, first, last},
+    n);
 }
 
 void ws_session::on_compressed(const ws::frame_header& fh, char* payload) {
@@ -425,20 +585,23 @@ void ws_session::on_compressed(const ws::frame_header& fh, char* payload) {
   // decompression bomb stops there), then check the text.
   auto size = static_cast<size_t>(fh.payload_size);
   auto max = route_->opts.max_message_size;
-  if (msg_.size() + size > max) {
+  if (held() + size > max) {
     fail(ws::close_code::too_big, "message over max_message_size");
     return;
   }
-  msg_.append(payload, size);
-  if (!fh.fin)
+  if (!fh.fin) {
+    part().data.append(payload, size);
     return;
-  fragmented_ = false;
-  compressed_ = false;
+  }
   std::string data;
-  auto res = deflate_->decompress(msg_, data, max);
-  msg_.clear();
-  if (msg_.capacity() > keep_buffer)
-    std::string{}.swap(msg_);
+  ws::inflate_result res;
+  if (held() == 0) {
+    res = deflate_->decompress({payload, size}, data, max);
+  } else {
+    part_->data.append(payload, size);
+    res = deflate_->decompress(part_->data, data, max);
+  }
+  end_message();
   if (res == ws::inflate_result::too_big) {
     fail(ws::close_code::too_big, "message over max_message_size");
     return;
@@ -482,7 +645,7 @@ void ws_session::on_close_frame(const char* payload, size_t size) {
     // Answer with the same code (RFC 6455 5.5.1), then close: the server
     // closes the TCP connection first (RFC 6455 7.1.1).
     code_ = code;
-    reason_ = std::string{reason};
+    set_reason(reason);
     auto& out = out_->frames();
     if (code == ws::close_code::no_status)
       ws::write_frame_header(out, ws::opcode::close, 0);
@@ -497,7 +660,15 @@ void ws_session::deliver(std::string data, bool binary) {
   ++received_;
   if (!session_)
     return;
-  caf::anon_send(session_, ws_message{std::move(data), binary});
+  auto n = data.size();
+  send_counted(inbox(), session_, ws_message{std::move(data), binary}, n);
+}
+
+const std::shared_ptr<ws_inbox>& ws_session::inbox() {
+  if (!inbox_)
+    inbox_ = std::make_shared<ws_inbox>(life().self()->address(), tag_,
+                                        route_->opts.inbox_buffer);
+  return inbox_;
 }
 
 // -- output -------------------------------------------------------------------
@@ -539,7 +710,7 @@ void ws_session::start_close(uint16_t code, std::string_view reason) {
     return;
   close_sent_ = true;
   code_ = code;
-  reason_ = std::string{reason};
+  set_reason(reason);
   ws::write_close_frame(out_->frames(), code, reason);
   home().arm(timer_.node, route_->opts.close_timeout.count());
 }
@@ -551,14 +722,11 @@ void ws_session::fail(uint16_t code, std::string_view reason) {
   if (!close_sent_) {
     close_sent_ = true;
     code_ = code;
-    reason_ = std::string{reason};
+    set_reason(reason);
     ws::write_close_frame(out_->frames(), code, reason);
   }
   in_.clear();
-  msg_.clear();
-  fragmented_ = false;
-  streaming_ = false;
-  frame_left_ = 0;
+  end_message();
 }
 
 void ws_session::flush() {
@@ -590,14 +758,15 @@ void ws_session::emit(telemetry_kind kind) noexcept {
     return;
   telemetry_event e;
   e.kind = kind;
-  e.request_id = req_.request_id;
-  e.method = req_.method;
-  e.path = req_.path;
+  e.request_id = req_.request_id();
+  e.method = req_.method();
+  e.path = req_.path();
   e.peer = &host_->info().peer;
   e.protocol = protocol_;
   if (kind == telemetry_kind::websocket_close) {
     e.error_code = code_;
-    e.reason = reason_;
+    if (reason_)
+      e.reason = *reason_;
     e.count = received_;
   }
   sh.emit(e);
@@ -612,12 +781,13 @@ void ws_session::notify(Atom what) {
 // -- ws_driver: after an HTTP/1.1 upgrade -------------------------------------
 
 ws_driver::ws_driver(driver_host& host, std::shared_ptr<const ws_route> route,
-                     open_request req, std::string protocol,
+                     const open_request& req, std::string protocol,
                      std::optional<ws::deflate_params> deflate,
                      std::string leftover)
-  : host_(&host), ws_(host, *this, std::move(route), std::move(req),
-                      std::move(protocol), deflate, 0, 101),
-    leftover_(std::move(leftover)) {}
+  : ws_(host, *this, std::move(route), req, std::move(protocol), deflate, 0,
+        101) {
+  ws_.hold_input(std::move(leftover));
+}
 
 ws_driver::~ws_driver() = default;
 
@@ -627,7 +797,7 @@ void ws_driver::start() {
     return;
   // Frames that came with the upgrading request, then what the socket
   // holds (no new edge announces bytes that arrived before the switch).
-  ws_.feed_leftover(std::move(leftover_));
+  ws_.feed_held();
   ws_.flush();
   if (!ws_.done())
     read_input();
@@ -637,7 +807,7 @@ void ws_driver::on_io(uint32_t events) {
   if (ws_.done())
     return;
   if ((events & EPOLLERR) != 0) {
-    host_->close(); // 1006 for the session
+    host().close(); // 1006 for the session
     return;
   }
   if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0)
@@ -677,7 +847,9 @@ void ws_driver::read_input() {
       io().read_paused = true;
       return;
     }
-    auto [buf, cap] = host_->home().scratch();
+    if (ws_.inbox_full())
+      return; // the session actor is behind: resume_input reads on
+    auto [buf, cap] = host().home().scratch();
     auto n = io().read(buf, cap);
     if (n > 0) {
       auto got = static_cast<size_t>(n);
@@ -691,13 +863,13 @@ void ws_driver::read_input() {
     }
     if (n == 0) {
       // The peer went away without a close frame: 1006 for the session.
-      host_->close();
+      host().close();
       return;
     }
     if (errno == EINTR)
       continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK)
-      host_->close();
+      host().close();
     return;
   }
 }
@@ -723,7 +895,7 @@ ws_carrier::flush_result ws_driver::flush() {
   case transport::flush_result::failed:
     break;
   }
-  host_->close();
+  host().close();
   return flush_result::ended;
 }
 
@@ -732,15 +904,21 @@ void ws_driver::idle() noexcept {
 }
 
 void ws_driver::close() {
-  host_->close();
+  host().close();
 }
 
 void ws_driver::linger() {
-  host_->linger();
+  host().linger();
 }
 
 void ws_driver::abort() {
-  host_->close();
+  host().close();
+}
+
+void ws_driver::resume_input() {
+  // The bytes wait in the socket: no new edge announces them.
+  if (!io().write_blocked())
+    read_input();
 }
 
 // -- ws_tunnel: over an HTTP/2 stream (RFC 8441) ------------------------------
@@ -754,12 +932,12 @@ constexpr size_t copy_payload = 1024;
 } // namespace
 
 ws_tunnel::ws_tunnel(tunnel_host& host, int32_t stream_id,
-                     std::shared_ptr<const ws_route> route, open_request req,
-                     std::string protocol,
+                     std::shared_ptr<const ws_route> route,
+                     const open_request& req, std::string protocol,
                      std::optional<ws::deflate_params> deflate)
   : host_(&host), id_(stream_id),
-    ws_(host.conn(), *this, std::move(route), std::move(req),
-        std::move(protocol), deflate, static_cast<uint32_t>(stream_id), 200) {}
+    ws_(host.conn(), *this, std::move(route), req, std::move(protocol), deflate,
+        static_cast<uint32_t>(stream_id), 200) {}
 
 ws_tunnel::~ws_tunnel() = default;
 
@@ -781,7 +959,8 @@ void ws_tunnel::on_data(std::string& data, bool eof) {
 
 void ws_tunnel::on_writable() {
   if (!push_held())
-    return; // still no room
+    return;        // still no room
+  update_window(); // caught up: the peer may send again
   if (finishing_)
     finish();
   else
@@ -827,7 +1006,25 @@ ws_carrier::flush_result ws_tunnel::flush() {
     held_bytes_ += frames_.size();
     held_.push_back(std::exchange(frames_, std::string{}));
   }
-  return push_held() ? flush_result::sent : flush_result::blocked;
+  auto sent = push_held();
+  update_window();
+  return sent ? flush_result::sent : flush_result::blocked;
+}
+
+void ws_tunnel::update_window() {
+  // While the peer does not take our output (pongs, echoes), or the
+  // session actor is behind with its inbox, the peer's DATA earns no new
+  // credit, as a HTTP/1.1 session stops reading its socket (bounded
+  // memory: at most the rest of the stream's window arrives meanwhile).
+  bool hold = !held_.empty() || ws_.inbox_full();
+  if (window_held_ == hold || ended_)
+    return;
+  window_held_ = hold;
+  host_->h2().hold_window(id_, hold);
+}
+
+void ws_tunnel::resume_input() {
+  update_window(); // the driver sends the WINDOW_UPDATE after the message
 }
 
 bool ws_tunnel::push_held() {

@@ -23,6 +23,18 @@ Cases:
   eof           END_STREAM without a close frame: the server ends its side
   hold          opens a session, prints `open`, waits for the server's close
                 frame (a drain), prints `close CODE` and answers it
+  held          backpressure (RFC 8441 tunnel): the client's streams get no
+                window (SETTINGS_INITIAL_WINDOW_SIZE 0), so the echoes on
+                stream 1 cannot leave; the client sends 16 KiB messages
+                while the server gives credit, a PING round trip as the
+                barrier when none is left; prints `credit_kib N` (what
+                the server let it send), then another session on stream
+                3 echoes 200 KiB both ways (`other_session`), then stream
+                1's window opens: every echo arrives in order and the
+                server gives credit again (`resumed`)
+  noread        the client's streams get no window and it never opens
+                them; the session floods (`flood 200`); prints `cut 1`
+                once the server ends the connection
   refuse KIND   a request the server must refuse; prints the status or the
                 RST_STREAM code, then whether the connection still works
                 (ping). KIND: no_setting (the listener does not advertise
@@ -115,12 +127,16 @@ class Client(h2_client.Session):
     """tests/e2e/h2_client.py's session, plus the server's SETTINGS, PING
     acknowledgements and each stream's WebSocket frames."""
 
-    def __init__(self, port, tls):
+    def __init__(self, port, tls, settings=None):
         # TLS with ALPN h2 and any certificate; h2 validation off.
         sock = h2_client.connect(port, tls)
         if tls:
             assert sock.selected_alpn_protocol() == "h2"
-        super().__init__(sock, h2_client.client(sock, validate=False))
+        super().__init__(sock, h2_client.client(sock, validate=False,
+                                                settings=settings))
+        # Streams whose received data is acknowledged (WINDOW_UPDATE);
+        # None: all of them.
+        self.acked = None
         self.scheme = "https" if tls else "http"
         self.authority = "127.0.0.1:%d" % port
         self.settings = None
@@ -133,6 +149,8 @@ class Client(h2_client.Session):
         return st
 
     def handle(self, ev):
+        if self.acked is not None:
+            self.ack = False  # h2_client.Session's own acknowledgements
         super().handle(ev)
         if isinstance(ev, h2.events.RemoteSettingsChanged):
             if self.settings is None:
@@ -140,6 +158,9 @@ class Client(h2_client.Session):
                                  for k, v in ev.changed_settings.items()}
         elif isinstance(ev, h2.events.DataReceived):
             self.stream(ev.stream_id).frames.feed(ev.data)
+            if self.acked is not None and ev.stream_id in self.acked:
+                self.conn.acknowledge_received_data(
+                    ev.flow_controlled_length, ev.stream_id)
         elif isinstance(ev, h2.events.PingAckReceived):
             self.pong = True
 
@@ -303,6 +324,16 @@ def deflate(c, path):
     say("ended", int(st.ended))
 
 
+def close_both(c, a, b):
+    """The close handshake on streams 1 (`a`) and 3 (`b`)."""
+    for sid in (1, 3):
+        c.write(sid, ws_close(1000))
+        c.frame(sid, "the close frame")
+    c.until(lambda: (a.ended or a.reset is not None)
+            and (b.ended or b.reset is not None), "both ends")
+    say("ended", int(a.ended), int(b.ended))
+
+
 def chat(c, path):
     a = open_ws(c, 1, path)
     c.write(1, ws_frame(0x1, b"a joined"))
@@ -314,12 +345,7 @@ def chat(c, path):
     c.write(1, ws_frame(0x1, b"hi from a"))
     say("b_hears", c.message(3)[2].decode())
     say("a_hears", c.message(1)[2].decode())
-    for sid in (1, 3):
-        c.write(sid, ws_close(1000))
-        c.frame(sid, "the close frame")
-    c.until(lambda: (a.ended or a.reset is not None)
-            and (b.ended or b.reset is not None), "both ends")
-    say("ended", int(a.ended), int(b.ended))
+    close_both(c, a, b)
 
 
 def fail(c, path):
@@ -384,6 +410,71 @@ def hold(c, path):
         raise AssertionError("no END_STREAM after the close handshake")
 
 
+NO_WINDOW = {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0}
+
+
+def held(c, path):
+    c.acked = set()  # nothing acknowledged: stream 1's echoes stay put
+    st = open_ws(c, 1, path)
+    payload = bytes(range(256)) * 64  # 16 KiB
+    msg = ws_frame(0x2, payload)
+    sent = 0  # bytes of WebSocket frames sent on stream 1
+    limit = 8 * 1024 * 1024
+    while sent < limit:
+        room = min(c.conn.local_flow_control_window(1),
+                   c.conn.max_outbound_frame_size)
+        if room <= 0:
+            # No credit left: does a round trip bring any? The server
+            # sends its WINDOW_UPDATEs before the PING's ACK.
+            if c.ping() != "ok":
+                raise AssertionError("no PING ACK")
+            if c.conn.local_flow_control_window(1) <= 0:
+                break
+            continue
+        at = sent % len(msg)
+        chunk = msg[at:at + room]
+        c.conn.send_data(1, chunk)
+        c.send()
+        sent += len(chunk)
+    say("credit_kib", sent // 1024)
+    # Another session of the same connection goes on meanwhile.
+    c.acked.add(3)
+    other = open_ws(c, 3, path)
+    c.conn.increment_flow_control_window(1 << 20, stream_id=3)
+    c.send()
+    big = bytes((i * 13) & 0xFF for i in range(200 * 1024))
+    c.write(3, ws_frame(0x2, big))
+    _, _, data = c.message(3)
+    say("other_session", len(data), "same" if data == big else "different")
+    # Stream 1 opens: every echo arrives, and the server gives credit
+    # again (the rest of the last message, then one more).
+    c.acked.add(1)
+    c.conn.increment_flow_control_window(16 << 20, stream_id=1)
+    c.conn.increment_flow_control_window(16 << 20)
+    c.send()
+    whole, rest = divmod(sent, len(msg))
+    same = 0
+    for _ in range(whole):
+        same += c.message(1)[2] == payload
+    if rest:
+        c.write(1, msg[rest:])
+        same += c.message(1)[2] == payload
+        whole += 1
+    c.write(1, ws_frame(0x1, b"end"))
+    _, _, data = c.message(1)
+    say("resumed", "%d/%d" % (same, whole), data.decode())
+    close_both(c, st, other)
+
+
+def noread(c, path):
+    c.acked = set()
+    open_ws(c, 1, path)
+    c.write(1, ws_frame(0x1, b"flood 200"))
+    if not c.pump(lambda s: s.eof, 10.0):
+        raise AssertionError("the connection was not cut")
+    say("cut", 1)
+
+
 def refuse(c, path, kind):
     sid = 1
     if kind in ("no_setting", "bad_protocol", "no_scheme", "no_path",
@@ -426,7 +517,8 @@ def main():
             path = a[len("--path="):]
     port, case = int(args[0]), args[1]
     try:
-        c = Client(port, tls)
+        c = Client(port, tls,
+                   NO_WINDOW if case in ("held", "noread") else None)
         c.until(lambda: c.settings is not None, "the server's SETTINGS")
         if case == "settings":
             say("enable_connect_protocol",
@@ -444,6 +536,10 @@ def main():
             eof(c, path)
         elif case == "hold":
             hold(c, path)
+        elif case == "held":
+            held(c, path)
+        elif case == "noread":
+            noread(c, path)
         elif case == "refuse":
             refuse(c, path, args[2])
         else:

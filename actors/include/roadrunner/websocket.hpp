@@ -25,6 +25,8 @@
 //   valid UTF-8), `ws_full_atom` / `ws_ready_atom` when its send buffer
 //   fills and drains, and `(ws_closed_atom, code, reason)` when the
 //   session is over, followed by an exit message (`user_shutdown`);
+// - while the actor has `inbox_buffer` bytes of messages still to handle,
+//   the server takes no more input from the peer (backpressure);
 // - any actor or thread sends through the `websocket_handle` (text,
 //   binary, close); pings are answered by the server;
 // - the actor's own end closes the session: 1000 after a normal exit,
@@ -211,6 +213,12 @@ struct websocket_options {
   /// Bytes queued for the peer before the session actor hears
   /// `ws_full_atom` and further messages are dropped.
   uint64_t send_buffer = 1024 * 1024;
+  /// Bytes of messages handed to the session actor and not handled yet
+  /// (in its mailbox) before the server stops taking the peer's input: on
+  /// HTTP/1.1 it stops reading the socket, over HTTP/2 the stream earns
+  /// the peer no flow-control credit. Input goes on once the actor handled
+  /// half of it. 0: no limit.
+  uint64_t inbox_buffer = 1024 * 1024;
   /// How long the server waits for the peer's close frame after sending
   /// its own, in ms; then the socket closes.
   std::chrono::milliseconds close_timeout{5000};

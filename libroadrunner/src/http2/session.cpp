@@ -1007,11 +1007,20 @@ void session::impl::refill_windows() {
   auto peak = std::max(clamp_window(cfg_.http2.stream_window), 1);
   for (auto id : fed_streams_) {
     auto* s = find(id);
-    if (s != nullptr && !s->rejected && !s->closed &&
+    if (s != nullptr && !s->rejected && !s->closed && !s->window_held &&
         (!s->complete || s->tunnel))
       refill(id, peak);
   }
   fed_streams_.clear();
+}
+
+void session::impl::hold_window(int32_t id, bool hold) {
+  auto* s = find(id);
+  if (s == nullptr || !s->tunnel_open || s->window_held == hold)
+    return;
+  s->window_held = hold;
+  if (!hold && !s->closed && ng_ != nullptr)
+    refill(id, std::max(clamp_window(cfg_.http2.stream_window), 1));
 }
 
 void session::impl::deliver_events() {
@@ -1217,6 +1226,10 @@ submit_result session::push(int32_t stream_id, std::string&& data) {
 
 size_t session::buffered(int32_t stream_id) const noexcept {
   return impl_->buffered(stream_id);
+}
+
+void session::hold_window(int32_t stream_id, bool hold) {
+  impl_->hold_window(stream_id, hold);
 }
 
 submit_result session::finish(int32_t stream_id,

@@ -222,6 +222,15 @@ public:
   /// Bytes queued on a streamed response and not yet sent (0 otherwise).
   size_t buffered(int32_t stream_id) const noexcept;
 
+  /// Backpressure for a tunnel (RFC 8441) whose consumer falls behind:
+  /// while held, the DATA the peer sends on `stream_id` earns it no new
+  /// credit (no WINDOW_UPDATE for the stream, RFC 9113 6.9), so it can send
+  /// at most what is left of the stream's window; released, the window is
+  /// refilled as usual at once (send it with `take_output`). The
+  /// connection's window is refilled as ever: the other streams go on.
+  /// Only for a stream passed to `open_tunnel`; otherwise nothing happens.
+  void hold_window(int32_t stream_id, bool hold);
+
   /// Ends a streamed response once its queue is sent; non-empty
   /// `trailers` go out as a final HEADERS frame (RFC 9113 8.1).
   submit_result finish(int32_t stream_id,

@@ -75,6 +75,8 @@ struct stream {
   bool tunnel_eof = false;
   /// A `tunnel` event is queued.
   bool tunnel_event = false;
+  /// `hold_window`: the stream's receive window is not refilled.
+  bool window_held = false;
   /// DATA received during the current `feed`.
   std::string tunnel_in;
 
@@ -140,7 +142,7 @@ struct stream {
     hosts = 0;
     header_list_size = 0;
     responded = streaming = no_body = finished = deferred = false;
-    tunnel = tunnel_open = tunnel_eof = tunnel_event = false;
+    tunnel = tunnel_open = tunnel_eof = tunnel_event = window_held = false;
     detail::free_string(tunnel_in);
     want_writable = false;
     source = body_source::none;
@@ -335,6 +337,7 @@ public:
   void goaway_graceful();
   void terminate(error_code code);
   size_t buffered(int32_t id) const noexcept;
+  void hold_window(int32_t id, bool hold);
   size_t incomplete_requests() const noexcept;
   submit_result expire(int32_t id);
   io::body_store take_body(int32_t id);
