@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -219,19 +220,17 @@ nghttp2_mem block_pool::table() noexcept {
 }
 
 void* block_pool::allocate(size_t n) noexcept {
-  uint32_t c = 0;
-  size_t capacity = min_block;
-  while (c < classes && capacity < n) {
-    ++c;
-    capacity <<= 1;
-  }
-  if (c == classes) {
-    c = no_class;
-    capacity = n;
-  } else if (auto* b = lists_[c]; b != nullptr) {
-    lists_[c] = b->next;
-    kept_bytes_ -= capacity;
-    return b;
+  uint32_t c = no_class;
+  size_t capacity = n;
+  if (n <= max_block) {
+    // The smallest power of two >= n, at least min_block (2^5).
+    c = n <= min_block ? 0 : static_cast<uint32_t>(std::bit_width(n - 1)) - 5;
+    capacity = min_block << c;
+    if (auto* b = lists_[c]; b != nullptr) {
+      lists_[c] = b->next;
+      kept_bytes_ -= capacity;
+      return b;
+    }
   }
   if (capacity > SIZE_MAX - sizeof(header))
     return nullptr;
@@ -345,6 +344,7 @@ session::impl::impl(const session_config& cfg, session_callbacks& cb)
 session::impl::~impl() {
   // The header references belong to the session's allocator: free them
   // before the session.
+  last_ = nullptr;
   streams_.clear();
   spare_.clear();
   nghttp2_session_del(ng_);
@@ -358,9 +358,12 @@ bool id_less(const std::unique_ptr<stream>& s, int32_t id) noexcept {
 
 } // namespace
 
-stream* session::impl::find(int32_t id) const noexcept {
+stream* session::impl::find_sorted(int32_t id) const noexcept {
   auto i = std::lower_bound(streams_.begin(), streams_.end(), id, id_less);
-  return i != streams_.end() && (*i)->id == id ? i->get() : nullptr;
+  if (i == streams_.end() || (*i)->id != id)
+    return nullptr;
+  last_ = i->get();
+  return last_;
 }
 
 stream& session::impl::open_stream(int32_t id) {
@@ -373,6 +376,7 @@ stream& session::impl::open_stream(int32_t id) {
     s->reuse(id);
   }
   auto& ref = *s;
+  last_ = &ref;
   if (streams_.empty() || streams_.back()->id < id)
     streams_.push_back(std::move(s));
   else
@@ -388,11 +392,15 @@ void session::impl::erase_stream(int32_t id) noexcept {
     return;
   if (current_ == i->get())
     current_ = nullptr;
+  if (last_ == i->get())
+    last_ = nullptr;
   auto s = std::move(*i);
   streams_.erase(i);
   if (spare_.size() < max_spare_streams) {
-    // Views into nghttp2's buffers go now; the rest waits for `reuse`.
+    // Views into nghttp2's buffers and the response head go now; the rest
+    // waits for `reuse`.
     s->release_request();
+    s->release_response();
     spare_.push_back(std::move(s));
   }
 }
@@ -467,26 +475,38 @@ int session::impl::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
   }
   std::string_view key{reinterpret_cast<const char*>(n.base), n.len};
   // nghttp2 already checked the pseudo-header rules (RFC 9113 8.3: known
-  // names, no duplicates, before regular fields) and the field syntax.
+  // names, no duplicates, before regular fields) and the field syntax, so
+  // a pseudo-header's length tells which it is.
   if (!key.empty() && key.front() == ':') {
-    if (key == ":method")
-      s->head.method = s->keep(value);
-    else if (key == ":path")
-      s->head.target = s->keep(value);
-    else if (key == ":authority") {
-      s->authority = s->keep(value);
+    switch (key.size()) {
+    case 7: // :method, :scheme
+      if (key == ":method")
+        s->head.method = s->keep(value, v);
+      // :scheme: the transport decides "http" / "https" (connection_info).
+      break;
+    case 5: // :path
+      s->head.target = s->keep(value, v);
+      break;
+    case 10: { // :authority
+      s->authority = s->keep(value, v);
       s->has_authority = true;
       // :authority is the Host of HTTP/1.1 (RFC 9113 8.3.1): handlers and
       // routes see it as a `host` field, first (pseudo-headers come before
       // the regular fields, nghttp2 checks that).
-      s->head.headers.insert(s->head.headers.begin(), {"host", s->authority});
+      auto& fields = s->head.headers;
+      fields.insert(fields.begin(), {"host", s->authority});
       s->authority_as_host = true;
-    } else if (key == ":protocol")
-      s->head.connect_protocol = s->keep(value); // RFC 8441 4
-    // :scheme: the transport decides "http" / "https" (connection_info).
+      break;
+    }
+    case 9: // :protocol (RFC 8441 4)
+      s->head.connect_protocol = s->keep(value, v);
+      break;
+    default:
+      break;
+    }
     return 0;
   }
-  header_field f{s->keep(name), s->keep(value)};
+  header_field f{s->keep(name, n), s->keep(value, v)};
   if (key == "host") {
     ++s->hosts;
     s->head.host = f.value;
