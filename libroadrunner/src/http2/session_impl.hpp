@@ -420,6 +420,9 @@ private:
   void rejected(stream& s, int status, const char* reason);
   bool recv(const char* data, size_t n);
   uint32_t closed_stream_error(uint8_t type, int32_t id) const noexcept;
+  bool priority_error(uint8_t type, uint8_t flags, uint32_t length, int32_t id,
+                      const char* payload, size_t in_buffer) noexcept;
+  bool pending_dependency(const char* data, size_t size) noexcept;
   static int64_t initial_window_peak(const char* payload,
                                      uint32_t length) noexcept;
   bool initial_window_overflows(int64_t peak) const noexcept;
@@ -473,6 +476,16 @@ private:
   uint32_t skip_ = 24;
   uint32_t head_len_ = 0;
   std::array<uint8_t, 9> head_{};
+  /// RFC 9113 5.3.1, which nghttp2 does not check once the RFC 7540
+  /// priority tree is off (SETTINGS_NO_RFC7540_PRIORITIES, see
+  /// `priority_error`): the stream dependency of a PRIORITY or HEADERS
+  /// frame whose first payload bytes are split across `feed` calls
+  /// (`dep_need_` > 0 while collecting).
+  std::array<uint8_t, 5> dep_bytes_{};
+  uint32_t dep_need_ = 0;
+  uint32_t dep_have_ = 0;
+  uint32_t dep_offset_ = 0;
+  int32_t dep_stream_ = 0;
   /// Overhead credit left (see `http2_options::max_overhead_frames`).
   int64_t credit_ = 0;
   /// RST_STREAMs received and streams opened in the current reset window.
