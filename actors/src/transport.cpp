@@ -61,6 +61,10 @@ ssize_t transport::read(char* buf, size_t len) {
   return -1;
 }
 
+bool transport::tls_drained() const noexcept {
+  return tls_->input_drained();
+}
+
 void transport::yield_read() {
   if (handler_ != nullptr)
     home_->resume_later(handler_, EPOLLIN);

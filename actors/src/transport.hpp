@@ -86,8 +86,12 @@ public:
 
   /// A read that returned less than asked drained the socket: true on plain
   /// TCP (edge-triggered, a new arrival raises a new edge) unless the
-  /// peer's FIN was announced; never with TLS (a read returns one record).
-  bool short_read_drains() const noexcept { return !tls_ && !rdhup; }
+  /// peer's FIN was announced; with TLS (a read returns one record) only
+  /// when the socket's own last read was short and OpenSSL holds nothing
+  /// more (`tls::session::input_drained`).
+  bool short_read_drains() const noexcept {
+    return !rdhup && (!tls_ || lingering_ || tls_drained());
+  }
 
   /// Input was left in the socket (output backlog, a TLS read that must
   /// write first): read again once the output drained.
@@ -169,6 +173,7 @@ public:
 private:
   void on_timer();
   void discard_input();
+  bool tls_drained() const noexcept;
 
   reactor* home_;
   int fd_;

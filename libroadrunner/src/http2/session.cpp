@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -219,19 +220,17 @@ nghttp2_mem block_pool::table() noexcept {
 }
 
 void* block_pool::allocate(size_t n) noexcept {
-  uint32_t c = 0;
-  size_t capacity = min_block;
-  while (c < classes && capacity < n) {
-    ++c;
-    capacity <<= 1;
-  }
-  if (c == classes) {
-    c = no_class;
-    capacity = n;
-  } else if (auto* b = lists_[c]; b != nullptr) {
-    lists_[c] = b->next;
-    kept_bytes_ -= capacity;
-    return b;
+  uint32_t c = no_class;
+  size_t capacity = n;
+  if (n <= max_block) {
+    // The smallest power of two >= n, at least min_block (2^5).
+    c = n <= min_block ? 0 : static_cast<uint32_t>(std::bit_width(n - 1)) - 5;
+    capacity = min_block << c;
+    if (auto* b = lists_[c]; b != nullptr) {
+      lists_[c] = b->next;
+      kept_bytes_ -= capacity;
+      return b;
+    }
   }
   if (capacity > SIZE_MAX - sizeof(header))
     return nullptr;
@@ -318,6 +317,12 @@ session::impl::impl(const session_config& cfg, session_callbacks& cb)
   // told "no limit", the limit is enforced in on_begin_headers, and the
   // SETTINGS frame carries the real value on the wire (`patch_settings`).
   settings_patched_ = clamp_window(h2.max_concurrent_streams) == 0x7fffffff;
+  // RFC 9218 2.1: SETTINGS_NO_RFC7540_PRIORITIES = 1 (RFC 9113 5.3.2
+  // deprecates the RFC 7540 priority scheme): nghttp2 keeps no priority
+  // tree and schedules by RFC 9218 urgency, whatever the client sends (no
+  // fallback option). It still checks a PRIORITY frame's length and skips
+  // the rest of it: a PRIORITY on stream 0 (RFC 9113 6.3) and a stream
+  // depending on itself (5.3.1) are checked in `feed` (`priority_error`).
   // RFC 8441 3: SETTINGS_ENABLE_CONNECT_PROTOCOL lets the client send
   // :protocol (nghttp2 checks it from the moment the setting is queued).
   nghttp2_settings_entry settings[] = {
@@ -326,6 +331,7 @@ session::impl::impl(const session_config& cfg, session_callbacks& cb)
      static_cast<uint32_t>(clamp_window(h2.stream_window))},
     {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
      static_cast<uint32_t>(clamp_window(h2.max_header_list_size))},
+    {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
   };
   auto count = std::size(settings) - (h2.enable_connect_protocol ? 0 : 1);
@@ -345,6 +351,7 @@ session::impl::impl(const session_config& cfg, session_callbacks& cb)
 session::impl::~impl() {
   // The header references belong to the session's allocator: free them
   // before the session.
+  last_ = nullptr;
   streams_.clear();
   spare_.clear();
   nghttp2_session_del(ng_);
@@ -358,9 +365,12 @@ bool id_less(const std::unique_ptr<stream>& s, int32_t id) noexcept {
 
 } // namespace
 
-stream* session::impl::find(int32_t id) const noexcept {
+stream* session::impl::find_sorted(int32_t id) const noexcept {
   auto i = std::lower_bound(streams_.begin(), streams_.end(), id, id_less);
-  return i != streams_.end() && (*i)->id == id ? i->get() : nullptr;
+  if (i == streams_.end() || (*i)->id != id)
+    return nullptr;
+  last_ = i->get();
+  return last_;
 }
 
 stream& session::impl::open_stream(int32_t id) {
@@ -373,6 +383,7 @@ stream& session::impl::open_stream(int32_t id) {
     s->reuse(id);
   }
   auto& ref = *s;
+  last_ = &ref;
   if (streams_.empty() || streams_.back()->id < id)
     streams_.push_back(std::move(s));
   else
@@ -388,11 +399,15 @@ void session::impl::erase_stream(int32_t id) noexcept {
     return;
   if (current_ == i->get())
     current_ = nullptr;
+  if (last_ == i->get())
+    last_ = nullptr;
   auto s = std::move(*i);
   streams_.erase(i);
   if (spare_.size() < max_spare_streams) {
-    // Views into nghttp2's buffers go now; the rest waits for `reuse`.
+    // Views into nghttp2's buffers and the response head go now; the rest
+    // waits for `reuse`.
     s->release_request();
+    s->release_response();
     spare_.push_back(std::move(s));
   }
 }
@@ -467,26 +482,38 @@ int session::impl::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
   }
   std::string_view key{reinterpret_cast<const char*>(n.base), n.len};
   // nghttp2 already checked the pseudo-header rules (RFC 9113 8.3: known
-  // names, no duplicates, before regular fields) and the field syntax.
+  // names, no duplicates, before regular fields) and the field syntax, so
+  // a pseudo-header's length tells which it is.
   if (!key.empty() && key.front() == ':') {
-    if (key == ":method")
-      s->head.method = s->keep(value);
-    else if (key == ":path")
-      s->head.target = s->keep(value);
-    else if (key == ":authority") {
-      s->authority = s->keep(value);
+    switch (key.size()) {
+    case 7: // :method, :scheme
+      if (key == ":method")
+        s->head.method = s->keep(value, v);
+      // :scheme: the transport decides "http" / "https" (connection_info).
+      break;
+    case 5: // :path
+      s->head.target = s->keep(value, v);
+      break;
+    case 10: { // :authority
+      s->authority = s->keep(value, v);
       s->has_authority = true;
       // :authority is the Host of HTTP/1.1 (RFC 9113 8.3.1): handlers and
       // routes see it as a `host` field, first (pseudo-headers come before
       // the regular fields, nghttp2 checks that).
-      s->head.headers.insert(s->head.headers.begin(), {"host", s->authority});
+      auto& fields = s->head.headers;
+      fields.insert(fields.begin(), {"host", s->authority});
       s->authority_as_host = true;
-    } else if (key == ":protocol")
-      s->head.connect_protocol = s->keep(value); // RFC 8441 4
-    // :scheme: the transport decides "http" / "https" (connection_info).
+      break;
+    }
+    case 9: // :protocol (RFC 8441 4)
+      s->head.connect_protocol = s->keep(value, v);
+      break;
+    default:
+      break;
+    }
     return 0;
   }
-  header_field f{s->keep(name), s->keep(value)};
+  header_field f{s->keep(name, n), s->keep(value, v)};
   if (key == "host") {
     ++s->hosts;
     s->head.host = f.value;
@@ -859,6 +886,61 @@ bool session::impl::initial_window_overflows(int64_t peak) const noexcept {
   return false;
 }
 
+bool session::impl::priority_error(uint8_t type, uint8_t flags, uint32_t length,
+                                   int32_t id, const char* payload,
+                                   size_t in_buffer) noexcept {
+  // With the RFC 7540 priority tree off, nghttp2 checks a PRIORITY frame's
+  // length (FRAME_SIZE_ERROR) and skips the rest: a PRIORITY on stream 0
+  // is a connection error PROTOCOL_ERROR (RFC 9113 6.3), and so is a
+  // stream depending on itself (5.3.1, as nghttp2 made it with the tree
+  // on). The dependency: a PRIORITY's first 4 payload bytes, a HEADERS'
+  // after the pad length when it has the PRIORITY flag (6.2).
+  uint32_t offset = 0;
+  if (type == NGHTTP2_PRIORITY) {
+    if (length != 5)
+      return false;
+    if (id == 0)
+      return true;
+  } else if (type == NGHTTP2_HEADERS && (flags & NGHTTP2_FLAG_PRIORITY) != 0) {
+    offset = (flags & NGHTTP2_FLAG_PADDED) != 0 ? 1 : 0;
+    if (length < offset + 5)
+      return false; // nghttp2's FRAME_SIZE_ERROR
+  } else {
+    return false;
+  }
+  auto need = offset + 4;
+  dep_offset_ = offset;
+  dep_stream_ = id;
+  if (in_buffer < need) {
+    // Cut by the end of this read: the rest comes with the next one.
+    std::memcpy(dep_bytes_.data(), payload, in_buffer);
+    dep_have_ = static_cast<uint32_t>(in_buffer);
+    dep_need_ = need;
+    return false;
+  }
+  std::memcpy(dep_bytes_.data(), payload, need);
+  dep_have_ = dep_need_ = need;
+  return pending_dependency(nullptr, 0);
+}
+
+bool session::impl::pending_dependency(const char* data, size_t size) noexcept {
+  // Completes the dependency bytes from the start of `data` (the frame's
+  // payload goes on there); true once they name the frame's own stream.
+  auto k = std::min<size_t>(dep_need_ - dep_have_, size);
+  if (k > 0)
+    std::memcpy(dep_bytes_.data() + dep_have_, data, k);
+  dep_have_ += static_cast<uint32_t>(k);
+  if (dep_have_ < dep_need_)
+    return false;
+  dep_need_ = 0;
+  const auto* b = dep_bytes_.data() + dep_offset_;
+  auto dep =
+    (static_cast<uint32_t>(b[0]) << 24 | static_cast<uint32_t>(b[1]) << 16 |
+     static_cast<uint32_t>(b[2]) << 8 | b[3]) &
+    0x7fffffff;
+  return dep == static_cast<uint32_t>(dep_stream_);
+}
+
 feed_result session::impl::feed(std::span<const char> bytes) {
   if (fatal_ || ng_ == nullptr)
     return feed_result::fatal;
@@ -871,6 +953,13 @@ feed_result session::impl::feed(std::span<const char> bytes) {
   const auto* data = bytes.data();
   const auto size = bytes.size();
   size_t fed = 0;
+  // The rest of a stream dependency cut at the end of the last read.
+  if (dep_need_ > 0 && pending_dependency(data, size)) {
+    going_away_ = true;
+    nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
+    deliver_events();
+    return feed_result::ok;
+  }
   // The preface, or the rest of a payload that began in an earlier call.
   size_t pos = std::min<size_t>(skip_, size);
   skip_ -= static_cast<uint32_t>(pos);
@@ -922,6 +1011,17 @@ feed_result session::impl::feed(std::span<const char> bytes) {
       if (recv(data + fed, start - fed))
         calm_down();
       return feed_result::fatal;
+    }
+    // RFC 9113 5.3.1, 6.3 (`priority_error`): a connection error; the
+    // frames before it are processed first.
+    if (priority_error(f.type, f.flags, f.length, id, data + pos - in_buffer,
+                       in_buffer)) {
+      if (!recv(data + fed, start - fed))
+        return feed_result::fatal;
+      going_away_ = true;
+      nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
+      fed = size;
+      break;
     }
     if (opens) {
       ids_.open(id, (f.flags & NGHTTP2_FLAG_END_STREAM) != 0);

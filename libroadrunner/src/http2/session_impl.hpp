@@ -52,6 +52,9 @@ struct stream {
   io::body_store body;
   size_t header_list_size = 0;
   bool header_list_too_large = false;
+  /// The request's references, fields or body may hold something (until
+  /// `release_request`).
+  bool request_held = true;
   bool is_head = false;
   /// END_STREAM seen: the request is complete.
   bool complete = false;
@@ -117,6 +120,11 @@ struct stream {
   /// when the session answers the stream itself). The vectors keep their
   /// capacity for the next request on this object; a large body does not.
   void release_request() noexcept {
+    // Called up to three times per stream (after dispatch, when nghttp2
+    // closes it, when it is erased): only the first has work.
+    if (!request_held)
+      return;
+    request_held = false;
     for (auto* r : refs)
       nghttp2_rcbuf_decref(r);
     refs.clear();
@@ -133,6 +141,7 @@ struct stream {
   /// Turns a finished stream into a fresh one for `stream_id`.
   void reuse(int32_t stream_id) noexcept {
     release_request();
+    request_held = true;
     id = stream_id;
     head.version_major = 1;
     head.version_minor = 1;
@@ -143,25 +152,44 @@ struct stream {
     header_list_size = 0;
     responded = streaming = no_body = finished = deferred = false;
     tunnel = tunnel_open = tunnel_eof = tunnel_event = window_held = false;
-    detail::free_string(tunnel_in);
     want_writable = false;
-    source = body_source::none;
-    detail::free_string(buffer);
-    buffer_pos = 0;
-    file.reset();
-    file_pos = file_left = 0;
-    queue.clear();
-    queue_front_pos = queued = 0;
-    trailers.clear();
-    sent = response{};
+    // The members below are empty after a plain buffered response (the
+    // common case): each is reset only when it holds something.
+    if (tunnel_in.capacity() > empty_capacity)
+      detail::free_string(tunnel_in);
+    if (source != body_source::none) {
+      source = body_source::none;
+      if (buffer.capacity() > empty_capacity)
+        detail::free_string(buffer);
+      buffer_pos = 0;
+      file.reset();
+      file_pos = file_left = 0;
+      if (!queue.empty())
+        queue.clear();
+      queue_front_pos = queued = 0;
+    }
+    if (!trailers.empty())
+      trailers.clear();
   }
 
-  std::string_view keep(nghttp2_rcbuf* buf) {
+  /// Drops the response head nghttp2 no longer refers to (the stream is
+  /// closed): its fields, and a file body's descriptor, go before the
+  /// object waits as a spare.
+  void release_response() noexcept {
+    if (responded)
+      sent = response{};
+  }
+
+  /// A view of `buf` (whose bytes are `v`) that stays valid until
+  /// `release_request`.
+  std::string_view keep(nghttp2_rcbuf* buf, nghttp2_vec v) {
     refs.push_back(buf);
     nghttp2_rcbuf_incref(buf);
-    auto v = nghttp2_rcbuf_get_buf(buf);
     return {reinterpret_cast<const char*>(v.base), v.len};
   }
+
+  /// The capacity of an empty std::string (its inline buffer).
+  static inline const size_t empty_capacity = std::string{}.capacity();
 
   /// A request body buffer up to this size is kept for the next stream.
   static constexpr size_t kept_body_capacity = 16384;
@@ -312,6 +340,8 @@ private:
   static constexpr uint32_t classes = 6; // 32 B .. 1 KiB
   static constexpr uint32_t no_class = classes;
   static constexpr size_t min_block = 32;
+  static constexpr size_t max_block = min_block << (classes - 1);
+  static_assert(min_block == 32, "allocate's size class: bit_width - 5");
 
   free_block* lists_[classes] = {};
   size_t kept_bytes_ = 0;
@@ -374,7 +404,15 @@ public:
                 size_t padlen);
 
 private:
-  stream* find(int32_t id) const noexcept;
+  /// The stream `id`, or null. Most lookups ask for the stream of the
+  /// previous one (a request's frames, then its events, then its response
+  /// frames): that one is remembered.
+  stream* find(int32_t id) const noexcept {
+    if (last_ != nullptr && last_->id == id)
+      return last_;
+    return find_sorted(id);
+  }
+  stream* find_sorted(int32_t id) const noexcept;
   stream& open_stream(int32_t id);
   void erase_stream(int32_t id) noexcept;
   stream* find_open(int32_t id) const noexcept;
@@ -385,6 +423,9 @@ private:
   void rejected(stream& s, int status, const char* reason);
   bool recv(const char* data, size_t n);
   uint32_t closed_stream_error(uint8_t type, int32_t id) const noexcept;
+  bool priority_error(uint8_t type, uint8_t flags, uint32_t length, int32_t id,
+                      const char* payload, size_t in_buffer) noexcept;
+  bool pending_dependency(const char* data, size_t size) noexcept;
   static int64_t initial_window_peak(const char* payload,
                                      uint32_t length) noexcept;
   bool initial_window_overflows(int64_t peak) const noexcept;
@@ -438,6 +479,16 @@ private:
   uint32_t skip_ = 24;
   uint32_t head_len_ = 0;
   std::array<uint8_t, 9> head_{};
+  /// RFC 9113 5.3.1, which nghttp2 does not check once the RFC 7540
+  /// priority tree is off (SETTINGS_NO_RFC7540_PRIORITIES, see
+  /// `priority_error`): the stream dependency of a PRIORITY or HEADERS
+  /// frame whose first payload bytes are split across `feed` calls
+  /// (`dep_need_` > 0 while collecting).
+  std::array<uint8_t, 5> dep_bytes_{};
+  uint32_t dep_need_ = 0;
+  uint32_t dep_have_ = 0;
+  uint32_t dep_offset_ = 0;
+  int32_t dep_stream_ = 0;
   /// Overhead credit left (see `http2_options::max_overhead_frames`).
   int64_t credit_ = 0;
   /// RST_STREAMs received and streams opened in the current reset window.
@@ -456,6 +507,8 @@ private:
   bool settings_patched_ = false;
   /// Closed stream objects kept for reuse (at most `max_spare_streams`).
   std::vector<std::unique_ptr<stream>> spare_;
+  /// The stream `find` found last (in `streams_`; reset when it leaves).
+  mutable stream* last_ = nullptr;
   static constexpr size_t max_spare_streams = 16;
 };
 

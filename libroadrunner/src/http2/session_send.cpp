@@ -1,4 +1,5 @@
 #include "date_cache.hpp"
+#include "http1/chars.hpp"
 #include "http1/serializer.hpp"
 #include "http2/session_impl.hpp"
 
@@ -25,19 +26,62 @@ bool allows_body(int status) noexcept {
 }
 
 /// Connection-specific fields are not allowed in HTTP/2 (RFC 9113 8.2.2);
-/// `content-length` is ours (the framing of the body we send).
+/// `content-length` is ours (the framing of the body we send). The length
+/// picks the candidates (this runs for every field of every response).
 bool dropped_response_field(std::string_view name) noexcept {
   using http1::iequals;
-  return iequals(name, "connection") || iequals(name, "keep-alive") ||
-         iequals(name, "proxy-connection") ||
-         iequals(name, "transfer-encoding") || iequals(name, "upgrade") ||
-         iequals(name, "te") || iequals(name, "content-length");
+  switch (name.size()) {
+  case 2:
+    return iequals(name, "te");
+  case 7:
+    return iequals(name, "upgrade");
+  case 10:
+    return iequals(name, "connection") || iequals(name, "keep-alive");
+  case 14:
+    return iequals(name, "content-length");
+  case 16:
+    return iequals(name, "proxy-connection");
+  case 17:
+    return iequals(name, "transfer-encoding");
+  default:
+    return false;
+  }
 }
 
-/// True when `name` has no uppercase letter (nghttp2 may take it as is).
-bool is_lowercase(std::string_view name) noexcept {
-  return std::none_of(name.begin(), name.end(),
-                      [](char c) { return c >= 'A' && c <= 'Z'; });
+/// What `respond` needs to know of a field name's bytes: a tchar (RFC 9110
+/// 5.6.2, as `http1::is_token`), an uppercase letter.
+constexpr uint8_t tchar_bit = 1;
+constexpr uint8_t upper_bit = 2;
+constexpr auto name_chars = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    if (http1::is_tchar(static_cast<char>(c)))
+      t[static_cast<size_t>(c)] |= tchar_bit;
+    if (c >= 'A' && c <= 'Z')
+      t[static_cast<size_t>(c)] |= upper_bit;
+  }
+  return t;
+}();
+
+/// The bits of `name_chars` over all bytes of `name` (or-ed), with
+/// `tchar_bit` cleared when one byte is not a tchar or `name` is empty.
+uint8_t classify_name(std::string_view name) noexcept {
+  uint8_t any = 0;
+  uint8_t all = name.empty() ? 0 : tchar_bit;
+  for (unsigned char c : name) {
+    auto bits = name_chars[c];
+    any |= bits;
+    all &= bits;
+  }
+  return static_cast<uint8_t>((any & upper_bit) | (all & tchar_bit));
+}
+
+/// RFC 9110 5.5 (as `http1::is_writable`): VCHAR, SP, HTAB and obs-text.
+bool is_field_value(std::string_view x) noexcept {
+  for (unsigned char c : x)
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      return false;
+  return true;
 }
 
 /// Trailer fields must not carry framing, routing or control data (RFC
@@ -255,44 +299,71 @@ int session::impl::send_body(stream& s, const uint8_t* framehd, size_t length,
 }
 
 submit_result session::impl::respond(stream& s, response&& r, bool streaming) {
+  // The head goes to nghttp2 without a copy (NGHTTP2_NV_FLAG_NO_COPY_*):
+  // the strings stay in the stream until it is closed, and nghttp2 reads
+  // them only while the stream is open (a closed stream's HEADERS are
+  // dropped unsent). A name with an uppercase letter is copied, so that
+  // nghttp2 lowercases it. One pass over the fields checks them as
+  // `http1::is_writable` does and builds their part of the list.
+  s.sent = std::move(r);
+  auto& h = s.sent;
+  constexpr size_t inline_fields = 16;
+  constexpr uint8_t no_copy =
+    NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+  std::array<nghttp2_nv, inline_fields> inline_nva;
+  std::vector<nghttp2_nv> heap_nva;
+  nghttp2_nv* nva = inline_nva.data();
+  size_t nvlen = 0;
   auto result = submit_result::ok;
-  if (!http1::is_writable(r)) {
-    r = response::text(500, "Internal Server Error");
+  for (;;) {
+    bool valid = h.status() >= 200 && h.status() <= 999;
+    auto& fields = h.fields();
+    if (fields.size() + 4 > inline_fields) {
+      heap_nva.resize(fields.size() + 4);
+      nva = heap_nva.data();
+    }
+    nvlen = 2; // :status and date go first
+    for (size_t i = 0; valid && i < fields.size(); ++i) {
+      auto& f = fields[i];
+      auto bits = classify_name(f.name);
+      valid = (bits & tchar_bit) != 0 && is_field_value(f.value);
+      if (valid && !dropped_response_field(f.name))
+        nva[nvlen++] = make_nv(f.name, f.value,
+                               (bits & upper_bit) == 0
+                                 ? no_copy
+                                 : uint8_t{NGHTTP2_NV_FLAG_NO_COPY_VALUE});
+    }
+    if (valid || result == submit_result::invalid_response)
+      break;
+    h = response::text(500, "Internal Server Error");
     streaming = false;
     result = submit_result::invalid_response;
   }
   s.responded = true;
   s.streaming = streaming;
-  auto status = r.status();
+  auto status = h.status();
   s.no_body = s.is_head || !allows_body(status);
-  auto body_size = r.body_size();
+  auto body_size = h.body_size();
 
   bool has_body = !s.no_body && (streaming || body_size > 0);
   if (has_body) {
     if (streaming) {
       s.source = stream::body_source::queue;
-      if (auto first = r.take_body(); !first.empty()) {
+      if (auto first = h.take_body(); !first.empty()) {
         s.queued = first.size();
         s.queue.push_back(std::move(first));
       }
-    } else if (r.file_body()) {
+    } else if (h.file_body()) {
       s.source = stream::body_source::file;
-      s.file = r.file_body();
+      s.file = h.file_body();
       s.file_pos = s.file->offset();
       s.file_left = s.file->length();
     } else {
       s.source = stream::body_source::buffer;
-      s.buffer = r.take_body();
+      s.buffer = h.take_body();
     }
   }
 
-  // The head goes to nghttp2 without a copy (NGHTTP2_NV_FLAG_NO_COPY_*):
-  // the strings stay in the stream until it is reused, and nghttp2 reads
-  // them only while the stream is open (a closed stream's HEADERS are
-  // dropped unsent). A name with an uppercase letter is copied, so that
-  // nghttp2 lowercases it.
-  s.sent = std::move(r);
-  auto& h = s.sent;
   s.status_text = {static_cast<char>('0' + status / 100),
                    static_cast<char>('0' + status / 10 % 10),
                    static_cast<char>('0' + status % 10)};
@@ -303,25 +374,8 @@ submit_result session::impl::respond(stream& s, response&& r, bool streaming) {
     std::to_chars(s.length_text.data(),
                   s.length_text.data() + s.length_text.size(), body_size);
   static_cast<void>(ec);
-  constexpr size_t inline_fields = 16;
-  std::array<nghttp2_nv, inline_fields> inline_nva;
-  std::vector<nghttp2_nv> heap_nva;
-  nghttp2_nv* nva = inline_nva.data();
-  if (h.fields().size() + 4 > inline_fields) {
-    heap_nva.resize(h.fields().size() + 4);
-    nva = heap_nva.data();
-  }
-  size_t nvlen = 0;
-  constexpr uint8_t no_copy =
-    NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
-  nva[nvlen++] = make_nv(":status", {s.status_text.data(), 3}, no_copy);
-  nva[nvlen++] = make_nv("date", {s.date_text.data(), date_size}, no_copy);
-  for (auto& f : h.fields())
-    if (!dropped_response_field(f.name))
-      nva[nvlen++] =
-        make_nv(f.name, f.value,
-                is_lowercase(f.name) ? no_copy
-                                     : uint8_t{NGHTTP2_NV_FLAG_NO_COPY_VALUE});
+  nva[0] = make_nv(":status", {s.status_text.data(), 3}, no_copy);
+  nva[1] = make_nv("date", {s.date_text.data(), date_size}, no_copy);
   if (!h.content_type().empty())
     nva[nvlen++] = make_nv("content-type", h.content_type(), no_copy);
   // RFC 9110 8.6: as HTTP/1.1 (no content-length for 204 / 304); a HEAD

@@ -131,6 +131,16 @@ int bio_write(BIO* b, const char* data, size_t len, size_t* written) {
   }
 }
 
+/// SSL_get_error reads the thread's error queue, which must be empty
+/// before an SSL call. In OpenSSL 3 ERR_clear_error costs about 800
+/// instructions even on an empty queue, ERR_peek_error about 200: the
+/// queue is cleared only when it holds something (read and write run for
+/// every record).
+void clear_errors() noexcept {
+  if (ERR_peek_error() != 0)
+    ERR_clear_error();
+}
+
 int bio_read(BIO* b, char* buf, size_t len, size_t* got) {
   auto* st = static_cast<fd_state*>(BIO_get_data(b));
   BIO_clear_retry_flags(b);
@@ -138,6 +148,7 @@ int bio_read(BIO* b, char* buf, size_t len, size_t* got) {
     auto n = ::read(st->fd, buf, len);
     if (n > 0) {
       *got = static_cast<size_t>(n);
+      st->short_read = *got < len;
       return 1;
     }
     if (n == 0) {
@@ -320,7 +331,7 @@ io_result session::read(char* buf, size_t len) {
   }
   if (len == 0)
     return {status::ok, 0};
-  ERR_clear_error();
+  clear_errors();
   io_.last_errno = 0;
   // AUTO_RETRY makes SSL_read go on after records that carry no
   // application data, so want_read comes from an EAGAIN; the bound guards
@@ -358,7 +369,7 @@ io_result session::write(std::span<const iovec> data) {
   }
   if (io_.ktls_tx)
     return write_ktls(data, total);
-  ERR_clear_error();
+  clear_errors();
   io_.last_errno = 0;
   size_t done = 0; // bytes taken from `data`
   size_t seg = 0;  // cursor: segment and offset of the next byte

@@ -78,8 +78,9 @@ public:
 
   /// Decrypts up to `len` bytes into `buf` (at most one record per call).
   /// A short read says nothing about the socket: call again until
-  /// `want_read` (the socket is drained) or `eof`. `want_write`: OpenSSL
-  /// must send first (e.g. a TLS 1.3 KeyUpdate answer); call again on
+  /// `want_read` (the socket is drained) or `eof`, or until
+  /// `input_drained` says the next call would find nothing. `want_write`:
+  /// OpenSSL must send first (e.g. a TLS 1.3 KeyUpdate answer); call again on
   /// writability. Requires an established session.
   io_result read(char* buf, size_t len);
 
@@ -152,6 +153,14 @@ public:
   /// edge will announce it): a reader that paused must call `read` again.
   bool has_pending() const noexcept;
 
+  /// After a `read` that returned data: the socket's last read(2) returned
+  /// less than asked (it was drained then) and OpenSSL holds no input, so
+  /// the next `read` would only find EAGAIN; new input raises a new
+  /// (edge-triggered) epoll event.
+  bool input_drained() const noexcept {
+    return io_.short_read && !has_pending();
+  }
+
   /// Bytes of the record in flight after a `want_*` from `write` (0 when
   /// none): the next `write` must start with these bytes.
   size_t retry_length() const noexcept { return retry_len_; }
@@ -168,6 +177,7 @@ public:
     int last_errno = 0;        // errno of the last failed read/send, 0 if none
     bool eof = false;          // read(2) returned 0
     bool drained = false;      // read(2) returned EAGAIN since the last reset
+    bool short_read = false;   // the last read(2) returned less than asked
     bool ktls_tx = false;      // the kernel encrypts what we send
     bool ktls_tried = false;   // OpenSSL offered the keys
     int ktls_record_type = -1; // type of the next record via kTLS, -1: data

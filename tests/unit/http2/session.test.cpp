@@ -503,9 +503,9 @@ TEST_SUITE("http2.session") {
     CHECK(frames[1].type == NGHTTP2_WINDOW_UPDATE);
     CHECK(frames[1].stream_id == 0);
     CHECK((be32(frames[1].payload, 0) & 0x7fffffff) == (1 << 20) - 65535);
-    // The settings payload: four 6-byte entries with our values.
+    // The settings payload: five 6-byte entries with our values.
     auto& p = frames[0].payload;
-    REQUIRE(p.size() == 24);
+    REQUIRE(p.size() == 30);
     std::map<int, uint32_t> values;
     for (size_t i = 0; i < p.size(); i += 6)
       values[(static_cast<uint8_t>(p[i]) << 8) |
@@ -514,6 +514,7 @@ TEST_SUITE("http2.session") {
     CHECK(values[NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE] == 65535);
     CHECK(values[NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE] == 32768);
     CHECK(values[NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL] == 1); // RFC 8441
+    CHECK(values[NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES] == 1);   // RFC 9218
   }
 
   TEST_CASE("the client's connection window is conn_window after the preface") {
@@ -1662,6 +1663,57 @@ TEST_SUITE("http2.session") {
           h2::feed_result::ok);
     CHECK(goaway_of(server_frames(f.server)).first == -1);
     CHECK(f.server.want_read());
+  }
+
+  TEST_CASE("a stream depending on itself, or PRIORITY on stream 0: "
+            "GOAWAY(PROTOCOL_ERROR) (RFC 9113 5.3.1, 6.3), also when the "
+            "dependency is cut across reads") {
+    // nghttp2 leaves this check out with SETTINGS_NO_RFC7540_PRIORITIES;
+    // the session's frame scan does it, whole or byte by byte.
+    auto dep = [](uint32_t on) {
+      std::string d;
+      for (auto b : {on >> 24, on >> 16, on >> 8, on, uint32_t{16}})
+        d.push_back(static_cast<char>(b & 0xff));
+      return d; // dependency + weight
+    };
+    // (error code, last stream id) of the GOAWAY after `frame` on stream 1
+    // depending on stream `on`, fed whole or byte by byte.
+    auto outcome = [&](bool headers, uint32_t on, bool bytewise) {
+      pair_fixture f;
+      f.pump();
+      auto frame = headers
+                     ? raw(NGHTTP2_HEADERS,
+                           NGHTTP2_FLAG_PRIORITY | NGHTTP2_FLAG_PADDED |
+                             NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM,
+                           1,
+                           std::string{"\x02", 1} + dep(on) + static_get_block +
+                             std::string(2, '\0'))
+                     : raw(NGHTTP2_PRIORITY, 0, 1, dep(on));
+      if (bytewise) {
+        for (char c : frame)
+          CHECK(f.server.feed(std::span<const char>{&c, 1}) ==
+                h2::feed_result::ok);
+      } else {
+        CHECK(f.server.feed(frame) == h2::feed_result::ok);
+      }
+      return goaway_of(server_frames(f.server));
+    };
+    for (bool headers : {false, true})
+      for (bool bytewise : {false, true}) {
+        CAPTURE(headers);
+        CAPTURE(bytewise);
+        CHECK(outcome(headers, 1, bytewise) ==
+              std::pair<int64_t, int64_t>{NGHTTP2_PROTOCOL_ERROR, 0});
+        // Another stream: no error.
+        CHECK(outcome(headers, 3, bytewise).first == -1);
+      }
+    // RFC 9113 6.3: PRIORITY on stream 0 (nghttp2 skips it as well).
+    pair_fixture f;
+    f.pump();
+    CHECK(f.server.feed(raw(NGHTTP2_PRIORITY, 0, 0, dep(1))) ==
+          h2::feed_result::ok);
+    CHECK(goaway_of(server_frames(f.server)) ==
+          std::pair<int64_t, int64_t>{NGHTTP2_PROTOCOL_ERROR, 0});
   }
 
   TEST_CASE("DATA after the client's RST_STREAM: GOAWAY(STREAM_CLOSED), in "
