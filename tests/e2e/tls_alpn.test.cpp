@@ -45,9 +45,12 @@ std::string s_client(uint16_t port, const std::string& sess_out,
                     " -servername localhost -ign_eof -sess_out " + sess_out;
   if (!sess_in.empty())
     cmd += " -sess_in " + sess_in;
-  auto [code, out] = run({"sh", "-c", cmd + " 2>&1"});
+  // Not a structured binding: INFO captures `out` in a lambda, which
+  // clang-14 refuses for a binding.
+  auto ran = run({"sh", "-c", cmd + " 2>&1"});
+  const auto& out = ran.second;
   INFO(out);
-  CHECK(code == 0);
+  CHECK(ran.first == 0);
   return out;
 }
 
